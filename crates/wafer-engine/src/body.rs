@@ -1,0 +1,146 @@
+//! Body parsers: turn a buffered body into named arguments.
+//!
+//! Every parser is lenient and bounded: it never fails the request, it reports
+//! what it could not parse as [`BodyProblem`]s, which become protocol findings.
+
+use crate::request::Part;
+
+/// Limits passed in from the engine configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyLimits {
+    /// Deepest JSON/XML nesting parsed; deeper structure is a problem, not a crash.
+    pub max_depth: usize,
+    /// Most arguments taken from one body.
+    pub max_args: usize,
+}
+
+impl Default for BodyLimits {
+    fn default() -> Self {
+        BodyLimits {
+            max_depth: 32,
+            max_args: 1024,
+        }
+    }
+}
+
+/// The kind of body, from `Content-Type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyKind {
+    UrlEncoded,
+    Json,
+    /// Multipart with its boundary (kept by the caller, see [`multipart_boundary`]).
+    Multipart,
+    Xml,
+    /// Text we inspect as one raw value (text/plain and unknown textual types).
+    Text,
+    /// Binary we do not inspect (images, octet-stream, archives...).
+    Opaque,
+}
+
+/// One argument found in a body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BodyArg {
+    /// `BodyArg`, `BodyArgName` or `Filename`.
+    pub part: Part,
+    /// The argument's name: form field, dotted JSON path (`user.tags.0`), multipart field, XML element path.
+    pub name: String,
+    pub value: String,
+}
+
+/// Something wrong with the body, reported as evidence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BodyProblem {
+    /// JSON that does not parse (truncated bodies excepted).
+    MalformedJson(String),
+    /// Multipart without a boundary, without parts, or with unterminated parts.
+    MalformedMultipart(String),
+    /// XML that does not parse.
+    MalformedXml(String),
+    /// Nesting deeper than the limit.
+    TooDeep,
+    /// More arguments than the limit; the rest were not inspected.
+    TooManyArgs,
+    /// XML with a DOCTYPE or ENTITY declaration.
+    XmlDoctype,
+}
+
+/// What a body parser produced.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ParsedBody {
+    pub args: Vec<BodyArg>,
+    pub problems: Vec<BodyProblem>,
+}
+
+/// Classifies a `Content-Type` value.
+pub fn kind_of(content_type: Option<&str>) -> BodyKind {
+    let Some(ct) = content_type else {
+        return BodyKind::Text;
+    };
+    let ct = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match ct.as_str() {
+        "application/x-www-form-urlencoded" => BodyKind::UrlEncoded,
+        "multipart/form-data" | "multipart/mixed" | "multipart/related" => BodyKind::Multipart,
+        _ if ct.ends_with("/json") || ct.ends_with("+json") => BodyKind::Json,
+        _ if ct.ends_with("/xml") || ct.ends_with("+xml") => BodyKind::Xml,
+        _ if ct.starts_with("image/")
+            || ct.starts_with("video/")
+            || ct.starts_with("audio/")
+            || ct.starts_with("font/")
+            || ct == "application/octet-stream"
+            || ct == "application/zip"
+            || ct == "application/gzip"
+            || ct == "application/pdf"
+            || ct == "application/x-protobuf"
+            || ct == "application/protobuf"
+            || ct == "application/grpc" =>
+        {
+            BodyKind::Opaque
+        }
+        _ => BodyKind::Text,
+    }
+}
+
+/// The `boundary` parameter of a multipart `Content-Type`.
+pub fn multipart_boundary(content_type: &str) -> Option<&str> {
+    content_type.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("boundary")
+            .then(|| v.trim().trim_matches('"'))
+    })
+}
+
+/// Parses `body` according to `content_type`. `truncated` tells parsers the
+/// body is a prefix, so an abrupt end is not itself a problem.
+pub fn parse(
+    content_type: Option<&str>,
+    body: &[u8],
+    truncated: bool,
+    limits: &BodyLimits,
+) -> ParsedBody {
+    match kind_of(content_type) {
+        BodyKind::UrlEncoded => urlencoded::parse(body, limits),
+        BodyKind::Json => json::parse(body, truncated, limits),
+        BodyKind::Multipart => match content_type.and_then(multipart_boundary) {
+            Some(b) => multipart::parse(body, b, truncated, limits),
+            None => ParsedBody {
+                args: Vec::new(),
+                problems: vec![BodyProblem::MalformedMultipart(
+                    "no boundary in Content-Type".into(),
+                )],
+            },
+        },
+        BodyKind::Xml => xml::parse(body, truncated, limits),
+        BodyKind::Text | BodyKind::Opaque => ParsedBody::default(),
+    }
+}
+
+pub mod json;
+pub mod multipart;
+pub mod urlencoded;
+pub mod xml;

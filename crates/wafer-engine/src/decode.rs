@@ -1,0 +1,187 @@
+//! Decoders that undo the encodings attackers use to hide payloads.
+//!
+//! Each is a small pure function over text. Written here rather than taken from a
+//! crate because the exact leniency matters for a WAF: a decoder must accept
+//! everything a lenient server would accept (invalid escapes pass through
+//! unchanged, nothing ever fails), which general-purpose decoders refuse to do.
+
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+/// A named decoding or normalization step, as rules name them in `transforms`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transform {
+    /// The full evasion chain, see [`normalize`].
+    Decode,
+    /// One pass of percent decoding (`+` stays `+`).
+    UrlDecode,
+    /// `%uXXXX` escapes (IIS style).
+    UrlDecodeUni,
+    /// HTML character references: named (a useful subset), decimal, hex, missing `;` tolerated.
+    HtmlEntityDecode,
+    /// JavaScript/CSS/JSON escapes: `\xNN`, `\uNNNN`, `\u{…}`, `\NNN` octal, `\n` and friends.
+    JsDecode,
+    /// Drops NUL bytes.
+    RemoveNulls,
+    /// ASCII and Unicode lowercase.
+    Lowercase,
+    /// Runs of whitespace become one space.
+    CompressWhitespace,
+    /// All whitespace removed.
+    RemoveWhitespace,
+    /// SQL, C and HTML comments replaced by one space (`/*…*/`, `<!--…-->`, `--`/`#` to end of line).
+    ReplaceComments,
+    /// Path canonicalization, see [`path::canonicalize`].
+    NormalizePath,
+    /// Shell-style de-obfuscation: drops `\`, `"`, `'`, `^`; `,` and `;` become spaces; lowercase.
+    CmdLine,
+}
+
+impl Transform {
+    pub fn apply(self, input: &str) -> Cow<'_, str> {
+        match self {
+            Transform::Decode => normalize(input),
+            Transform::UrlDecode => url::percent_decode(input),
+            Transform::UrlDecodeUni => url::percent_u_decode(input),
+            Transform::HtmlEntityDecode => html::decode_entities(input),
+            Transform::JsDecode => js::decode_escapes(input),
+            Transform::RemoveNulls => remove_nulls(input),
+            Transform::Lowercase => lowercase(input),
+            Transform::CompressWhitespace => compress_whitespace(input),
+            Transform::RemoveWhitespace => remove_whitespace(input),
+            Transform::ReplaceComments => comments::replace_comments(input),
+            Transform::NormalizePath => path::canonicalize(input),
+            Transform::CmdLine => cmdline(input),
+        }
+    }
+
+    /// Applies a chain, borrowing the input until a step changes it.
+    pub fn apply_chain<'a>(chain: &[Transform], input: &'a str) -> Cow<'a, str> {
+        let mut cur: Cow<'a, str> = Cow::Borrowed(input);
+        for t in chain {
+            if let Cow::Owned(s) = t.apply(&cur) {
+                cur = Cow::Owned(s);
+            }
+        }
+        cur
+    }
+}
+
+/// Most decoding passes [`normalize`] makes: enough for double and triple
+/// encoding, bounded so a crafted value cannot make us loop.
+pub const MAX_PASSES: usize = 3;
+
+/// The evasion chain every value goes through before signature matching:
+/// percent decoding (including `%uXXXX` and overlong UTF-8 sequences), HTML
+/// entities and JS escapes, repeated while the value keeps changing (at most
+/// [`MAX_PASSES`]), then NUL bytes removed.
+pub fn normalize(input: &str) -> Cow<'_, str> {
+    let mut cur: Cow<'_, str> = Cow::Borrowed(input);
+    for _ in 0..MAX_PASSES {
+        let mut changed = false;
+        for step in [
+            url::percent_u_decode,
+            url::percent_decode,
+            html::decode_entities,
+            js::decode_escapes,
+        ] {
+            if let Cow::Owned(s) = step(&cur) {
+                cur = Cow::Owned(s);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    match remove_nulls(&cur) {
+        Cow::Owned(s) => Cow::Owned(s),
+        Cow::Borrowed(_) => cur,
+    }
+}
+
+pub fn remove_nulls(input: &str) -> Cow<'_, str> {
+    if input.contains('\0') {
+        Cow::Owned(input.replace('\0', ""))
+    } else {
+        Cow::Borrowed(input)
+    }
+}
+
+pub fn lowercase(input: &str) -> Cow<'_, str> {
+    if input.chars().any(char::is_uppercase) {
+        Cow::Owned(input.to_lowercase())
+    } else {
+        Cow::Borrowed(input)
+    }
+}
+
+pub fn compress_whitespace(input: &str) -> Cow<'_, str> {
+    let needs = input
+        .as_bytes()
+        .windows(2)
+        .any(|w| w[0].is_ascii_whitespace() && w[1].is_ascii_whitespace())
+        || input.chars().any(|c| c.is_whitespace() && c != ' ');
+    if !needs {
+        return Cow::Borrowed(input);
+    }
+    let mut out = String::with_capacity(input.len());
+    let mut in_ws = false;
+    for c in input.chars() {
+        if c.is_whitespace() {
+            if !in_ws {
+                out.push(' ');
+            }
+            in_ws = true;
+        } else {
+            out.push(c);
+            in_ws = false;
+        }
+    }
+    Cow::Owned(out)
+}
+
+pub fn remove_whitespace(input: &str) -> Cow<'_, str> {
+    if input.chars().any(char::is_whitespace) {
+        Cow::Owned(input.chars().filter(|c| !c.is_whitespace()).collect())
+    } else {
+        Cow::Borrowed(input)
+    }
+}
+
+/// Undoes the quoting tricks shells accept (`c"a"t`, `c\at`, `c^a^t`).
+pub fn cmdline(input: &str) -> Cow<'_, str> {
+    let mut out = String::with_capacity(input.len());
+    let mut prev_space = false;
+    for c in input.chars() {
+        match c {
+            '\\' | '"' | '\'' | '^' => {}
+            ',' | ';' | ' ' | '\t' | '\n' | '\r' => {
+                if !prev_space {
+                    out.push(' ');
+                }
+                prev_space = true;
+            }
+            _ => {
+                out.extend(c.to_lowercase());
+                prev_space = false;
+            }
+        }
+    }
+    if out == input {
+        Cow::Borrowed(input)
+    } else {
+        Cow::Owned(out)
+    }
+}
+
+pub mod comments;
+pub mod html;
+pub mod js;
+pub mod path;
+pub mod url;
+pub mod utf8;
+
+#[cfg(test)]
+mod tests;

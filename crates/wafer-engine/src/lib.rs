@@ -1,0 +1,206 @@
+//! Wafer's inspection engine: pure and synchronous, no I/O, no clock.
+//!
+//! A request is inspected either in one call:
+//!
+//! ```
+//! use wafer_engine::{Engine, Request, Action};
+//! let engine = Engine::builtin();
+//! let v = engine.inspect(&Request::new("GET", "/item?id=1%27%20UNION%20SELECT%20password%20FROM%20users--")
+//!     .header("Host", "shop.example").header("User-Agent", "curl/8").header("Accept", "*/*"));
+//! assert_eq!(v.action, Action::Block);
+//! assert!(v.findings.iter().any(|f| f.class == wafer_engine::Class::Sqli));
+//! ```
+//!
+//! or phase by phase through a [`Transaction`] (what the proxy does, so that a
+//! bad request line blocks before any body is read).
+
+pub mod body;
+pub mod decode;
+pub mod detect;
+pub mod finding;
+pub mod policy;
+pub mod request;
+pub mod rules;
+pub mod tx;
+pub mod view;
+
+pub use body::BodyLimits;
+pub use finding::{Class, Finding, Severity};
+pub use policy::{Mode, PathPattern, Policy, Route, RuleRange};
+pub use request::{Location, Part, Request};
+pub use rules::{RuleError, RuleSet, RuleSpec};
+pub use tx::{BodyPlan, Flow, Transaction};
+
+use serde::{Deserialize, Serialize};
+
+/// What to do with a body larger than the inspection limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyOverflow {
+    /// Inspect the first `body_inspect_bytes`, forward the rest unseen.
+    #[default]
+    InspectPartial,
+    /// Refuse the request with 413.
+    Reject,
+}
+
+/// Bounds on the work one request can cause.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Bytes of body buffered for inspection (default 128 KiB).
+    pub body_inspect_bytes: usize,
+    pub body_overflow: BodyOverflow,
+    pub body: BodyLimits,
+    /// Findings kept per request (scores still count past it).
+    pub max_findings: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            body_inspect_bytes: 128 * 1024,
+            body_overflow: BodyOverflow::InspectPartial,
+            body: BodyLimits::default(),
+            max_findings: 64,
+        }
+    }
+}
+
+/// Everything needed to build an engine.
+#[derive(Clone, Debug, Default)]
+pub struct EngineConfig {
+    pub policy: Policy,
+    pub limits: Limits,
+    /// Rules in addition to the built-in ones, with the file each came from.
+    pub extra_rules: Vec<(String, RuleSpec)>,
+}
+
+/// A compiled engine: rules, policy and limits. Cheap to share (`Arc<Engine>`),
+/// immutable; a configuration change builds a new one.
+#[derive(Debug)]
+pub struct Engine {
+    rules: RuleSet,
+    policy: Policy,
+    limits: Limits,
+}
+
+/// A rule or detector check, for listing.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleInfo {
+    pub id: u32,
+    pub class: Class,
+    pub severity: Severity,
+    pub paranoia: u8,
+    pub description: String,
+    /// The rule file, or `detector:protocol` for checks written as code.
+    pub source: String,
+}
+
+/// What happens to the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Nothing found (or inspection off).
+    Allow,
+    /// Something found but not blocked: below the threshold, or detect mode.
+    Flag,
+    /// Refused; the upstream never sees it.
+    Block,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Allow => "allow",
+            Action::Flag => "flag",
+            Action::Block => "block",
+        }
+    }
+}
+
+/// The decision on one request, with every reason for it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    pub action: Action,
+    /// The status to answer with when blocked (403, or 413 for an oversize body under `reject`).
+    pub status: Option<u16>,
+    /// Score reached the threshold (true in detect mode too, where the request still passes).
+    pub would_block: bool,
+    pub score: u32,
+    pub threshold: u32,
+    pub mode: Mode,
+    pub paranoia: u8,
+    /// The route override that applied.
+    pub route: Option<String>,
+    pub findings: Vec<Finding>,
+}
+
+impl Engine {
+    /// Compiles the built-in rules plus `config.extra_rules`; reports every bad rule.
+    pub fn build(config: EngineConfig) -> Result<Engine, Vec<RuleError>> {
+        let mut specs = rules::builtin_specs()?;
+        specs.extend(config.extra_rules);
+        let rules = RuleSet::compile(specs)?;
+        Ok(Engine {
+            rules,
+            policy: config.policy,
+            limits: config.limits,
+        })
+    }
+
+    /// Built-in rules, default policy and limits.
+    pub fn builtin() -> Engine {
+        Engine::build(EngineConfig::default()).expect("built-in rules compile (checked by tests)")
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub fn transaction(&self) -> Transaction<'_> {
+        Transaction::new(self)
+    }
+
+    /// Inspects a whole request in one call.
+    pub fn inspect(&self, req: &Request) -> Verdict {
+        let mut tx = self.transaction();
+        let mut head = req.clone();
+        let body = std::mem::take(&mut head.body);
+        if tx.on_request_head(head) == Flow::Continue
+            && !body.is_empty()
+            && let BodyPlan::Inspect { .. } = tx.body_plan()
+        {
+            let _ = tx.on_request_chunk(&body);
+            let _ = tx.on_request_body_end();
+        }
+        tx.finish()
+    }
+
+    /// Every rule and detector check.
+    pub fn rule_infos(&self) -> Vec<RuleInfo> {
+        let mut out: Vec<RuleInfo> = detect::all_rules()
+            .map(|r| RuleInfo {
+                id: r.id,
+                class: r.class,
+                severity: r.severity,
+                paranoia: r.paranoia,
+                description: r.description.to_owned(),
+                source: "detector:protocol".to_owned(),
+            })
+            .chain(self.rules.rules().iter().map(|r| RuleInfo {
+                id: r.id,
+                class: r.class,
+                severity: r.severity,
+                paranoia: r.paranoia,
+                description: r.description.clone(),
+                source: r.source.clone(),
+            }))
+            .collect();
+        out.sort_by_key(|r| r.id);
+        out
+    }
+}

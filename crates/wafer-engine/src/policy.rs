@@ -1,0 +1,285 @@
+//! Decision policy: mode, paranoia, anomaly threshold, per-route overrides and
+//! rule exclusions. Turns findings into a [`Verdict`](crate::Verdict).
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// What Wafer does with a request whose score reaches the threshold.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Answer 403; the upstream never sees the request.
+    #[default]
+    Block,
+    /// Forward it, and record that it would have been blocked.
+    Detect,
+    /// Do not inspect at all.
+    Off,
+}
+
+impl FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "block" => Ok(Mode::Block),
+            "detect" => Ok(Mode::Detect),
+            "off" => Ok(Mode::Off),
+            _ => Err(format!("expected block, detect or off, not {s:?}")),
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Mode::Block => "block",
+            Mode::Detect => "detect",
+            Mode::Off => "off",
+        })
+    }
+}
+
+/// An inclusive range of rule ids (`942100` or `942100-942199`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RuleRange {
+    pub lo: u32,
+    pub hi: u32,
+}
+
+impl RuleRange {
+    pub fn contains(&self, id: u32) -> bool {
+        (self.lo..=self.hi).contains(&id)
+    }
+}
+
+impl FromStr for RuleRange {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("expected a rule id or a range like 1000-1999, not {s:?}");
+        let (lo, hi) = match s.split_once('-') {
+            Some((a, b)) => (
+                a.trim().parse().map_err(|_| bad())?,
+                b.trim().parse().map_err(|_| bad())?,
+            ),
+            None => {
+                let v = s.trim().parse().map_err(|_| bad())?;
+                (v, v)
+            }
+        };
+        if lo > hi {
+            return Err(bad());
+        }
+        Ok(RuleRange { lo, hi })
+    }
+}
+
+impl TryFrom<String> for RuleRange {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<RuleRange> for String {
+    fn from(r: RuleRange) -> String {
+        if r.lo == r.hi {
+            r.lo.to_string()
+        } else {
+            format!("{}-{}", r.lo, r.hi)
+        }
+    }
+}
+
+/// Which paths a route override applies to: a prefix (`/api/`) or, when the
+/// pattern has `*` or `?`, a glob over the whole path (`/api/*/upload`, `*.php`).
+#[derive(Clone, Debug)]
+pub struct PathPattern {
+    source: String,
+    glob: Option<Regex>,
+}
+
+impl PathPattern {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if !s.starts_with('/') && !s.starts_with('*') {
+            return Err(format!("route path must start with / or *, not {s:?}"));
+        }
+        let glob = if s.contains(['*', '?']) {
+            // A leading `*` may cross `/`: `*.php` means any path ending in `.php`.
+            let mut re = String::from(if s.starts_with('*') { "^.*" } else { "^" });
+            let mut chars = s.trim_start_matches('*').chars().peekable();
+            while let Some(c) = chars.next() {
+                match c {
+                    '*' if chars.peek() == Some(&'*') => {
+                        chars.next();
+                        re.push_str(".*");
+                    }
+                    '*' => re.push_str("[^/]*"),
+                    '?' => re.push_str("[^/]"),
+                    c => re.push_str(&regex::escape(&c.to_string())),
+                }
+            }
+            re.push('$');
+            Some(Regex::new(&re).map_err(|e| format!("route path {s:?}: {e}"))?)
+        } else {
+            None
+        };
+        Ok(PathPattern {
+            source: s.to_owned(),
+            glob,
+        })
+    }
+
+    pub fn matches(&self, path: &str) -> bool {
+        match &self.glob {
+            Some(re) => re.is_match(path),
+            None => path.starts_with(&self.source),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+}
+
+/// Settings for the requests whose path matches `path`. Unset fields inherit.
+#[derive(Clone, Debug)]
+pub struct Route {
+    pub path: PathPattern,
+    pub mode: Option<Mode>,
+    pub threshold: Option<u32>,
+    pub paranoia: Option<u8>,
+    pub disabled_rules: Vec<RuleRange>,
+}
+
+/// The whole decision policy.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    pub mode: Mode,
+    /// 1 (default, quiet on real traffic) to 4 (strict).
+    pub paranoia: u8,
+    /// Anomaly score at which a request is blocked (CRS default: 5, one critical finding).
+    pub threshold: u32,
+    pub disabled_rules: Vec<RuleRange>,
+    /// Checked in order; the first matching route applies.
+    pub routes: Vec<Route>,
+    /// Methods that are not a protocol finding (uppercase).
+    pub allowed_methods: Vec<String>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            mode: Mode::Block,
+            paranoia: 1,
+            threshold: 5,
+            disabled_rules: Vec::new(),
+            routes: Vec::new(),
+            allowed_methods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+                .into_iter()
+                .map(String::from)
+                .collect(),
+        }
+    }
+}
+
+/// The settings in force for one request, after route overrides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Effective<'p> {
+    pub mode: Mode,
+    pub paranoia: u8,
+    pub threshold: u32,
+    /// The route that matched, if any (its path pattern).
+    pub route: Option<&'p str>,
+    route_disabled: &'p [RuleRange],
+    global_disabled: &'p [RuleRange],
+}
+
+impl Effective<'_> {
+    pub fn score_over(&self, score: u32) -> bool {
+        score >= self.threshold
+    }
+
+    /// Whether a rule at this paranoia level and id counts for this request.
+    pub fn rule_active(&self, id: u32, paranoia: u8) -> bool {
+        paranoia <= self.paranoia
+            && !self.global_disabled.iter().any(|r| r.contains(id))
+            && !self.route_disabled.iter().any(|r| r.contains(id))
+    }
+}
+
+impl Policy {
+    pub fn for_path(&self, path: &str) -> Effective<'_> {
+        let route = self.routes.iter().find(|r| r.path.matches(path));
+        Effective {
+            mode: route.and_then(|r| r.mode).unwrap_or(self.mode),
+            paranoia: route.and_then(|r| r.paranoia).unwrap_or(self.paranoia),
+            threshold: route.and_then(|r| r.threshold).unwrap_or(self.threshold),
+            route: route.map(|r| r.path.as_str()),
+            route_disabled: route.map_or(&[][..], |r| &r.disabled_rules),
+            global_disabled: &self.disabled_rules,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_ranges_parse_and_reject_nonsense() {
+        assert_eq!(
+            "5".parse::<RuleRange>().unwrap(),
+            RuleRange { lo: 5, hi: 5 }
+        );
+        assert!("100-200".parse::<RuleRange>().unwrap().contains(150));
+        assert!("200-100".parse::<RuleRange>().is_err());
+        assert!("abc".parse::<RuleRange>().is_err());
+    }
+
+    #[test]
+    fn globs_and_prefixes() {
+        let g = PathPattern::parse("/api/*/upload").unwrap();
+        assert!(g.matches("/api/v1/upload"));
+        assert!(!g.matches("/api/v1/x/upload"));
+        assert!(
+            PathPattern::parse("/static/**")
+                .unwrap()
+                .matches("/static/a/b.css")
+        );
+        assert!(PathPattern::parse("*.php").unwrap().matches("/x/index.php"));
+        assert!(
+            PathPattern::parse("/admin")
+                .unwrap()
+                .matches("/admin/users")
+        );
+        assert!(PathPattern::parse("admin").is_err());
+    }
+
+    #[test]
+    fn first_matching_route_overrides() {
+        let mut p = Policy::default();
+        p.disabled_rules.push("9".parse().unwrap());
+        p.routes.push(Route {
+            path: PathPattern::parse("/upload").unwrap(),
+            mode: Some(Mode::Detect),
+            threshold: Some(20),
+            paranoia: None,
+            disabled_rules: vec!["100-199".parse().unwrap()],
+        });
+        let e = p.for_path("/upload/file");
+        assert_eq!(
+            (e.mode, e.threshold, e.route),
+            (Mode::Detect, 20, Some("/upload"))
+        );
+        assert!(!e.rule_active(150, 1));
+        assert!(!e.rule_active(9, 1));
+        assert!(e.rule_active(200, 1));
+        assert!(!e.rule_active(200, 2), "paranoia 2 rule at level 1");
+        let d = p.for_path("/other");
+        assert_eq!((d.mode, d.threshold, d.route), (Mode::Block, 5, None));
+        assert!(d.rule_active(150, 1));
+    }
+}

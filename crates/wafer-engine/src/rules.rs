@@ -1,0 +1,466 @@
+//! Signature rules: the data model (read from TOML), and the compiled matcher.
+//!
+//! Rules are grouped by their transform chain; each group is one `RegexSet`
+//! (a single automaton over all of the group's patterns), so a value is
+//! decoded once per chain and scanned once per group however many rules
+//! there are. Only the rules the set reports are run on their own, to find
+//! where they matched for the explanation.
+
+use regex::{Regex, RegexSet, RegexSetBuilder};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::decode::Transform;
+use crate::finding::{Class, Severity};
+use crate::request::{Location, Part};
+
+/// Built-in rule files, embedded at build time.
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("protocol.toml", include_str!("../rules/protocol.toml")),
+    ("sqli.toml", include_str!("../rules/sqli.toml")),
+    ("xss.toml", include_str!("../rules/xss.toml")),
+    ("rce.toml", include_str!("../rules/rce.toml")),
+    ("lfi.toml", include_str!("../rules/lfi.toml")),
+    ("rfi-ssrf.toml", include_str!("../rules/rfi-ssrf.toml")),
+    ("injection.toml", include_str!("../rules/injection.toml")),
+    ("scanner.toml", include_str!("../rules/scanner.toml")),
+];
+
+/// A rule as written in a rule file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub id: u32,
+    pub class: Class,
+    pub severity: Severity,
+    #[serde(default = "one")]
+    pub paranoia: u8,
+    /// Where to look: `args`, `args_names`, `query_string`, `path`, `filename`, `body`,
+    /// `cookies`, `cookie_names`, `headers`, `header:NAME`, `method`, `request_line`.
+    pub targets: Vec<String>,
+    /// Decoding applied before matching; default `["decode"]` (the full evasion chain).
+    #[serde(default = "default_transforms")]
+    pub transforms: Vec<Transform>,
+    /// A `regex` crate pattern (linear time; no look-around, no back-references).
+    pub pattern: String,
+    /// Patterns are case-insensitive unless this is set.
+    #[serde(default)]
+    pub case_sensitive: bool,
+    pub description: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+fn one() -> u8 {
+    1
+}
+
+fn default_transforms() -> Vec<Transform> {
+    vec![Transform::Decode]
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    rule: Vec<RuleSpec>,
+}
+
+/// A problem with one rule, naming it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleError {
+    pub file: String,
+    pub rule_id: Option<u32>,
+    pub message: String,
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.rule_id {
+            Some(id) => write!(f, "{}: rule {}: {}", self.file, id, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+/// Parses one rule file.
+pub fn parse_file(name: &str, text: &str) -> Result<Vec<RuleSpec>, RuleError> {
+    toml::from_str::<RuleFile>(text)
+        .map(|f| f.rule)
+        .map_err(|e| RuleError {
+            file: name.to_owned(),
+            rule_id: None,
+            message: e.to_string(),
+        })
+}
+
+/// The built-in rules, parsed.
+pub fn builtin_specs() -> Result<Vec<(String, RuleSpec)>, Vec<RuleError>> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (name, text) in BUILTIN {
+        match parse_file(name, text) {
+            Ok(specs) => out.extend(specs.into_iter().map(|s| (name.to_string(), s))),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Where a rule looks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    Part(Part),
+    /// One header, by lowercase name.
+    Header(String),
+}
+
+impl Target {
+    fn parse(s: &str) -> Result<Vec<Target>, String> {
+        let t = |p| Ok(vec![Target::Part(p)]);
+        match s {
+            "args" => Ok(vec![
+                Target::Part(Part::QueryArg),
+                Target::Part(Part::BodyArg),
+            ]),
+            "args_names" => Ok(vec![
+                Target::Part(Part::QueryArgName),
+                Target::Part(Part::BodyArgName),
+            ]),
+            "query_args" => t(Part::QueryArg),
+            "body_args" => t(Part::BodyArg),
+            "query_string" => t(Part::QueryString),
+            "path" => t(Part::Path),
+            "filename" => t(Part::Filename),
+            "body" => t(Part::Body),
+            "cookies" => t(Part::Cookie),
+            "cookie_names" => t(Part::CookieName),
+            "headers" => t(Part::Header),
+            "method" => t(Part::Method),
+            "request_line" => t(Part::RequestLine),
+            _ => match s.strip_prefix("header:") {
+                Some(name) if !name.is_empty() => {
+                    Ok(vec![Target::Header(name.to_ascii_lowercase())])
+                }
+                _ => Err(format!("unknown target {s:?}")),
+            },
+        }
+    }
+
+    fn admits(&self, loc: &Location) -> bool {
+        match self {
+            Target::Part(p) => *p == loc.part,
+            Target::Header(n) => {
+                loc.part == Part::Header && loc.name.as_deref() == Some(n.as_str())
+            }
+        }
+    }
+}
+
+/// A compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    pub id: u32,
+    pub class: Class,
+    pub severity: Severity,
+    pub paranoia: u8,
+    pub targets: Vec<Target>,
+    pub transforms: Vec<Transform>,
+    pub description: String,
+    pub source: String,
+    regex: Regex,
+}
+
+impl Rule {
+    pub fn admits(&self, loc: &Location) -> bool {
+        self.targets.iter().any(|t| t.admits(loc))
+    }
+
+    /// Where the rule matches in an already transformed value.
+    pub fn find<'a>(&self, text: &'a str) -> Option<regex::Match<'a>> {
+        self.regex.find(text)
+    }
+}
+
+/// Rules sharing one transform chain, matched in one pass.
+#[derive(Debug)]
+struct Group {
+    chain: Vec<Transform>,
+    set: RegexSet,
+    /// Indices into `RuleSet::rules`, in the set's pattern order.
+    members: Vec<usize>,
+    /// Bit per `Part` that any member looks at, to skip values cheaply.
+    parts: u32,
+}
+
+/// All compiled rules.
+#[derive(Debug)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    groups: Vec<Group>,
+}
+
+/// A rule match in one value.
+#[derive(Debug)]
+pub struct RuleMatch<'r> {
+    pub rule: &'r Rule,
+    /// The value after the rule's transforms.
+    pub text: String,
+    pub start: usize,
+    pub end: usize,
+}
+
+fn part_bit(p: Part) -> u32 {
+    1 << (p as u32)
+}
+
+const REGEX_SIZE_LIMIT: usize = 256 << 20;
+
+impl RuleSet {
+    /// Compiles rules, reporting every bad rule (not only the first).
+    pub fn compile(specs: Vec<(String, RuleSpec)>) -> Result<RuleSet, Vec<RuleError>> {
+        let mut errors = Vec::new();
+        let mut rules = Vec::with_capacity(specs.len());
+        let mut seen = BTreeMap::new();
+        for (file, spec) in specs {
+            let err = |message: String| RuleError {
+                file: file.clone(),
+                rule_id: Some(spec.id),
+                message,
+            };
+            if let Some(prev) = seen.insert(spec.id, file.clone()) {
+                errors.push(err(format!("duplicate id (also in {prev})")));
+                continue;
+            }
+            if !(1..=4).contains(&spec.paranoia) {
+                errors.push(err(format!(
+                    "paranoia must be 1..=4, not {}",
+                    spec.paranoia
+                )));
+                continue;
+            }
+            let mut targets = Vec::new();
+            let mut bad_target = false;
+            for t in &spec.targets {
+                match Target::parse(t) {
+                    Ok(ts) => targets.extend(ts),
+                    Err(m) => {
+                        errors.push(err(m));
+                        bad_target = true;
+                    }
+                }
+            }
+            if bad_target {
+                continue;
+            }
+            if targets.is_empty() {
+                errors.push(err("no targets".into()));
+                continue;
+            }
+            let pattern = pattern_with_flags(&spec.pattern, spec.case_sensitive);
+            let regex = match regex::RegexBuilder::new(&pattern)
+                .size_limit(REGEX_SIZE_LIMIT)
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    errors.push(err(format!("pattern: {e}")));
+                    continue;
+                }
+            };
+            if regex.is_match("") {
+                errors.push(err("pattern matches the empty string".into()));
+                continue;
+            }
+            rules.push(Rule {
+                id: spec.id,
+                class: spec.class,
+                severity: spec.severity,
+                paranoia: spec.paranoia,
+                targets,
+                transforms: spec.transforms,
+                description: spec.description,
+                source: file,
+                regex,
+            });
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let mut by_chain: BTreeMap<Vec<Transform>, Vec<usize>> = BTreeMap::new();
+        for (i, r) in rules.iter().enumerate() {
+            by_chain.entry(r.transforms.clone()).or_default().push(i);
+        }
+        let mut groups = Vec::new();
+        for (chain, members) in by_chain {
+            let patterns = members.iter().map(|&i| rules[i].regex.as_str());
+            let set = RegexSetBuilder::new(patterns)
+                .size_limit(REGEX_SIZE_LIMIT)
+                .dfa_size_limit(REGEX_SIZE_LIMIT)
+                .build()
+                .map_err(|e| {
+                    vec![RuleError {
+                        file: "(all)".into(),
+                        rule_id: None,
+                        message: e.to_string(),
+                    }]
+                })?;
+            let mut parts = 0;
+            for &i in &members {
+                for t in &rules[i].targets {
+                    parts |= match t {
+                        Target::Part(p) => part_bit(*p),
+                        Target::Header(_) => part_bit(Part::Header),
+                    };
+                }
+            }
+            groups.push(Group {
+                chain,
+                set,
+                members,
+                parts,
+            });
+        }
+        Ok(RuleSet { rules, groups })
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Every rule that matches `text` at `loc`, for which `active` says yes.
+    pub fn matches<'r>(
+        &'r self,
+        loc: &Location,
+        text: &str,
+        active: &dyn Fn(&Rule) -> bool,
+    ) -> Vec<RuleMatch<'r>> {
+        self.matches_decoded(loc, text, &crate::decode::normalize(text), active)
+    }
+
+    /// As [`matches`](Self::matches), with `decoded` = `normalize(text)` already computed by
+    /// the caller: chains that start with `decode` continue from it instead of decoding again.
+    pub fn matches_decoded<'r>(
+        &'r self,
+        loc: &Location,
+        text: &str,
+        decoded: &str,
+        active: &dyn Fn(&Rule) -> bool,
+    ) -> Vec<RuleMatch<'r>> {
+        let mut out = Vec::new();
+        let bit = part_bit(loc.part);
+        for g in &self.groups {
+            if g.parts & bit == 0 {
+                continue;
+            }
+            let transformed = match g.chain.split_first() {
+                Some((Transform::Decode, rest)) => Transform::apply_chain(rest, decoded),
+                _ => Transform::apply_chain(&g.chain, text),
+            };
+            let hits = g.set.matches(&transformed);
+            if !hits.matched_any() {
+                continue;
+            }
+            for idx in hits.iter() {
+                let rule = &self.rules[g.members[idx]];
+                if !rule.admits(loc) || !active(rule) {
+                    continue;
+                }
+                if let Some(m) = rule.find(&transformed) {
+                    out.push(RuleMatch {
+                        rule,
+                        text: transformed.to_string(),
+                        start: m.start(),
+                        end: m.end(),
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+fn pattern_with_flags(p: &str, case_sensitive: bool) -> String {
+    if case_sensitive {
+        p.to_owned()
+    } else {
+        format!("(?i:{p})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(id: u32, targets: &[&str], pattern: &str) -> (String, RuleSpec) {
+        (
+            "t.toml".into(),
+            RuleSpec {
+                id,
+                class: Class::Sqli,
+                severity: Severity::Critical,
+                paranoia: 1,
+                targets: targets.iter().map(|s| s.to_string()).collect(),
+                transforms: default_transforms(),
+                pattern: pattern.into(),
+                case_sensitive: false,
+                description: "d".into(),
+                tags: vec![],
+            },
+        )
+    }
+
+    #[test]
+    fn builtin_rules_compile() {
+        let specs = builtin_specs().expect("built-in rule files parse");
+        assert!(specs.len() >= 50, "only {} built-in rules", specs.len());
+        RuleSet::compile(specs).expect("built-in rules compile");
+    }
+
+    #[test]
+    fn compile_reports_every_bad_rule() {
+        let errs = RuleSet::compile(vec![
+            spec(1, &["args"], "union\\s+select"),
+            spec(2, &["nowhere"], "x"),
+            spec(3, &["args"], "(unclosed"),
+            spec(1, &["args"], "dup"),
+            spec(4, &["args"], "a*"),
+        ])
+        .unwrap_err();
+        let ids: Vec<_> = errs.iter().map(|e| e.rule_id).collect();
+        assert_eq!(ids, vec![Some(2), Some(3), Some(1), Some(4)], "{errs:?}");
+        assert!(errs[0].to_string().contains("unknown target"));
+    }
+
+    #[test]
+    fn matches_respect_targets_and_decoding() {
+        let set = RuleSet::compile(vec![
+            spec(1, &["args"], "union\\s+select"),
+            spec(2, &["header:referer"], "evil"),
+        ])
+        .unwrap();
+        let arg = Location::new(Part::QueryArg, Some("id"));
+        let m = set.matches(&arg, "1%20UNION%20%53ELECT", &|_| true);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].rule.id, 1);
+        assert_eq!(&m[0].text[m[0].start..m[0].end], "UNION SELECT");
+        assert!(
+            set.matches(
+                &Location::new(Part::Cookie, Some("id")),
+                "union select",
+                &|_| true
+            )
+            .is_empty()
+        );
+        assert!(set.matches(&arg, "union select", &|r| r.id != 1).is_empty());
+        let referer = Location::new(Part::Header, Some("referer"));
+        assert_eq!(set.matches(&referer, "evil.example", &|_| true).len(), 1);
+        let ua = Location::new(Part::Header, Some("user-agent"));
+        assert!(set.matches(&ua, "evil.example", &|_| true).is_empty());
+    }
+}

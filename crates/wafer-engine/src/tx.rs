@@ -1,0 +1,294 @@
+//! The transaction: one request moving through the inspection phases.
+//!
+//! Orchestration only: parsing, decoding, matching and deciding are delegated.
+//! The proxy calls `on_request_head`, then (if `body_plan` asks for it)
+//! `on_request_chunk` for each chunk and `on_request_body_end`, then `finish`.
+//! Any phase may answer [`Flow::Stop`]: the verdict is already decided and
+//! later phases may be skipped (`finish` must still be called).
+
+use crate::body::{self, BodyKind};
+use crate::decode;
+use crate::detect::{self, protocol};
+use crate::finding::{EXCERPT_MAX, Finding, excerpt};
+use crate::policy::{Effective, Mode};
+use crate::request::{Part, Request, Value};
+use crate::view;
+use crate::{Action, BodyOverflow, Engine, Verdict};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    Start,
+    RequestHeaders,
+    RequestBody,
+    Done,
+}
+
+/// Whether the caller should go on feeding the transaction.
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// The request is decided as blocked; call `finish` for the verdict.
+    Stop,
+}
+
+/// What the transaction wants of the body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyPlan {
+    /// Forward it as it streams; it is not inspected (no body, opaque type, mode off, or already decided).
+    Skip,
+    /// Buffer at most `limit` bytes and feed them to `on_request_chunk`.
+    Inspect { limit: usize },
+}
+
+pub struct Transaction<'e> {
+    engine: &'e Engine,
+    phase: Phase,
+    req: Request,
+    settings: Option<Effective<'e>>,
+    findings: Vec<Finding>,
+    /// Rule ids already scored: a rule adds its points once per request, however many values it matches.
+    scored: Vec<u32>,
+    score: u32,
+    body_kind: BodyKind,
+    over_limit: bool,
+    stopped: bool,
+}
+
+impl<'e> Transaction<'e> {
+    pub(crate) fn new(engine: &'e Engine) -> Self {
+        Transaction {
+            engine,
+            phase: Phase::Start,
+            req: Request::default(),
+            settings: None,
+            findings: Vec::new(),
+            scored: Vec::new(),
+            score: 0,
+            body_kind: BodyKind::Opaque,
+            over_limit: false,
+            stopped: false,
+        }
+    }
+
+    fn advance(&mut self, to: Phase) {
+        debug_assert!(to >= self.phase, "{to:?} after {:?}", self.phase);
+        self.phase = to;
+    }
+
+    fn settings(&self) -> &Effective<'e> {
+        self.settings.as_ref().expect("on_request_head runs first")
+    }
+
+    /// Inspects the request line and headers. `head.body` is ignored.
+    pub fn on_request_head(&mut self, mut head: Request) -> Flow {
+        self.advance(Phase::RequestHeaders);
+        head.body.clear();
+        let engine = self.engine;
+        let path = decode::path::canonicalize(&decode::normalize(head.raw_path())).into_owned();
+        let settings = engine.policy.for_path(&path);
+        let off = settings.mode == Mode::Off;
+        self.settings = Some(settings);
+        self.body_kind = body::kind_of(head.header_value("content-type"));
+        self.req = head;
+        if off {
+            return Flow::Continue;
+        }
+        let mut hits = Vec::new();
+        protocol::check_head(&self.req, &engine.policy.allowed_methods, &mut hits);
+        let declared = self
+            .req
+            .header_value("content-length")
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        self.record_hits(hits);
+        if declared.is_some_and(|n| n > engine.limits.body_inspect_bytes as u64) {
+            self.body_over_limit();
+        }
+        let values = view::head_values(&self.req, engine.limits.body.max_args);
+        self.inspect_values(&values);
+        self.flow()
+    }
+
+    /// What to do with the body.
+    pub fn body_plan(&self) -> BodyPlan {
+        let has_body = self
+            .req
+            .header_value("content-length")
+            .is_some_and(|v| v.trim() != "0")
+            || self.req.header_value("transfer-encoding").is_some()
+            || !self.req.version.starts_with("HTTP/1");
+        if self.stopped
+            || self.settings().mode == Mode::Off
+            || !has_body
+            || self.body_kind == BodyKind::Opaque
+        {
+            BodyPlan::Skip
+        } else {
+            BodyPlan::Inspect {
+                limit: self.engine.limits.body_inspect_bytes,
+            }
+        }
+    }
+
+    /// Feeds a piece of the body. Bytes past the inspection limit are not kept;
+    /// the caller should stop feeding once `body_full()` is true.
+    pub fn on_request_chunk(&mut self, chunk: &[u8]) -> Flow {
+        self.advance(Phase::RequestBody);
+        let limit = self.engine.limits.body_inspect_bytes;
+        let room = limit.saturating_sub(self.req.body.len());
+        if chunk.len() > room {
+            self.req.body.extend_from_slice(&chunk[..room]);
+            self.req.body_truncated = true;
+            self.body_over_limit();
+        } else {
+            self.req.body.extend_from_slice(chunk);
+        }
+        self.flow()
+    }
+
+    /// Under the `reject` policy a body past the limit decides the request (413).
+    fn body_over_limit(&mut self) {
+        if self.engine.limits.body_overflow == BodyOverflow::Reject && !self.over_limit {
+            self.over_limit = true;
+            let value = format!("limit {} bytes", self.engine.limits.body_inspect_bytes);
+            let hit = protocol::Hit {
+                rule: protocol::BODY_OVER_LIMIT,
+                location: crate::request::Location::new(Part::Body, None),
+                value,
+            };
+            self.record_hits(vec![hit]);
+        }
+    }
+
+    /// True once the buffered body reached the inspection limit.
+    pub fn body_full(&self) -> bool {
+        self.req.body_truncated
+    }
+
+    /// Inspects the buffered body.
+    pub fn on_request_body_end(&mut self) -> Flow {
+        self.advance(Phase::RequestBody);
+        if self.stopped || self.settings().mode == Mode::Off {
+            return self.flow();
+        }
+        let ct = self.req.header_value("content-type").map(str::to_owned);
+        let parsed = body::parse(
+            ct.as_deref(),
+            &self.req.body,
+            self.req.body_truncated,
+            &self.engine.limits.body,
+        );
+        let mut hits = Vec::new();
+        protocol::check_body(&parsed.problems, &mut hits);
+        self.record_hits(hits);
+        let mut values: Vec<Value> = view::body_values(parsed.args).collect();
+        if matches!(self.body_kind, BodyKind::Text | BodyKind::Xml) && !self.req.body.is_empty() {
+            values.push(Value {
+                location: crate::request::Location::new(Part::Body, None),
+                text: String::from_utf8_lossy(&self.req.body).into_owned(),
+            });
+        }
+        self.inspect_values(&values);
+        self.flow()
+    }
+
+    fn flow(&mut self) -> Flow {
+        let s = self.settings();
+        if s.mode == Mode::Block && (self.over_limit || self.score >= s.threshold) {
+            self.stopped = true;
+            Flow::Stop
+        } else {
+            Flow::Continue
+        }
+    }
+
+    fn inspect_values(&mut self, values: &[Value]) {
+        let engine = self.engine;
+        let mut hits = Vec::new();
+        for v in values {
+            let decoded = decode::normalize(&v.text);
+            protocol::check_value(&v.location, &v.text, &decoded, &mut hits);
+            let settings = self.settings.as_ref().expect("head first");
+            let active = |r: &crate::rules::Rule| settings.rule_active(r.id, r.paranoia);
+            for m in engine
+                .rules
+                .matches_decoded(&v.location, &v.text, &decoded, &active)
+            {
+                let finding = Finding {
+                    rule_id: m.rule.id,
+                    class: m.rule.class,
+                    severity: m.rule.severity,
+                    paranoia: m.rule.paranoia,
+                    location: v.location.clone(),
+                    value: excerpt(&m.text, m.start, EXCERPT_MAX),
+                    matched: excerpt(&m.text[m.start..m.end], 0, EXCERPT_MAX / 2),
+                    message: m.rule.description.clone(),
+                    score: m.rule.severity.points(),
+                };
+                self.push(finding);
+            }
+        }
+        self.record_hits(hits);
+    }
+
+    fn record_hits(&mut self, hits: Vec<protocol::Hit>) {
+        for h in hits {
+            let rule = detect::rule(h.rule);
+            if !self.settings().rule_active(rule.id, rule.paranoia) {
+                continue;
+            }
+            let value = excerpt(&h.value, 0, EXCERPT_MAX);
+            self.push(Finding {
+                rule_id: rule.id,
+                class: rule.class,
+                severity: rule.severity,
+                paranoia: rule.paranoia,
+                location: h.location,
+                matched: excerpt(&value, 0, EXCERPT_MAX / 2),
+                value,
+                message: rule.description.to_owned(),
+                score: rule.severity.points(),
+            });
+        }
+    }
+
+    fn push(&mut self, mut f: Finding) {
+        if self.scored.contains(&f.rule_id) {
+            f.score = 0;
+        } else {
+            self.scored.push(f.rule_id);
+            self.score += f.score;
+        }
+        if self.findings.len() < self.engine.limits.max_findings {
+            self.findings.push(f);
+        }
+    }
+
+    /// The verdict. Consumes the transaction.
+    pub fn finish(mut self) -> Verdict {
+        self.advance(Phase::Done);
+        let s = self
+            .settings
+            .clone()
+            .unwrap_or_else(|| self.engine.policy.for_path("/"));
+        let over = s.score_over(self.score) || self.over_limit;
+        let action = match s.mode {
+            Mode::Off => Action::Allow,
+            Mode::Block if over => Action::Block,
+            _ if self.findings.is_empty() => Action::Allow,
+            _ => Action::Flag,
+        };
+        let status = if self.over_limit { 413 } else { 403 };
+        Verdict {
+            action,
+            status: (action == Action::Block).then_some(status),
+            would_block: over && s.mode != Mode::Off,
+            score: self.score,
+            threshold: s.threshold,
+            mode: s.mode,
+            paranoia: s.paranoia,
+            route: s.route.map(str::to_owned),
+            findings: self.findings,
+        }
+    }
+}

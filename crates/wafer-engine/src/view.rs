@@ -1,0 +1,105 @@
+//! The normalized view of a request: every inspectable value with its location.
+
+use crate::body::{BodyArg, urlencoded};
+use crate::request::{Location, Part, Request, Value};
+
+/// Headers whose values carry no attack surface worth a signature scan and are
+/// noisy in real traffic (checked by the protocol detector instead).
+const SKIPPED_HEADERS: &[&str] = &[
+    "content-length",
+    "host",
+    "cookie",
+    "connection",
+    "transfer-encoding",
+];
+
+/// Values from the request head: method, request line, path, query, headers, cookies.
+pub fn head_values(req: &Request, max_args: usize) -> Vec<Value> {
+    let mut out = Vec::with_capacity(8 + req.headers.len());
+    let push = |out: &mut Vec<Value>, part, name: Option<&str>, text: &str| {
+        out.push(Value {
+            location: Location::new(part, name),
+            text: text.to_owned(),
+        });
+    };
+    push(&mut out, Part::Method, None, &req.method);
+    let line = format!("{} {} {}", req.method, req.target, req.version);
+    push(&mut out, Part::RequestLine, None, &line);
+    push(&mut out, Part::Path, None, req.raw_path());
+    if let Some(q) = req.raw_query() {
+        push(&mut out, Part::QueryString, None, q);
+        for (k, v) in urlencoded::pairs(q, max_args) {
+            push(&mut out, Part::QueryArg, Some(&k), &v);
+            push(&mut out, Part::QueryArgName, Some(&k), &k);
+        }
+    }
+    for (name, value) in &req.headers {
+        let lname = name.to_ascii_lowercase();
+        if lname == "cookie" {
+            for (k, v) in cookies(value) {
+                push(&mut out, Part::Cookie, Some(k), v);
+                push(&mut out, Part::CookieName, Some(k), k);
+            }
+        }
+        if SKIPPED_HEADERS.contains(&lname.as_str()) {
+            continue;
+        }
+        push(&mut out, Part::Header, Some(&lname), value);
+    }
+    out
+}
+
+/// `a=1; b=2` → pairs. Values are not URL-decoded here; the decode chain does that.
+pub fn cookies(header: &str) -> impl Iterator<Item = (&str, &str)> {
+    header.split(';').filter_map(|c| {
+        let c = c.trim();
+        if c.is_empty() {
+            return None;
+        }
+        Some(
+            c.split_once('=')
+                .map_or((c, ""), |(k, v)| (k.trim(), v.trim())),
+        )
+    })
+}
+
+/// Body arguments as values.
+pub fn body_values(args: Vec<BodyArg>) -> impl Iterator<Item = Value> {
+    args.into_iter().map(|a| Value {
+        location: Location {
+            part: a.part,
+            name: Some(a.name),
+        },
+        text: a.value,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_values_cover_every_part() {
+        let req = Request::new("GET", "/a/b?id=1%27&x")
+            .header("Host", "h")
+            .header("Cookie", "sid=abc; theme=dark")
+            .header("User-Agent", "ua");
+        let vals = head_values(&req, 100);
+        let find = |p: Part, n: Option<&str>| {
+            vals.iter()
+                .find(|v| v.location.part == p && v.location.name.as_deref() == n)
+                .map(|v| v.text.as_str())
+        };
+        assert_eq!(find(Part::QueryArg, Some("id")), Some("1'"));
+        assert_eq!(find(Part::QueryArg, Some("x")), Some(""));
+        assert_eq!(find(Part::Cookie, Some("theme")), Some("dark"));
+        assert_eq!(find(Part::CookieName, Some("sid")), Some("sid"));
+        assert_eq!(find(Part::Header, Some("user-agent")), Some("ua"));
+        assert_eq!(find(Part::Header, Some("host")), None);
+        assert_eq!(find(Part::Path, None), Some("/a/b"));
+        assert_eq!(
+            find(Part::RequestLine, None),
+            Some("GET /a/b?id=1%27&x HTTP/1.1")
+        );
+    }
+}

@@ -1,0 +1,308 @@
+//! The transaction's phases and the policy's decisions, with rules made for the test.
+
+use wafer_engine::decode::Transform;
+use wafer_engine::{
+    Action, BodyOverflow, BodyPlan, Class, Engine, EngineConfig, Flow, Limits, Mode, PathPattern,
+    Policy, Request, Route, RuleSpec, Severity,
+};
+
+fn rule(
+    id: u32,
+    severity: Severity,
+    paranoia: u8,
+    targets: &[&str],
+    pattern: &str,
+) -> (String, RuleSpec) {
+    (
+        "test.toml".into(),
+        RuleSpec {
+            id,
+            class: Class::Generic,
+            severity,
+            paranoia,
+            targets: targets.iter().map(|s| s.to_string()).collect(),
+            transforms: vec![Transform::Decode],
+            pattern: pattern.into(),
+            case_sensitive: false,
+            description: format!("test rule {id}"),
+            tags: vec![],
+        },
+    )
+}
+
+fn engine(policy: Policy, limits: Limits) -> Engine {
+    Engine::build(EngineConfig {
+        policy,
+        limits,
+        extra_rules: vec![
+            rule(
+                990001,
+                Severity::Critical,
+                1,
+                &["args", "body"],
+                "zzattackzz",
+            ),
+            rule(990002, Severity::Warning, 1, &["args"], "zzwarnzz"),
+            rule(990003, Severity::Critical, 2, &["args"], "zzstrictzz"),
+            rule(
+                990004,
+                Severity::Critical,
+                1,
+                &["header:x-probe"],
+                "zzheaderzz",
+            ),
+        ],
+    })
+    .expect("test rules compile")
+}
+
+fn get(target: &str) -> Request {
+    Request::new("GET", target)
+        .header("Host", "h")
+        .header("User-Agent", "t")
+        .header("Accept", "*/*")
+}
+
+fn post(target: &str, content_type: &str, body: &[u8]) -> Request {
+    get(target)
+        .header("Content-Type", content_type)
+        .header("Content-Length", &body.len().to_string())
+        .body(body.to_vec())
+}
+
+fn ids(e: &Engine, r: &Request) -> Vec<u32> {
+    e.inspect(r).findings.iter().map(|f| f.rule_id).collect()
+}
+
+#[test]
+fn a_bad_head_stops_before_the_body() {
+    let e = engine(Policy::default(), Limits::default());
+    let mut tx = e.transaction();
+    let head = post(
+        "/?a=zzattackzz",
+        "application/x-www-form-urlencoded",
+        b"b=1",
+    );
+    assert_eq!(tx.on_request_head(head), Flow::Stop);
+    assert_eq!(tx.body_plan(), BodyPlan::Skip);
+    let v = tx.finish();
+    assert_eq!((v.action, v.status), (Action::Block, Some(403)));
+    assert_eq!(v.findings[0].location.to_string(), "query_arg:a");
+}
+
+#[test]
+fn body_chunks_are_inspected_at_body_end() {
+    let e = engine(Policy::default(), Limits::default());
+    let mut tx = e.transaction();
+    // The head announces the body; the chunks come later.
+    let head = get("/")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Content-Length", "14");
+    assert_eq!(tx.on_request_head(head), Flow::Continue);
+    assert!(matches!(tx.body_plan(), BodyPlan::Inspect { limit } if limit == 128 * 1024));
+    assert_eq!(tx.on_request_chunk(b"x=zzatt"), Flow::Continue);
+    assert_eq!(tx.on_request_chunk(b"ackzz&y"), Flow::Continue);
+    assert_eq!(tx.on_request_body_end(), Flow::Stop);
+    let v = tx.finish();
+    assert_eq!(v.action, Action::Block);
+    assert_eq!(v.findings[0].location.to_string(), "body_arg:x");
+}
+
+#[test]
+fn detect_mode_flags_and_forwards() {
+    let e = engine(
+        Policy {
+            mode: Mode::Detect,
+            ..Policy::default()
+        },
+        Limits::default(),
+    );
+    let v = e.inspect(&get("/?a=zzattackzz"));
+    assert_eq!(
+        (v.action, v.status, v.would_block),
+        (Action::Flag, None, true)
+    );
+}
+
+#[test]
+fn off_mode_inspects_nothing() {
+    let e = engine(
+        Policy {
+            mode: Mode::Off,
+            ..Policy::default()
+        },
+        Limits::default(),
+    );
+    let v = e.inspect(&get("/?a=zzattackzz"));
+    assert_eq!(
+        (v.action, v.findings.len(), v.would_block),
+        (Action::Allow, 0, false)
+    );
+}
+
+#[test]
+fn below_the_threshold_is_flagged_not_blocked() {
+    let e = engine(Policy::default(), Limits::default());
+    let v = e.inspect(&get("/?a=zzwarnzz"));
+    assert_eq!((v.action, v.score), (Action::Flag, 3));
+    let clean = e.inspect(&get("/?a=hello"));
+    assert_eq!(clean.action, Action::Allow);
+}
+
+#[test]
+fn a_rule_scores_once_however_many_values_it_matches() {
+    let e = engine(Policy::default(), Limits::default());
+    let v = e.inspect(&get("/?a=zzwarnzz&b=zzwarnzz&c=zzwarnzz"));
+    assert_eq!(v.findings.len(), 3);
+    assert_eq!(
+        v.score, 3,
+        "three matches of one warning rule stay below the threshold"
+    );
+    assert_eq!(v.action, Action::Flag);
+}
+
+#[test]
+fn paranoia_gates_rules() {
+    let pl1 = engine(Policy::default(), Limits::default());
+    assert!(ids(&pl1, &get("/?a=zzstrictzz")).is_empty());
+    let pl2 = engine(
+        Policy {
+            paranoia: 2,
+            ..Policy::default()
+        },
+        Limits::default(),
+    );
+    assert_eq!(ids(&pl2, &get("/?a=zzstrictzz")), vec![990003]);
+}
+
+#[test]
+fn routes_override_mode_threshold_and_rules() {
+    let policy = Policy {
+        routes: vec![
+            Route {
+                path: PathPattern::parse("/upload/*").unwrap(),
+                mode: None,
+                threshold: Some(100),
+                paranoia: None,
+                disabled_rules: vec![],
+            },
+            Route {
+                path: PathPattern::parse("/search").unwrap(),
+                mode: None,
+                threshold: None,
+                paranoia: None,
+                disabled_rules: vec!["990001".parse().unwrap()],
+            },
+        ],
+        disabled_rules: vec!["990004".parse().unwrap()],
+        ..Policy::default()
+    };
+    let e = engine(policy, Limits::default());
+    let up = e.inspect(&get("/upload/x?a=zzattackzz"));
+    assert_eq!(
+        (up.action, up.route.as_deref()),
+        (Action::Flag, Some("/upload/*"))
+    );
+    assert_eq!(
+        e.inspect(&get("/search?q=zzattackzz")).action,
+        Action::Allow
+    );
+    assert_eq!(e.inspect(&get("/other?q=zzattackzz")).action, Action::Block);
+    let probe = get("/").header("X-Probe", "zzheaderzz");
+    assert_eq!(
+        e.inspect(&probe).action,
+        Action::Allow,
+        "globally disabled rule"
+    );
+}
+
+#[test]
+fn routes_match_the_decoded_canonical_path() {
+    let policy = Policy {
+        routes: vec![Route {
+            path: PathPattern::parse("/admin").unwrap(),
+            mode: Some(Mode::Block),
+            threshold: Some(1),
+            paranoia: None,
+            disabled_rules: vec![],
+        }],
+        mode: Mode::Detect,
+        ..Policy::default()
+    };
+    let e = engine(policy, Limits::default());
+    let v = e.inspect(&get("/%61dmin?a=zzwarnzz"));
+    assert_eq!(
+        v.route.as_deref(),
+        Some("/admin"),
+        "an encoded path cannot dodge its route"
+    );
+    assert_eq!(v.action, Action::Block);
+}
+
+#[test]
+fn oversize_body_under_reject_is_413() {
+    let limits = Limits {
+        body_inspect_bytes: 16,
+        body_overflow: BodyOverflow::Reject,
+        ..Limits::default()
+    };
+    let e = engine(Policy::default(), limits);
+    let v = e.inspect(&post("/", "text/plain", &[b'a'; 64]));
+    assert_eq!((v.action, v.status), (Action::Block, Some(413)));
+    assert!(
+        v.findings
+            .iter()
+            .any(|f| f.rule_id == wafer_engine::detect::protocol::BODY_OVER_LIMIT)
+    );
+}
+
+#[test]
+fn oversize_body_under_inspect_partial_inspects_the_prefix() {
+    let limits = Limits {
+        body_inspect_bytes: 32,
+        ..Limits::default()
+    };
+    let e = engine(Policy::default(), limits);
+    let early = format!("a=zzattackzz&pad={}", "x".repeat(100));
+    assert_eq!(
+        e.inspect(&post(
+            "/",
+            "application/x-www-form-urlencoded",
+            early.as_bytes()
+        ))
+        .action,
+        Action::Block
+    );
+    let late = format!("pad={}&a=zzattackzz", "x".repeat(100));
+    let v = e.inspect(&post(
+        "/",
+        "application/x-www-form-urlencoded",
+        late.as_bytes(),
+    ));
+    assert_eq!(
+        v.action,
+        Action::Allow,
+        "past the limit is not inspected, by policy"
+    );
+}
+
+#[test]
+fn opaque_bodies_are_not_buffered() {
+    let e = engine(Policy::default(), Limits::default());
+    let mut tx = e.transaction();
+    let head = post("/upload", "image/png", b"zzattackzz");
+    assert_eq!(tx.on_request_head(head), Flow::Continue);
+    assert_eq!(tx.body_plan(), BodyPlan::Skip);
+    assert_eq!(tx.finish().action, Action::Allow);
+}
+
+#[test]
+fn findings_carry_the_decoded_value_and_why() {
+    let e = engine(Policy::default(), Limits::default());
+    let v = e.inspect(&get("/?q=%257a%257aattackzz"));
+    let f = &v.findings[0];
+    assert_eq!(f.value, "zzattackzz");
+    assert_eq!(f.matched, "zzattackzz");
+    assert_eq!(f.message, "test rule 990001");
+    assert_eq!(f.score, 5);
+}

@@ -1,0 +1,126 @@
+//! The command line: `wafer run | check | eval | rules | demo`.
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use wafer_engine::Engine;
+
+use crate::config::{self, Config, FileConfig, Overrides, ProcessEnv};
+
+pub mod check;
+pub mod demo;
+pub mod eval;
+pub mod rules;
+pub mod run;
+
+/// Wafer: a web application firewall. A reverse proxy that inspects every
+/// request, blocks attacks with 403 and forwards the rest to your application.
+#[derive(Debug, Parser)]
+#[command(name = "wafer", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Configuration file (TOML; see wafer.example.toml). Also WAFER_CONFIG.
+    #[arg(long, short = 'c', global = true, env = "WAFER_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the proxy in front of an upstream application.
+    Run(run::RunArgs),
+    /// Inspect one request (given as flags, or raw HTTP on stdin) and print the verdict as JSON.
+    /// Exit code 0: allowed, 1: blocked, 2: error. No network.
+    Check(check::CheckArgs),
+    /// Run the engine over labelled corpora (JSON Lines) and report TPR/FPR per source and class.
+    Eval(eval::EvalCommand),
+    /// Work with rules.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
+    /// Start a small demo application with Wafer in front of it, to see blocking work.
+    Demo(demo::DemoArgs),
+}
+
+/// Settings shared by every command that builds an engine.
+#[derive(Debug, Default, clap::Args)]
+pub struct EngineFlags {
+    /// Paranoia level 1-4 (default 1). Also WAFER_PARANOIA.
+    #[arg(long)]
+    pub paranoia: Option<i64>,
+    /// Anomaly score at which a request is blocked (default 5). Also WAFER_THRESHOLD.
+    #[arg(long)]
+    pub threshold: Option<i64>,
+    /// block, detect (log only) or off. Also WAFER_MODE.
+    #[arg(long)]
+    pub mode: Option<String>,
+}
+
+impl EngineFlags {
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            paranoia: self.paranoia,
+            threshold: self.threshold,
+            mode: self.mode.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+pub fn main(cli: Cli) -> Result<i32> {
+    match &cli.command {
+        Command::Run(a) => run::run(load_config(cli.config.as_ref(), &a.overrides())?, a.workers),
+        Command::Check(a) => check::run(
+            &build_engine(&load_config(cli.config.as_ref(), &a.engine.overrides())?)?,
+            a,
+        ),
+        Command::Eval(a) => {
+            let cfg = load_config(cli.config.as_ref(), &a.engine.overrides())?;
+            eval::run(&build_engine(&cfg)?, &a.eval).map(|()| 0)
+        }
+        Command::Rules(c) => rules::run(
+            &build_engine(&load_config(cli.config.as_ref(), &Overrides::default())?)?,
+            c,
+        ),
+        Command::Demo(a) => demo::run(load_config(cli.config.as_ref(), &a.overrides())?, a),
+    }
+}
+
+/// Reads the file (if any), then the environment and flags; every problem is reported.
+pub fn load_config(path: Option<&PathBuf>, flags: &Overrides) -> Result<Config> {
+    let file = match path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("reading config file {}", p.display()))?;
+            FileConfig::parse(&text)
+                .map_err(|e| anyhow::anyhow!("config file {}: {e}", p.display()))?
+        }
+        None => FileConfig::default(),
+    };
+    Ok(config::resolve(file, &ProcessEnv, flags)?)
+}
+
+/// Compiles the engine: built-in rules plus the configured rule files.
+pub fn build_engine(cfg: &Config) -> Result<Engine> {
+    let mut engine_cfg = cfg.engine.clone();
+    for path in &cfg.rule_files {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading rule file {}", path.display()))?;
+        let name = path.display().to_string();
+        let specs =
+            wafer_engine::rules::parse_file(&name, &text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        engine_cfg
+            .extra_rules
+            .extend(specs.into_iter().map(|s| (name.clone(), s)));
+    }
+    match Engine::build(engine_cfg) {
+        Ok(e) => Ok(e),
+        Err(errors) => {
+            let lines: Vec<String> = errors.iter().map(|e| format!("  - {e}")).collect();
+            bail!(
+                "rules do not compile ({} problems):\n{}",
+                errors.len(),
+                lines.join("\n")
+            )
+        }
+    }
+}

@@ -1,0 +1,420 @@
+//! `wafer eval`: runs the engine offline over labelled corpora and reports
+//! detection quality (TPR, FPR, balanced accuracy) per source, class and
+//! paranoia level, with the worst misses and false positives.
+//!
+//! Requests are built exactly as `../shared/bench/wafeval.py` sends them over
+//! the wire (same Host, User-Agent and Content-Length handling), so offline and
+//! over-the-wire numbers are comparable.
+
+use anyhow::{Context, Result};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::io::BufRead;
+use std::path::PathBuf;
+use wafer_engine::{Action, Engine, Request, Verdict};
+
+#[derive(Debug, clap::Args)]
+pub struct EvalCommand {
+    #[command(flatten)]
+    pub eval: EvalArgs,
+    #[command(flatten)]
+    pub engine: super::EngineFlags,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// Corpus files (JSON Lines: id, source, method, uri, headers, body|body_b64|raw_b64, label, class, pl).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Print this many of the worst misses and false positives.
+    #[arg(long, default_value_t = 10)]
+    pub misses: usize,
+    /// Also write the results as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Take every Nth case only.
+    #[arg(long, default_value_t = 1)]
+    pub every: usize,
+    /// At most N cases per file (0: all).
+    #[arg(long, default_value_t = 0)]
+    pub limit: usize,
+}
+
+/// One labelled request, as in the corpora's README.
+#[derive(Debug, Deserialize)]
+struct Case {
+    id: Option<String>,
+    source: Option<String>,
+    method: Option<String>,
+    uri: Option<String>,
+    #[serde(default)]
+    headers: Vec<(String, String)>,
+    body: Option<String>,
+    body_b64: Option<String>,
+    raw_b64: Option<String>,
+    label: Option<String>,
+    class: Option<String>,
+    pl: Option<u8>,
+}
+
+/// What the engine made of one case.
+struct Outcome {
+    attack: bool,
+    blocked: bool,
+    source: String,
+    class: String,
+    pl: Option<u8>,
+    id: String,
+    summary: String,
+    score: u32,
+    rules: Vec<u32>,
+}
+
+#[derive(Default, Debug, Clone, Copy, Serialize)]
+struct Tally {
+    tp: u64,
+    fn_: u64,
+    tn: u64,
+    fp: u64,
+}
+
+impl Tally {
+    fn add(&mut self, attack: bool, blocked: bool) {
+        match (attack, blocked) {
+            (true, true) => self.tp += 1,
+            (true, false) => self.fn_ += 1,
+            (false, true) => self.fp += 1,
+            (false, false) => self.tn += 1,
+        }
+    }
+    fn tpr(&self) -> Option<f64> {
+        let n = self.tp + self.fn_;
+        (n > 0).then(|| self.tp as f64 / n as f64)
+    }
+    fn fpr(&self) -> Option<f64> {
+        let n = self.tn + self.fp;
+        (n > 0).then(|| self.fp as f64 / n as f64)
+    }
+    fn balanced(&self) -> Option<f64> {
+        Some((self.tpr()? + 1.0 - self.fpr()?) / 2.0)
+    }
+}
+
+#[derive(Serialize)]
+struct Row {
+    source: String,
+    group: String,
+    attacks: u64,
+    benign: u64,
+    tpr: Option<f64>,
+    fpr: Option<f64>,
+    balanced_accuracy: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct Example {
+    id: String,
+    source: String,
+    class: String,
+    score: u32,
+    rules: Vec<u32>,
+    request: String,
+}
+
+#[derive(Serialize)]
+struct Report {
+    cases: usize,
+    skipped_lines: usize,
+    rows: Vec<Row>,
+    false_positives_by_rule: Vec<(u32, u64)>,
+    misses: Vec<Example>,
+    false_positives: Vec<Example>,
+}
+
+pub fn run(engine: &Engine, args: &EvalArgs) -> Result<()> {
+    let mut cases = Vec::new();
+    let mut skipped = 0;
+    for path in &args.files {
+        let file =
+            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let mut taken = 0;
+        for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+            let line = line.with_context(|| format!("reading {}", path.display()))?;
+            if line.trim().is_empty() || n % args.every.max(1) != 0 {
+                continue;
+            }
+            match serde_json::from_str::<Case>(&line) {
+                Ok(c) if matches!(c.label.as_deref(), Some("attack" | "benign")) => {
+                    cases.push((path.display().to_string(), c));
+                    taken += 1;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    skipped += 1;
+                    if skipped <= 5 {
+                        eprintln!("{}:{}: skipped, not a case: {e}", path.display(), n + 1);
+                    }
+                }
+            }
+            if args.limit > 0 && taken >= args.limit {
+                break;
+            }
+        }
+    }
+    let outcomes = evaluate(engine, cases);
+    let report = summarize(&outcomes, skipped, args.misses);
+    print_report(&report);
+    if let Some(p) = &args.json {
+        std::fs::write(p, serde_json::to_vec_pretty(&report)?)
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(())
+}
+
+/// Runs every case through the engine, on all cores.
+fn evaluate(engine: &Engine, cases: Vec<(String, Case)>) -> Vec<Outcome> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = cases.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = cases
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|(file, c)| judge(engine, file, c))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("eval worker panicked"))
+            .collect()
+    })
+}
+
+fn judge(engine: &Engine, file: &str, c: &Case) -> Outcome {
+    let (blocked, score, rules) = match build_request(c) {
+        // A request that cannot even be parsed is refused by the proxy with 400.
+        Err(_) => (true, 0, Vec::new()),
+        Ok(req) => {
+            let v: Verdict = engine.inspect(&req);
+            let mut rules: Vec<u32> = v.findings.iter().map(|f| f.rule_id).collect();
+            rules.dedup();
+            (v.action == Action::Block, v.score, rules)
+        }
+    };
+    let source = c.source.clone().unwrap_or_else(|| file.to_owned());
+    let body = c.body.as_deref().unwrap_or("");
+    let summary = format!(
+        "{} {}{}{}",
+        c.method.as_deref().unwrap_or("GET"),
+        c.uri.as_deref().unwrap_or("(raw)"),
+        if body.is_empty() { "" } else { "  body: " },
+        body
+    );
+    Outcome {
+        attack: c.label.as_deref() == Some("attack"),
+        blocked,
+        source,
+        class: c.class.clone().unwrap_or_else(|| "-".into()),
+        pl: c.pl,
+        id: c.id.clone().unwrap_or_default(),
+        summary: wafer_engine::finding::excerpt(&summary, 0, 240),
+        score,
+        rules,
+    }
+}
+
+/// Builds the request as wafeval.py puts it on the wire.
+fn build_request(c: &Case) -> Result<Request> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    if let Some(raw) = &c.raw_b64 {
+        let bytes = b64.decode(raw).context("raw_b64 is not base64")?;
+        return Ok(Request::parse_raw(&bytes)?);
+    }
+    let body = match (&c.body_b64, &c.body) {
+        (Some(b), _) => b64.decode(b).context("body_b64 is not base64")?,
+        (None, Some(b)) => b.as_bytes().to_vec(),
+        (None, None) => Vec::new(),
+    };
+    let method = c.method.clone().unwrap_or_else(|| "GET".into());
+    let mut uri = c.uri.clone().unwrap_or_else(|| "/".into());
+    if !uri.starts_with('/') && !uri.starts_with("http") {
+        uri.insert(0, '/');
+    }
+    let mut req = Request::new(&method, &uri);
+    let mut seen_ua = false;
+    for (k, v) in &c.headers {
+        let lk = k.to_ascii_lowercase();
+        match lk.as_str() {
+            "content-length" | "connection" | "transfer-encoding" => continue,
+            "host" => req.headers.push((k.clone(), "127.0.0.1:8080".into())),
+            _ => {
+                seen_ua |= lk == "user-agent";
+                req.headers.push((k.clone(), v.clone()));
+            }
+        }
+    }
+    if req.header_value("host").is_none() {
+        req.headers.push(("Host".into(), "127.0.0.1:8080".into()));
+    }
+    if !seen_ua {
+        req.headers.push((
+            "User-Agent".into(),
+            "Mozilla/5.0 (X11; Linux x86_64) wafeval/1".into(),
+        ));
+    }
+    if !body.is_empty()
+        || matches!(
+            method.to_ascii_uppercase().as_str(),
+            "POST" | "PUT" | "PATCH"
+        )
+    {
+        req.headers
+            .push(("Content-Length".into(), body.len().to_string()));
+    }
+    req.headers.push(("Connection".into(), "close".into()));
+    req.body = body;
+    Ok(req)
+}
+
+fn summarize(outcomes: &[Outcome], skipped: usize, n_examples: usize) -> Report {
+    let mut tally: BTreeMap<(String, String), Tally> = BTreeMap::new();
+    let mut fp_rules: HashMap<u32, u64> = HashMap::new();
+    for o in outcomes {
+        let mut keys = vec![
+            ("ALL".to_owned(), "ALL".to_owned()),
+            (o.source.clone(), "ALL".to_owned()),
+        ];
+        keys.push((o.source.clone(), format!("class={}", o.class)));
+        if let Some(pl) = o.pl {
+            keys.push((o.source.clone(), format!("pl={pl}")));
+        }
+        for k in keys {
+            tally.entry(k).or_default().add(o.attack, o.blocked);
+        }
+        if !o.attack && o.blocked {
+            for r in &o.rules {
+                *fp_rules.entry(*r).or_default() += 1;
+            }
+        }
+    }
+    let rows = tally
+        .into_iter()
+        .map(|((source, group), t)| Row {
+            source,
+            group,
+            attacks: t.tp + t.fn_,
+            benign: t.tn + t.fp,
+            tpr: t.tpr(),
+            fpr: t.fpr(),
+            balanced_accuracy: t.balanced(),
+        })
+        .collect();
+    let mut fp_rules: Vec<(u32, u64)> = fp_rules.into_iter().collect();
+    fp_rules.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let example = |o: &Outcome| Example {
+        id: o.id.clone(),
+        source: o.source.clone(),
+        class: o.class.clone(),
+        score: o.score,
+        rules: o.rules.clone(),
+        request: o.summary.clone(),
+    };
+    // Worst misses: attacks the engine saw least of; worst false positives: benign requests it was surest about.
+    let mut misses: Vec<&Outcome> = outcomes.iter().filter(|o| o.attack && !o.blocked).collect();
+    misses.sort_by_key(|o| o.score);
+    let mut fps: Vec<&Outcome> = outcomes.iter().filter(|o| !o.attack && o.blocked).collect();
+    fps.sort_by_key(|o| std::cmp::Reverse(o.score));
+    Report {
+        cases: outcomes.len(),
+        skipped_lines: skipped,
+        rows,
+        false_positives_by_rule: fp_rules,
+        misses: misses.into_iter().take(n_examples).map(example).collect(),
+        false_positives: fps.into_iter().take(n_examples).map(example).collect(),
+    }
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or_else(|| "     -".to_owned(), |v| format!("{:6.2}", v * 100.0))
+}
+
+fn print_report(r: &Report) {
+    println!(
+        "{:<36} {:<16} {:>7} {:>7} {:>6} {:>6} {:>6}",
+        "source", "group", "attacks", "benign", "TPR%", "FPR%", "BA%"
+    );
+    for row in &r.rows {
+        let src = &row.source[row.source.len().saturating_sub(36)..];
+        println!(
+            "{:<36} {:<16} {:>7} {:>7} {} {} {}",
+            src,
+            row.group,
+            row.attacks,
+            row.benign,
+            pct(row.tpr),
+            pct(row.fpr),
+            pct(row.balanced_accuracy)
+        );
+    }
+    println!("cases: {}  skipped lines: {}", r.cases, r.skipped_lines);
+    if !r.false_positives_by_rule.is_empty() {
+        let top: Vec<String> = r
+            .false_positives_by_rule
+            .iter()
+            .take(15)
+            .map(|(id, n)| format!("{id}×{n}"))
+            .collect();
+        println!("false positives by rule: {}", top.join(" "));
+    }
+    for m in &r.misses {
+        println!(
+            "MISS {} {} score={} rules={:?} {}",
+            m.id, m.class, m.score, m.rules, m.request
+        );
+    }
+    for f in &r.false_positives {
+        println!(
+            "FP   {} score={} rules={:?} {}",
+            f.id, f.score, f.rules, f.request
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_built_as_wafeval_sends_them() {
+        let c: Case = serde_json::from_str(
+            r#"{"method":"POST","uri":"post","headers":[["Host","x"],["Content-Length","99"],["User-Agent","u"]],"body":"a=1","label":"attack"}"#,
+        )
+        .unwrap();
+        let r = build_request(&c).unwrap();
+        assert_eq!(r.target, "/post");
+        assert_eq!(r.header_value("host"), Some("127.0.0.1:8080"));
+        assert_eq!(r.header_value("content-length"), Some("3"));
+        assert_eq!(r.header_value("user-agent"), Some("u"));
+        assert_eq!(r.body, b"a=1");
+    }
+
+    #[test]
+    fn tally_rates() {
+        let mut t = Tally::default();
+        for (a, b) in [
+            (true, true),
+            (true, false),
+            (false, false),
+            (false, false),
+            (false, true),
+        ] {
+            t.add(a, b);
+        }
+        assert_eq!(t.tpr(), Some(0.5));
+        assert!((t.fpr().unwrap() - 1.0 / 3.0).abs() < 1e-9);
+    }
+}

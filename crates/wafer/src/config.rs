@@ -1,0 +1,120 @@
+//! Configuration: the TOML file, environment variables and command-line flags,
+//! folded into one validated [`Config`] (flags win over the environment, the
+//! environment over the file, the file over the defaults).
+//!
+//! Validation reports every problem at once, each naming its key, so a user
+//! fixes them all in one go.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use ipnet::IpNet;
+use wafer_engine::{BodyLimits, BodyOverflow, EngineConfig, Limits, Mode, Policy};
+
+use crate::events::SinkTarget;
+use crate::guard::IpLists;
+use crate::proxy::Timeouts;
+
+pub mod file;
+mod resolve;
+
+pub use file::FileConfig;
+pub use resolve::{EnvSource, Overrides, ProcessEnv, resolve};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// One problem with the configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The key as the user wrote it: `inspection.paranoia`, `routes[2].path`, `WAFER_MODE`, `--listen`.
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+/// All problems found, shown one per line.
+#[derive(Debug)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "invalid configuration ({} problem{}):",
+            self.0.len(),
+            if self.0.len() == 1 { "" } else { "s" }
+        )?;
+        for e in &self.0 {
+            writeln!(f, "  - {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// `None` only when no upstream was given anywhere: `wafer run` refuses to start then.
+    pub upstream: Option<http::Uri>,
+    pub trusted_proxies: Vec<IpNet>,
+    pub timeouts: Timeouts,
+    pub max_header_bytes: usize,
+    pub engine: EngineConfig,
+    pub ip_lists: IpLists,
+    pub events: SinkTarget,
+    pub log_level: String,
+    pub log_format: LogFormat,
+    /// Extra rule files loaded at start, after the built-in ones.
+    pub rule_files: Vec<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: DEFAULT_LISTEN.parse().expect("valid default"),
+            upstream: None,
+            trusted_proxies: Vec::new(),
+            timeouts: Timeouts::default(),
+            max_header_bytes: 64 * 1024,
+            engine: EngineConfig {
+                policy: Policy::default(),
+                limits: Limits {
+                    body: BodyLimits::default(),
+                    body_overflow: BodyOverflow::InspectPartial,
+                    ..Limits::default()
+                },
+                extra_rules: Vec::new(),
+            },
+            ip_lists: IpLists::default(),
+            events: SinkTarget::Stdout,
+            log_level: "info".into(),
+            log_format: LogFormat::Text,
+            rule_files: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    pub fn mode(&self) -> Mode {
+        self.engine.policy.mode
+    }
+}
+
+#[cfg(test)]
+mod tests;

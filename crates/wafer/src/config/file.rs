@@ -1,0 +1,93 @@
+//! The shape of `wafer.toml`. Separate from [`Config`](super::Config): the file
+//! is what users write (optional everything, friendly units), the config is
+//! what the program uses (validated, typed).
+
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub upstream: Option<String>,
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    pub max_header_bytes: Option<usize>,
+    #[serde(default)]
+    pub timeouts: FileTimeouts,
+    #[serde(default)]
+    pub inspection: FileInspection,
+    #[serde(default)]
+    pub routes: Vec<FileRoute>,
+    #[serde(default)]
+    pub ip: FileIp,
+    #[serde(default)]
+    pub events: FileEvents,
+    #[serde(default)]
+    pub log: FileLog,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileTimeouts {
+    pub client_header_secs: Option<f64>,
+    pub upstream_connect_secs: Option<f64>,
+    pub upstream_response_secs: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileInspection {
+    pub mode: Option<String>,
+    pub paranoia: Option<i64>,
+    pub threshold: Option<i64>,
+    pub body_limit_bytes: Option<i64>,
+    pub body_overflow: Option<String>,
+    pub max_json_depth: Option<i64>,
+    pub max_args: Option<i64>,
+    pub allowed_methods: Option<Vec<String>>,
+    #[serde(default)]
+    pub disabled_rules: Vec<String>,
+    #[serde(default)]
+    pub rule_files: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRoute {
+    pub path: Option<String>,
+    pub mode: Option<String>,
+    pub threshold: Option<i64>,
+    pub paranoia: Option<i64>,
+    #[serde(default)]
+    pub disabled_rules: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileIp {
+    #[serde(default)]
+    pub allow: Vec<String>,
+    #[serde(default)]
+    pub block: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileEvents {
+    /// `stdout`, `none`, or a file path.
+    pub output: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLog {
+    pub level: Option<String>,
+    pub format: Option<String>,
+}
+
+impl FileConfig {
+    /// Parses the file's text; a syntax or unknown-key error names the line.
+    pub fn parse(text: &str) -> Result<FileConfig, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+}

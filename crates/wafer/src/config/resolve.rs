@@ -1,0 +1,375 @@
+//! Folding file, environment and flags into a validated `Config`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use wafer_engine::{BodyOverflow, Mode, PathPattern, Route, RuleRange};
+
+use super::file::FileConfig;
+use super::{Config, ConfigError, ConfigErrors, LogFormat};
+use crate::events::SinkTarget;
+
+/// Where environment variables come from: the process, or a map in tests.
+pub trait EnvSource {
+    fn get(&self, key: &str) -> Option<String>;
+}
+
+pub struct ProcessEnv;
+
+impl EnvSource for ProcessEnv {
+    fn get(&self, key: &str) -> Option<String> {
+        std::env::var(key).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl EnvSource for HashMap<String, String> {
+    fn get(&self, key: &str) -> Option<String> {
+        HashMap::get(self, key).cloned()
+    }
+}
+
+/// Values given as command-line flags (they win over everything).
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub upstream: Option<String>,
+    pub mode: Option<String>,
+    pub paranoia: Option<i64>,
+    pub threshold: Option<i64>,
+    pub events: Option<String>,
+    pub trusted_proxies: Vec<String>,
+    pub log_level: Option<String>,
+}
+
+/// Collects errors while resolving, so that every bad key is reported.
+struct Check {
+    errors: Vec<ConfigError>,
+}
+
+impl Check {
+    fn fail(&mut self, key: &str, message: impl Into<String>) {
+        self.errors.push(ConfigError {
+            key: key.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    fn ok<T, E: std::fmt::Display>(&mut self, key: &str, r: Result<T, E>) -> Option<T> {
+        r.map_err(|e| self.fail(key, e.to_string())).ok()
+    }
+}
+
+/// A value with the key it came from, for error messages.
+fn pick(
+    flag: Option<(&str, String)>,
+    env: Option<(&str, String)>,
+    file: Option<(&str, String)>,
+) -> Option<(String, String)> {
+    flag.or(env).or(file).map(|(k, v)| (k.to_owned(), v))
+}
+
+fn env_pair<'k>(env: &dyn EnvSource, key: &'k str) -> Option<(&'k str, String)> {
+    env.get(key).map(|v| (key, v))
+}
+
+pub fn resolve(
+    file: FileConfig,
+    env: &dyn EnvSource,
+    flags: &Overrides,
+) -> Result<Config, ConfigErrors> {
+    let mut c = Check { errors: Vec::new() };
+    let mut cfg = Config::default();
+
+    if let Some((key, v)) = pick(
+        flags.listen.clone().map(|v| ("--listen", v)),
+        env_pair(env, "WAFER_LISTEN"),
+        file.listen.map(|v| ("listen", v)),
+    ) {
+        if let Some(a) = c.ok(
+            &key,
+            v.parse::<SocketAddr>()
+                .map_err(|_| format!("expected HOST:PORT like 127.0.0.1:8080, not {v:?}")),
+        ) {
+            cfg.listen = a;
+        }
+    }
+
+    let upstream = pick(
+        flags.upstream.clone().map(|v| ("--upstream", v)),
+        env_pair(env, "WAFER_UPSTREAM").or_else(|| env_pair(env, "PYWAF_UPSTREAM")),
+        file.upstream.map(|v| ("upstream", v)),
+    );
+    if let Some((key, v)) = upstream {
+        cfg.upstream = c.ok(&key, parse_upstream(&v));
+    }
+
+    let mut proxies: Vec<(String, String)> = file
+        .trusted_proxies
+        .into_iter()
+        .map(|p| ("trusted_proxies".to_owned(), p))
+        .collect();
+    if let Some(v) = env.get("WAFER_TRUSTED_PROXIES") {
+        proxies = v
+            .split(',')
+            .map(|p| ("WAFER_TRUSTED_PROXIES".to_owned(), p.trim().to_owned()))
+            .collect();
+    }
+    if !flags.trusted_proxies.is_empty() {
+        proxies = flags
+            .trusted_proxies
+            .iter()
+            .map(|p| ("--trusted-proxy".to_owned(), p.clone()))
+            .collect();
+    }
+    cfg.trusted_proxies = proxies
+        .iter()
+        .filter_map(|(k, p)| c.ok(k, parse_net(p)))
+        .collect();
+
+    if let Some(n) = file.max_header_bytes {
+        if !(1024..=1 << 20).contains(&n) {
+            c.fail("max_header_bytes", "must be between 1024 and 1048576");
+        } else {
+            cfg.max_header_bytes = n;
+        }
+    }
+
+    let t = &file.timeouts;
+    for (key, v, slot) in [
+        (
+            "timeouts.client_header_secs",
+            t.client_header_secs,
+            &mut cfg.timeouts.client_header,
+        ),
+        (
+            "timeouts.upstream_connect_secs",
+            t.upstream_connect_secs,
+            &mut cfg.timeouts.upstream_connect,
+        ),
+        (
+            "timeouts.upstream_response_secs",
+            t.upstream_response_secs,
+            &mut cfg.timeouts.upstream_response,
+        ),
+    ] {
+        if let Some(secs) = v {
+            if secs.is_finite() && secs > 0.0 && secs <= 86_400.0 {
+                *slot = Duration::from_secs_f64(secs);
+            } else {
+                c.fail(
+                    key,
+                    format!("must be a number of seconds in (0, 86400], not {secs}"),
+                );
+            }
+        }
+    }
+
+    let ins = file.inspection;
+    let policy = &mut cfg.engine.policy;
+    if let Some((key, v)) = pick(
+        flags.mode.clone().map(|v| ("--mode", v)),
+        env_pair(env, "WAFER_MODE"),
+        ins.mode.map(|v| ("inspection.mode", v)),
+    ) {
+        if let Some(m) = c.ok(&key, v.parse::<Mode>()) {
+            policy.mode = m;
+        }
+    }
+    let paranoia = pick(
+        flags.paranoia.map(|v| ("--paranoia", v.to_string())),
+        env_pair(env, "WAFER_PARANOIA"),
+        ins.paranoia.map(|v| ("inspection.paranoia", v.to_string())),
+    );
+    if let Some((key, v)) = paranoia {
+        if let Some(p) = c.ok(&key, parse_paranoia(&v)) {
+            policy.paranoia = p;
+        }
+    }
+    let threshold = pick(
+        flags.threshold.map(|v| ("--threshold", v.to_string())),
+        env_pair(env, "WAFER_THRESHOLD"),
+        ins.threshold
+            .map(|v| ("inspection.threshold", v.to_string())),
+    );
+    if let Some((key, v)) = threshold {
+        if let Some(t) = c.ok(&key, parse_threshold(&v)) {
+            policy.threshold = t;
+        }
+    }
+    if let Some(n) = ins.body_limit_bytes {
+        match usize::try_from(n) {
+            Ok(n) if (1..=64 << 20).contains(&n) => cfg.engine.limits.body_inspect_bytes = n,
+            _ => c.fail(
+                "inspection.body_limit_bytes",
+                "must be between 1 and 67108864 (64 MiB)",
+            ),
+        }
+    }
+    if let Some(v) = ins.body_overflow {
+        match v.as_str() {
+            "inspect_partial" => cfg.engine.limits.body_overflow = BodyOverflow::InspectPartial,
+            "reject" => cfg.engine.limits.body_overflow = BodyOverflow::Reject,
+            _ => c.fail(
+                "inspection.body_overflow",
+                format!("expected inspect_partial or reject, not {v:?}"),
+            ),
+        }
+    }
+    if let Some(n) = ins.max_json_depth {
+        match usize::try_from(n) {
+            Ok(n) if (1..=128).contains(&n) => cfg.engine.limits.body.max_depth = n,
+            _ => c.fail("inspection.max_json_depth", "must be between 1 and 128"),
+        }
+    }
+    if let Some(n) = ins.max_args {
+        match usize::try_from(n) {
+            Ok(n) if (1..=100_000).contains(&n) => cfg.engine.limits.body.max_args = n,
+            _ => c.fail("inspection.max_args", "must be between 1 and 100000"),
+        }
+    }
+    if let Some(methods) = ins.allowed_methods {
+        let mut ok = Vec::new();
+        for m in methods {
+            if !m.is_empty() && m.bytes().all(|b| b.is_ascii_uppercase()) {
+                ok.push(m);
+            } else {
+                c.fail(
+                    "inspection.allowed_methods",
+                    format!("{m:?} is not an uppercase method name"),
+                );
+            }
+        }
+        policy.allowed_methods = ok;
+    }
+    policy.disabled_rules = ins
+        .disabled_rules
+        .iter()
+        .filter_map(|r| c.ok("inspection.disabled_rules", r.parse::<RuleRange>()))
+        .collect();
+    cfg.rule_files = ins.rule_files.into_iter().map(PathBuf::from).collect();
+
+    for (i, r) in file.routes.into_iter().enumerate() {
+        let key = |k: &str| format!("routes[{i}].{k}");
+        let path = match r.path {
+            Some(p) => c.ok(&key("path"), PathPattern::parse(&p)),
+            None => {
+                c.fail(&key("path"), "missing");
+                None
+            }
+        };
+        let mode = r.mode.and_then(|m| c.ok(&key("mode"), m.parse::<Mode>()));
+        let threshold = r
+            .threshold
+            .and_then(|t| c.ok(&key("threshold"), parse_threshold(&t.to_string())));
+        let paranoia = r
+            .paranoia
+            .and_then(|p| c.ok(&key("paranoia"), parse_paranoia(&p.to_string())));
+        let disabled_rules = r
+            .disabled_rules
+            .iter()
+            .filter_map(|d| c.ok(&key("disabled_rules"), d.parse::<RuleRange>()))
+            .collect();
+        if let Some(path) = path {
+            cfg.engine.policy.routes.push(Route {
+                path,
+                mode,
+                threshold,
+                paranoia,
+                disabled_rules,
+            });
+        }
+    }
+
+    cfg.ip_lists.allow = file
+        .ip
+        .allow
+        .iter()
+        .filter_map(|n| c.ok("ip.allow", parse_net(n)))
+        .collect();
+    cfg.ip_lists.block = file
+        .ip
+        .block
+        .iter()
+        .filter_map(|n| c.ok("ip.block", parse_net(n)))
+        .collect();
+
+    if let Some((_, v)) = pick(
+        flags.events.clone().map(|v| ("--events", v)),
+        env_pair(env, "WAFER_EVENTS"),
+        file.events.output.map(|v| ("events.output", v)),
+    ) {
+        cfg.events = match v.as_str() {
+            "stdout" | "-" => SinkTarget::Stdout,
+            "none" | "off" => SinkTarget::None,
+            path => SinkTarget::File(PathBuf::from(path)),
+        };
+    }
+
+    if let Some((key, v)) = pick(
+        flags.log_level.clone().map(|v| ("--log-level", v)),
+        env_pair(env, "WAFER_LOG"),
+        file.log.level.map(|v| ("log.level", v)),
+    ) {
+        match v.as_str() {
+            "error" | "warn" | "info" | "debug" | "trace" => cfg.log_level = v,
+            _ => c.fail(
+                &key,
+                format!("expected error, warn, info, debug or trace, not {v:?}"),
+            ),
+        }
+    }
+    if let Some(f) = file.log.format {
+        match f.as_str() {
+            "text" => cfg.log_format = LogFormat::Text,
+            "json" => cfg.log_format = LogFormat::Json,
+            _ => c.fail("log.format", format!("expected text or json, not {f:?}")),
+        }
+    }
+
+    if c.errors.is_empty() {
+        Ok(cfg)
+    } else {
+        Err(ConfigErrors(c.errors))
+    }
+}
+
+fn parse_upstream(v: &str) -> Result<http::Uri, String> {
+    let uri: http::Uri = v.parse().map_err(|e| format!("not a URL ({e}): {v:?}"))?;
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some("https") => return Err("https upstreams are not supported yet; use http://".into()),
+        _ => return Err(format!("expected http://HOST:PORT, not {v:?}")),
+    }
+    if uri.authority().is_none() {
+        return Err(format!("no host in {v:?}"));
+    }
+    if uri.query().is_some() {
+        return Err("an upstream URL cannot have a query".into());
+    }
+    Ok(uri)
+}
+
+fn parse_net(v: &str) -> Result<IpNet, String> {
+    v.parse::<IpNet>()
+        .or_else(|_| v.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("expected an IP address or CIDR like 10.0.0.0/8, not {v:?}"))
+}
+
+fn parse_paranoia(v: &str) -> Result<u8, String> {
+    match v.trim().parse::<u8>() {
+        Ok(p @ 1..=4) => Ok(p),
+        _ => Err(format!("paranoia must be 1, 2, 3 or 4, not {v:?}")),
+    }
+}
+
+fn parse_threshold(v: &str) -> Result<u32, String> {
+    match v.trim().parse::<u32>() {
+        Ok(t @ 1..=10_000) => Ok(t),
+        _ => Err(format!(
+            "threshold must be a whole number from 1 to 10000, not {v:?}"
+        )),
+    }
+}

@@ -1,0 +1,169 @@
+use super::*;
+use std::collections::HashMap;
+
+fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn load(toml: &str, e: &[(&str, &str)], flags: &Overrides) -> Result<Config, ConfigErrors> {
+    resolve(
+        FileConfig::parse(toml).expect("test file parses"),
+        &env(e),
+        flags,
+    )
+}
+
+#[test]
+fn defaults_need_no_file() {
+    let cfg = load("", &[], &Overrides::default()).unwrap();
+    assert_eq!(cfg.listen.to_string(), DEFAULT_LISTEN);
+    assert!(cfg.upstream.is_none());
+    assert_eq!(cfg.engine.policy.paranoia, 1);
+    assert_eq!(cfg.engine.policy.threshold, 5);
+    assert_eq!(cfg.engine.limits.body_inspect_bytes, 128 * 1024);
+}
+
+#[test]
+fn flags_beat_env_beat_file() {
+    let file = "upstream = \"http://127.0.0.1:1\"\n[inspection]\nparanoia = 2\nmode = \"detect\"";
+    let cfg = load(
+        file,
+        &[
+            ("WAFER_UPSTREAM", "http://127.0.0.1:2"),
+            ("WAFER_PARANOIA", "3"),
+        ],
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(cfg.upstream.unwrap().to_string(), "http://127.0.0.1:2/");
+    assert_eq!(cfg.engine.policy.paranoia, 3);
+    assert_eq!(cfg.engine.policy.mode, Mode::Detect);
+    let flags = Overrides {
+        upstream: Some("http://127.0.0.1:3".into()),
+        paranoia: Some(4),
+        ..Default::default()
+    };
+    let cfg = load(file, &[("WAFER_UPSTREAM", "http://127.0.0.1:2")], &flags).unwrap();
+    assert_eq!(cfg.upstream.unwrap().port_u16(), Some(3));
+    assert_eq!(cfg.engine.policy.paranoia, 4);
+}
+
+#[test]
+fn seed_upstream_variable_is_an_alias() {
+    let cfg = load(
+        "",
+        &[("PYWAF_UPSTREAM", "http://10.0.0.1:9000")],
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(cfg.upstream.unwrap().host(), Some("10.0.0.1"));
+}
+
+#[test]
+fn every_bad_key_is_reported_by_name() {
+    let file = r#"
+        listen = "nowhere"
+        upstream = "ftp://x"
+        trusted_proxies = ["10.0.0.0/33"]
+        [inspection]
+        paranoia = 7
+        threshold = 0
+        mode = "loud"
+        body_overflow = "drop"
+        disabled_rules = ["12-3"]
+        [[routes]]
+        mode = "detect"
+        [[routes]]
+        path = "/x"
+        paranoia = 9
+        [ip]
+        block = ["not-an-ip"]
+        [timeouts]
+        upstream_response_secs = -1
+    "#;
+    let errs = load(file, &[], &Overrides::default()).unwrap_err();
+    let keys: Vec<&str> = errs.0.iter().map(|e| e.key.as_str()).collect();
+    for want in [
+        "listen",
+        "upstream",
+        "trusted_proxies",
+        "timeouts.upstream_response_secs",
+        "inspection.mode",
+        "inspection.paranoia",
+        "inspection.threshold",
+        "inspection.body_overflow",
+        "inspection.disabled_rules",
+        "routes[0].path",
+        "routes[1].paranoia",
+        "ip.block",
+    ] {
+        assert!(keys.contains(&want), "{want} missing from {keys:?}");
+    }
+    assert!(errs.to_string().contains("paranoia must be 1, 2, 3 or 4"));
+}
+
+#[test]
+fn unknown_keys_are_refused_with_their_name() {
+    let err = FileConfig::parse("[inspection]\nparanioa = 2").unwrap_err();
+    assert!(err.contains("paranioa"), "{err}");
+}
+
+#[test]
+fn routes_and_lists_resolve() {
+    let file = r#"
+        [[routes]]
+        path = "/upload/*"
+        mode = "detect"
+        threshold = 20
+        disabled_rules = ["2000-2999"]
+        [ip]
+        allow = ["127.0.0.1"]
+        block = ["203.0.113.0/24"]
+        [events]
+        output = "none"
+    "#;
+    let cfg = load(file, &[], &Overrides::default()).unwrap();
+    let e = cfg.engine.policy.for_path("/upload/a");
+    assert_eq!((e.mode, e.threshold), (Mode::Detect, 20));
+    assert!(!e.rule_active(2500, 1));
+    assert_eq!(cfg.ip_lists.allow.len(), 1);
+    assert_eq!(cfg.events, SinkTarget::None);
+}
+
+#[test]
+fn the_example_file_is_valid_and_documents_the_defaults() {
+    let text = include_str!("../../../../wafer.example.toml");
+    let cfg = resolve(
+        FileConfig::parse(text).expect("example parses"),
+        &env(&[]),
+        &Overrides::default(),
+    )
+    .unwrap();
+    let defaults = Config::default();
+    assert_eq!(cfg.listen, defaults.listen);
+    assert_eq!(cfg.max_header_bytes, defaults.max_header_bytes);
+    assert_eq!(
+        cfg.timeouts.upstream_response,
+        defaults.timeouts.upstream_response
+    );
+    assert_eq!(
+        cfg.engine.limits.body_inspect_bytes,
+        defaults.engine.limits.body_inspect_bytes
+    );
+    assert_eq!(
+        cfg.engine.limits.body.max_depth,
+        defaults.engine.limits.body.max_depth
+    );
+    assert_eq!(
+        cfg.engine.policy.allowed_methods,
+        defaults.engine.policy.allowed_methods
+    );
+    assert_eq!(
+        cfg.engine.policy.threshold,
+        defaults.engine.policy.threshold
+    );
+    assert_eq!(cfg.events, defaults.events);
+}

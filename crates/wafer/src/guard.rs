@@ -1,0 +1,78 @@
+//! Decisions taken before inspection: IP allow- and block-lists.
+
+use ipnet::IpNet;
+use std::net::IpAddr;
+
+/// CIDR lists. The allow-list wins: an allowed client is forwarded without inspection.
+#[derive(Clone, Debug, Default)]
+pub struct IpLists {
+    pub allow: Vec<IpNet>,
+    pub block: Vec<IpNet>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GuardDecision {
+    /// On the allow-list: forward, skip inspection.
+    Allow,
+    /// On the block-list: 403 without inspection.
+    Block,
+    /// Neither: inspect.
+    Inspect,
+}
+
+impl IpLists {
+    pub fn check(&self, ip: IpAddr) -> GuardDecision {
+        let ip = canonical(ip);
+        if self.allow.iter().any(|n| n.contains(&ip)) {
+            GuardDecision::Allow
+        } else if self.block.iter().any(|n| n.contains(&ip)) {
+            GuardDecision::Block
+        } else {
+            GuardDecision::Inspect
+        }
+    }
+}
+
+/// IPv4-mapped IPv6 addresses (`::ffff:1.2.3.4`) are matched as IPv4.
+pub fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_wins_and_mapped_addresses_match() {
+        let lists = IpLists {
+            allow: vec!["10.0.0.5/32".parse().unwrap()],
+            block: vec![
+                "10.0.0.0/8".parse().unwrap(),
+                "2001:db8::/32".parse().unwrap(),
+            ],
+        };
+        assert_eq!(
+            lists.check("10.0.0.5".parse().unwrap()),
+            GuardDecision::Allow
+        );
+        assert_eq!(
+            lists.check("10.1.2.3".parse().unwrap()),
+            GuardDecision::Block
+        );
+        assert_eq!(
+            lists.check("::ffff:10.1.2.3".parse().unwrap()),
+            GuardDecision::Block
+        );
+        assert_eq!(
+            lists.check("2001:db8::1".parse().unwrap()),
+            GuardDecision::Block
+        );
+        assert_eq!(
+            lists.check("192.0.2.1".parse().unwrap()),
+            GuardDecision::Inspect
+        );
+    }
+}

@@ -1,0 +1,151 @@
+//! The reverse proxy: accepts HTTP/1.1 and h2c (HTTP/2 with prior knowledge) on
+//! one port, runs each request through the guard and the engine, answers
+//! blocked requests itself and forwards the rest to the upstream over pooled
+//! keep-alive connections, bodies streamed both ways.
+//!
+//! The per-request steps live in [`pipeline`]; talking to the upstream in
+//! [`forward`]; the answers Wafer gives itself in [`respond`].
+
+use arc_swap::ArcSwap;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use ipnet::IpNet;
+use std::sync::Arc;
+use std::time::Duration;
+use wafer_engine::Engine;
+
+use crate::events::Publisher;
+use crate::guard::IpLists;
+
+mod body;
+mod client_ip;
+mod error;
+mod forward;
+mod pipeline;
+mod request_id;
+mod respond;
+
+pub use error::ProxyError;
+
+/// Timeouts, each answered with a clear status and a logged reason.
+#[derive(Clone, Debug)]
+pub struct Timeouts {
+    /// Client must send the request head within this (then the connection is closed).
+    pub client_header: Duration,
+    /// Longest pause between two pieces of a request body being inspected (then 408).
+    pub client_body: Duration,
+    /// Connecting to the upstream (then 502).
+    pub upstream_connect: Duration,
+    /// Upstream response head after the request was sent (then 504).
+    pub upstream_response: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            client_header: Duration::from_secs(10),
+            client_body: Duration::from_secs(30),
+            upstream_connect: Duration::from_secs(5),
+            upstream_response: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Static proxy settings.
+#[derive(Clone, Debug)]
+pub struct ProxyConfig {
+    /// `http://host:port` (an optional path prefix is kept in front of every request path).
+    pub upstream: http::Uri,
+    /// Peers whose `X-Forwarded-For` is believed when finding the client IP.
+    pub trusted_proxies: Vec<IpNet>,
+    pub timeouts: Timeouts,
+    /// Largest request head accepted from clients (bytes); larger gets 431.
+    pub max_header_bytes: usize,
+}
+
+/// Everything a request handler needs, shared by all connections. The engine
+/// and the IP lists are swapped atomically on reload; in-flight requests keep
+/// the snapshot they started with.
+pub struct Shared {
+    pub engine: ArcSwap<Engine>,
+    pub ip_lists: ArcSwap<IpLists>,
+    pub events: Publisher,
+    pub config: ProxyConfig,
+    upstream: forward::Upstream,
+}
+
+impl Shared {
+    pub fn new(
+        engine: Engine,
+        ip_lists: IpLists,
+        events: Publisher,
+        config: ProxyConfig,
+    ) -> Result<Shared, ProxyError> {
+        let upstream = forward::Upstream::new(&config)?;
+        Ok(Shared {
+            engine: ArcSwap::from_pointee(engine),
+            ip_lists: ArcSwap::from_pointee(ip_lists),
+            events,
+            config,
+            upstream,
+        })
+    }
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and lets in-flight
+/// requests finish (at most `drain` long).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(shared.config.timeouts.client_header)
+        .max_buf_size(shared.config.max_header_bytes.max(8192));
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(shared.config.max_header_bytes).unwrap_or(u32::MAX));
+    let builder = Arc::new(builder);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = Arc::clone(&shared);
+        let service =
+            hyper::service::service_fn(move |req| pipeline::handle(Arc::clone(&shared), peer, req));
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "client connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {},
+        () = tokio::time::sleep(Duration::from_secs(10)) => {
+            tracing::warn!("in-flight requests still running after 10 s; stopping anyway");
+        }
+    }
+    Ok(())
+}

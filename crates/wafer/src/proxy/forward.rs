@@ -1,0 +1,245 @@
+//! The upstream side: a pooled keep-alive HTTP/1.1 client, header hygiene
+//! (hop-by-hop headers stripped, `X-Forwarded-*` and `Via` set) and timeouts.
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::uri::{Authority, Scheme};
+use http::{Request, Response, Uri, Version};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::body::ReplayBody;
+use super::{ProxyConfig, ProxyError};
+
+/// Headers that describe one connection, not the request (RFC 9110 §7.6.1):
+/// never forwarded as they are.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+pub(super) struct Upstream {
+    client: Client<HttpConnector, ReplayBody>,
+    scheme: Scheme,
+    authority: Authority,
+    /// Path prefix of the upstream URI, without a trailing `/`.
+    prefix: String,
+    display: String,
+    response_timeout: Duration,
+}
+
+/// Facts about the client request that go into the forwarded headers.
+pub(super) struct ForwardInfo<'a> {
+    pub(super) peer: IpAddr,
+    pub(super) peer_trusted: bool,
+    pub(super) request_id: &'a str,
+    pub(super) upgrade: Option<HeaderValue>,
+}
+
+impl Upstream {
+    pub(super) fn new(cfg: &ProxyConfig) -> Result<Upstream, ProxyError> {
+        let uri = &cfg.upstream;
+        let scheme = uri.scheme().cloned().unwrap_or(Scheme::HTTP);
+        if scheme != Scheme::HTTP {
+            return Err(ProxyError::BadUpstream(format!(
+                "{uri}: only http:// upstreams are supported"
+            )));
+        }
+        let authority = uri
+            .authority()
+            .cloned()
+            .ok_or_else(|| ProxyError::BadUpstream(format!("{uri}: no host")))?;
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(cfg.timeouts.upstream_connect));
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(1024)
+            .build(connector);
+        Ok(Upstream {
+            client,
+            scheme,
+            prefix: uri.path().trim_end_matches('/').to_owned(),
+            display: format!("http://{authority}"),
+            authority,
+            response_timeout: cfg.timeouts.upstream_response,
+        })
+    }
+
+    pub(super) fn display(&self) -> &str {
+        &self.display
+    }
+
+    /// Sends the request and waits for the response head (bounded by the response timeout).
+    pub(super) async fn send(
+        &self,
+        parts: http::request::Parts,
+        body: ReplayBody,
+        info: &ForwardInfo<'_>,
+    ) -> Result<Response<Incoming>, ProxyError> {
+        let req = self.build(parts, body, info)?;
+        let sent = tokio::time::timeout(self.response_timeout, self.client.request(req)).await;
+        match sent {
+            Err(_) => Err(ProxyError::UpstreamTimeout {
+                upstream: self.display.clone(),
+                after: self.response_timeout,
+            }),
+            Ok(Err(source)) if source.is_connect() => Err(ProxyError::Connect {
+                upstream: self.display.clone(),
+                source,
+            }),
+            Ok(Err(source)) => Err(ProxyError::Upstream {
+                upstream: self.display.clone(),
+                source,
+            }),
+            Ok(Ok(resp)) => Ok(resp),
+        }
+    }
+
+    fn build(
+        &self,
+        parts: http::request::Parts,
+        body: ReplayBody,
+        info: &ForwardInfo<'_>,
+    ) -> Result<Request<ReplayBody>, ProxyError> {
+        let pq = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        let uri = Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(format!("{}{pq}", self.prefix))
+            .build()
+            .map_err(ProxyError::BuildRequest)?;
+        // HTTP/2 clients name the host in the URI, not in a header.
+        let host = parts.headers.get(header::HOST).cloned().or_else(|| {
+            parts
+                .uri
+                .authority()
+                .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        });
+        let mut headers = strip_hop_by_hop(parts.headers);
+        if let Some(host) = &host {
+            headers.insert(header::HOST, host.clone());
+            headers.insert(HeaderName::from_static("x-forwarded-host"), host.clone());
+        }
+        set_forwarded_for(&mut headers, info.peer, info.peer_trusted);
+        if !(info.peer_trusted && headers.contains_key("x-forwarded-proto")) {
+            headers.insert(
+                HeaderName::from_static("x-forwarded-proto"),
+                HeaderValue::from_static("http"),
+            );
+        }
+        append_via(&mut headers, parts.version);
+        if let Ok(v) = HeaderValue::from_str(info.request_id) {
+            headers.insert(HeaderName::from_static("x-request-id"), v);
+        }
+        if let Some(proto) = &info.upgrade {
+            headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+            headers.insert(header::UPGRADE, proto.clone());
+        }
+        let mut req = Request::new(body);
+        *req.method_mut() = parts.method;
+        *req.uri_mut() = uri;
+        *req.version_mut() = Version::HTTP_11;
+        *req.headers_mut() = headers;
+        Ok(req)
+    }
+}
+
+/// Removes hop-by-hop headers, including those the `Connection` header names.
+pub(super) fn strip_hop_by_hop(mut headers: HeaderMap) -> HeaderMap {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(*name);
+    }
+    headers
+}
+
+fn set_forwarded_for(headers: &mut HeaderMap, peer: IpAddr, peer_trusted: bool) {
+    let peer = crate::guard::canonical(peer).to_string();
+    // From an untrusted peer the header's earlier entries are whatever the client made up.
+    let value = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(prev) if peer_trusted && !prev.trim().is_empty() => format!("{prev}, {peer}"),
+        _ => peer,
+    };
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        headers.insert(HeaderName::from_static("x-forwarded-for"), v);
+    }
+}
+
+fn append_via(headers: &mut HeaderMap, version: Version) {
+    let ours = match version {
+        Version::HTTP_2 => "2 wafer",
+        Version::HTTP_10 => "1.0 wafer",
+        _ => "1.1 wafer",
+    };
+    let value = match headers.get(header::VIA).and_then(|v| v.to_str().ok()) {
+        Some(prev) => format!("{prev}, {ours}"),
+        None => ours.to_owned(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        headers.insert(header::VIA, v);
+    }
+}
+
+/// Cleans the upstream's response headers for the client. A `101 Switching
+/// Protocols` keeps `Upgrade` and `Connection`, which are the point of it.
+pub(super) fn response_headers(headers: &mut HeaderMap, switching: bool) {
+    let upgrade = switching
+        .then(|| headers.get(header::UPGRADE).cloned())
+        .flatten();
+    *headers = strip_hop_by_hop(std::mem::take(headers));
+    if let Some(up) = upgrade {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        headers.insert(header::UPGRADE, up);
+    }
+    append_via(headers, Version::HTTP_11);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_headers_and_the_ones_connection_names_are_dropped() {
+        let mut h = HeaderMap::new();
+        h.insert("connection", "keep-alive, x-secret".parse().unwrap());
+        h.insert("x-secret", "1".parse().unwrap());
+        h.insert("keep-alive", "timeout=5".parse().unwrap());
+        h.insert("transfer-encoding", "chunked".parse().unwrap());
+        h.insert("x-kept", "yes".parse().unwrap());
+        let h = strip_hop_by_hop(h);
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert_eq!(h["x-kept"], "yes");
+    }
+
+    #[test]
+    fn forwarded_for_is_replaced_for_untrusted_peers_and_appended_for_trusted() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "6.6.6.6".parse().unwrap());
+        set_forwarded_for(&mut h, "192.0.2.1".parse().unwrap(), false);
+        assert_eq!(h["x-forwarded-for"], "192.0.2.1");
+        set_forwarded_for(&mut h, "10.0.0.1".parse().unwrap(), true);
+        assert_eq!(h["x-forwarded-for"], "192.0.2.1, 10.0.0.1");
+    }
+}

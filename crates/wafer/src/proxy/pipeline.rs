@@ -1,0 +1,313 @@
+//! One request, step by step: identify the client, guard (IP lists), inspect
+//! the head, inspect the body (bounded), decide, then answer or forward, and
+//! record an event for anything blocked or flagged.
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, Version, header};
+use http_body::Frame;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use wafer_engine::{Action, BodyPlan, Flow, Transaction};
+
+use super::body::ReplayBody;
+use super::client_ip::client_ip;
+use super::forward::{self, ForwardInfo};
+use super::respond::{self, RespBody};
+use super::{ProxyError, Shared, request_id};
+use crate::events::{Event, RequestFacts};
+use crate::guard::{GuardDecision, canonical};
+
+/// The request handler. Never fails: every error becomes a response.
+pub(super) async fn handle(
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    mut req: http::Request<Incoming>,
+) -> Result<Response<RespBody>, Infallible> {
+    let id = request_id::next();
+    let cfg = &shared.config;
+    let peer_trusted = cfg
+        .trusted_proxies
+        .iter()
+        .any(|n| n.contains(&canonical(peer.ip())));
+    let client = client_ip(peer.ip(), req.headers(), &cfg.trusted_proxies);
+    let upgrade = upgrade_protocol(&req);
+    let client_upgrade = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
+    let facts = Facts::of(&req, &id, client);
+
+    let guard = shared.ip_lists.load().check(client);
+    if guard == GuardDecision::Block {
+        shared.events.publish(Event::guard(
+            &facts.borrow(0),
+            403,
+            "client IP is on the block list",
+        ));
+        return Ok(with_id(
+            respond::blocked(StatusCode::FORBIDDEN, &id, req.headers()),
+            &id,
+        ));
+    }
+
+    let (parts, incoming) = req.into_parts();
+    let body = if guard == GuardDecision::Allow {
+        ReplayBody::streaming(incoming)
+    } else {
+        let engine = shared.engine.load_full();
+        let mut tx = engine.transaction();
+        let mut clock = Clock::default();
+        let head = engine_head(&parts);
+        let flow = clock.time(|| tx.on_request_head(head));
+        let body = if flow == Flow::Stop {
+            None
+        } else {
+            match tx.body_plan() {
+                BodyPlan::Skip => Some(ReplayBody::streaming(incoming)),
+                BodyPlan::Inspect { .. } => {
+                    match read_for_inspection(
+                        &mut tx,
+                        incoming,
+                        cfg.timeouts.client_body,
+                        &mut clock,
+                    )
+                    .await
+                    {
+                        Ok(b) => b,
+                        Err(e) => {
+                            tracing::info!(request_id = %id, %client, error = %e.chain(), "request body failed");
+                            let _ = tx.finish();
+                            return Ok(with_id(
+                                respond::error(e.status(), &id, &parts.headers),
+                                &id,
+                            ));
+                        }
+                    }
+                }
+            }
+        };
+        let verdict = tx.finish();
+        let inspect_us = clock.total.as_micros().try_into().unwrap_or(u64::MAX);
+        if verdict.action != Action::Allow {
+            shared
+                .events
+                .publish(Event::from_verdict(&facts.borrow(inspect_us), &verdict));
+        }
+        match (verdict.action, body) {
+            (Action::Block, _) | (_, None) => {
+                let status = verdict
+                    .status
+                    .and_then(|s| StatusCode::from_u16(s).ok())
+                    .unwrap_or(StatusCode::FORBIDDEN);
+                return Ok(with_id(respond::blocked(status, &id, &parts.headers), &id));
+            }
+            (_, Some(body)) => body,
+        }
+    };
+
+    let info = ForwardInfo {
+        peer: peer.ip(),
+        peer_trusted,
+        request_id: &id,
+        upgrade,
+    };
+    let req_headers = parts.headers.clone();
+    match shared.upstream.send(parts, body, &info).await {
+        Ok(mut resp) => {
+            let switching = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
+            if switching && let Some(client_side) = client_upgrade {
+                let upstream_side = hyper::upgrade::on(&mut resp);
+                tokio::spawn(tunnel(client_side, upstream_side, id.clone()));
+            }
+            forward::response_headers(resp.headers_mut(), switching);
+            let resp = resp.map(|b| b.map_err(Into::into).boxed());
+            Ok(with_id(resp, &id))
+        }
+        Err(e) => {
+            tracing::warn!(request_id = %id, %client, upstream = shared.upstream.display(), error = %e.chain(), "forwarding failed");
+            Ok(with_id(respond::error(e.status(), &id, &req_headers), &id))
+        }
+    }
+}
+
+/// Reads the body into the transaction up to its inspection limit. Returns the
+/// body to forward (what was read, then the unread rest), or `None` when the
+/// transaction decided to stop while reading.
+async fn read_for_inspection(
+    tx: &mut Transaction<'_>,
+    incoming: Incoming,
+    idle: Duration,
+    clock: &mut Clock,
+) -> Result<Option<ReplayBody>, ProxyError> {
+    let mut buffered: VecDeque<Frame<Bytes>> = VecDeque::new();
+    let mut rest = Some(incoming);
+    while let Some(body) = rest.as_mut() {
+        let frame = match tokio::time::timeout(idle, body.frame()).await {
+            Err(_) => return Err(ProxyError::ClientBodyTimeout(idle)),
+            Ok(None) => {
+                rest = None;
+                break;
+            }
+            Ok(Some(Err(e))) => return Err(ProxyError::ClientBody(e)),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        let flow = match frame.data_ref() {
+            Some(data) => clock.time(|| tx.on_request_chunk(data)),
+            None => Flow::Continue,
+        };
+        buffered.push_back(frame);
+        if flow == Flow::Stop {
+            return Ok(None);
+        }
+        if tx.body_full() {
+            break;
+        }
+    }
+    if clock.time(|| tx.on_request_body_end()) == Flow::Stop {
+        return Ok(None);
+    }
+    Ok(Some(ReplayBody::replay(buffered, rest)))
+}
+
+/// Time spent inside the engine, summed over the phases.
+#[derive(Default)]
+struct Clock {
+    total: Duration,
+}
+
+impl Clock {
+    fn time<T>(&mut self, f: impl FnOnce() -> T) -> T {
+        let start = Instant::now();
+        let out = f();
+        self.total += start.elapsed();
+        out
+    }
+}
+
+/// The request head as the engine sees it.
+fn engine_head(parts: &http::request::Parts) -> wafer_engine::Request {
+    let (version, target) = match parts.version {
+        Version::HTTP_2 => (
+            "HTTP/2",
+            parts
+                .uri
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_owned(),
+        ),
+        Version::HTTP_10 => ("HTTP/1.0", parts.uri.to_string()),
+        Version::HTTP_3 => ("HTTP/3", parts.uri.to_string()),
+        _ => ("HTTP/1.1", parts.uri.to_string()),
+    };
+    let mut req = wafer_engine::Request::new(parts.method.as_str(), &target);
+    req.version = version.to_owned();
+    req.headers.reserve(parts.headers.len() + 1);
+    for (name, value) in &parts.headers {
+        req.headers.push((
+            name.as_str().to_owned(),
+            String::from_utf8_lossy(value.as_bytes()).into_owned(),
+        ));
+    }
+    if !parts.headers.contains_key(header::HOST)
+        && let Some(a) = parts.uri.authority()
+    {
+        req.headers.push(("host".to_owned(), a.as_str().to_owned()));
+    }
+    req
+}
+
+/// `Some(protocol)` for an HTTP/1.1 upgrade request (WebSocket and the like).
+fn upgrade_protocol<B>(req: &http::Request<B>) -> Option<HeaderValue> {
+    let wants = req
+        .headers()
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+        });
+    (wants && req.version() == Version::HTTP_11)
+        .then(|| req.headers().get(header::UPGRADE).cloned())
+        .flatten()
+}
+
+/// Copies bytes both ways once both sides have switched protocols.
+async fn tunnel(
+    client: hyper::upgrade::OnUpgrade,
+    upstream: hyper::upgrade::OnUpgrade,
+    id: String,
+) {
+    let (client, upstream) = match tokio::try_join!(client, upstream) {
+        Ok(pair) => pair,
+        Err(e) => {
+            tracing::info!(request_id = %id, error = %e, "upgrade failed");
+            return;
+        }
+    };
+    let mut client = hyper_util::rt::TokioIo::new(client);
+    let mut upstream = hyper_util::rt::TokioIo::new(upstream);
+    if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
+        tracing::debug!(request_id = %id, error = %e, "upgraded connection ended");
+    }
+}
+
+fn with_id(mut resp: Response<RespBody>, id: &str) -> Response<RespBody> {
+    if let Ok(v) = HeaderValue::from_str(id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
+}
+
+/// What an event says about the request besides the verdict, captured before
+/// the request is handed on.
+struct Facts {
+    id: String,
+    ts_ms: u64,
+    client: std::net::IpAddr,
+    method: String,
+    host: String,
+    path: String,
+    query: String,
+    user_agent: String,
+}
+
+impl Facts {
+    fn of<B>(req: &http::Request<B>, id: &str, client: std::net::IpAddr) -> Facts {
+        let header = |name: header::HeaderName| {
+            req.headers()
+                .get(name)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        };
+        Facts {
+            id: id.to_owned(),
+            ts_ms: SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+            client,
+            method: req.method().as_str().to_owned(),
+            host: header(header::HOST)
+                .or_else(|| req.uri().authority().map(|a| a.to_string()))
+                .unwrap_or_default(),
+            path: req.uri().path().to_owned(),
+            query: req.uri().query().unwrap_or("").to_owned(),
+            user_agent: header(header::USER_AGENT).unwrap_or_default(),
+        }
+    }
+
+    fn borrow(&self, inspect_us: u64) -> RequestFacts<'_> {
+        RequestFacts {
+            id: &self.id,
+            ts_ms: self.ts_ms,
+            client_ip: self.client,
+            method: &self.method,
+            host: &self.host,
+            path: &self.path,
+            query: &self.query,
+            user_agent: &self.user_agent,
+            inspect_us,
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! The pieces every end-to-end test needs: an origin that records what reaches
+//! it, a Wafer instance in front of it, and clients.
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::protocol::Role;
+use wafer::events::{Event, EventSink, SinkTarget};
+use wafer::guard::IpLists;
+use wafer::proxy::{self, ProxyConfig, Shared, Timeouts};
+use wafer_engine::{Engine, EngineConfig};
+
+/// A request as the origin received it.
+#[derive(Clone, Debug)]
+pub(crate) struct Seen {
+    pub(crate) method: String,
+    pub(crate) uri: String,
+    pub(crate) headers: http::HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+/// The application behind Wafer. Answers 200 with `x-upstream: 1` and echoes
+/// the body; `/slow` waits 3 s; `/ws` is a WebSocket echo.
+pub(crate) struct Origin {
+    pub(crate) addr: SocketAddr,
+    pub(crate) seen: Arc<Mutex<Vec<Seen>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Origin {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Origin {
+    pub(crate) async fn start() -> Origin {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let log = Arc::clone(&seen);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let log = Arc::clone(&log);
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req| origin(Arc::clone(&log), req));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .with_upgrades()
+                        .await;
+                });
+            }
+        });
+        Origin { addr, seen, task }
+    }
+
+    pub(crate) fn requests(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+async fn origin(
+    log: Arc<Mutex<Vec<Seen>>>,
+    mut req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, hyper::Error> {
+    if req.uri().path() == "/ws" {
+        let key = req.headers()["sec-websocket-key"].as_bytes().to_vec();
+        let upgrade = hyper::upgrade::on(&mut req);
+        log.lock().unwrap().push(Seen {
+            method: req.method().to_string(),
+            uri: req.uri().to_string(),
+            headers: req.headers().clone(),
+            body: Bytes::new(),
+        });
+        tokio::spawn(async move {
+            let io = TokioIo::new(upgrade.await.unwrap());
+            let mut ws =
+                tokio_tungstenite::WebSocketStream::from_raw_socket(io, Role::Server, None).await;
+            while let Some(Ok(msg)) = ws.next().await {
+                if msg.is_text() || msg.is_binary() {
+                    let _ = ws.send(msg).await;
+                }
+            }
+        });
+        let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(&key);
+        return Ok(Response::builder()
+            .status(StatusCode::SWITCHING_PROTOCOLS)
+            .header("connection", "upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-accept", accept)
+            .body(Full::new(Bytes::new()))
+            .unwrap());
+    }
+    let (parts, body) = req.into_parts();
+    let body = body.collect().await?.to_bytes();
+    log.lock().unwrap().push(Seen {
+        method: parts.method.to_string(),
+        uri: parts.uri.to_string(),
+        headers: parts.headers.clone(),
+        body: body.clone(),
+    });
+    if parts.uri.path() == "/slow" {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    Ok(Response::builder()
+        .header("x-upstream", "1")
+        .header("content-type", "application/octet-stream")
+        .body(Full::new(body))
+        .unwrap())
+}
+
+/// Settings a test may change before Wafer starts.
+pub(crate) struct Setup {
+    pub(crate) engine: EngineConfig,
+    pub(crate) ip_lists: IpLists,
+    pub(crate) trusted_proxies: Vec<ipnet::IpNet>,
+    pub(crate) timeouts: Timeouts,
+    pub(crate) max_header_bytes: usize,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Setup {
+            engine: EngineConfig::default(),
+            ip_lists: IpLists::default(),
+            trusted_proxies: Vec::new(),
+            timeouts: Timeouts::default(),
+            max_header_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// A running Wafer, its events written to a real file.
+pub(crate) struct Wafer {
+    pub(crate) addr: SocketAddr,
+    events_path: PathBuf,
+    _dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    done: Option<tokio::task::JoinHandle<()>>,
+    sink: Option<EventSink>,
+}
+
+impl Wafer {
+    pub(crate) async fn start(upstream: SocketAddr, setup: Setup) -> Wafer {
+        Self::start_uri(&format!("http://{upstream}"), setup).await
+    }
+
+    pub(crate) async fn start_uri(upstream: &str, setup: Setup) -> Wafer {
+        let dir = tempfile::tempdir().unwrap();
+        let events_path = dir.path().join("events.jsonl");
+        let (sink, publisher) = EventSink::start(SinkTarget::File(events_path.clone())).unwrap();
+        let engine = Engine::build(setup.engine).expect("engine builds");
+        let shared = Arc::new(
+            Shared::new(
+                engine,
+                setup.ip_lists,
+                publisher,
+                ProxyConfig {
+                    upstream: upstream.parse().unwrap(),
+                    trusted_proxies: setup.trusted_proxies,
+                    timeouts: setup.timeouts,
+                    max_header_bytes: setup.max_header_bytes,
+                },
+            )
+            .unwrap(),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let done = tokio::spawn(async move {
+            proxy::serve(listener, shared, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        Wafer {
+            addr,
+            events_path,
+            _dir: dir,
+            stop: Some(stop),
+            done: Some(done),
+            sink: Some(sink),
+        }
+    }
+
+    /// Stops the proxy and returns every event it wrote, all flushed.
+    pub(crate) async fn stop(mut self) -> Vec<Event> {
+        let _ = self.stop.take().unwrap().send(());
+        self.done.take().unwrap().await.unwrap();
+        let sink = self.sink.take().unwrap();
+        tokio::task::spawn_blocking(move || sink.close())
+            .await
+            .unwrap()
+            .unwrap();
+        std::fs::read_to_string(&self.events_path)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("event lines are JSON events"))
+            .collect()
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+/// A plain HTTP/1.1 client (one connection per call).
+pub(crate) async fn send(req: Request<Full<Bytes>>) -> (http::response::Parts, Bytes) {
+    let authority = req.uri().authority().unwrap().to_string();
+    let stream = TcpStream::connect(&authority).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let resp = sender.send_request(req).await.unwrap();
+    let (parts, body) = resp.into_parts();
+    (parts, body.collect().await.unwrap().to_bytes())
+}
+
+/// An HTTP/2 client with prior knowledge (h2c).
+pub(crate) async fn send_h2(req: Request<Full<Bytes>>) -> (http::response::Parts, Bytes) {
+    let authority = req.uri().authority().unwrap().to_string();
+    let stream = TcpStream::connect(&authority).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let resp = sender.send_request(req).await.unwrap();
+    let (parts, body) = resp.into_parts();
+    (parts, body.collect().await.unwrap().to_bytes())
+}
+
+pub(crate) fn get(url: &str) -> http::request::Builder {
+    Request::get(url)
+        .header("host", "shop.example")
+        .header(
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0",
+        )
+        .header("accept", "*/*")
+}
+
+pub(crate) fn empty() -> Full<Bytes> {
+    Full::new(Bytes::new())
+}
+
+/// Sends raw bytes and reads until the server closes or `wait` passes.
+pub(crate) async fn raw(addr: SocketAddr, bytes: &[u8], wait: Duration) -> String {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(bytes).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(wait, s.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}

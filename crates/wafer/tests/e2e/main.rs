@@ -1,0 +1,5 @@
+//! End-to-end tests over real loopback HTTP: a real origin server, Wafer in
+//! front of it, real clients (HTTP/1.1, h2c, WebSocket, raw sockets).
+
+mod harness;
+mod proxy;
