@@ -144,3 +144,6 @@ pub mod json;
 pub mod multipart;
 pub mod urlencoded;
 pub mod xml;
+
+#[cfg(test)]
+mod tests;

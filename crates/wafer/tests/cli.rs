@@ -166,3 +166,104 @@ fn eval_reports_rates_per_class() {
     assert_eq!(all["fpr"], 0.0);
     assert!(stdout(&o).contains("class=xss"));
 }
+
+/// One HTTP/1.1 request over a fresh connection; the status, or `None` if the connection failed.
+fn http_status(addr: &str, target: &str) -> Option<u16> {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .ok()?;
+    let req = format!(
+        "GET {target} HTTP/1.1\r\nHost: shop.example\r\nUser-Agent: cli-test\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).ok()?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).ok()?;
+    let head = String::from_utf8_lossy(&out);
+    head.split(' ').nth(1)?.parse().ok()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn demo_blocks_attacks_and_sigterm_flushes_every_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wafer"))
+        .args(["demo", "--listen", &addr])
+        .env("WAFER_EVENTS", &events)
+        .env_remove("WAFER_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut up = false;
+    for _ in 0..100 {
+        if http_status(&addr, "/").is_some() {
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(up, "wafer demo did not start on {addr}");
+    assert_eq!(http_status(&addr, "/search?q=blue+shoes"), Some(200));
+
+    // Attacks from several clients at once; SIGTERM arrives while they are still running.
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let addr = addr.clone();
+            std::thread::spawn(move || {
+                let mut blocked = 0;
+                for i in 0..200 {
+                    let t = format!(
+                        "/search?q=%27%20UNION%20SELECT%20password%20FROM%20users--&w={w}&i={i}"
+                    );
+                    match http_status(&addr, &t) {
+                        Some(403) => blocked += 1,
+                        Some(other) => panic!("attack answered {other}"),
+                        None => break, // the listener closed: shutting down
+                    }
+                }
+                blocked
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let blocked: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(blocked > 0, "no attack was answered before shutdown");
+
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&events)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each event is one JSON line"))
+        .collect();
+    assert!(
+        lines.len() >= blocked,
+        "{} events for {blocked} blocked requests",
+        lines.len()
+    );
+    assert!(lines.iter().all(|e| e["action"] == "block"));
+    let published: usize = err
+        .split("published=")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no published count in: {err}"));
+    assert_eq!(lines.len(), published, "events lost at shutdown");
+}

@@ -30,6 +30,7 @@ pub struct FileConfig {
 #[serde(deny_unknown_fields)]
 pub struct FileTimeouts {
     pub client_header_secs: Option<f64>,
+    pub client_body_secs: Option<f64>,
     pub upstream_connect_secs: Option<f64>,
     pub upstream_response_secs: Option<f64>,
 }

@@ -145,6 +145,11 @@ pub fn resolve(
             &mut cfg.timeouts.client_header,
         ),
         (
+            "timeouts.client_body_secs",
+            t.client_body_secs,
+            &mut cfg.timeouts.client_body,
+        ),
+        (
             "timeouts.upstream_connect_secs",
             t.upstream_connect_secs,
             &mut cfg.timeouts.upstream_connect,

@@ -129,6 +129,8 @@ impl Upstream {
                 .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
         });
         let mut headers = strip_hop_by_hop(parts.headers);
+        // Wafer already answered any `Expect: 100-continue` by reading the body.
+        headers.remove(header::EXPECT);
         if let Some(host) = &host {
             headers.insert(header::HOST, host.clone());
             headers.insert(HeaderName::from_static("x-forwarded-host"), host.clone());
