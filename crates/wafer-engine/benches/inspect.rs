@@ -86,6 +86,14 @@ fn bench(c: &mut Criterion) {
     c.bench_function("inspect/json_post_2k", |b| {
         b.iter(|| engine.inspect(black_box(&post)))
     });
+    let form = multipart_form(20 * 1024);
+    c.bench_function("inspect/multipart_20k", |b| {
+        b.iter(|| engine.inspect(black_box(&form)))
+    });
+    let big = json_body(100 * 1024);
+    c.bench_function("inspect/json_100k", |b| {
+        b.iter(|| engine.inspect(black_box(&big)))
+    });
 }
 
 criterion_group!(benches, bench);

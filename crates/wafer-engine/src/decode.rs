@@ -73,10 +73,22 @@ impl Transform {
 pub const MAX_PASSES: usize = 3;
 
 /// The evasion chain every value goes through before signature matching:
-/// percent decoding (including `%uXXXX` and overlong UTF-8 sequences), HTML
-/// entities and JS escapes, repeated while the value keeps changing (at most
-/// [`MAX_PASSES`]), then NUL bytes removed.
+/// [`decode_layers`], then NUL bytes removed.
 pub fn normalize(input: &str) -> Cow<'_, str> {
+    match decode_layers(input) {
+        Cow::Borrowed(s) => remove_nulls(s),
+        Cow::Owned(s) => match remove_nulls(&s) {
+            Cow::Owned(t) => Cow::Owned(t),
+            Cow::Borrowed(_) => Cow::Owned(s),
+        },
+    }
+}
+
+/// Percent decoding (including `%uXXXX` and overlong UTF-8 sequences), HTML
+/// entities and JS escapes, repeated while the value keeps changing (at most
+/// [`MAX_PASSES`]). NUL bytes are kept, so that a NUL hidden under encodings
+/// (`%2500`, `&#0;`) is still seen by the protocol checks.
+pub fn decode_layers(input: &str) -> Cow<'_, str> {
     let mut cur: Cow<'_, str> = Cow::Borrowed(input);
     for _ in 0..MAX_PASSES {
         let mut changed = false;
@@ -95,10 +107,7 @@ pub fn normalize(input: &str) -> Cow<'_, str> {
             break;
         }
     }
-    match remove_nulls(&cur) {
-        Cow::Owned(s) => Cow::Owned(s),
-        Cow::Borrowed(_) => cur,
-    }
+    cur
 }
 
 pub fn remove_nulls(input: &str) -> Cow<'_, str> {

@@ -96,6 +96,17 @@ impl<'e> Transaction<'e> {
         }
         let mut hits = Vec::new();
         protocol::check_head(&self.req, &engine.policy.allowed_methods, &mut hits);
+        let max_args = engine.limits.body.max_args;
+        if let Some(q) = self.req.raw_query()
+            && q.split('&').filter(|p| !p.is_empty()).count() > max_args
+        {
+            // Arguments past the limit are not inspected: that is itself evidence.
+            hits.push(protocol::Hit {
+                rule: protocol::TOO_MANY_ARGS,
+                location: crate::request::Location::new(Part::QueryString, None),
+                value: format!("more than {max_args} query arguments"),
+            });
+        }
         let declared = self
             .req
             .header_value("content-length")
@@ -206,8 +217,9 @@ impl<'e> Transaction<'e> {
         let engine = self.engine;
         let mut hits = Vec::new();
         for v in values {
-            let decoded = decode::normalize(&v.text);
-            protocol::check_value(&v.location, &v.text, &decoded, &mut hits);
+            let layers = decode::decode_layers(&v.text);
+            protocol::check_value(&v.location, &v.text, &layers, &mut hits);
+            let decoded = decode::remove_nulls(&layers);
             let settings = self.settings.as_ref().expect("head first");
             let active = |r: &crate::rules::Rule| settings.rule_active(r.id, r.paranoia);
             for m in engine

@@ -306,3 +306,25 @@ fn findings_carry_the_decoded_value_and_why() {
     assert_eq!(f.message, "test rule 990001");
     assert_eq!(f.score, 5);
 }
+
+#[test]
+fn a_nul_hidden_under_encodings_is_still_a_nul() {
+    let e = engine(Policy::default(), Limits::default());
+    for q in ["/?f=a%00b", "/?f=a%2500b", "/?f=a%26%230%3Bb"] {
+        assert!(
+            ids(&e, &get(q)).contains(&1007),
+            "{q}: {:?}",
+            e.inspect(&get(q)).findings
+        );
+    }
+}
+
+#[test]
+fn query_arguments_past_the_limit_are_a_finding() {
+    let mut limits = Limits::default();
+    limits.body.max_args = 10;
+    let e = engine(Policy::default(), limits);
+    let q: Vec<String> = (0..11).map(|i| format!("a{i}=1")).collect();
+    assert!(ids(&e, &get(&format!("/?{}", q.join("&")))).contains(&1012));
+    assert!(!ids(&e, &get(&format!("/?{}", q[..10].join("&")))).contains(&1012));
+}
