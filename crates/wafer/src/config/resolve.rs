@@ -87,14 +87,12 @@ pub fn resolve(
         flags.listen.clone().map(|v| ("--listen", v)),
         env_pair(env, "WAFER_LISTEN"),
         file.listen.map(|v| ("listen", v)),
+    ) && let Some(a) = c.ok(
+        &key,
+        v.parse::<SocketAddr>()
+            .map_err(|_| format!("expected HOST:PORT like 127.0.0.1:8080, not {v:?}")),
     ) {
-        if let Some(a) = c.ok(
-            &key,
-            v.parse::<SocketAddr>()
-                .map_err(|_| format!("expected HOST:PORT like 127.0.0.1:8080, not {v:?}")),
-        ) {
-            cfg.listen = a;
-        }
+        cfg.listen = a;
     }
 
     let upstream = pick(
@@ -178,20 +176,19 @@ pub fn resolve(
         flags.mode.clone().map(|v| ("--mode", v)),
         env_pair(env, "WAFER_MODE"),
         ins.mode.map(|v| ("inspection.mode", v)),
-    ) {
-        if let Some(m) = c.ok(&key, v.parse::<Mode>()) {
-            policy.mode = m;
-        }
+    ) && let Some(m) = c.ok(&key, v.parse::<Mode>())
+    {
+        policy.mode = m;
     }
     let paranoia = pick(
         flags.paranoia.map(|v| ("--paranoia", v.to_string())),
         env_pair(env, "WAFER_PARANOIA"),
         ins.paranoia.map(|v| ("inspection.paranoia", v.to_string())),
     );
-    if let Some((key, v)) = paranoia {
-        if let Some(p) = c.ok(&key, parse_paranoia(&v)) {
-            policy.paranoia = p;
-        }
+    if let Some((key, v)) = paranoia
+        && let Some(p) = c.ok(&key, parse_paranoia(&v))
+    {
+        policy.paranoia = p;
     }
     let threshold = pick(
         flags.threshold.map(|v| ("--threshold", v.to_string())),
@@ -199,10 +196,10 @@ pub fn resolve(
         ins.threshold
             .map(|v| ("inspection.threshold", v.to_string())),
     );
-    if let Some((key, v)) = threshold {
-        if let Some(t) = c.ok(&key, parse_threshold(&v)) {
-            policy.threshold = t;
-        }
+    if let Some((key, v)) = threshold
+        && let Some(t) = c.ok(&key, parse_threshold(&v))
+    {
+        policy.threshold = t;
     }
     if let Some(n) = ins.body_limit_bytes {
         match usize::try_from(n) {

@@ -6,7 +6,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-static KEY: LazyLock<u64> = LazyLock::new(|| RandomState::new().hash_one(0x5741_4645_52u64));
+static KEY: LazyLock<u64> = LazyLock::new(|| RandomState::new().hash_one(0x0057_4146_4552_u64));
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 pub(super) fn next() -> String {
