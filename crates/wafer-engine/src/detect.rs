@@ -1,11 +1,23 @@
 //! Detectors written as code: checks that patterns express badly.
 //!
 //! Each detector declares the rule ids it reports ([`DetectorRule`]), so they
-//! are listed, excluded and scored exactly like signature rules.
+//! are listed, excluded and scored exactly like signature rules. A detector is
+//! a module with `pub static RULES: &[DetectorRule]` and, for value detectors,
+//! `pub fn check(input: &Input<'_>, out: &mut Vec<Hit>)`; the paranoia level
+//! and exclusions are applied by the transaction, not by the detector.
+//!
+//! Id ranges: 1001-1099 protocol, 1100-1199 SQL, 1200-1299 XSS,
+//! 1300-1399 command injection, 1400-1499 traversal/LFI, 1500-1599 RFI/SSRF.
 
 use crate::finding::{Class, Severity};
+use crate::request::Location;
 
+pub mod cmdi;
 pub mod protocol;
+pub mod sqli;
+pub mod ssrf;
+pub mod traversal;
+pub mod xss;
 
 /// Metadata of one check a detector performs.
 #[derive(Clone, Copy, Debug)]
@@ -17,9 +29,74 @@ pub struct DetectorRule {
     pub description: &'static str,
 }
 
+/// Declares a detector's rules: a constant per rule id and the `RULES` table.
+macro_rules! detector_rules {
+    ($class:ident; $($name:ident = $id:literal, $sev:ident, $pl:literal, $desc:literal;)*) => {
+        $(pub const $name: u32 = $id;)*
+        pub static RULES: &[$crate::detect::DetectorRule] = &[
+            $($crate::detect::DetectorRule {
+                id: $id,
+                class: $crate::finding::Class::$class,
+                severity: $crate::finding::Severity::$sev,
+                paranoia: $pl,
+                description: $desc,
+            },)*
+        ];
+    };
+}
+pub(crate) use detector_rules;
+
+/// A detector's finding before it is turned into a full `Finding`.
+#[derive(Debug)]
+pub struct Hit {
+    pub rule: u32,
+    pub location: Location,
+    /// The (decoded) value the detector looked at; the finding carries an excerpt.
+    pub value: String,
+    /// Why, beyond the rule's description: a token fingerprint, the file named, the address.
+    pub detail: Option<String>,
+}
+
+impl Hit {
+    pub fn new(rule: u32, input: &Input<'_>, detail: Option<String>) -> Hit {
+        Hit {
+            rule,
+            location: input.location.clone(),
+            value: input.decoded.to_owned(),
+            detail,
+        }
+    }
+}
+
+/// One value as a value detector sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct Input<'a> {
+    /// Where the value sits (part and name), so detectors can weigh context.
+    pub location: &'a Location,
+    /// The value after structural parsing (query and form args are URL-decoded once).
+    pub raw: &'a str,
+    /// After the full evasion chain ([`crate::decode::normalize`]).
+    pub decoded: &'a str,
+}
+
+/// Runs every value detector over one value.
+pub fn check_value(input: &Input<'_>, out: &mut Vec<Hit>) {
+    sqli::check(input, out);
+    xss::check(input, out);
+    cmdi::check(input, out);
+    traversal::check(input, out);
+    ssrf::check(input, out);
+}
+
 /// Every check of every detector.
 pub fn all_rules() -> impl Iterator<Item = &'static DetectorRule> {
-    protocol::RULES.iter()
+    protocol::RULES
+        .iter()
+        .chain(sqli::RULES)
+        .chain(xss::RULES)
+        .chain(cmdi::RULES)
+        .chain(traversal::RULES)
+        .chain(ssrf::RULES)
 }
 
 /// Looks up a detector rule by id.
@@ -27,4 +104,35 @@ pub fn rule(id: u32) -> &'static DetectorRule {
     all_rules()
         .find(|r| r.id == id)
         .unwrap_or_else(|| unreachable!("detector rule {id} is not declared"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detector_rule_ids_are_unique_and_in_their_ranges() {
+        let mut ids: Vec<u32> = all_rules().map(|r| r.id).collect();
+        let n = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "duplicate detector rule id");
+        for (rules, lo) in [
+            (protocol::RULES, 1000),
+            (sqli::RULES, 1100),
+            (xss::RULES, 1200),
+            (cmdi::RULES, 1300),
+            (traversal::RULES, 1400),
+            (ssrf::RULES, 1500),
+        ] {
+            for r in rules {
+                assert!(
+                    (lo..lo + 100).contains(&r.id),
+                    "rule {} outside {lo}..",
+                    r.id
+                );
+                assert!((1..=4).contains(&r.paranoia));
+            }
+        }
+    }
 }

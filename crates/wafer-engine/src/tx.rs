@@ -105,6 +105,7 @@ impl<'e> Transaction<'e> {
                 rule: protocol::TOO_MANY_ARGS,
                 location: crate::request::Location::new(Part::QueryString, None),
                 value: format!("more than {max_args} query arguments"),
+                detail: None,
             });
         }
         let declared = self
@@ -166,6 +167,7 @@ impl<'e> Transaction<'e> {
                 rule: protocol::BODY_OVER_LIMIT,
                 location: crate::request::Location::new(Part::Body, None),
                 value,
+                detail: None,
             };
             self.record_hits(vec![hit]);
         }
@@ -220,6 +222,12 @@ impl<'e> Transaction<'e> {
             let layers = decode::decode_layers(&v.text);
             protocol::check_value(&v.location, &v.text, &layers, &mut hits);
             let decoded = decode::remove_nulls(&layers);
+            let input = detect::Input {
+                location: &v.location,
+                raw: &v.text,
+                decoded: &decoded,
+            };
+            detect::check_value(&input, &mut hits);
             let settings = self.settings.as_ref().expect("head first");
             let active = |r: &crate::rules::Rule| settings.rule_active(r.id, r.paranoia);
             for m in engine
@@ -258,7 +266,10 @@ impl<'e> Transaction<'e> {
                 location: h.location,
                 matched: excerpt(&value, 0, EXCERPT_MAX / 2),
                 value,
-                message: rule.description.to_owned(),
+                message: match h.detail {
+                    Some(d) => format!("{}: {d}", rule.description),
+                    None => rule.description.to_owned(),
+                },
                 score: rule.severity.points(),
             });
         }

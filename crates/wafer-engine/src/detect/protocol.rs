@@ -41,19 +41,14 @@ rules! {
     GET_WITH_BODY = 1019, Warning, 2, "GET or HEAD request with a body";
 }
 
-/// A protocol finding before it is turned into a full `Finding`.
-#[derive(Debug)]
-pub struct Hit {
-    pub rule: u32,
-    pub location: Location,
-    pub value: String,
-}
+pub use super::Hit;
 
 fn hit(out: &mut Vec<Hit>, rule: u32, part: Part, name: Option<&str>, value: &str) {
     out.push(Hit {
         rule,
         location: Location::new(part, name),
         value: value.to_owned(),
+        detail: None,
     });
 }
 
@@ -197,6 +192,7 @@ pub fn check_value(location: &Location, raw: &str, decoded: &str, out: &mut Vec<
             rule: NUL_BYTE,
             location: location.clone(),
             value: decoded.replace('\0', "\\0"),
+            detail: None,
         });
     } else if location.part != Part::Header
         && location.part != Part::Body
@@ -209,6 +205,7 @@ pub fn check_value(location: &Location, raw: &str, decoded: &str, out: &mut Vec<
             rule: CONTROL_CHAR,
             location: location.clone(),
             value: decoded.to_owned(),
+            detail: None,
         });
     }
     if decoded.contains('\u{FFFD}') && !raw.contains('\u{FFFD}') {
@@ -216,6 +213,7 @@ pub fn check_value(location: &Location, raw: &str, decoded: &str, out: &mut Vec<
             rule: INVALID_UTF8,
             location: location.clone(),
             value: decoded.to_owned(),
+            detail: None,
         });
     }
 }
