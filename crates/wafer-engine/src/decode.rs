@@ -185,6 +185,7 @@ pub fn cmdline(input: &str) -> Cow<'_, str> {
     }
 }
 
+pub mod base64;
 pub mod comments;
 pub mod html;
 pub mod js;

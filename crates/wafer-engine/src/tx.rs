@@ -216,39 +216,66 @@ impl<'e> Transaction<'e> {
     }
 
     fn inspect_values(&mut self, values: &[Value]) {
-        let engine = self.engine;
         let mut hits = Vec::new();
         for v in values {
-            let layers = decode::decode_layers(&v.text);
-            protocol::check_value(&v.location, &v.text, &layers, &mut hits);
-            let decoded = decode::remove_nulls(&layers);
-            let input = detect::Input {
-                location: &v.location,
-                raw: &v.text,
-                decoded: &decoded,
-            };
-            detect::check_value(&input, &mut hits);
-            let settings = self.settings.as_ref().expect("head first");
-            let active = |r: &crate::rules::Rule| settings.rule_active(r.id, r.paranoia);
-            for m in engine
-                .rules
-                .matches_decoded(&v.location, &v.text, &decoded, &active)
-            {
-                let finding = Finding {
-                    rule_id: m.rule.id,
-                    class: m.rule.class,
-                    severity: m.rule.severity,
-                    paranoia: m.rule.paranoia,
-                    location: v.location.clone(),
-                    value: excerpt(&m.text, m.start, EXCERPT_MAX),
-                    matched: excerpt(&m.text[m.start..m.end], 0, EXCERPT_MAX / 2),
-                    message: m.rule.description.clone(),
-                    score: m.rule.severity.points(),
-                };
-                self.push(finding);
+            // A second look at base64-encoded text, decoded; its findings say so.
+            if let Some(text) = self.inspect_value(&v.location, &v.text, &mut hits) {
+                let (findings, mut b64_hits) = (self.findings.len(), Vec::new());
+                self.inspect_value(&v.location, &text, &mut b64_hits);
+                for f in &mut self.findings[findings..] {
+                    f.message.push_str(" (after base64 decoding)");
+                }
+                for h in &mut b64_hits {
+                    let d = h
+                        .detail
+                        .take()
+                        .map_or_else(String::new, |d| format!("{d} "));
+                    h.detail = Some(format!("{d}(after base64 decoding)"));
+                }
+                hits.append(&mut b64_hits);
             }
         }
         self.record_hits(hits);
+    }
+
+    /// Runs protocol checks, detectors and rules over one value. Returns the
+    /// value's base64-decoded text when it plausibly is base64.
+    fn inspect_value(
+        &mut self,
+        location: &crate::request::Location,
+        raw: &str,
+        hits: &mut Vec<protocol::Hit>,
+    ) -> Option<String> {
+        let engine = self.engine;
+        let layers = decode::decode_layers(raw);
+        protocol::check_value(location, raw, &layers, hits);
+        let decoded = decode::remove_nulls(&layers);
+        let input = detect::Input {
+            location,
+            raw,
+            decoded: &decoded,
+        };
+        detect::check_value(&input, hits);
+        let settings = self.settings.as_ref().expect("head first");
+        let active = |r: &crate::rules::Rule| settings.rule_active(r.id, r.paranoia);
+        for m in engine
+            .rules
+            .matches_decoded(location, raw, &decoded, &active)
+        {
+            let finding = Finding {
+                rule_id: m.rule.id,
+                class: m.rule.class,
+                severity: m.rule.severity,
+                paranoia: m.rule.paranoia,
+                location: location.clone(),
+                value: excerpt(&m.text, m.start, EXCERPT_MAX),
+                matched: excerpt(&m.text[m.start..m.end], 0, EXCERPT_MAX / 2),
+                message: m.rule.description.clone(),
+                score: m.rule.severity.points(),
+            };
+            self.push(finding);
+        }
+        decode::base64::plausible_text(&decoded)
     }
 
     fn record_hits(&mut self, hits: Vec<protocol::Hit>) {
