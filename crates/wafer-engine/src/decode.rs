@@ -161,6 +161,17 @@ pub fn remove_whitespace(input: &str) -> Cow<'_, str> {
 
 /// Undoes the quoting tricks shells accept (`c"a"t`, `c\at`, `c^a^t`).
 pub fn cmdline(input: &str) -> Cow<'_, str> {
+    let untouched = |b: u8| {
+        !matches!(
+            b,
+            b'\\' | b'"' | b'\'' | b'^' | b',' | b';' | b'\t' | b'\n' | b'\r'
+        ) && !b.is_ascii_uppercase()
+            && b < 0x80
+    };
+    let b = input.as_bytes();
+    if b.iter().all(|&c| untouched(c)) && !b.windows(2).any(|w| w == b"  ") {
+        return Cow::Borrowed(input);
+    }
     let mut out = String::with_capacity(input.len());
     let mut prev_space = false;
     for c in input.chars() {

@@ -8,6 +8,7 @@
 
 use regex::{Regex, RegexSet, RegexSetBuilder};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -191,11 +192,18 @@ impl Rule {
 #[derive(Debug)]
 struct Group {
     chain: Vec<Transform>,
+    /// Every member has this paranoia level: a request at level 1 never pays
+    /// for scanning the stricter levels' patterns.
+    paranoia: u8,
     set: RegexSet,
     /// Indices into `RuleSet::rules`, in the set's pattern order.
     members: Vec<usize>,
     /// Bit per `Part` that any member looks at, to skip values cheaply.
     parts: u32,
+    /// When every member looks only at named headers (`header:content-type`):
+    /// those names. Such rules are often "anything but the expected shape"
+    /// patterns that would match every other value, so they are kept apart.
+    headers: Option<Vec<String>>,
 }
 
 /// All compiled rules.
@@ -292,12 +300,27 @@ impl RuleSet {
         if !errors.is_empty() {
             return Err(errors);
         }
-        let mut by_chain: BTreeMap<Vec<Transform>, Vec<usize>> = BTreeMap::new();
+        type GroupKey = (Vec<Transform>, u8, Option<Vec<String>>);
+        let mut by_chain: BTreeMap<GroupKey, Vec<usize>> = BTreeMap::new();
         for (i, r) in rules.iter().enumerate() {
-            by_chain.entry(r.transforms.clone()).or_default().push(i);
+            let mut headers: Option<Vec<String>> = Some(Vec::new());
+            for t in &r.targets {
+                match (t, headers.as_mut()) {
+                    (Target::Header(n), Some(h)) => h.push(n.clone()),
+                    _ => headers = None,
+                }
+            }
+            if let Some(h) = headers.as_mut() {
+                h.sort();
+                h.dedup();
+            }
+            by_chain
+                .entry((r.transforms.clone(), r.paranoia, headers))
+                .or_default()
+                .push(i);
         }
         let mut groups = Vec::new();
-        for (chain, members) in by_chain {
+        for ((chain, paranoia, headers), members) in by_chain {
             let patterns = members.iter().map(|&i| rules[i].regex.as_str());
             let set = RegexSetBuilder::new(patterns)
                 .size_limit(REGEX_SIZE_LIMIT)
@@ -321,9 +344,11 @@ impl RuleSet {
             }
             groups.push(Group {
                 chain,
+                paranoia,
                 set,
                 members,
                 parts,
+                headers,
             });
         }
         Ok(RuleSet { rules, groups })
@@ -340,38 +365,61 @@ impl RuleSet {
         text: &str,
         active: &dyn Fn(&Rule) -> bool,
     ) -> Vec<RuleMatch<'r>> {
-        self.matches_decoded(loc, text, &crate::decode::normalize(text), active)
+        self.matches_decoded(loc, text, &crate::decode::normalize(text), 4, active)
     }
 
     /// As [`matches`](Self::matches), with `decoded` = `normalize(text)` already computed by
-    /// the caller: chains that start with `decode` continue from it instead of decoding again.
+    /// the caller (chains that start with `decode` continue from it instead of decoding
+    /// again), and only the rules up to `paranoia` scanned.
     pub fn matches_decoded<'r>(
         &'r self,
         loc: &Location,
         text: &str,
         decoded: &str,
+        paranoia: u8,
         active: &dyn Fn(&Rule) -> bool,
     ) -> Vec<RuleMatch<'r>> {
         let mut out = Vec::new();
         let bit = part_bit(loc.part);
+        // Several groups share a chain (one per paranoia level, named-header
+        // groups): transform the value once per chain.
+        let mut chains: Vec<(&[Transform], Cow<'_, str>)> = Vec::new();
         for g in &self.groups {
-            if g.parts & bit == 0 {
+            if g.parts & bit == 0 || g.paranoia > paranoia {
                 continue;
             }
-            let transformed = match g.chain.split_first() {
-                Some((Transform::Decode, rest)) => Transform::apply_chain(rest, decoded),
-                _ => Transform::apply_chain(&g.chain, text),
+            if let Some(names) = &g.headers
+                && loc
+                    .name
+                    .as_ref()
+                    .is_none_or(|n| names.binary_search(n).is_err())
+            {
+                continue;
+            }
+            let i = match chains.iter().position(|(c, _)| *c == g.chain.as_slice()) {
+                Some(i) => i,
+                None => {
+                    let t = match g.chain.split_first() {
+                        Some((Transform::Decode, rest)) => Transform::apply_chain(rest, decoded),
+                        _ => Transform::apply_chain(&g.chain, text),
+                    };
+                    chains.push((g.chain.as_slice(), t));
+                    chains.len() - 1
+                }
             };
-            let hits = g.set.matches(&transformed);
-            if !hits.matched_any() {
+            let transformed: &str = &chains[i].1;
+            // Most values match nothing: `is_match` can stop early and skips the
+            // bookkeeping of which patterns matched.
+            if !g.set.is_match(transformed) {
                 continue;
             }
+            let hits = g.set.matches(transformed);
             for idx in hits.iter() {
                 let rule = &self.rules[g.members[idx]];
                 if !rule.admits(loc) || !active(rule) {
                     continue;
                 }
-                if let Some(m) = rule.find(&transformed) {
+                if let Some(m) = rule.find(transformed) {
                     out.push(RuleMatch {
                         rule,
                         text: transformed.to_string(),

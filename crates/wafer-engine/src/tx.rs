@@ -6,6 +6,9 @@
 //! Any phase may answer [`Flow::Stop`]: the verdict is already decided and
 //! later phases may be skipped (`finish` must still be called).
 
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+
 use crate::body::{self, BodyKind};
 use crate::decode;
 use crate::detect::{self, protocol};
@@ -217,9 +220,29 @@ impl<'e> Transaction<'e> {
 
     fn inspect_values(&mut self, values: &[Value]) {
         let mut hits = Vec::new();
+        // Body values already inspected with nothing found, by part, the last
+        // segment of their name (`items.7.sku` -> `sku`) and text: JSON arrays
+        // and repeated form fields send the same keys and values again and again.
+        let mut clean: HashSet<(Part, &str, &str), BuildHasherDefault<Fnv>> = HashSet::default();
         for v in values {
+            let name = v.location.name.as_deref().unwrap_or("");
+            let key = (
+                v.location.part,
+                name.rsplit('.').next().unwrap_or(name),
+                v.text.as_str(),
+            );
+            let dedupe = matches!(v.location.part, Part::BodyArg | Part::BodyArgName);
+            if dedupe && clean.contains(&key) {
+                continue;
+            }
+            let before = (hits.len(), self.findings.len(), self.score);
             // A second look at base64-encoded text, decoded; its findings say so.
-            if let Some(text) = self.inspect_value(&v.location, &v.text, &mut hits) {
+            let base64 = self.inspect_value(&v.location, &v.text, &mut hits);
+            if dedupe && base64.is_none() && before == (hits.len(), self.findings.len(), self.score)
+            {
+                clean.insert(key);
+            }
+            if let Some(text) = base64 {
                 let (findings, mut b64_hits) = (self.findings.len(), Vec::new());
                 self.inspect_value(&v.location, &text, &mut b64_hits);
                 for f in &mut self.findings[findings..] {
@@ -260,7 +283,7 @@ impl<'e> Transaction<'e> {
         let active = |r: &crate::rules::Rule| settings.rule_active(r.id, r.paranoia);
         for m in engine
             .rules
-            .matches_decoded(location, raw, &decoded, &active)
+            .matches_decoded(location, raw, &decoded, settings.paranoia, &active)
         {
             let finding = Finding {
                 rule_id: m.rule.id,
@@ -340,5 +363,28 @@ impl<'e> Transaction<'e> {
             route: s.route.map(str::to_owned),
             findings: self.findings,
         }
+    }
+}
+
+/// FNV-1a: the dedupe set hashes short strings it owns for one request;
+/// SipHash's flooding resistance buys nothing there and costs most of the lookup.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
