@@ -1,10 +1,283 @@
-//! traversal detector (to be written).
+//! Path traversal and local file inclusion: does this value name a file the
+//! server should never hand out, or climb out of the directory it is meant
+//! for?
+//!
+//! **What it inspects.** Every argument, argument name, cookie, header, body
+//! field, multipart file name and the URL path (the raw request line and
+//! query string are skipped: their arguments are inspected one by one). The
+//! decoded value (percent, `%u`, overlong UTF-8, entities, NULs removed), first
+//! [`MAX_SCAN`] bytes.
+//!
+//! **What it finds.** The value is normalized the way a file API would see
+//! it (`\` is a separator, runs of `/` collapse, `;params` are dropped from a
+//! segment as Tomcat does), then:
+//! - segments made only of dots that climb: `../`, `..\`, and the evasions
+//!   that survive naive filters: `....//`, `.../`, `..;/`, mixed slashes.
+//!   Two or more, an evasive form, a backslash form, any in an upload file
+//!   name, or one that climbs above the root of the URL path is paranoia 1;
+//!   a single plain `../` in an argument (relative links exist) is paranoia 2;
+//! - the files such paths aim at ([`files`]: OS account and process files,
+//!   Windows system files, keys and credentials, VCS metadata, app config
+//!   with secrets, AI and developer tool folders), reached by traversal
+//!   (strongest), or named by an absolute path or as the whole value;
+//! - `file://` URLs and stream wrappers (`php://filter`, `phar://`, `zip://`,
+//!   `expect://`, `glob://`, `compress.zlib://`, `data://`, `jar:file:`);
+//! - at paranoia 2, any hidden (dot) directory or file in the URL path other
+//!   than `/.well-known/`.
+//!
+//! **Cost.** Values with no `/`, `\`, `:` and no leading `.` are skipped
+//! after one byte scan. Otherwise one normalization pass into a stack buffer
+//! and one Aho-Corasick pass over it; nothing is allocated unless there is a
+//! hit.
+//!
+//! **Known false positives.** Apps that pass relative paths with two `../`
+//! in arguments (some file managers, build tools); prose that quotes an
+//! absolute system path (`see /etc/hosts`); documentation sites serving
+//! pages named like the listed files. Dots inside text (`wait... what`,
+//! `1.2..3`, `report..final.pdf`) are not segments and stay quiet.
+//!
+//! **Why our own.** The idea of canonicalizing before matching and the kinds
+//! of evasion come from how servers resolve paths (see
+//! [`crate::decode::path`]) and from the OWASP CRS LFI rule descriptions; the
+//! file list is curated here from exploit write-ups, and the code is ours so
+//! each finding can name the file and the climb that reaches it.
+
+mod files;
+#[cfg(test)]
+mod tests;
 
 use super::{Hit, Input};
+use crate::request::Part;
+use files::Kind;
 
-super::detector_rules! { Generic; }
+super::detector_rules! { Lfi;
+    TRAVERSAL_TO_FILE = 1400, Critical, 1, "path traversal that reaches a sensitive file";
+    TRAVERSAL = 1401, Critical, 1, "path traversal (../../, ..\\, ....//, ..;/)";
+    TRAVERSAL_ONE = 1402, Critical, 2, "relative path that climbs a directory (../)";
+    SENSITIVE_FILE = 1403, Critical, 1, "path to a sensitive OS or application file";
+    WRAPPER = 1404, Critical, 1, "file:// URL or stream wrapper (php://filter, phar://, zip://, expect://)";
+    HIDDEN_PATH = 1405, Critical, 2, "URL path reaches a hidden file or directory";
+}
+
+/// Bytes of a value we look at.
+pub const MAX_SCAN: usize = 4 * 1024;
 
 /// Checks one value.
 pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
-    let _ = (input, out);
+    let part = input.location.part;
+    if matches!(part, Part::RequestLine | Part::QueryString | Part::Method) {
+        return;
+    }
+    let v = input.decoded.as_bytes();
+    let v = &v[..v.len().min(MAX_SCAN)];
+    let lead = v
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(v.len());
+    if !v.iter().any(|&c| matches!(c, b'/' | b'\\' | b':')) && v.get(lead) != Some(&b'.') {
+        return;
+    }
+    if let Some(w) = wrapper(v) {
+        out.push(Hit::new(WRAPPER, input, Some(format!("`{w}`"))));
+    }
+    let mut buf = [0u8; MAX_SCAN];
+    let n = normalize(v, &mut buf);
+    let norm = &buf[..n];
+    let climb = climbs(norm, v);
+    let file = files::find(norm).filter(|&(_, _, at)| {
+        // A name at the very start counts when the value is a path, not prose.
+        at > 0 || !norm.contains(&b' ')
+    });
+    if climb.count > 0
+        && let Some((_, entry, at)) = file
+        && at >= climb.first
+    {
+        let detail = format!("{} to {entry}", climb.describe());
+        out.push(Hit::new(TRAVERSAL_TO_FILE, input, Some(detail)));
+    }
+    if climb.count > 0 {
+        let strong = climb.count >= 2
+            || climb.evasive
+            || climb.backslash
+            || part == Part::Filename
+            || (part == Part::Path && climb.escapes);
+        let rule = if strong { TRAVERSAL } else { TRAVERSAL_ONE };
+        out.push(Hit::new(rule, input, Some(climb.describe())));
+    }
+    if let Some((kind, entry, _)) = file {
+        let what = match kind {
+            Kind::Os => "system file",
+            Kind::Secret => "secret-bearing file",
+            Kind::Tooling => "developer tool config",
+        };
+        out.push(Hit::new(
+            SENSITIVE_FILE,
+            input,
+            Some(format!("{what} {entry}")),
+        ));
+    } else if part == Part::Path
+        && let Some(seg) = hidden_segment(norm)
+    {
+        let seg = String::from_utf8_lossy(seg).into_owned();
+        out.push(Hit::new(HIDDEN_PATH, input, Some(format!("`{seg}`"))));
+    }
+}
+
+/// `\` → `/`, runs of `/` collapsed, `/./` dropped. Returns the length written.
+fn normalize(v: &[u8], buf: &mut [u8; MAX_SCAN]) -> usize {
+    let mut n = 0;
+    for &c in v {
+        let c = if c == b'\\' { b'/' } else { c };
+        if c == b'/' && n > 0 && buf[n - 1] == b'/' {
+            continue;
+        }
+        // `/./` → `/`.
+        if c == b'/' && n >= 2 && buf[n - 1] == b'.' && buf[n - 2] == b'/' {
+            n -= 1;
+            continue;
+        }
+        buf[n] = c;
+        n += 1;
+    }
+    n
+}
+
+struct Climb {
+    count: usize,
+    /// `....//`, `.../`, `..;/`.
+    evasive: bool,
+    /// Written with `\` (`..\`).
+    backslash: bool,
+    /// Climbs above the start (the root for the URL path).
+    escapes: bool,
+    /// Offset (in the normalized value) of the first climbing segment.
+    first: usize,
+}
+
+impl Climb {
+    fn describe(&self) -> String {
+        let mut s = format!(
+            "climbs {} director{}",
+            self.count,
+            if self.count == 1 { "y" } else { "ies" }
+        );
+        if self.evasive {
+            s.push_str(" with an evasive dot segment");
+        }
+        if self.backslash {
+            s.push_str(" with backslashes");
+        }
+        s
+    }
+}
+
+fn climbs(norm: &[u8], raw: &[u8]) -> Climb {
+    let mut c = Climb {
+        count: 0,
+        evasive: false,
+        backslash: false,
+        escapes: false,
+        first: 0,
+    };
+    let mut depth = 0usize;
+    let mut at = 0usize;
+    let segs = norm.split(|&b| b == b'/');
+    let nsegs = norm.iter().filter(|&&b| b == b'/').count() + 1;
+    for (i, seg) in segs.enumerate() {
+        let start = at;
+        at += seg.len() + 1;
+        let (name, params) = match seg.iter().position(|&b| b == b';') {
+            Some(k) => (&seg[..k], true),
+            None => (seg, false),
+        };
+        // Only a segment that is all dots, and is a segment (a `/` on some side).
+        let dots = name.len() >= 2 && name.iter().all(|&b| b == b'.');
+        let delimited = nsegs > 1 && (i + 1 < nsegs || start > 0);
+        if dots && delimited {
+            // `...` at the end of prose before a slash (`so.../`) is still a
+            // segment; three or more dots alone is only a climb when followed
+            // by more path.
+            if name.len() > 2 && i + 1 == nsegs {
+                continue;
+            }
+            if c.count == 0 {
+                c.first = start;
+            }
+            c.count += 1;
+            c.evasive |= name.len() > 2 || params;
+            if depth == 0 {
+                c.escapes = true;
+            } else {
+                depth -= 1;
+            }
+        } else if !name.is_empty() && name != b"." {
+            depth += 1;
+        }
+    }
+    if c.count > 0 {
+        c.backslash = memchr::memmem::find(raw, b"..\\").is_some();
+        // `..\/`, `../\`: mixed separators.
+        c.evasive |= memchr::memmem::find(raw, b"../\\").is_some()
+            || memchr::memmem::find(raw, b"..\\/").is_some()
+            || memchr::memmem::find(raw, b"..//").is_some();
+    }
+    c
+}
+
+/// A `.name` segment in the URL path, other than `.well-known`.
+fn hidden_segment(norm: &[u8]) -> Option<&[u8]> {
+    norm.split(|&b| b == b'/').find(|s| {
+        s.len() >= 2
+            && s[0] == b'.'
+            && s[1].is_ascii_alphanumeric()
+            && !s.eq_ignore_ascii_case(b".well-known")
+    })
+}
+
+/// `file://…` or a stream wrapper at a word start: the scheme.
+fn wrapper(v: &[u8]) -> Option<&'static str> {
+    const SCHEMES: &[&str] = &[
+        "php://",
+        "phar://",
+        "zip://",
+        "expect://",
+        "glob://",
+        "compress.zlib://",
+        "compress.bzip2://",
+        "zlib://",
+        "data://",
+        "ogg://",
+        "rar://",
+        "ssh2.shell://",
+        "ssh2.exec://",
+        "jar:file:",
+        "file://",
+        "file:/",
+    ];
+    let mut from = 0;
+    while let Some(k) = memchr::memchr(b':', &v[from..]).map(|k| from + k) {
+        from = k + 1;
+        // Back up over the scheme name.
+        let mut s = k;
+        while s > 0 && (v[s - 1].is_ascii_alphanumeric() || matches!(v[s - 1], b'.' | b'2')) {
+            s -= 1;
+        }
+        if s > 0 && (v[s - 1].is_ascii_alphanumeric() || v[s - 1] == b'_') {
+            continue;
+        }
+        // `jar:file:` has its colon after `jar`.
+        let tail = &v[s..];
+        if let Some(w) = SCHEMES
+            .iter()
+            .copied()
+            .find(|w| tail.len() >= w.len() && tail[..w.len()].eq_ignore_ascii_case(w.as_bytes()))
+        {
+            // `file:/` must lead to a path, not `file:/` alone in text.
+            if w == "file:/" && !tail.get(6).is_some_and(|c| c.is_ascii_alphanumeric()) {
+                continue;
+            }
+            return Some(w);
+        }
+    }
+    None
 }
