@@ -271,7 +271,12 @@ impl<'e> Transaction<'e> {
     ) -> Option<String> {
         let engine = self.engine;
         let layers = decode::decode_layers(raw);
-        protocol::check_value(location, raw, &layers, hits);
+        // A raw body that is binary data under a textual (or missing) type, as
+        // protobuf and compressed uploads often are, has NULs and control bytes
+        // by nature: that is not evidence. Its text is still inspected.
+        if !(location.part == Part::Body && looks_binary(raw)) {
+            protocol::check_value(location, raw, &layers, hits);
+        }
         let decoded = decode::remove_nulls(&layers);
         let input = detect::Input {
             location,
@@ -364,6 +369,23 @@ impl<'e> Transaction<'e> {
             findings: self.findings,
         }
     }
+}
+
+/// Mostly not text: NUL bytes or lost UTF-8 (U+FFFD) and control characters
+/// in more than a tenth of the first 4 KiB.
+fn looks_binary(text: &str) -> bool {
+    let mut total = 0usize;
+    let mut odd = 0usize;
+    for c in text.chars().take(4096) {
+        total += 1;
+        if c == '\0' {
+            return true;
+        }
+        if c == '\u{FFFD}' || (c.is_control() && !c.is_whitespace()) {
+            odd += 1;
+        }
+    }
+    odd * 10 > total
 }
 
 /// FNV-1a: the dedupe set hashes short strings it owns for one request;

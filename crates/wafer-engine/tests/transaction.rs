@@ -328,3 +328,21 @@ fn query_arguments_past_the_limit_are_a_finding() {
     assert!(ids(&e, &get(&format!("/?{}", q.join("&")))).contains(&1012));
     assert!(!ids(&e, &get(&format!("/?{}", q[..10].join("&")))).contains(&1012));
 }
+
+#[test]
+fn binary_data_in_a_text_body_is_not_a_nul_attack_but_nul_in_args_is() {
+    let e = engine(Policy::default(), Limits::default());
+    let protobuf = b"\x0a\x05hello\x10\x00\x1a\x03\x00\x01\x02".to_vec();
+    let v = e.inspect(&post("/rpc", "text/plain", &protobuf));
+    assert_eq!(v.action, Action::Allow, "{:?}", v.findings);
+    let v = e.inspect(&post(
+        "/form",
+        "application/x-www-form-urlencoded",
+        b"a=x%00y",
+    ));
+    assert!(
+        v.findings.iter().any(|f| f.rule_id == 1007),
+        "{:?}",
+        v.findings
+    );
+}
