@@ -58,6 +58,14 @@ pub struct Hit {
 }
 
 impl Hit {
+    /// Records a hit unless its rule is above the request's paranoia level,
+    /// in which case nothing (not even the value) is copied.
+    pub fn push(out: &mut Vec<Hit>, rule_id: u32, input: &Input<'_>, detail: Option<String>) {
+        if rule(rule_id).paranoia <= input.paranoia {
+            out.push(Hit::new(rule_id, input, detail));
+        }
+    }
+
     pub fn new(rule: u32, input: &Input<'_>, detail: Option<String>) -> Hit {
         Hit {
             rule,
@@ -77,6 +85,9 @@ pub struct Input<'a> {
     pub raw: &'a str,
     /// After the full evasion chain ([`crate::decode::normalize`]).
     pub decoded: &'a str,
+    /// The request's paranoia level: checks only stricter rules would report
+    /// can be skipped (the transaction filters hits by level in any case).
+    pub paranoia: u8,
 }
 
 /// Runs every value detector over one value.

@@ -282,6 +282,7 @@ impl<'e> Transaction<'e> {
             location,
             raw,
             decoded: &decoded,
+            paranoia: self.settings().paranoia,
         };
         detect::check_value(&input, hits);
         let settings = self.settings.as_ref().expect("head first");

@@ -97,6 +97,9 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
     if matches!(part, Part::RequestLine | Part::QueryString | Part::Method) {
         return;
     }
+    if structured_header(input) {
+        return;
+    }
     let v = input.decoded.as_bytes();
     let v = &v[..v.len().min(MAX_SCAN)];
     if v.len() < 2 && !v.first().is_some_and(|c| c.is_ascii_alphabetic()) {
@@ -137,13 +140,19 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
         },
     };
     analyze(v, Quote::None, &ctx, &mut found);
-    if v.contains(&b'\'') {
+    // Breaking out of quotes only matters if a separator can follow.
+    let breakout = v
+        .iter()
+        .any(|&c| matches!(c, b';' | b'|' | b'&' | b'\n' | b'\r' | b'`' | b'$'));
+    if breakout && v.contains(&b'\'') {
         analyze(v, Quote::Single, &ctx, &mut found);
     }
-    if v.contains(&b'"') {
+    if breakout && v.contains(&b'"') {
         analyze(v, Quote::Double, &ctx, &mut found);
     }
-    if let Some(what) = shapes::windows_control(v) {
+    if memchr::memchr2(b'f', b'F', v).is_some()
+        && let Some(what) = shapes::windows_control(v)
+    {
         found.add(WINDOWS_BATCH, || what.to_owned());
     }
     if meta {
@@ -171,8 +180,33 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
         }
     }
     for (rule, detail) in found.hits {
-        out.push(Hit::new(rule, input, Some(detail)));
+        Hit::push(out, rule, input, Some(detail));
     }
+}
+
+/// Browser-generated structured headers (`Accept*`, `Sec-*` client hints and
+/// fetch metadata): their grammar leaves no room for a command, a path or a
+/// URL, and they are in every request. Shared by the traversal and SSRF
+/// detectors.
+pub(crate) fn structured_header(input: &Input<'_>) -> bool {
+    input.location.part == Part::Header
+        && input.location.name.as_deref().is_some_and(|n| {
+            n.starts_with("accept")
+                || n.starts_with("sec-")
+                || matches!(
+                    n,
+                    "cache-control"
+                        | "pragma"
+                        | "upgrade-insecure-requests"
+                        | "dnt"
+                        | "priority"
+                        | "te"
+                        | "if-none-match"
+                        | "if-modified-since"
+                        | "content-type"
+                        | "keep-alive"
+                )
+        })
 }
 
 /// Cheap test for the no-metacharacter path: is the first word a known command?
@@ -384,41 +418,40 @@ fn classify(w: &[u8], flags: u16) -> u16 {
     ev
 }
 
+/// Paths and names a command line aims at (case-insensitive).
+static SENSITIVE: std::sync::LazyLock<aho_corasick::AhoCorasick> = std::sync::LazyLock::new(|| {
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .build([
+            "/etc/",
+            "passwd",
+            "shadow",
+            "/proc/",
+            "win.ini",
+            "system32",
+            "boot.ini",
+            "id_rsa",
+            ".ssh",
+            "/var/log",
+            "/root",
+            "_history",
+            "/dev/",
+            "/tmp/",
+            "windows\\",
+            "/bin/",
+            ".htpasswd",
+            "/var/www",
+            "authorized_keys",
+        ])
+        .expect("sensitive patterns build")
+});
+
 fn sensitive(w: &[u8]) -> bool {
-    const NEEDLES: &[&[u8]] = &[
-        b"/etc/",
-        b"passwd",
-        b"shadow",
-        b"/proc/",
-        b"win.ini",
-        b"system32",
-        b"boot.ini",
-        b"id_rsa",
-        b".ssh",
-        b"/var/log",
-        b"/root",
-        b"_history",
-        b"/dev/",
-        b"/tmp/",
-        b"windows\\",
-        b"/bin/",
-        b".htpasswd",
-        b"/var/www",
-        b"authorized_keys",
-    ];
     if w.len() < 4 || memchr::memmem::find(w, b"://").is_some() {
         return false;
     }
-    let mut buf = [0u8; lex::WORD_CAP];
-    let n = w.len().min(buf.len());
-    for (d, s) in buf.iter_mut().zip(&w[..n]) {
-        *d = s.to_ascii_lowercase();
-    }
-    let l = &buf[..n];
-    NEEDLES
-        .iter()
-        .any(|nd| memchr::memmem::find(l, nd).is_some())
-        || l == b"/etc"
+    w.eq_ignore_ascii_case(b"/etc") || SENSITIVE.is_match(w)
 }
 
 fn looks_ipv4(w: &[u8]) -> bool {
@@ -821,6 +854,28 @@ fn finish(cmd: Option<Cmd>, ctx: &Ctx<'_>, found: &mut Found) {
                     if c.nargs > 0 && !c.capitalised && !names::is_talked_about(raw_name) =>
                 {
                     Some(COMMAND_LINE)
+                }
+                // A lone name: an argument name or a tag (`cmd`, `bash`) is no command.
+                Tier::Shell
+                    if c.nargs == 0
+                        && (names::is_talked_about(raw_name)
+                            || matches!(
+                                ctx.part,
+                                Part::QueryArgName | Part::BodyArgName | Part::CookieName
+                            )) =>
+                {
+                    None
+                }
+                // A lone name: an argument name or a tag (`cmd`, `bash`) is no command.
+                Tier::Shell
+                    if c.nargs == 0
+                        && (names::is_talked_about(raw_name)
+                            || matches!(
+                                ctx.part,
+                                Part::QueryArgName | Part::BodyArgName | Part::CookieName
+                            )) =>
+                {
+                    None
                 }
                 Tier::Shell => Some(WEAK_COMMAND),
                 Tier::Interp if c.ev & (E_OPT | E_SENSITIVE | E_REDIRECT) != 0 => {

@@ -126,18 +126,23 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
     }
     let v = input.decoded.as_bytes();
     let v = &v[..v.len().min(MAX_BYTES)];
+    // Segments and name suffixes are substrings: if the whole fails, they do too.
+    if !worth_scanning(v) || (loc.part == Part::Header && !header_worth_scanning(v)) {
+        return;
+    }
     let mut hits = Best::default();
-    scan(v, &mut hits);
+    let mut toks = lex::Tokens::new();
+    scan(v, &mut hits, &mut toks);
     match loc.part {
         Part::Path => {
             for seg in v.split(|&b| b == b'/') {
-                scan(seg, &mut hits);
+                scan(seg, &mut hits, &mut toks);
             }
         }
         // A name holding `=` (sent as `%3D`) carries a value of its own.
         Part::QueryArgName | Part::BodyArgName | Part::CookieName => {
             if let Some(eq) = memchr::memchr(b'=', v) {
-                scan(&v[eq + 1..], &mut hits);
+                scan(&v[eq + 1..], &mut hits, &mut toks);
             }
         }
         _ => {}
@@ -185,34 +190,91 @@ impl Best {
     }
 }
 
+/// Browser headers (User-Agent above all) are full of `;` and `(`: inspect one
+/// only when it holds a quote, a comment marker, `@@`, `=`, `||`, `&&`, or an
+/// SQL word (union, select, sleep, benchmark, waitfor, or, and).
+fn header_worth_scanning(v: &[u8]) -> bool {
+    let at =
+        |i: usize, w: &[u8]| v.len() >= i + w.len() && v[i..i + w.len()].eq_ignore_ascii_case(w);
+    let mut prev = 0u8;
+    for (i, &b) in v.iter().enumerate() {
+        let hit = match b {
+            b'\'' | b'"' | b'`' | b'#' | b'=' => true,
+            b'-' | b'@' | b'|' | b'&' => prev == b,
+            b'*' => prev == b'/',
+            b'u' | b'U' => at(i, b"union"),
+            b's' | b'S' => at(i, b"select") || at(i, b"sleep"),
+            b'b' | b'B' => at(i, b"benchmark"),
+            b'w' | b'W' => at(i, b"waitfor"),
+            b'o' | b'O' => prev == b' ' && at(i, b"or "),
+            b'a' | b'A' => prev == b' ' && at(i, b"and "),
+            _ => false,
+        };
+        if hit {
+            return true;
+        }
+        prev = b;
+    }
+    false
+}
+
 /// Could this value hold SQL syntax at all? Not when it has none of the
 /// characters SQL syntax needs, nor when it is binary (over an eighth control
 /// bytes or U+FFFD replacement characters: a file, not a parameter).
 fn worth_scanning(v: &[u8]) -> bool {
+    // 1: syntax on its own; 2: syntax when doubled (`--`, `::`) or followed (`/*`, `=x`);
+    // 3: binary.
+    static CLASS: [u8; 256] = {
+        let mut t = [0u8; 256];
+        let mut i = 0;
+        while i < 0x20 {
+            t[i] = 3;
+            i += 1;
+        }
+        t[0x7f] = 3;
+        let one = b" \t\n\r\x0b\x0c'\"`();<>|&!#@";
+        i = 0;
+        while i < one.len() {
+            t[one[i] as usize] = 1;
+            i += 1;
+        }
+        t[0xa0] = 1;
+        t[b'-' as usize] = 2;
+        t[b':' as usize] = 2;
+        t[b'/' as usize] = 2;
+        t[b'=' as usize] = 2;
+        t[0xef] = 4;
+        t
+    };
     if v.len() < 2 {
         return false;
     }
-    let mut prev = 0u8;
     let mut syntax = false;
     let mut binary = 0usize;
     for (i, &b) in v.iter().enumerate() {
-        match b {
-            b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | 0xa0 | b'\'' | b'"' | b'`' | b'('
-            | b')' | b';' | b'<' | b'>' | b'|' | b'&' | b'!' | b'#' | b'@' => syntax = true,
-            b'-' | b':' if prev == b => syntax = true,
-            b'*' if prev == b'/' => syntax = true,
-            // `1=1`, but not base64 padding.
-            b'=' if v.get(i + 1).is_some_and(|&n| n != b'=') => syntax = true,
-            0..=0x08 | 0x0e..=0x1f | 0x7f => binary += 1,
-            0xef if v.get(i + 1) == Some(&0xbf) && v.get(i + 2) == Some(&0xbd) => binary += 3,
-            _ => {}
+        match CLASS[b as usize] {
+            0 => {}
+            1 => syntax = true,
+            2 => {
+                let n = v.get(i + 1).copied().unwrap_or(0);
+                syntax |= match b {
+                    b'=' => n != 0 && n != b'=',
+                    b'/' => n == b'*',
+                    _ => n == b,
+                };
+            }
+            3 => binary += 1,
+            _ => {
+                if v.get(i + 1) == Some(&0xbf) && v.get(i + 2) == Some(&0xbd) {
+                    binary += 3;
+                }
+            }
         }
-        prev = b;
     }
     syntax && binary * 8 <= v.len()
 }
 
-fn scan(v: &[u8], best: &mut Best) {
+fn scan(v: &[u8], best: &mut Best, toks: &mut lex::Tokens) {
     if !worth_scanning(v) {
         return;
     }
@@ -228,7 +290,7 @@ fn scan(v: &[u8], best: &mut Best) {
             continue;
         }
         for std in [false, true] {
-            let ran = lex::each_window(v, ctx, std, |toks, first| {
+            let ran = lex::each_window(v, ctx, std, toks, |toks, first| {
                 if let Some(f) = grammar::classify(toks, v, ctx, first) {
                     best.offer(f.shape, || describe(f, toks, v, ctx, std));
                     return f.shape == Shape::Union;

@@ -26,7 +26,7 @@
 //! - schemes made for smuggling requests (`gopher://`, `dict://`, `ldap://`,
 //!   `tftp://`, `netdoc:`, `jar:`, `local_file:`) and `data:` documents;
 //! - remote inclusion: a URL to an IP literal, or one ending in `?` (the
-//!   including script's suffix cut off); at paranoia 2, any absolute URL in
+//!   including script's suffix cut off); at paranoia 3, any absolute URL in
 //!   an argument.
 //!
 //! **Cost.** Values without `:` and not starting with a letter are skipped
@@ -120,7 +120,7 @@ pub static RULES: &[DetectorRule] = &[
     rule(
         RFI_ANY_URL,
         Class::Rfi,
-        2,
+        3,
         "absolute URL to another site in an argument",
     ),
 ];
@@ -149,6 +149,9 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
         Part::Header => Scope::Header,
         _ => Scope::Full,
     };
+    if super::cmdi::structured_header(input) {
+        return;
+    }
     let full = input.decoded;
     let cut = floor_char_boundary(full, MAX_SCAN);
     let v = &full[..cut];
@@ -193,7 +196,7 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
         }
     }
     for (rule, detail) in found {
-        out.push(Hit::new(rule, input, Some(detail)));
+        Hit::push(out, rule, input, Some(detail));
     }
 }
 

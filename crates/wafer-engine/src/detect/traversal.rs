@@ -68,6 +68,9 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
     if matches!(part, Part::RequestLine | Part::QueryString | Part::Method) {
         return;
     }
+    if super::cmdi::structured_header(input) {
+        return;
+    }
     let v = input.decoded.as_bytes();
     let v = &v[..v.len().min(MAX_SCAN)];
     let lead = v
@@ -78,12 +81,26 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
         return;
     }
     if let Some(w) = wrapper(v) {
-        out.push(Hit::new(WRAPPER, input, Some(format!("`{w}`"))));
+        Hit::push(out, WRAPPER, input, Some(format!("`{w}`")));
     }
-    let mut buf = [0u8; MAX_SCAN];
-    let n = normalize(v, &mut buf);
-    let norm = &buf[..n];
-    let climb = climbs(norm, v);
+    // Most values need no rewriting: only copy when there is something to fold.
+    let folded: ([u8; MAX_SCAN], usize);
+    let needs = v.contains(&b'\\')
+        || memchr::memmem::find(v, b"//").is_some()
+        || memchr::memmem::find(v, b"/./").is_some();
+    let norm: &[u8] = if needs {
+        let mut buf = [0u8; MAX_SCAN];
+        let n = normalize(v, &mut buf);
+        folded = (buf, n);
+        &folded.0[..folded.1]
+    } else {
+        v
+    };
+    let climb = if memchr::memmem::find(norm, b"..").is_some() {
+        climbs(norm, v)
+    } else {
+        Climb::NONE
+    };
     let file = files::find(norm).filter(|&(_, _, at)| {
         // A name at the very start counts when the value is a path, not prose.
         at > 0 || !norm.contains(&b' ')
@@ -93,7 +110,7 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
         && at >= climb.first
     {
         let detail = format!("{} to {entry}", climb.describe());
-        out.push(Hit::new(TRAVERSAL_TO_FILE, input, Some(detail)));
+        Hit::push(out, TRAVERSAL_TO_FILE, input, Some(detail));
     }
     if climb.count > 0 {
         let strong = climb.count >= 2
@@ -102,7 +119,7 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
             || part == Part::Filename
             || (part == Part::Path && climb.escapes);
         let rule = if strong { TRAVERSAL } else { TRAVERSAL_ONE };
-        out.push(Hit::new(rule, input, Some(climb.describe())));
+        Hit::push(out, rule, input, Some(climb.describe()));
     }
     if let Some((kind, entry, _)) = file {
         let what = match kind {
@@ -110,16 +127,12 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
             Kind::Secret => "secret-bearing file",
             Kind::Tooling => "developer tool config",
         };
-        out.push(Hit::new(
-            SENSITIVE_FILE,
-            input,
-            Some(format!("{what} {entry}")),
-        ));
+        Hit::push(out, SENSITIVE_FILE, input, Some(format!("{what} {entry}")));
     } else if part == Part::Path
         && let Some(seg) = hidden_segment(norm)
     {
         let seg = String::from_utf8_lossy(seg).into_owned();
-        out.push(Hit::new(HIDDEN_PATH, input, Some(format!("`{seg}`"))));
+        Hit::push(out, HIDDEN_PATH, input, Some(format!("`{seg}`")));
     }
 }
 
@@ -155,6 +168,14 @@ struct Climb {
 }
 
 impl Climb {
+    const NONE: Climb = Climb {
+        count: 0,
+        evasive: false,
+        backslash: false,
+        escapes: false,
+        first: 0,
+    };
+
     fn describe(&self) -> String {
         let mut s = format!(
             "climbs {} director{}",

@@ -60,6 +60,7 @@
 mod css;
 mod html;
 mod js;
+mod names;
 mod url;
 
 #[cfg(test)]
@@ -68,6 +69,7 @@ mod tests;
 use super::{Hit, Input};
 use crate::request::{Location, Part};
 use html::{Attr, Attrs, Kind, Tag};
+use names::*;
 
 super::detector_rules! { Xss;
     SCRIPT_TAG = 1201, Critical, 1, "script element";
@@ -82,6 +84,7 @@ super::detector_rules! { Xss;
     JS_EXEC = 1210, Critical, 1, "JavaScript execution primitive called in code position (alert(), eval(), setTimeout(), window['...']())";
     JSFUCK = 1211, Critical, 1, "JSFuck-style obfuscated JavaScript";
     UTF7 = 1212, Critical, 1, "markup hidden in UTF-7 (+ADw-script+AD4-)";
+    LOOKALIKE = 1215, Critical, 1, "markup written with look-alike brackets a server folds to < > (full-width, high-bit)";
     SCRIPT_OPEN = 1213, Warning, 1, "bare unclosed <script at the end of the value";
     GLOBAL_BRACKET = 1214, Warning, 1, "bracket access on the global object (window['...'])";
     DOM_SINK = 1220, Critical, 2, "JavaScript DOM sink (document.cookie, document.write, innerHTML=, location=...)";
@@ -95,22 +98,29 @@ const MAX_TAGS: usize = 256;
 /// Occurrences of each quote character tried as the end of a string or attribute.
 const MAX_QUOTES: usize = 4;
 
-/// First finding (its detail) per rule, for one value.
+/// First finding (its detail) per rule, for one value. Empty (and
+/// unallocated) on the common path.
 struct Found {
-    details: [Option<String>; 32],
+    details: Vec<(u32, String)>,
 }
 
 impl Found {
     fn new() -> Self {
         Found {
-            details: Default::default(),
+            details: Vec::new(),
         }
     }
 
+    fn get(&self, rule: u32) -> Option<&str> {
+        self.details
+            .iter()
+            .find(|(r, _)| *r == rule)
+            .map(|(_, d)| d.as_str())
+    }
+
     fn add(&mut self, rule: u32, detail: impl FnOnce() -> String) {
-        let slot = &mut self.details[(rule - 1200) as usize];
-        if slot.is_none() {
-            *slot = Some(detail());
+        if self.get(rule).is_none() {
+            self.details.push((rule, detail()));
         }
     }
 
@@ -121,16 +131,15 @@ impl Found {
             SCRIPT_URL_ATTR,
             ACTIVE_TAG,
             CSS_SCRIPT,
+            ATTR_BREAKOUT,
         ]
         .iter()
-        .find_map(|&r| self.details[(r - 1200) as usize].as_deref())
+        .find_map(|&r| self.get(r))
     }
 
     fn emit(self, input: &Input<'_>, out: &mut Vec<Hit>) {
-        for (i, d) in self.details.into_iter().enumerate() {
-            if let Some(d) = d {
-                out.push(Hit::new(1200 + i as u32, input, Some(d)));
-            }
+        for (rule, d) in self.details {
+            out.push(Hit::new(rule, input, Some(d)));
         }
     }
 }
@@ -160,40 +169,6 @@ const MARKUP_ONLY: Scope = Scope {
     url_value: false,
     weak_markup: false,
 };
-
-/// Headers with no reflection surface worth the noise (browser-generated).
-fn header_skipped(name: &str) -> bool {
-    name.starts_with("accept")
-        || name.starts_with("sec-")
-        || name.starts_with("if-")
-        || name.starts_with("content-")
-        || matches!(
-            name,
-            "authorization"
-                | "proxy-authorization"
-                | "cache-control"
-                | "pragma"
-                | "x-client-data"
-                | "upgrade-insecure-requests"
-                | "dnt"
-                | "priority"
-                | "te"
-                | "range"
-                | "x-requested-with"
-                | "x-csrf-token"
-                | "x-xsrf-token"
-                | "x-request-id"
-                | "traceparent"
-                | "tracestate"
-                | "baggage"
-                | "sentry-trace"
-                | "expect"
-                | "keep-alive"
-                | "upgrade"
-                | "via"
-                | "date"
-        )
-}
 
 fn scope(loc: &Location) -> Option<Scope> {
     match loc.part {
@@ -228,12 +203,32 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
     let Some(scope) = scope(input.location) else {
         return;
     };
+    let referer = input.location.part == Part::Header
+        && matches!(input.location.name.as_deref(), Some("referer" | "origin"));
+    let s = cap(input.decoded);
+    let fl = triage(s, scope);
+    if fl.is_none() && !referer {
+        return;
+    }
+    inspect_slow(input, s, fl, scope, referer, out);
+}
+
+/// Everything past the triage, kept out of line so the common path stays small.
+#[inline(never)]
+fn inspect_slow(
+    input: &Input<'_>,
+    s: &str,
+    fl: Option<u16>,
+    scope: Scope,
+    referer: bool,
+    out: &mut Vec<Hit>,
+) {
     let mut found = Found::new();
-    inspect(cap(input.decoded), scope, &mut found);
-    if input.location.part == Part::Header
-        && matches!(input.location.name.as_deref(), Some("referer" | "origin"))
-    {
-        referer_args(input.raw, &mut found);
+    if let Some(fl) = fl {
+        analyze(s, fl, scope, &mut found);
+    }
+    if referer {
+        referer_args(input.raw, s, &mut found);
     }
     found.emit(input, out);
 }
@@ -250,7 +245,12 @@ fn cap(s: &str) -> &str {
 }
 
 /// The query arguments of a URL header, each decoded and inspected as an argument.
-fn referer_args(raw: &str, found: &mut Found) {
+fn referer_args(raw: &str, decoded: &str, found: &mut Found) {
+    // In a URL `+` is a space: `<script+>` is `<script >` to the server.
+    if decoded.contains('<') && decoded.contains('+') {
+        let spaced = decoded.replace('+', " ");
+        markup(cap(&spaced), MARKUP_ONLY, found);
+    }
     let Some((_, query)) = raw.split_once('?') else {
         return;
     };
@@ -279,6 +279,8 @@ const DOT: u16 = 128;
 const SPACE: u16 = 256;
 const PLUS: u16 = 512;
 const BRACE: u16 = 1024;
+/// Lead bytes of the look-alike brackets (U+FF1C, U+FE64, U+00BC ...).
+const HIGH: u16 = 2048;
 
 const fn class_table() -> [u16; 256] {
     let mut t = [0u16; 256];
@@ -298,6 +300,8 @@ const fn class_table() -> [u16; 256] {
     t[0x0c] = SPACE;
     t[b'+' as usize] = PLUS;
     t[b'{' as usize] = BRACE;
+    t[0xef] = HIGH;
+    t[0xc2] = HIGH;
     t
 }
 
@@ -307,45 +311,98 @@ fn classify(s: &str) -> u16 {
     s.bytes().fold(0, |acc, c| acc | CLASS[c as usize])
 }
 
-/// Words without which a value holding no `(`, `` ` `` or `[` cannot be one
-/// of the JavaScript findings (`document.cookie`, `location=name`,
-/// `onerror=alert`): JSON key paths, host names and base64 padding are
-/// full of `.` and `=` and skip the analysis.
-fn js_words() -> &'static aho_corasick::AhoCorasick {
-    static WORDS: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
-    WORDS.get_or_init(|| {
-        aho_corasick::AhoCorasick::new([
-            "alert",
-            "prompt",
-            "confirm",
-            "eval",
-            "Function",
-            "setTimeout",
-            "setInterval",
-            "execScript",
-            "document",
-            "location",
-            "innerHTML",
-            "outerHTML",
-            "Storage",
-            "constructor",
-            ".src",
-        ])
-        .expect("static word list")
-    })
+/// Whether `s` names something a value holding no `(`, `` ` `` or `[` needs
+/// for a JavaScript finding (`document.cookie`, `location=name`,
+/// `onerror=alert`). JSON key paths, host names and base64 padding are full
+/// of `.` and `=` and skip the analysis. One pass over the words.
+fn has_js_word(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_alphabetic() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$') {
+            i += 1;
+        }
+        let w = &s[start..i];
+        if matches!(
+            w,
+            "alert"
+                | "prompt"
+                | "confirm"
+                | "eval"
+                | "Function"
+                | "setTimeout"
+                | "setInterval"
+                | "execScript"
+                | "document"
+                | "location"
+                | "innerHTML"
+                | "outerHTML"
+                | "localStorage"
+                | "sessionStorage"
+                | "constructor"
+        ) || (w == "src" && start > 0 && b[start - 1] == b'.')
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// Which characters that matter `s` holds; `None` when no analysis can
+/// find anything (most values: prose, ids, tokens). Short values by one
+/// table pass; long ones by SIMD scans first.
+fn triage(s: &str, scope: Scope) -> Option<u16> {
+    let b = s.as_bytes();
+    if b.len() < 3 {
+        return None;
+    }
+    let fl = if b.len() <= 256 {
+        classify(s)
+    } else if memchr::memchr3(b'<', b'(', b'[', b).is_none()
+        && memchr::memchr3(b'=', b':', b'\'', b).is_none()
+        && memchr::memchr3(b'"', b'`', b'+', b).is_none()
+        && memchr::memchr2(0xef, 0xc2, b).is_none()
+    {
+        // Only the dotted DOM sinks (`document.cookie`) could be left; they
+        // come alone, not inside long prose.
+        return None;
+    } else {
+        classify(s)
+    };
+    if fl & !(DOT | SPACE) == 0 && !(scope.js && fl & DOT != 0) {
+        return None;
+    }
+    Some(fl)
 }
 
 /// Every analysis of one (decoded, capped) value.
 fn inspect(s: &str, scope: Scope, f: &mut Found) {
-    if s.len() < 3 {
+    if let Some(fl) = triage(s, scope) {
+        analyze(s, fl, scope, f);
+    }
+}
+
+/// The analyses that `fl` (from [`triage`]) calls for.
+fn analyze(s: &str, fl: u16, scope: Scope, f: &mut Found) {
+    if fl & !(DOT | SPACE) == 0 {
+        if has_js_word(s) {
+            javascript(s, DOT, f);
+        }
         return;
     }
-    let fl = classify(s);
     if fl & LT != 0 {
         markup(s, scope, f);
     }
     if fl & PLUS != 0 && s.contains("+AD") {
         utf7(s, f);
+    }
+    if fl & HIGH != 0 {
+        lookalike(s, f);
     }
     if scope.url_value && fl & COLON != 0 {
         script_urls(s, f);
@@ -355,7 +412,7 @@ fn inspect(s: &str, scope: Scope, f: &mut Found) {
     }
     if scope.js
         && (fl & (PAREN | TICK | BRACKET) != 0
-            || (fl & (EQ | DOT) != 0 && js_words().is_match(s)))
+            || (fl & (EQ | DOT) != 0 && (s.len() <= 4096 || fl & SPACE == 0) && has_js_word(s)))
     {
         javascript(s, fl, f);
     }
@@ -368,7 +425,7 @@ fn inspect(s: &str, scope: Scope, f: &mut Found) {
     }
 }
 
-fn ci_eq(a: &str, b: &str) -> bool {
+pub(super) fn ci_eq(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
@@ -381,185 +438,8 @@ fn is_handler_name(n: &str) -> bool {
         && b[2..].iter().all(u8::is_ascii_alphabetic)
 }
 
-/// Words starting with "on" that are not event names (checked lowercase).
-fn is_common_on_word(rest_lower: &str) -> bool {
-    matches!(
-        rest_lower,
-        "e" | "es"
-            | "ce"
-            | "ly"
-            | "to"
-            | "line"
-            | "set"
-            | "ion"
-            | "ions"
-            | "going"
-            | "ward"
-            | "wards"
-            | "board"
-            | "boarding"
-            | "site"
-            | "sale"
-            | "stage"
-            | "shore"
-            | "screen"
-            | "us"
-            | "yx"
-            | "ce_only"
-    )
-}
-
-/// Whether `n` (without `on`, lowercase) is an event the DOM fires.
-fn is_known_event(rest_lower: &str) -> bool {
-    matches!(
-        rest_lower,
-        "abort"
-            | "activate"
-            | "afterprint"
-            | "animationend"
-            | "animationiteration"
-            | "animationstart"
-            | "animationcancel"
-            | "auxclick"
-            | "beforecopy"
-            | "beforecut"
-            | "beforeinput"
-            | "beforepaste"
-            | "beforeprint"
-            | "beforetoggle"
-            | "beforeunload"
-            | "begin"
-            | "blur"
-            | "cancel"
-            | "canplay"
-            | "canplaythrough"
-            | "change"
-            | "click"
-            | "close"
-            | "contextmenu"
-            | "copy"
-            | "cuechange"
-            | "cut"
-            | "dblclick"
-            | "drag"
-            | "dragend"
-            | "dragenter"
-            | "dragleave"
-            | "dragover"
-            | "dragstart"
-            | "drop"
-            | "durationchange"
-            | "emptied"
-            | "end"
-            | "ended"
-            | "error"
-            | "focus"
-            | "focusin"
-            | "focusout"
-            | "formdata"
-            | "fullscreenchange"
-            | "hashchange"
-            | "input"
-            | "invalid"
-            | "keydown"
-            | "keypress"
-            | "keyup"
-            | "load"
-            | "loadeddata"
-            | "loadedmetadata"
-            | "loadend"
-            | "loadstart"
-            | "message"
-            | "mousedown"
-            | "mouseenter"
-            | "mouseleave"
-            | "mousemove"
-            | "mouseout"
-            | "mouseover"
-            | "mouseup"
-            | "mousewheel"
-            | "pagehide"
-            | "pageshow"
-            | "paste"
-            | "pause"
-            | "play"
-            | "playing"
-            | "pointerdown"
-            | "pointerenter"
-            | "pointerleave"
-            | "pointermove"
-            | "pointerout"
-            | "pointerover"
-            | "pointerup"
-            | "popstate"
-            | "progress"
-            | "ratechange"
-            | "readystatechange"
-            | "repeat"
-            | "reset"
-            | "resize"
-            | "scroll"
-            | "scrollend"
-            | "search"
-            | "seeked"
-            | "seeking"
-            | "select"
-            | "selectionchange"
-            | "selectstart"
-            | "show"
-            | "start"
-            | "stalled"
-            | "storage"
-            | "submit"
-            | "suspend"
-            | "timeupdate"
-            | "toggle"
-            | "touchend"
-            | "touchmove"
-            | "touchstart"
-            | "transitionend"
-            | "transitionstart"
-            | "transitionrun"
-            | "unload"
-            | "volumechange"
-            | "waiting"
-            | "wheel"
-            | "zoom"
-    ) || rest_lower.starts_with("webkit")
-}
-
 fn lower_rest(n: &str) -> Option<String> {
     is_handler_name(n).then(|| n[2..].to_ascii_lowercase())
-}
-
-/// Attributes whose value the browser loads or follows as a URL.
-fn is_url_attr(n: &str) -> bool {
-    const URL_ATTRS: &[&str] = &[
-        "href",
-        "src",
-        "action",
-        "formaction",
-        "data",
-        "background",
-        "poster",
-        "code",
-        "codebase",
-        "dynsrc",
-        "lowsrc",
-        "to",
-        "from",
-        "by",
-        "values",
-        "archive",
-        "classid",
-        "datasrc",
-        "icon",
-        "manifest",
-        "profile",
-        "srcdoc",
-    ];
-    URL_ATTRS.iter().any(|a| ci_eq(a, n))
-        || (n.len() > 5 && n.as_bytes()[n.len() - 5..].eq_ignore_ascii_case(b":href"))
 }
 
 /// The script URL in an attribute value (`values` may list several, `;`-separated).
@@ -576,185 +456,6 @@ fn attr_script_url(name: &str, v: &str) -> Option<&'static str> {
     } else {
         one(v)
     }
-}
-
-/// Elements that load active content by themselves.
-fn is_active_element(local: &str) -> bool {
-    [
-        "iframe", "frame", "frameset", "object", "embed", "applet", "portal", "vmlframe", "layer",
-        "ilayer",
-    ]
-    .iter()
-    .any(|e| ci_eq(e, local))
-}
-
-/// HTML (and SVG/MathML) elements, for paranoia-2 markup findings.
-fn is_known_element(local: &str) -> bool {
-    const ELEMENTS: &[&str] = &[
-        "a",
-        "abbr",
-        "address",
-        "animate",
-        "area",
-        "article",
-        "aside",
-        "audio",
-        "b",
-        "base",
-        "bdo",
-        "blockquote",
-        "body",
-        "br",
-        "button",
-        "canvas",
-        "caption",
-        "center",
-        "cite",
-        "code",
-        "col",
-        "dd",
-        "del",
-        "details",
-        "dialog",
-        "div",
-        "dl",
-        "dt",
-        "em",
-        "embed",
-        "fieldset",
-        "figure",
-        "font",
-        "footer",
-        "foreignobject",
-        "form",
-        "frame",
-        "frameset",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "head",
-        "header",
-        "hr",
-        "html",
-        "i",
-        "iframe",
-        "image",
-        "img",
-        "input",
-        "isindex",
-        "keygen",
-        "label",
-        "li",
-        "link",
-        "listing",
-        "maction",
-        "main",
-        "map",
-        "marquee",
-        "math",
-        "menu",
-        "meta",
-        "nav",
-        "noembed",
-        "noframes",
-        "noscript",
-        "object",
-        "ol",
-        "option",
-        "p",
-        "param",
-        "picture",
-        "plaintext",
-        "pre",
-        "q",
-        "s",
-        "script",
-        "section",
-        "select",
-        "set",
-        "source",
-        "span",
-        "strong",
-        "style",
-        "sub",
-        "summary",
-        "sup",
-        "svg",
-        "table",
-        "tbody",
-        "td",
-        "template",
-        "textarea",
-        "tfoot",
-        "th",
-        "thead",
-        "title",
-        "tr",
-        "track",
-        "u",
-        "ul",
-        "use",
-        "video",
-        "xmp",
-    ];
-    ELEMENTS.iter().any(|e| ci_eq(e, local))
-}
-
-/// Elements that are suspicious in a value even without attributes.
-fn is_notable_element(local: &str) -> bool {
-    [
-        "svg",
-        "math",
-        "iframe",
-        "object",
-        "embed",
-        "style",
-        "template",
-        "noscript",
-        "xmp",
-        "plaintext",
-        "title",
-        "textarea",
-        "frameset",
-        "base",
-        "meta",
-        "link",
-        "form",
-        "input",
-        "button",
-        "details",
-        "marquee",
-        "video",
-        "audio",
-        "img",
-        "image",
-        "body",
-        "isindex",
-    ]
-    .iter()
-    .any(|e| ci_eq(e, local))
-}
-
-/// End tags that leave a raw-text context (the classic `</title><script>`).
-fn is_raw_text_element(local: &str) -> bool {
-    [
-        "script",
-        "style",
-        "title",
-        "textarea",
-        "noscript",
-        "xmp",
-        "template",
-        "iframe",
-        "noembed",
-        "noframes",
-        "plaintext",
-    ]
-    .iter()
-    .any(|e| ci_eq(e, local))
 }
 
 /// Tags anywhere in `s`.
@@ -874,6 +575,34 @@ fn find_ci(hay: &str, needle: &str) -> Option<usize> {
         .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
+/// Characters that servers fold into markup: NFKC turns the full-width and
+/// small forms into `<`, `>`, `"`, `'`; a US-ASCII reading that drops the
+/// high bit turns `¼` `¾` `¢` `§` into `<` `>` `"` `'`.
+fn fold_lookalike(c: char) -> Option<char> {
+    Some(match c {
+        '\u{ff1c}' | '\u{fe64}' | '\u{bc}' => '<',
+        '\u{ff1e}' | '\u{fe65}' | '\u{be}' => '>',
+        '\u{ff02}' | '\u{a2}' => '"',
+        '\u{ff07}' | '\u{a7}' => '\'',
+        '\u{ff0f}' => '/',
+        '\u{ff1d}' => '=',
+        _ => return None,
+    })
+}
+
+/// Look-alike brackets folded, then read as markup.
+fn lookalike(s: &str, f: &mut Found) {
+    if !s.chars().any(|c| matches!(fold_lookalike(c), Some('<'))) {
+        return;
+    }
+    let folded: String = s.chars().map(|c| fold_lookalike(c).unwrap_or(c)).collect();
+    let mut inner = Found::new();
+    markup(&folded, MARKUP_ONLY, &mut inner);
+    if let Some(d) = inner.any_critical() {
+        f.add(LOOKALIKE, || format!("folds to {d}"));
+    }
+}
+
 /// UTF-7 (`+ADw-` is `<`): decoded, then read as markup.
 fn utf7(s: &str, f: &mut Found) {
     let Some(decoded) = utf7_decode(s) else {
@@ -882,10 +611,7 @@ fn utf7(s: &str, f: &mut Found) {
     let mut inner = Found::new();
     markup(&decoded, MARKUP_ONLY, &mut inner);
     attr_breakouts(&decoded, &mut inner);
-    if let Some(d) = inner
-        .any_critical()
-        .or(inner.details[(ATTR_BREAKOUT - 1200) as usize].as_deref())
-    {
+    if let Some(d) = inner.any_critical() {
         f.add(UTF7, || format!("UTF-7 decodes to {d}"));
     }
 }
@@ -968,10 +694,7 @@ fn script_urls(s: &str, f: &mut Found) {
             continue;
         }
         let boundary = b[start - 1];
-        if !matches!(
-            boundary,
-            b'=' | b'"' | b'\'' | b'(' | b'`' | b'>' | b' ' | b','
-        ) {
+        if !matches!(boundary, b'=' | b'"' | b'\'' | b'(' | b'`' | b'>' | b',') {
             continue;
         }
         // The URL ends where its context does: the closing quote or parenthesis.

@@ -302,6 +302,10 @@ impl<'a> Lexer<'a> {
             self.pending_subst = false;
             return self.subst_start();
         }
+        if self.i >= s.len() {
+            // An unclosed quote ends with the input.
+            return Tok::End;
+        }
         if self.quote != Quote::None {
             return self.lex_word();
         }

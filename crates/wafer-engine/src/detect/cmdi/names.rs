@@ -1,6 +1,10 @@
 //! The commands an injected shell line runs, curated by us from what attack
 //! write-ups and exploit kits invoke, sorted by how much a bare mention says.
 
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+use std::sync::LazyLock;
+
 /// How telling a command name is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Tier {
@@ -11,6 +15,360 @@ pub(super) enum Tier {
     /// Only ever a program name ("whoami", "wget", "certutil").
     Shell,
 }
+
+/// Recon, download, network, persistence, Windows LOLBins: never prose.
+const SHELL: &[&str] = &[
+    "whoami",
+    "uname",
+    "ifconfig",
+    "ipconfig",
+    "iwconfig",
+    "nslookup",
+    "netstat",
+    "wget",
+    "curl",
+    "nc",
+    "ncat",
+    "netcat",
+    "socat",
+    "telnet",
+    "mkfifo",
+    "mknod",
+    "certutil",
+    "bitsadmin",
+    "powershell",
+    "pwsh",
+    "cmd",
+    "systeminfo",
+    "tasklist",
+    "taskkill",
+    "wmic",
+    "mshta",
+    "rundll32",
+    "regsvr32",
+    "cscript",
+    "wscript",
+    "chmod",
+    "chown",
+    "chgrp",
+    "chattr",
+    "base64",
+    "xxd",
+    "hexdump",
+    "nmap",
+    "masscan",
+    "tcpdump",
+    "traceroute",
+    "tracert",
+    "crontab",
+    "useradd",
+    "usermod",
+    "userdel",
+    "adduser",
+    "visudo",
+    "getent",
+    "printenv",
+    "dmesg",
+    "lsof",
+    "lsmod",
+    "insmod",
+    "modprobe",
+    "iptables",
+    "systemctl",
+    "journalctl",
+    "cscli",
+    "aa-disable",
+    "aa-enforce",
+    "aa-complain",
+    "setenforce",
+    "getenforce",
+    "kubectl",
+    "lwp-download",
+    "lwp-request",
+    "tftp",
+    "scp",
+    "sftp",
+    "rsync",
+    "ssh-keygen",
+    "ssh-copy-id",
+    "rlogin",
+    "rsh",
+    "openssl",
+    "uuencode",
+    "uudecode",
+    "gunzip",
+    "bunzip2",
+    "zcat",
+    "xterm",
+    "gdb",
+    "pip",
+    "pip3",
+    "pipx",
+    "npx",
+    "apt-get",
+    "aptitude",
+    "dpkg",
+    "pacman",
+    "lastlog",
+    "lastlogin",
+    "uconv",
+    "rmt",
+    "rmt-tar",
+    "rmt-dump",
+    "bsdtar",
+    "sqlite3",
+    "mysqldump",
+    "pg_dump",
+    "redis-cli",
+    "gawk",
+    "nawk",
+    "mawk",
+    "sed",
+    "grep",
+    "egrep",
+    "fgrep",
+    "pkill",
+    "killall",
+    "poweroff",
+    "ifup",
+    "ifdown",
+    "findstr",
+    "icacls",
+    "cacls",
+    "takeown",
+    "schtasks",
+    "runas",
+    "bcdedit",
+    "bcdboot",
+    "vssadmin",
+    "wevtutil",
+    "diskpart",
+    "forfiles",
+    "regedit",
+    "net1",
+    "nbtstat",
+    "arp",
+    "iex",
+    "iwr",
+    "invoke-expression",
+    "invoke-webrequest",
+    "invoke-restmethod",
+    "start-process",
+    "new-object",
+    "get-content",
+    "set-content",
+    "downloadstring",
+    "msiexec",
+    "installutil",
+    "regasm",
+    "msbuild",
+    "bash",
+    "zsh",
+    "ksh",
+    "dash",
+    "csh",
+    "tcsh",
+    "sha256sum",
+    "md5sum",
+    "shred",
+    "chpasswd",
+    "groupadd",
+    "setfacl",
+    "ip6tables",
+    "nft",
+    "ufw",
+    "tshark",
+    "hping3",
+    "proxychains",
+    "msfconsole",
+    "msfvenom",
+    "mimikatz",
+    "psexec",
+    "sqlmap",
+];
+
+/// Interpreters and shells: `python`, `sh` are words in tech prose.
+const INTERP: &[&str] = &[
+    "sh", "ash", "fish", "python", "perl", "ruby", "php", "node", "nodejs", "lua", "java",
+    "jshell", "irb", "tclsh", "expect", "awk", "ssh", "gcc", "cc", "g++", "clang", "docker",
+    "podman", "npm", "gem", "cpan", "apt", "yum", "dnf", "apk", "rpm", "snap", "brew", "mysql",
+    "psql", "mongo", "ftp", "vim", "nano", "emacs", "jq", "strings",
+];
+
+/// Ordinary words that are also commands.
+const WORD: &[&str] = &[
+    "cat",
+    "tac",
+    "nl",
+    "ls",
+    "ll",
+    "dir",
+    "id",
+    "pwd",
+    "ps",
+    "top",
+    "htop",
+    "env",
+    "set",
+    "echo",
+    "printf",
+    "kill",
+    "sleep",
+    "time",
+    "date",
+    "who",
+    "w",
+    "more",
+    "less",
+    "head",
+    "tail",
+    "sort",
+    "uniq",
+    "cut",
+    "find",
+    "locate",
+    "which",
+    "whereis",
+    "file",
+    "stat",
+    "touch",
+    "rm",
+    "cp",
+    "mv",
+    "ln",
+    "mkdir",
+    "rmdir",
+    "tar",
+    "zip",
+    "unzip",
+    "gzip",
+    "bzip2",
+    "7z",
+    "ping",
+    "host",
+    "dig",
+    "net",
+    "type",
+    "copy",
+    "del",
+    "erase",
+    "move",
+    "ren",
+    "start",
+    "ver",
+    "vol",
+    "attrib",
+    "mail",
+    "du",
+    "df",
+    "free",
+    "last",
+    "history",
+    "alias",
+    "export",
+    "source",
+    "vi",
+    "ed",
+    "ex",
+    "make",
+    "man",
+    "wall",
+    "at",
+    "trap",
+    "od",
+    "split",
+    "rev",
+    "paste",
+    "expand",
+    "fold",
+    "diff",
+    "cmp",
+    "mount",
+    "umount",
+    "shutdown",
+    "reboot",
+    "halt",
+    "tee",
+    "dd",
+    "nice",
+    "wc",
+    "basename",
+    "dirname",
+    "readlink",
+    "realpath",
+    "tr",
+    "column",
+    "base32",
+    "xz",
+    "perf",
+    "flock",
+    "cpulimit",
+    "sc",
+    "hostname",
+    "route",
+    "netsh",
+    "wc.exe",
+    "uptime",
+    "groups",
+    "finger",
+    "users",
+    "chef",
+    "rc",
+    "tasks",
+    "exit",
+    "logout",
+    "ifconfig.exe",
+    "ll.exe",
+    "unset",
+    "read",
+    "test",
+    "xdg-open",
+    "open",
+    "pushd",
+    "popd",
+    "cd",
+    "reg",
+    "ip",
+    "passwd",
+];
+
+/// FNV-1a: the names are short and trusted, a keyed hash buys nothing here.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type Names = HashMap<&'static [u8], Tier, BuildHasherDefault<Fnv>>;
+
+static TIERS: LazyLock<Names> = LazyLock::new(|| {
+    let mut m = Names::default();
+    for (list, tier) in [
+        (WORD, Tier::Word),
+        (INTERP, Tier::Interp),
+        (SHELL, Tier::Shell),
+    ] {
+        for n in list {
+            m.insert(n.as_bytes(), tier);
+        }
+    }
+    m
+});
 
 /// Runs another command given as its arguments (`time`, `sudo`, `nohup` ...).
 pub(super) fn is_prefix(name: &[u8]) -> bool {
@@ -76,63 +434,7 @@ pub(super) fn tier(name: &[u8]) -> Option<Tier> {
     if name.starts_with(b"ansible") || name.starts_with(b"chef-") {
         return Some(Tier::Shell);
     }
-    Some(match name {
-        // Recon, download, network, persistence, Windows LOLBins: never prose.
-        b"whoami" | b"uname" | b"ifconfig" | b"ipconfig" | b"iwconfig" | b"nslookup"
-        | b"netstat" | b"wget" | b"curl" | b"nc" | b"ncat" | b"netcat" | b"socat" | b"telnet"
-        | b"mkfifo" | b"mknod" | b"certutil" | b"bitsadmin" | b"powershell" | b"pwsh" | b"cmd"
-        | b"systeminfo" | b"tasklist" | b"taskkill" | b"wmic" | b"mshta" | b"rundll32"
-        | b"regsvr32" | b"cscript" | b"wscript" | b"chmod" | b"chown" | b"chgrp" | b"chattr"
-        | b"base64" | b"xxd" | b"hexdump" | b"nmap" | b"masscan" | b"tcpdump" | b"traceroute"
-        | b"tracert" | b"crontab" | b"useradd" | b"usermod" | b"userdel" | b"adduser"
-        | b"visudo" | b"getent" | b"printenv" | b"dmesg" | b"lsof" | b"lsmod" | b"insmod"
-        | b"modprobe" | b"iptables" | b"systemctl" | b"journalctl" | b"cscli" | b"aa-disable"
-        | b"aa-enforce" | b"aa-complain" | b"setenforce" | b"getenforce" | b"kubectl"
-        | b"lwp-download" | b"lwp-request" | b"tftp" | b"scp" | b"sftp" | b"rsync"
-        | b"ssh-keygen" | b"ssh-copy-id" | b"rlogin" | b"rsh" | b"openssl" | b"uuencode"
-        | b"uudecode" | b"gunzip" | b"bunzip2" | b"zcat" | b"xterm" | b"gdb" | b"pip" | b"pip3"
-        | b"pipx" | b"npx" | b"apt-get" | b"aptitude" | b"dpkg" | b"pacman" | b"lastlog"
-        | b"lastlogin" | b"uconv" | b"rmt" | b"rmt-tar" | b"rmt-dump" | b"bsdtar" | b"sqlite3"
-        | b"mysqldump" | b"pg_dump" | b"redis-cli" | b"gawk" | b"nawk" | b"mawk" | b"sed"
-        | b"grep" | b"egrep" | b"fgrep" | b"pkill" | b"killall" | b"poweroff" | b"ifup"
-        | b"ifdown" | b"findstr" | b"icacls" | b"cacls" | b"takeown" | b"schtasks" | b"runas"
-        | b"bcdedit" | b"bcdboot" | b"vssadmin" | b"wevtutil" | b"diskpart" | b"forfiles"
-        | b"regedit" | b"net1" | b"nbtstat" | b"arp" | b"iex" | b"iwr" | b"invoke-expression"
-        | b"invoke-webrequest" | b"invoke-restmethod" | b"start-process" | b"new-object"
-        | b"get-content" | b"set-content" | b"downloadstring" | b"msiexec" | b"installutil"
-        | b"regasm" | b"msbuild" | b"bash" | b"zsh" | b"ksh" | b"dash" | b"csh" | b"tcsh"
-        | b"passwd" | b"sha256sum" | b"md5sum" | b"shred" | b"chpasswd" | b"groupadd"
-        | b"setfacl" | b"ip6tables" | b"nft" | b"ufw" | b"tshark" | b"hping3" | b"proxychains"
-        | b"msfconsole" | b"msfvenom" | b"mimikatz" | b"psexec" | b"sqlmap" => Tier::Shell,
-        // Interpreters and shells: `python`, `sh` are words in tech prose.
-        b"sh" | b"ash" | b"fish" | b"python" | b"perl" | b"ruby" | b"php" | b"node" | b"nodejs"
-        | b"lua" | b"java" | b"jshell" | b"irb" | b"tclsh" | b"expect" | b"awk" | b"ssh"
-        | b"gcc" | b"cc" | b"g++" | b"clang" | b"docker" | b"podman" | b"npm" | b"gem"
-        | b"cpan" | b"apt" | b"yum" | b"dnf" | b"apk" | b"rpm" | b"snap" | b"brew" | b"mysql"
-        | b"psql" | b"mongo" | b"ftp" | b"vim" | b"nano" | b"emacs" | b"jq" | b"strings" => {
-            Tier::Interp
-        }
-        // Ordinary words that are also commands.
-        b"cat" | b"tac" | b"nl" | b"ls" | b"ll" | b"dir" | b"id" | b"pwd" | b"ps" | b"top"
-        | b"htop" | b"env" | b"set" | b"echo" | b"printf" | b"kill" | b"sleep" | b"time"
-        | b"date" | b"who" | b"w" | b"more" | b"less" | b"head" | b"tail" | b"sort" | b"uniq"
-        | b"cut" | b"find" | b"locate" | b"which" | b"whereis" | b"file" | b"stat" | b"touch"
-        | b"rm" | b"cp" | b"mv" | b"ln" | b"mkdir" | b"rmdir" | b"tar" | b"zip" | b"unzip"
-        | b"gzip" | b"bzip2" | b"7z" | b"ping" | b"host" | b"dig" | b"net" | b"type" | b"copy"
-        | b"del" | b"erase" | b"move" | b"ren" | b"start" | b"ver" | b"vol" | b"attrib"
-        | b"mail" | b"du" | b"df" | b"free" | b"last" | b"history" | b"alias" | b"export"
-        | b"source" | b"vi" | b"ed" | b"ex" | b"make" | b"man" | b"wall" | b"at" | b"trap"
-        | b"od" | b"split" | b"rev" | b"paste" | b"expand" | b"fold" | b"diff" | b"cmp"
-        | b"mount" | b"umount" | b"shutdown" | b"reboot" | b"halt" | b"tee" | b"dd" | b"nice"
-        | b"wc" | b"basename" | b"dirname" | b"readlink" | b"realpath" | b"tr" | b"column"
-        | b"base32" | b"xz" | b"perf" | b"flock" | b"cpulimit" | b"sc" | b"hostname" | b"route"
-        | b"netsh" | b"wc.exe" | b"uptime" | b"groups" | b"finger" | b"users" | b"chef" | b"rc"
-        | b"tasks" | b"exit" | b"logout" | b"ifconfig.exe" | b"ll.exe" | b"unset" | b"read"
-        | b"test" | b"xdg-open" | b"open" | b"pushd" | b"popd" | b"cd" | b"reg" | b"ip" => {
-            Tier::Word
-        }
-        _ => return None,
-    })
+    TIERS.get(name).copied()
 }
 
 /// `python3`, `python3.10`, `php7`, `perl5.36`, `gcc10.1`: a known name with a version.

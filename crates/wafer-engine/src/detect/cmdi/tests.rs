@@ -7,6 +7,7 @@ fn rules_in(part: Part, name: Option<&str>, v: &str) -> Vec<u32> {
         location: &loc,
         raw: v,
         decoded: v,
+        paranoia: 4,
     };
     let mut out = Vec::new();
     check(&input, &mut out);
@@ -151,7 +152,7 @@ fn bare_command_lines() {
     // Paranoia 2: a command alone, or with weak arguments.
     for v in [
         "visudo",
-        "ifconfig",
+        "systeminfo",
         "ls -la",
         "ansible all -m ping",
         "time curl coreruleset.org",
@@ -341,4 +342,18 @@ fn long_and_odd_input_is_bounded() {
     let _ = rules("$'\\x");
     let _ = rules("\\");
     let _ = rules("é;ç|ü");
+}
+
+#[test]
+fn unclosed_quotes_end_the_scan() {
+    // Each pass must stop at the end of the input, not spin to the token cap.
+    let v = "\"Not_A Brand\";v=\"8\", \"Chromium\";v=\"120\"";
+    for q in [Quote::None, Quote::Single, Quote::Double] {
+        let mut lx = Lexer::new(v.as_bytes(), q);
+        let mut n = 0;
+        while lx.next_token() != Tok::End {
+            n += 1;
+            assert!(n < 64, "{q:?}: no end");
+        }
+    }
 }

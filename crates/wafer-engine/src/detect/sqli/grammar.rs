@@ -683,7 +683,18 @@ fn anywhere(t: &[Tok], src: &[u8]) -> Option<Found> {
                 }
                 None
             }
-            Kind::Semi => statement(t, src, i + 1).and(found(Shape::Stacked, i)),
+            Kind::Semi => match statement(t, src, i + 1) {
+                Some(_) => found(Shape::Stacked, i),
+                // `;drop`, `;update users` at the very end: a statement cut short.
+                None if t.len() <= i + 3
+                    && t.get(i + 1)
+                        .and_then(Tok::kw)
+                        .is_some_and(is_statement_word) =>
+                {
+                    found(Shape::Fragment, i)
+                }
+                None => None,
+            },
             Kind::Func(Fk::Delay | Fk::Error | Fk::File) if !t[i].has(FOREIGN) => danger_call(t, i)
                 .then_some(Found {
                     shape: Shape::Function,
@@ -918,9 +929,8 @@ fn anchored(t: &[Tok], src: &[u8], ctx: Ctx) -> Option<Found> {
             Kind::Word(_) if statement(t, src, 0).is_some() => {
                 return match statement(t, src, 0) {
                     Some(true) => found(Shape::Statement, 0),
-                    _ if end_at(t, statement_len(t)) == Some(End::Comment) => {
-                        found(Shape::Fragment, 0)
-                    }
+                    // Grammatical but possibly prose (`drop table legs`): paranoia 2.
+                    _ if end_at(t, statement_len(t)).is_some() => found(Shape::Fragment, 0),
                     _ => None,
                 };
             }

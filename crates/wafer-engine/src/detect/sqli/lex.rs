@@ -261,17 +261,43 @@ impl Tokens {
     }
 }
 
+/// Bytes of words: ASCII letters and digits, `_`, `$`, and everything non-ASCII.
+static WORD: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80;
+        i += 1;
+    }
+    t
+};
+
 fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
+    WORD[b as usize]
 }
 
+/// Bytes that separate tokens and mean nothing: white space, dropped brackets, `\\`.
+static SPACE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    let set = b" \t\n\r\x0b\x0c[]{}\\";
+    while i < set.len() {
+        t[set[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 fn is_space(b: &[u8], i: usize) -> usize {
-    match b[i] {
-        b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => 1,
+    let c = b[i];
+    if SPACE[c as usize] {
+        1
+    } else if c == 0xc2 && b.get(i + 1) == Some(&0xa0) {
         // NO-BREAK SPACE in UTF-8: MySQL treats 0xA0 as white space.
-        0xc2 if b.get(i + 1) == Some(&0xa0) => 2,
-        b'[' | b']' | b'{' | b'}' | b'\\' => 1,
-        _ => 0,
+        2
+    } else {
+        0
     }
 }
 
@@ -285,6 +311,8 @@ pub(super) struct Lexer<'a> {
     pending: Option<u8>,
     /// The string the value starts in takes backslashes literally (standard SQL).
     std_first: bool,
+    /// The previous token was `::` (type names are only looked up there).
+    after_cast: bool,
 }
 
 impl<'a> Lexer<'a> {
@@ -296,6 +324,7 @@ impl<'a> Lexer<'a> {
             i: 0,
             versioned: 0,
             std_first,
+            after_cast: false,
             pending: match ctx {
                 Ctx::Bare => None,
                 Ctx::Quoted(q) => Some(q),
@@ -373,6 +402,12 @@ impl<'a> Lexer<'a> {
 
     /// The next token, or `None` at the end of the value.
     pub(super) fn next_token(&mut self) -> Option<Tok> {
+        let t = self.lex_token();
+        self.after_cast = t.is_some_and(|t| t.kind == Kind::Op(Op::Cast));
+        t
+    }
+
+    fn lex_token(&mut self) -> Option<Tok> {
         if let Some(q) = self.pending.take() {
             let closed = self.string_body(q, !self.std_first);
             return Some(self.tok(Kind::Str, 0, if closed { 0 } else { OPEN }));
@@ -494,7 +529,7 @@ impl<'a> Lexer<'a> {
             _ => {
                 // Anything else (`:`, `\`, control bytes) separates tokens and means nothing.
                 self.i += 1;
-                self.next_token()
+                self.lex_token()
             }
         }
     }
@@ -646,34 +681,42 @@ impl<'a> Lexer<'a> {
         let w = &buf[..n];
         let end = self.i;
         // Is it called? Look past white space and comments for `(`.
-        let save = (self.i, self.versioned);
-        self.skip_space();
-        let called = self.at(0) == b'(';
-        (self.i, self.versioned) = save;
+        let called = match self.at(0) {
+            b'(' => true,
+            c if SPACE[c as usize] || matches!(c, 0xc2 | b'/' | b'*') => {
+                let save = (self.i, self.versioned);
+                self.skip_space();
+                let called = self.at(0) == b'(';
+                (self.i, self.versioned) = save;
+                called
+            }
+            _ => false,
+        };
         let mut t = self.tok(Kind::Ident, s, if b[s] >= 0x80 { PROSE } else { 0 });
         t.end = end as u32;
         if long {
             return t;
         }
+        let info = words::lookup(w);
         if called {
-            if let Some(f) = words::function(w) {
+            if let Some(f) = info.func {
                 t.kind = Kind::Func(f);
                 return t;
             }
-            t.kind = match words::keyword(w) {
+            t.kind = match info.kw {
                 Some(k) if !words::names_a_call(k) => Kind::Word(k),
                 _ => Kind::Func(Fk::Unknown),
             };
             return t;
         }
-        if let Some(k) = words::keyword(w) {
+        if let Some(k) = info.kw {
             t.kind = Kind::Word(k);
             return t;
         }
-        if words::function(w).is_some() || words::system_object(w) {
+        if info.func.is_some() || info.sys {
             t.flags |= SQLNAME;
         }
-        if words::type_name(w) {
+        if self.after_cast && info.ty {
             t.flags |= TYPE;
         }
         t
@@ -699,10 +742,11 @@ pub(super) fn each_window(
     b: &[u8],
     ctx: Ctx,
     std_first: bool,
+    toks: &mut Tokens,
     mut window: impl FnMut(&[Tok], bool) -> bool,
 ) -> Option<bool> {
     let mut lx = Lexer::new(b, ctx, std_first);
-    let mut toks = Tokens::new();
+    toks.len = 0;
     let mut first = true;
     if let Ctx::Quoted(_) = ctx {
         match lx.next_token() {

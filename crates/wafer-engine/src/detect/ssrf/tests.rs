@@ -7,6 +7,7 @@ fn rules_in(part: Part, name: Option<&str>, v: &str) -> Vec<u32> {
         location: &loc,
         raw: v,
         decoded: v,
+        paranoia: 4,
     };
     let mut out = Vec::new();
     check(&input, &mut out);

@@ -8,7 +8,7 @@
 //! boundary (start of the value or after `/`) and end at one (the end, or a
 //! byte that cannot continue a file name).
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use std::sync::LazyLock;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -238,6 +238,7 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| {
     let ac = AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::Standard)
+        .kind(Some(AhoCorasickKind::DFA))
         .build(&pats)
         .expect("file patterns build");
     Table { ac, kinds }

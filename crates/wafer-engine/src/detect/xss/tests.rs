@@ -9,6 +9,7 @@ fn ids_at(part: Part, name: Option<&str>, value: &str) -> Vec<u32> {
         location: &loc,
         raw: value,
         decoded: &decoded,
+        paranoia: 4,
     };
     let mut out = Vec::new();
     check(&input, &mut out);
@@ -309,6 +310,33 @@ fn dom_sinks_wait_for_paranoia_two() {
         quiet(v);
     }
     assert!(!ids("location=Paris").contains(&DOM_SINK));
+}
+
+#[test]
+fn lookalike_brackets() {
+    fires(
+        "\u{ff1c}script \u{ff1e}alert(1)\u{ff1c}/script\u{ff1e}",
+        LOOKALIKE,
+    );
+    // IIS %u decoding folds full-width forms itself.
+    fires(
+        "%uff1cscript%u0020%uff1ealert%281%29%uff1c/script%uff1e",
+        SCRIPT_TAG,
+    );
+    fires(
+        "\u{bc}script\u{be}alert(\u{a2}XSS\u{a2})\u{bc}/script\u{be}",
+        LOOKALIKE,
+    );
+    quiet("\u{ff1c}\u{4f60}\u{597d}\u{ff1e}\u{ff0c}\u{4e16}\u{754c}");
+    quiet("\u{bd} cup of sugar, \u{bc} cup of milk");
+    assert!(
+        ids_at(
+            Part::Header,
+            Some("referer"),
+            "&lt;script+&gt;alert(1);&lt;/script&gt"
+        )
+        .contains(&SCRIPT_TAG)
+    );
 }
 
 #[test]
