@@ -3,13 +3,17 @@ use crate::decode;
 
 /// Rule ids the detector reports for `value` at `part`/`name`, decoded as the transaction does.
 fn ids_at(part: Part, name: Option<&str>, value: &str) -> Vec<u32> {
+    ids_pl(part, name, value, 4)
+}
+
+fn ids_pl(part: Part, name: Option<&str>, value: &str, paranoia: u8) -> Vec<u32> {
     let loc = Location::new(part, name);
     let decoded = decode::normalize(value);
     let input = Input {
         location: &loc,
         raw: value,
         decoded: &decoded,
-        paranoia: 4,
+        paranoia,
     };
     let mut out = Vec::new();
     check(&input, &mut out);
@@ -337,6 +341,21 @@ fn lookalike_brackets() {
         )
         .contains(&SCRIPT_TAG)
     );
+}
+
+#[test]
+fn paranoia_one_skips_the_paranoia_two_work() {
+    let at1 = |v: &str| ids_pl(Part::QueryArg, Some("q"), v, 1);
+    for v in [
+        "<a href=\"https://example.com\">x</a>",
+        "document.cookie",
+        "';foo(1)//",
+        "</title>",
+    ] {
+        assert!(at1(v).is_empty(), "{v:?}: {:?}", at1(v));
+        assert!(!ids(v).is_empty(), "{v:?} at paranoia 4");
+    }
+    assert!(at1("<svg onload=alert(1)>").contains(&EVENT_HANDLER));
 }
 
 #[test]
