@@ -2,16 +2,22 @@
 //! out of the string or number it was meant to be.
 //!
 //! **What it inspects.** Every value the transaction hands to detectors
-//! (arguments and their names, path segments, cookies, headers, raw bodies),
-//! after the full evasion chain (`Input::decoded`). The raw request line and
-//! query string are skipped (their arguments are inspected one by one), and
-//! so are a few structured browser headers (`Accept*`, `Sec-*`, client
-//! hints, validators).
+//! (arguments and their names, the path and each of its segments, cookies,
+//! headers, raw bodies), after the full evasion chain (`Input::decoded`).
+//! The raw request line and query string are skipped (their arguments are
+//! inspected one by one), and so are structured browser headers (`Accept*`,
+//! `Sec-*`, `If-*`, cache and range headers); other headers are read only
+//! when they hold a quote, a comment marker, `@@`, `=`, `||`, `&&` or an SQL
+//! word (a User-Agent is all `;` and parentheses). An argument name holding
+//! `=` (sent as `%3D`) has the part after it checked as a value too.
 //!
 //! **What it finds.** The value is tokenized ([`lex`]) as if it were pasted
 //! into a query in each context it could be in: as written (a number, or SQL
 //! on its own), after a single quote, after a double quote, after a
-//! backtick. A quoted context only counts when the value closes the string.
+//! backtick. A quoted context only counts when the value closes the string;
+//! when it stays open only because of a backslash before the quote (MySQL
+//! escaping), it is tried again with backslashes taken literally (standard
+//! SQL, PostgreSQL, MSSQL).
 //! The folded token sequence is classified ([`grammar`]) against shapes of
 //! real injection: UNION SELECT, stacked statements, delay / error-based /
 //! file functions, a breakout into a condition (`' or '1'='1`, `1 or true`,
@@ -22,20 +28,28 @@
 //! context and the token fingerprint of the breakout (`s&s=s`: string, OR,
 //! string, comparison, string).
 //!
-//! **Cost.** A byte pre-check rejects values that cannot hold SQL syntax
-//! (no white space, quote, parenthesis, `;`, `<>|&!#@` or `--`, `/*`, `::`),
-//! which is most cookies, tokens, ids and dates. Otherwise one linear pass
-//! per context (a quoted context only when that quote occurs), with no
-//! allocation: tokens live in a fixed window of 96 on the stack; longer
-//! values are classified window by window (overlapping by 12 tokens).
-//! At most the first 8 KiB of a value are tokenized, path segments are
-//! checked one by one as well as the whole path.
+//! **Cost.** A table-driven byte pre-check rejects values that cannot hold
+//! SQL syntax (no white space, quote, parenthesis, `;`, `<>|&!#@`, `--`,
+//! `/*`, `::` or an inner `=`), which is most cookies, tokens, ids and
+//! dates, and values that are binary (over an eighth control bytes or
+//! U+FFFD: an uploaded file, not a parameter). Otherwise one linear pass per
+//! context (a quoted context only when that quote occurs), with no
+//! allocation on the way: tokens live in one fixed window of 96 on the stack
+//! (longer values are classified window by window, overlapping by 12
+//! tokens), keywords are found by one probe of a hash table built at compile
+//! time. At most the first 8 KiB of a value are tokenized (an attack padded
+//! beyond that is not seen). Measured alone on a loaded 2-core machine:
+//! about 2 µs for the values of a browser GET, 0.6 µs per short prose value
+//! with a quote.
 //!
 //! **Known false positives.** Prose that happens to be SQL: `...; select *
 //! from t`, `' or 1=1` quoted in a security article, a comment field
-//! saying `union select`. A value that is only a SQL function call
-//! (`concat(`) is reported at paranoia 1 when the function is SQL-specific,
-//! at paranoia 2 when it is also CSS or everyday notation (`round(`, `min(`).
+//! saying `union select 1,2`. A value that is only a call of an SQL-specific
+//! function (`concat(`, `md5(x)`) is reported at paranoia 1; one that is
+//! also CSS or everyday notation (`round(2.5)`, `min(a,b)`) at paranoia 2,
+//! unless cut off (`round(`). A plain statement on its own (`select 1 from
+//! a`, `drop table legs`) is a paranoia-2 fragment; with `*`, a function of
+//! interest, a system object or a terminator it is reported at paranoia 1.
 //! A number followed by an empty comment (`1--`) and lone `@@version` /
 //! `version()` are only hints (a warning, below the blocking threshold).
 //!

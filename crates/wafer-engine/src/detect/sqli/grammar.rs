@@ -815,6 +815,17 @@ fn statement(t: &[Tok], src: &[u8], j: usize) -> Option<bool> {
             (strong && end_at(t, p.i).is_some()).then_some(true)
         }
         Kw::Drop | Kw::Create | Kw::Alter => match (kw(1), k(2)) {
+            // `create table t (`, `alter table t change|add|drop|modify ..`: DDL, not prose.
+            (Some(Kw::Object), Some(Kind::Ident))
+                if (kw(0) == Some(Kw::Create) && k(3) == Some(Kind::LParen))
+                    || (kw(0) == Some(Kw::Alter)
+                        && [&b"add"[..], b"change", b"modify", b"drop", b"rename"]
+                            .iter()
+                            .any(|w| text(3).eq_ignore_ascii_case(w))) =>
+            {
+                Some(true)
+            }
+            (Some(Kw::Object), Some(Kind::Func(_))) if kw(0) == Some(Kw::Create) => Some(true),
             (Some(Kw::Object), Some(Kind::Ident | Kind::Word(_))) => Some(false),
             (Some(Kw::Or), _) if kw(2) == Some(Kw::Replace) => Some(true),
             (Some(Kw::Object), None) if kw(0) == Some(Kw::Drop) => Some(false),

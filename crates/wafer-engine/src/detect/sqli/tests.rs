@@ -135,6 +135,8 @@ fn issue_bypass_list() {
         "') or 1=1 -- -",
         "1 AS \"foobar\" FROM tablevar2",
         "` AS `edit_user_id` from x",
+        "ALTER TABLE `mass_mails` CHANGE `receivers` `receivers` ENUM('A','B')",
+        "create table t (id int)",
     ] {
         attack(v);
     }
