@@ -41,7 +41,7 @@ run_wrk() { # port scenario
 }
 
 summarize() { # wrk output -> "rps p50 p99"
-  awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF} END {printf "%s %s %s %s", rps, p50, p99, bad+0}'
+  awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF} END {printf "%s %s %s %s\n", rps, p50, p99, bad+0}'
 }
 
 echo "| scenario | target | requests/s | p50 | p99 | non-2xx |"
