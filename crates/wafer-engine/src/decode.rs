@@ -110,6 +110,40 @@ pub fn decode_layers(input: &str) -> Cow<'_, str> {
     cur
 }
 
+/// The loop the escape decoders share: at each `marker`, `decode` is given the
+/// bytes after it and answers what they stand for and how many it consumed,
+/// or `None` to leave the marker as it is. Borrows when nothing is replaced.
+pub(crate) fn replace_escapes<I: IntoIterator<Item = char>>(
+    input: &str,
+    marker: u8,
+    mut decode: impl FnMut(&[u8]) -> Option<(I, usize)>,
+) -> Cow<'_, str> {
+    let b = input.as_bytes();
+    let mut out: Option<String> = None;
+    // Bytes of `input` before `copied` are already in `out`.
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(off) = memchr::memchr(marker, &b[from..]) {
+        let at = from + off;
+        from = at + 1;
+        let Some((chars, len)) = decode(&b[at + 1..]) else {
+            continue;
+        };
+        let o = out.get_or_insert_with(|| String::with_capacity(input.len()));
+        o.push_str(&input[copied..at]);
+        o.extend(chars);
+        copied = at + 1 + len;
+        from = copied;
+    }
+    match out {
+        None => Cow::Borrowed(input),
+        Some(mut o) => {
+            o.push_str(&input[copied..]);
+            Cow::Owned(o)
+        }
+    }
+}
+
 pub fn remove_nulls(input: &str) -> Cow<'_, str> {
     if input.contains('\0') {
         Cow::Owned(input.replace('\0', ""))

@@ -117,6 +117,50 @@ pub fn rule(id: u32) -> &'static DetectorRule {
         .unwrap_or_else(|| unreachable!("detector rule {id} is not declared"))
 }
 
+/// What detector unit tests share: running one check over a bare value.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Hit, Input};
+    use crate::request::{Location, Part};
+
+    /// Runs `check` over `value` (as both raw and decoded text) at `part`/`name`, at paranoia 4.
+    pub(crate) fn hits(
+        check: fn(&Input<'_>, &mut Vec<Hit>),
+        part: Part,
+        name: Option<&str>,
+        value: &str,
+    ) -> Vec<Hit> {
+        let location = Location::new(part, name);
+        let input = Input {
+            location: &location,
+            raw: value,
+            decoded: value,
+            paranoia: 4,
+        };
+        let mut out = Vec::new();
+        check(&input, &mut out);
+        out
+    }
+
+    /// The rule ids of [`hits`].
+    pub(crate) fn rule_ids(
+        check: fn(&Input<'_>, &mut Vec<Hit>),
+        part: Part,
+        name: Option<&str>,
+        value: &str,
+    ) -> Vec<u32> {
+        hits(check, part, name, value)
+            .iter()
+            .map(|h| h.rule)
+            .collect()
+    }
+
+    /// Whether any of `ids` is active at the default paranoia level 1.
+    pub(crate) fn any_at_level_1(ids: &[u32]) -> bool {
+        ids.iter().any(|&id| super::rule(id).paranoia == 1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -83,29 +83,9 @@ const MAX_NAME: usize = 16;
 
 /// Decodes character references; borrows when there are none.
 pub fn decode_entities(input: &str) -> Cow<'_, str> {
-    let b = input.as_bytes();
-    let mut out: Option<String> = None;
-    let mut copied = 0;
-    let mut from = 0;
-    while let Some(off) = memchr::memchr(b'&', &b[from..]) {
-        let at = from + off;
-        from = at + 1;
-        let Some((c, len)) = reference(&b[at + 1..]) else {
-            continue;
-        };
-        let o = out.get_or_insert_with(|| String::with_capacity(input.len()));
-        o.push_str(&input[copied..at]);
-        o.push(c);
-        copied = at + 1 + len;
-        from = copied;
-    }
-    match out {
-        None => Cow::Borrowed(input),
-        Some(mut o) => {
-            o.push_str(&input[copied..]);
-            Cow::Owned(o)
-        }
-    }
+    super::replace_escapes(input, b'&', |rest| {
+        reference(rest).map(|(c, len)| (std::iter::once(c), len))
+    })
 }
 
 /// The reference right after a `&`: its character and how many bytes it takes

@@ -31,29 +31,7 @@ use std::borrow::Cow;
 
 /// Decodes escapes; borrows when there are none.
 pub fn decode_escapes(input: &str) -> Cow<'_, str> {
-    let b = input.as_bytes();
-    let mut out: Option<String> = None;
-    let mut copied = 0;
-    let mut from = 0;
-    while let Some(off) = memchr::memchr(b'\\', &b[from..]) {
-        let at = from + off;
-        from = at + 1;
-        let Some((c, len)) = escape(&b[at + 1..]) else {
-            continue;
-        };
-        let o = out.get_or_insert_with(|| String::with_capacity(input.len()));
-        o.push_str(&input[copied..at]);
-        o.extend(c);
-        copied = at + 1 + len;
-        from = copied;
-    }
-    match out {
-        None => Cow::Borrowed(input),
-        Some(mut o) => {
-            o.push_str(&input[copied..]);
-            Cow::Owned(o)
-        }
-    }
+    super::replace_escapes(input, b'\\', escape)
 }
 
 /// The escape after a backslash: what it stands for (`None` for a line

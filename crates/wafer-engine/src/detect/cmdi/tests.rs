@@ -1,17 +1,7 @@
 use super::*;
-use crate::request::Location;
 
 fn rules_in(part: Part, name: Option<&str>, v: &str) -> Vec<u32> {
-    let loc = Location::new(part, name);
-    let input = Input {
-        location: &loc,
-        raw: v,
-        decoded: v,
-        paranoia: 4,
-    };
-    let mut out = Vec::new();
-    check(&input, &mut out);
-    out.iter().map(|h| h.rule).collect()
+    crate::detect::testing::rule_ids(check, part, name, v)
 }
 
 fn rules(v: &str) -> Vec<u32> {
@@ -20,9 +10,7 @@ fn rules(v: &str) -> Vec<u32> {
 
 /// Fires a rule active at paranoia 1.
 fn blocks(v: &str) -> bool {
-    rules(v)
-        .iter()
-        .any(|&r| RULES.iter().any(|d| d.id == r && d.paranoia == 1))
+    crate::detect::testing::any_at_level_1(&rules(v))
 }
 
 #[test]

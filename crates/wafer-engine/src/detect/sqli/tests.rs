@@ -1,17 +1,7 @@
 use super::*;
-use crate::request::Location;
 
 fn hits_in(part: Part, name: Option<&str>, v: &str) -> Vec<Hit> {
-    let loc = Location::new(part, name);
-    let input = Input {
-        location: &loc,
-        raw: v,
-        decoded: v,
-        paranoia: 4,
-    };
-    let mut out = Vec::new();
-    check(&input, &mut out);
-    out
+    crate::detect::testing::hits(check, part, name, v)
 }
 
 /// The rule a query argument value triggers at paranoia 1 with a blocking severity.
