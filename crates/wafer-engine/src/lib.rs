@@ -18,11 +18,15 @@ pub mod body;
 pub mod decode;
 pub mod detect;
 pub mod finding;
+mod fnv;
 pub mod policy;
 pub mod request;
 pub mod rules;
 pub mod tx;
 pub mod view;
+
+#[cfg(test)]
+mod testing;
 
 pub use body::BodyLimits;
 pub use finding::{Class, Finding, Severity};

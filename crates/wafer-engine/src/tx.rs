@@ -7,12 +7,13 @@
 //! later phases may be skipped (`finish` must still be called).
 
 use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
 use crate::body::{self, BodyKind};
 use crate::decode;
 use crate::detect::{self, protocol};
 use crate::finding::{EXCERPT_MAX, Finding, excerpt};
+use crate::fnv::Fnv;
 use crate::policy::{Effective, Mode};
 use crate::request::{Part, Request, Value};
 use crate::view;
@@ -387,27 +388,4 @@ fn looks_binary(text: &str) -> bool {
         }
     }
     odd * 10 > total
-}
-
-/// FNV-1a: the dedupe set hashes short strings it owns for one request;
-/// SipHash's flooding resistance buys nothing there and costs most of the lookup.
-#[derive(Default)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
 }

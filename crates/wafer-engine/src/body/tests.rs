@@ -1,4 +1,5 @@
 use super::*;
+use crate::testing::XorShift;
 
 fn limits(max_depth: usize, max_args: usize) -> BodyLimits {
     BodyLimits {
@@ -531,23 +532,6 @@ fn xml_bom_and_invalid_utf8() {
 }
 
 // ---- robustness -------------------------------------------------------------
-
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 const PIECES: &[&[u8]] = &[
     b"{",

@@ -1,4 +1,5 @@
 use super::*;
+use crate::testing::XorShift;
 
 /// Whether a decoder's result borrowed its input.
 macro_rules! borrowed {
@@ -582,24 +583,6 @@ fn every_byte_value_never_panics() {
         for b in (0x00..=0xFFu8).step_by(7) {
             check_all(&format!("%{a:02x}%{b:02x}%{b:02x}%{b:02x}"));
         }
-    }
-}
-
-/// A small deterministic xorshift generator, enough for property-style loops.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
     }
 }
 

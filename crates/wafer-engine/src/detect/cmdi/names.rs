@@ -1,6 +1,7 @@
 //! The commands an injected shell line runs, curated by us from what attack
 //! write-ups and exploit kits invoke, sorted by how much a bare mention says.
 
+use crate::fnv::Fnv;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::LazyLock;
@@ -331,28 +332,6 @@ const WORD: &[&str] = &[
     "ip",
     "passwd",
 ];
-
-/// FNV-1a: the names are short and trusted, a keyed hash buys nothing here.
-#[derive(Default)]
-struct Fnv(u64);
-
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
 
 type Names = HashMap<&'static [u8], Tier, BuildHasherDefault<Fnv>>;
 
