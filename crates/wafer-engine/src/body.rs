@@ -71,6 +71,32 @@ pub struct ParsedBody {
     pub problems: Vec<BodyProblem>,
 }
 
+impl ParsedBody {
+    /// Adds an argument unless `max` are taken already; the first refusal is
+    /// recorded as [`BodyProblem::TooManyArgs`]. Returns `false` once full, so
+    /// parsers can stop.
+    pub(crate) fn push_arg(&mut self, arg: BodyArg, max: usize) -> bool {
+        if self.args.len() >= max {
+            if !self.problems.contains(&BodyProblem::TooManyArgs) {
+                self.problems.push(BodyProblem::TooManyArgs);
+            }
+            return false;
+        }
+        self.args.push(arg);
+        true
+    }
+}
+
+/// Length of the UTF-8 sequence a lead byte starts (1 for anything odd).
+pub(crate) fn utf8_len(lead: u8) -> usize {
+    match lead {
+        0xF0..=0xF7 => 4,
+        0xE0..=0xEF => 3,
+        0xC0..=0xDF => 2,
+        _ => 1,
+    }
+}
+
 /// Classifies a `Content-Type` value.
 pub fn kind_of(content_type: Option<&str>) -> BodyKind {
     let Some(ct) = content_type else {

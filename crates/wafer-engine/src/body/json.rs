@@ -29,6 +29,7 @@
 //! `MalformedJson` with serde_json's message, unless `truncated` is set and
 //! the error is the body ending early (a syntax error before the cut still counts).
 
+use super::utf8_len;
 use super::{BodyArg, BodyLimits, BodyProblem, ParsedBody};
 use crate::request::Part;
 
@@ -205,12 +206,8 @@ impl Walker<'_> {
     }
 
     fn push(&mut self, part: Part, name: String, value: String) {
-        if self.out.args.len() >= self.limits.max_args {
-            self.full = true;
-            self.out.problems.push(BodyProblem::TooManyArgs);
-            return;
-        }
-        self.out.args.push(BodyArg { part, name, value });
+        let arg = BodyArg { part, name, value };
+        self.full = !self.out.push_arg(arg, self.limits.max_args);
     }
 }
 
@@ -288,15 +285,5 @@ fn escape(b: &[u8]) -> (Option<char>, usize) {
         },
         // Keep the backslash and the next character (whole, if multi-byte).
         Some(&c) => (None, utf8_len(c)),
-    }
-}
-
-/// Length of the UTF-8 sequence a lead byte starts (1 for anything odd).
-fn utf8_len(lead: u8) -> usize {
-    match lead {
-        0xF0..=0xF7 => 4,
-        0xE0..=0xEF => 3,
-        0xC0..=0xDF => 2,
-        _ => 1,
     }
 }

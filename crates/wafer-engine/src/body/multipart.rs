@@ -163,16 +163,12 @@ impl Parser<'_> {
         if self.full {
             return;
         }
-        if self.out.args.len() >= self.limits.max_args {
-            self.full = true;
-            self.out.problems.push(BodyProblem::TooManyArgs);
-            return;
-        }
-        self.out.args.push(BodyArg {
+        let arg = BodyArg {
             part,
             name: name.to_owned(),
             value,
-        });
+        };
+        self.full = !self.out.push_arg(arg, self.limits.max_args);
     }
 
     /// One part: `region` runs to the next delimiter, its content to `content_end`.

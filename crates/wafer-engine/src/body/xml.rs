@@ -22,6 +22,7 @@
 //! With `truncated` only what an abrupt end explains (unclosed elements,
 //! unterminated comments, tags, CDATA) is forgiven.
 
+use super::utf8_len;
 use super::{BodyArg, BodyLimits, BodyProblem, ParsedBody};
 use crate::decode::html::decode_entities;
 use crate::request::Part;
@@ -302,16 +303,12 @@ impl Parser<'_> {
         if self.full {
             return;
         }
-        if self.out.args.len() >= self.limits.max_args {
-            self.full = true;
-            self.out.problems.push(BodyProblem::TooManyArgs);
-            return;
-        }
-        self.out.args.push(BodyArg {
+        let arg = BodyArg {
             part: Part::BodyArg,
             name,
             value,
-        });
+        };
+        self.full = !self.out.push_arg(arg, self.limits.max_args);
     }
 
     /// An element or attribute name at the current position (possibly empty).
@@ -408,14 +405,4 @@ fn starts_with_ci(b: &[u8], prefix: &[u8]) -> bool {
 
 fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(b.get(from..)?, needle).map(|j| from + j)
-}
-
-/// Length of the UTF-8 sequence a lead byte starts (1 for anything odd).
-fn utf8_len(lead: u8) -> usize {
-    match lead {
-        0xF0..=0xF7 => 4,
-        0xE0..=0xEF => 3,
-        0xC0..=0xDF => 2,
-        _ => 1,
-    }
 }

@@ -49,55 +49,36 @@ pub fn percent_decode(input: &str) -> Cow<'_, str> {
 /// we never saw. Browsers never send `%u`, so this costs legitimate traffic
 /// nothing.
 pub fn percent_u_decode(input: &str) -> Cow<'_, str> {
-    let b = input.as_bytes();
-    let mut out: Option<String> = None;
-    // Bytes of `input` before `copied` are already in `out`.
-    let mut copied = 0;
-    let mut from = 0;
-    while let Some(off) = memchr::memchr(b'%', &b[from..]) {
-        let at = from + off;
-        from = at + 1;
-        let Some(unit) = u_escape(b, at) else {
-            continue;
-        };
+    super::replace_escapes(input, b'%', |rest| {
+        let unit = u_escape(rest)?;
+        // Lengths count the bytes after the first `%`: `uXXXX` is 5.
         let (c, len) = match unit {
-            0xD800..=0xDBFF => match u_escape(b, at + 6) {
-                Some(lo @ 0xDC00..=0xDFFF) => {
-                    let cp = 0x10000 + ((unit - 0xD800) << 10) + (lo - 0xDC00);
-                    (char::from_u32(cp), 12)
-                }
-                _ => (None, 6),
+            0xD800..=0xDBFF => match rest.get(5..).filter(|r| r.first() == Some(&b'%')) {
+                Some(r) => match u_escape(&r[1..]) {
+                    Some(lo @ 0xDC00..=0xDFFF) => {
+                        let cp = 0x10000 + ((unit - 0xD800) << 10) + (lo - 0xDC00);
+                        (char::from_u32(cp), 11)
+                    }
+                    _ => (None, 5),
+                },
+                None => (None, 5),
             },
             // Fullwidth ASCII variants, folded (see above).
-            0xFF01..=0xFF5E => (char::from_u32(unit - 0xFEE0), 6),
-            _ => (char::from_u32(unit), 6),
+            0xFF01..=0xFF5E => (char::from_u32(unit - 0xFEE0), 5),
+            _ => (char::from_u32(unit), 5),
         };
         // `None`: a lone surrogate, left as written.
-        let Some(c) = c else {
-            continue;
-        };
-        let o = out.get_or_insert_with(|| String::with_capacity(input.len()));
-        o.push_str(&input[copied..at]);
-        o.push(c);
-        copied = at + len;
-        from = copied;
-    }
-    match out {
-        None => Cow::Borrowed(input),
-        Some(mut o) => {
-            o.push_str(&input[copied..]);
-            Cow::Owned(o)
-        }
-    }
+        c.map(|c| (std::iter::once(c), len))
+    })
 }
 
-/// The UTF-16 code unit of a `%uXXXX` escape starting at `at`, if there is one.
-fn u_escape(b: &[u8], at: usize) -> Option<u32> {
-    let e = b.get(at..at + 6)?;
-    if e[0] != b'%' || (e[1] | 0x20) != b'u' {
+/// The code unit of `uXXXX` at the start of `rest` (the bytes after a `%`).
+fn u_escape(rest: &[u8]) -> Option<u32> {
+    let e = rest.get(..5)?;
+    if (e[0] | 0x20) != b'u' {
         return None;
     }
-    e[2..]
+    e[1..]
         .iter()
         .try_fold(0u32, |acc, &d| Some((acc << 4) | u32::from(hex(d)?)))
 }
