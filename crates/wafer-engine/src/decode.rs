@@ -160,7 +160,42 @@ pub fn lowercase(input: &str) -> Cow<'_, str> {
     }
 }
 
+/// `char::is_whitespace` for ASCII bytes.
+fn ascii_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ')
+}
+
+// The whitespace and shell transforms run over most values for several rule
+// groups: each has a byte loop for ASCII text (nearly all of it) and a `char`
+// loop for the rest, which `tests` checks against each other.
+
 pub fn compress_whitespace(input: &str) -> Cow<'_, str> {
+    let b = input.as_bytes();
+    if !b.is_ascii() {
+        return compress_whitespace_chars(input);
+    }
+    let needs =
+        b.iter().any(|&c| ascii_space(c) && c != b' ') || memchr::memmem::find(b, b"  ").is_some();
+    if !needs {
+        return Cow::Borrowed(input);
+    }
+    let mut out = Vec::with_capacity(b.len());
+    let mut in_ws = false;
+    for &c in b {
+        if ascii_space(c) {
+            if !in_ws {
+                out.push(b' ');
+            }
+            in_ws = true;
+        } else {
+            out.push(c);
+            in_ws = false;
+        }
+    }
+    Cow::Owned(ascii_string(out))
+}
+
+fn compress_whitespace_chars(input: &str) -> Cow<'_, str> {
     let needs = input
         .as_bytes()
         .windows(2)
@@ -186,6 +221,19 @@ pub fn compress_whitespace(input: &str) -> Cow<'_, str> {
 }
 
 pub fn remove_whitespace(input: &str) -> Cow<'_, str> {
+    let b = input.as_bytes();
+    if !b.is_ascii() {
+        return remove_whitespace_chars(input);
+    }
+    if !b.iter().any(|&c| ascii_space(c)) {
+        return Cow::Borrowed(input);
+    }
+    Cow::Owned(ascii_string(
+        b.iter().copied().filter(|&c| !ascii_space(c)).collect(),
+    ))
+}
+
+fn remove_whitespace_chars(input: &str) -> Cow<'_, str> {
     if input.chars().any(char::is_whitespace) {
         Cow::Owned(input.chars().filter(|c| !c.is_whitespace()).collect())
     } else {
@@ -195,17 +243,44 @@ pub fn remove_whitespace(input: &str) -> Cow<'_, str> {
 
 /// Undoes the quoting tricks shells accept (`c"a"t`, `c\at`, `c^a^t`).
 pub fn cmdline(input: &str) -> Cow<'_, str> {
-    let untouched = |b: u8| {
-        !matches!(
-            b,
-            b'\\' | b'"' | b'\'' | b'^' | b',' | b';' | b'\t' | b'\n' | b'\r'
-        ) && !b.is_ascii_uppercase()
-            && b < 0x80
-    };
     let b = input.as_bytes();
-    if b.iter().all(|&c| untouched(c)) && !b.windows(2).any(|w| w == b"  ") {
+    if !b.is_ascii() {
+        return cmdline_chars(input);
+    }
+    let untouched = |c: u8| {
+        !matches!(
+            c,
+            b'\\' | b'"' | b'\'' | b'^' | b',' | b';' | b'\t' | b'\n' | b'\r'
+        ) && !c.is_ascii_uppercase()
+    };
+    if b.iter().all(|&c| untouched(c)) && memchr::memmem::find(b, b"  ").is_none() {
         return Cow::Borrowed(input);
     }
+    let mut out = Vec::with_capacity(b.len());
+    let mut prev_space = false;
+    for &c in b {
+        match c {
+            b'\\' | b'"' | b'\'' | b'^' => {}
+            b',' | b';' | b' ' | b'\t' | b'\n' | b'\r' => {
+                if !prev_space {
+                    out.push(b' ');
+                }
+                prev_space = true;
+            }
+            _ => {
+                out.push(c.to_ascii_lowercase());
+                prev_space = false;
+            }
+        }
+    }
+    if out == b {
+        Cow::Borrowed(input)
+    } else {
+        Cow::Owned(ascii_string(out))
+    }
+}
+
+fn cmdline_chars(input: &str) -> Cow<'_, str> {
     let mut out = String::with_capacity(input.len());
     let mut prev_space = false;
     for c in input.chars() {
@@ -228,6 +303,11 @@ pub fn cmdline(input: &str) -> Cow<'_, str> {
     } else {
         Cow::Owned(out)
     }
+}
+
+/// Bytes the ASCII loops built from ASCII input.
+fn ascii_string(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 pub mod base64;

@@ -6,11 +6,14 @@
 //! there are. Only the rules the set reports are run on their own, to find
 //! where they matched for the explanation.
 
-use regex::{Regex, RegexSet, RegexSetBuilder};
+use regex::bytes::{Regex, RegexSet, RegexSetBuilder};
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::OnceLock;
+
+mod alphabet;
 
 use crate::decode::Transform;
 use crate::finding::{Class, Severity};
@@ -174,7 +177,12 @@ pub struct Rule {
     pub transforms: Vec<Transform>,
     pub description: String,
     pub source: String,
-    regex: Regex,
+    /// The pattern with its flags, as the group's set holds it.
+    pattern: String,
+    /// Compiled on the rule's first match: the sets decide whether a rule
+    /// matches, this only finds where, and compiling every rule's own regex up
+    /// front would double the start-up time.
+    regex: OnceLock<Regex>,
 }
 
 impl Rule {
@@ -183,9 +191,31 @@ impl Rule {
     }
 
     /// Where the rule matches in an already transformed value.
-    pub fn find<'a>(&self, text: &'a str) -> Option<regex::Match<'a>> {
-        self.regex.find(text)
+    /// Where the rule matches in an already transformed value, widened to
+    /// character boundaries (an ASCII-mode class can match inside one).
+    pub fn find(&self, text: &str) -> Option<(usize, usize)> {
+        let m = self
+            .regex
+            .get_or_init(|| {
+                build_regex(&self.pattern).expect("the pattern compiled in its group's set")
+            })
+            .find(text.as_bytes())?;
+        let mut start = m.start();
+        while !text.is_char_boundary(start) {
+            start -= 1;
+        }
+        let mut end = m.end();
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        Some((start, end))
     }
+}
+
+fn build_regex(pattern: &str) -> Result<Regex, regex::Error> {
+    regex::bytes::RegexBuilder::new(pattern)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
 }
 
 /// Rules sharing one transform chain, matched in one pass.
@@ -204,6 +234,8 @@ struct Group {
     /// those names. Such rules are often "anything but the expected shape"
     /// patterns that would match every other value, so they are kept apart.
     headers: Option<Vec<String>>,
+    /// The alphabets within which some member could match (see [`alphabet`]).
+    possible: alphabet::Mask,
 }
 
 /// All compiled rules.
@@ -211,6 +243,7 @@ struct Group {
 pub struct RuleSet {
     rules: Vec<Rule>,
     groups: Vec<Group>,
+    bytes: alphabet::ByteTable,
 }
 
 /// A rule match in one value.
@@ -234,6 +267,8 @@ impl RuleSet {
     pub fn compile(specs: Vec<(String, RuleSpec)>) -> Result<RuleSet, Vec<RuleError>> {
         let mut errors = Vec::new();
         let mut rules = Vec::with_capacity(specs.len());
+        // Per rule, in `rules` order.
+        let mut possible = Vec::with_capacity(specs.len());
         let mut seen = BTreeMap::new();
         for (file, spec) in specs {
             let err = |message: String| RuleError {
@@ -270,21 +305,19 @@ impl RuleSet {
                 errors.push(err("no targets".into()));
                 continue;
             }
-            let pattern = pattern_with_flags(&spec.pattern, spec.case_sensitive);
-            let regex = match regex::RegexBuilder::new(&pattern)
-                .size_limit(REGEX_SIZE_LIMIT)
-                .build()
-            {
-                Ok(r) => r,
+            // Parsing (cheap) finds syntax errors; the set build below finds the rest.
+            let (pattern, hir) = match parse_pattern(&spec.pattern, spec.case_sensitive) {
+                Ok(p) => p,
                 Err(e) => {
                     errors.push(err(format!("pattern: {e}")));
                     continue;
                 }
             };
-            if regex.is_match("") {
+            if hir.properties().minimum_len() == Some(0) {
                 errors.push(err("pattern matches the empty string".into()));
                 continue;
             }
+            possible.push(alphabet::possible(&hir));
             rules.push(Rule {
                 id: spec.id,
                 class: spec.class,
@@ -294,7 +327,8 @@ impl RuleSet {
                 transforms: spec.transforms,
                 description: spec.description,
                 source: file,
-                regex,
+                pattern,
+                regex: OnceLock::new(),
             });
         }
         if !errors.is_empty() {
@@ -321,18 +355,15 @@ impl RuleSet {
         }
         let mut groups = Vec::new();
         for ((chain, paranoia, headers), members) in by_chain {
-            let patterns = members.iter().map(|&i| rules[i].regex.as_str());
-            let set = RegexSetBuilder::new(patterns)
+            let patterns = members.iter().map(|&i| rules[i].pattern.as_str());
+            let set = match RegexSetBuilder::new(patterns)
                 .size_limit(REGEX_SIZE_LIMIT)
                 .dfa_size_limit(REGEX_SIZE_LIMIT)
                 .build()
-                .map_err(|e| {
-                    vec![RuleError {
-                        file: "(all)".into(),
-                        rule_id: None,
-                        message: e.to_string(),
-                    }]
-                })?;
+            {
+                Ok(set) => set,
+                Err(e) => return Err(blame_members(&rules, &members, e)),
+            };
             let mut parts = 0;
             for &i in &members {
                 for t in &rules[i].targets {
@@ -343,6 +374,7 @@ impl RuleSet {
                 }
             }
             groups.push(Group {
+                possible: alphabet::for_group(&chain, members.iter().map(|&i| possible[i])),
                 chain,
                 paranoia,
                 set,
@@ -351,7 +383,11 @@ impl RuleSet {
                 headers,
             });
         }
-        Ok(RuleSet { rules, groups })
+        Ok(RuleSet {
+            rules,
+            groups,
+            bytes: alphabet::ByteTable::new(),
+        })
     }
 
     pub fn rules(&self) -> &[Rule] {
@@ -381,11 +417,14 @@ impl RuleSet {
     ) -> Vec<RuleMatch<'r>> {
         let mut out = Vec::new();
         let bit = part_bit(loc.part);
+        // Text in an alphabet is left as it is by every transform, so the
+        // raw value decides for every chain.
+        let within = self.bytes.of(text);
         // Several groups share a chain (one per paranoia level, named-header
         // groups): transform the value once per chain.
         let mut chains: Vec<(&[Transform], Cow<'_, str>)> = Vec::new();
         for g in &self.groups {
-            if g.parts & bit == 0 || g.paranoia > paranoia {
+            if g.parts & bit == 0 || g.paranoia > paranoia || within & !g.possible != 0 {
                 continue;
             }
             if let Some(names) = &g.headers
@@ -410,21 +449,21 @@ impl RuleSet {
             let transformed: &str = &chains[i].1;
             // Most values match nothing: `is_match` can stop early and skips the
             // bookkeeping of which patterns matched.
-            if !g.set.is_match(transformed) {
+            if !g.set.is_match(transformed.as_bytes()) {
                 continue;
             }
-            let hits = g.set.matches(transformed);
+            let hits = g.set.matches(transformed.as_bytes());
             for idx in hits.iter() {
                 let rule = &self.rules[g.members[idx]];
                 if !rule.admits(loc) || !active(rule) {
                     continue;
                 }
-                if let Some(m) = rule.find(transformed) {
+                if let Some((start, end)) = rule.find(transformed) {
                     out.push(RuleMatch {
                         rule,
                         text: transformed.to_string(),
-                        start: m.start(),
-                        end: m.end(),
+                        start,
+                        end,
                     });
                 }
             }
@@ -433,12 +472,49 @@ impl RuleSet {
     }
 }
 
-fn pattern_with_flags(p: &str, case_sensitive: bool) -> String {
-    if case_sensitive {
-        p.to_owned()
-    } else {
-        format!("(?i:{p})")
+/// A set that failed to build: which members fail on their own (too large, as
+/// a rule), or the set's own error when each compiles alone.
+fn blame_members(rules: &[Rule], members: &[usize], set_error: regex::Error) -> Vec<RuleError> {
+    let mut errors: Vec<RuleError> = members
+        .iter()
+        .filter_map(|&i| {
+            let r = &rules[i];
+            build_regex(&r.pattern).err().map(|e| RuleError {
+                file: r.source.clone(),
+                rule_id: Some(r.id),
+                message: format!("pattern: {e}"),
+            })
+        })
+        .collect();
+    if errors.is_empty() {
+        errors.push(RuleError {
+            file: "(all)".into(),
+            rule_id: None,
+            message: set_error.to_string(),
+        });
     }
+    errors
+}
+
+/// The pattern as the sets hold it, with its syntax tree. Classes, `\b` and
+/// case folding are ASCII (`(?-u)`): it is what SQL, shells and HTML parsers
+/// mean by a letter or a space, it keeps the lazy DFA from giving up on
+/// non-ASCII input (a Unicode `\b` makes it), and it compiles in a fraction of
+/// the time. A pattern that names non-ASCII characters keeps Unicode mode.
+fn parse_pattern(
+    p: &str,
+    case_sensitive: bool,
+) -> Result<(String, regex_syntax::hir::Hir), String> {
+    let ci = if case_sensitive { "" } else { "i" };
+    let parse = |pattern: String| {
+        regex_syntax::ParserBuilder::new()
+            .utf8(false)
+            .build()
+            .parse(&pattern)
+            .map(|hir| (pattern, hir))
+            .map_err(|e| e.to_string())
+    };
+    parse(format!("(?{ci}-u:{p})")).or_else(|_| parse(format!("(?{ci}u:{p})")))
 }
 
 #[cfg(test)]

@@ -701,3 +701,45 @@ fn percent_decode_round_trips_encoded_text() {
         assert_eq!(url::percent_u_decode(&u_encoded), s.as_str());
     }
 }
+
+/// The ASCII byte loops of the whitespace and shell transforms against their
+/// `char` loops, which define them.
+#[test]
+fn ascii_fast_paths_agree_with_the_char_loops() {
+    let pieces = [
+        "a", "B", " ", "  ", "\t", "\n", "\r", "\x0b", "\x0c", "\\", "\"", "'", "^", ",", ";", "x",
+        "Z", "0", "-", "é", "\u{a0}",
+    ];
+    let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
+    for _ in 0..20_000 {
+        let n = rng.below(10);
+        // Mostly ASCII, sometimes not, so both paths run.
+        let limit = if rng.below(4) == 0 {
+            pieces.len()
+        } else {
+            pieces.len() - 2
+        };
+        let s: String = (0..n).map(|_| pieces[rng.below(limit)]).collect();
+        assert_eq!(
+            super::compress_whitespace(&s),
+            super::compress_whitespace_chars(&s),
+            "{s:?}"
+        );
+        assert_eq!(
+            super::remove_whitespace(&s),
+            super::remove_whitespace_chars(&s),
+            "{s:?}"
+        );
+        assert_eq!(super::cmdline(&s), super::cmdline_chars(&s), "{s:?}");
+    }
+    assert_eq!(
+        super::cmdline("C\"A\"t /ETC/pass'w'd;id"),
+        "cat /etc/passwd id"
+    );
+    assert_eq!(super::compress_whitespace("a \t\n b"), "a b");
+    assert_eq!(super::remove_whitespace("s e\tl\ne c t"), "select");
+    assert!(matches!(
+        super::cmdline("cat /etc/passwd"),
+        Cow::Borrowed(_)
+    ));
+}
