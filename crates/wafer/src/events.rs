@@ -114,15 +114,26 @@ impl Event {
     }
 }
 
-/// Counters shared by the publisher and the sink.
+/// Counters shared by the publisher and its consumers.
 #[derive(Debug, Default)]
 pub struct EventStats {
     pub published: AtomicU64,
+    /// Events a consumer (the store or the file sink) had no room for.
     pub dropped: AtomicU64,
+    /// Of those, the store's: the store writer reports them on the next stored event.
+    pub store_dropped: AtomicU64,
+    /// And the file sink's, reported on its next line.
+    pub file_dropped: AtomicU64,
+    /// Lines the file sink wrote.
     pub written: AtomicU64,
+    /// Events the store holds from this process.
+    pub stored: AtomicU64,
+    /// Events the store refused for good (after retries, at shutdown).
+    pub store_failed: AtomicU64,
 }
 
 impl EventStats {
+    /// (published, dropped, written to the file sink)
     pub fn snapshot(&self) -> (u64, u64, u64) {
         (
             self.published.load(Ordering::Relaxed),
@@ -132,39 +143,74 @@ impl EventStats {
     }
 }
 
-/// Cheap handle for publishing; clone freely.
+/// Live subscribers (SSE, WebSocket) each get their own bounded queue; a slow
+/// one skips events (and is told how many) instead of slowing anyone else.
+pub const LIVE_QUEUE: usize = 4096;
+
+/// The event bus: cheap to clone, and publishing never waits.
 #[derive(Clone)]
 pub struct Publisher {
-    tx: Option<std::sync::mpsc::SyncSender<Arc<Event>>>,
+    file: Option<std::sync::mpsc::SyncSender<Arc<Event>>>,
+    store: Option<tokio::sync::mpsc::Sender<Arc<Event>>>,
+    live: tokio::sync::broadcast::Sender<Arc<Event>>,
     stats: Arc<EventStats>,
 }
 
+impl Default for Publisher {
+    fn default() -> Self {
+        Publisher::disabled()
+    }
+}
+
 impl Publisher {
-    /// A publisher that discards everything (events disabled).
+    /// A bus with no consumers yet (live subscribers may still join).
     pub fn disabled() -> Publisher {
         Publisher {
-            tx: None,
+            file: None,
+            store: None,
+            live: tokio::sync::broadcast::channel(LIVE_QUEUE).0,
             stats: Arc::default(),
         }
     }
 
-    pub(crate) fn new(
+    pub(crate) fn with_file(
+        mut self,
         tx: std::sync::mpsc::SyncSender<Arc<Event>>,
         stats: Arc<EventStats>,
     ) -> Publisher {
-        Publisher {
-            tx: Some(tx),
-            stats,
-        }
+        self.file = Some(tx);
+        self.stats = stats;
+        self
+    }
+
+    pub fn with_store(mut self, tx: tokio::sync::mpsc::Sender<Arc<Event>>) -> Publisher {
+        self.store = Some(tx);
+        self
     }
 
     /// Never waits.
     pub fn publish(&self, ev: Event) {
-        let Some(tx) = &self.tx else { return };
         self.stats.published.fetch_add(1, Ordering::Relaxed);
-        if tx.try_send(Arc::new(ev)).is_err() {
+        let ev = Arc::new(ev);
+        if let Some(tx) = &self.file
+            && tx.try_send(Arc::clone(&ev)).is_err()
+        {
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            self.stats.file_dropped.fetch_add(1, Ordering::Relaxed);
         }
+        if let Some(tx) = &self.store
+            && tx.try_send(Arc::clone(&ev)).is_err()
+        {
+            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            self.stats.store_dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        // No subscriber is not an error.
+        let _ = self.live.send(ev);
+    }
+
+    /// A live feed of everything published from now on.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<Event>> {
+        self.live.subscribe()
     }
 
     pub fn stats(&self) -> &Arc<EventStats> {

@@ -1,8 +1,13 @@
 //! Wafer, the server: everything with I/O around the engine.
 
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod events;
 pub mod guard;
 pub mod proxy;
+pub mod store;
+#[doc(hidden)]
+pub mod testing;
+pub mod traffic;

@@ -29,8 +29,13 @@ pub const QUEUE: usize = 16 * 1024;
 impl EventSink {
     /// Starts the writer thread; returns it with the publisher handle.
     pub fn start(target: SinkTarget) -> io::Result<(EventSink, Publisher)> {
+        Self::start_on(target, Publisher::disabled())
+    }
+
+    /// As [`start`](Self::start), adding the file to an existing bus.
+    pub fn start_on(target: SinkTarget, bus: Publisher) -> io::Result<(EventSink, Publisher)> {
         let out: Box<dyn Write + Send> = match &target {
-            SinkTarget::None => return Ok((EventSink { handle: None }, Publisher::disabled())),
+            SinkTarget::None => return Ok((EventSink { handle: None }, bus)),
             SinkTarget::Stdout => Box::new(io::stdout()),
             SinkTarget::File(p) => Box::new(
                 OpenOptions::new()
@@ -43,7 +48,7 @@ impl EventSink {
             ),
         };
         let (tx, rx) = sync_channel(QUEUE);
-        let stats = Arc::new(EventStats::default());
+        let stats = Arc::clone(bus.stats());
         let thread_stats = Arc::clone(&stats);
         let handle = std::thread::Builder::new()
             .name("wafer-events".into())
@@ -52,7 +57,7 @@ impl EventSink {
             EventSink {
                 handle: Some(handle),
             },
-            Publisher::new(tx, stats),
+            bus.with_file(tx, stats),
         ))
     }
 
@@ -76,7 +81,7 @@ fn write_loop(
     loop {
         match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(ev) => {
-                let dropped = stats.dropped.load(Ordering::Relaxed);
+                let dropped = stats.file_dropped.load(Ordering::Relaxed);
                 let line = if dropped != reported_drops {
                     let mut e = (*ev).clone();
                     e.dropped_before = dropped - reported_drops;

@@ -1,0 +1,263 @@
+//! The same behaviour asked of both stores: a real SQLite file, and the local
+//! PostgreSQL server (a database of its own per test run).
+
+use super::*;
+use crate::events::Event;
+use std::net::IpAddr;
+use wafer_engine::finding::{Finding, Severity};
+use wafer_engine::request::{Location, Part};
+use wafer_engine::{Action, Class, Mode};
+
+pub(crate) fn event(
+    id: &str,
+    ts_ms: u64,
+    ip: &str,
+    action: Action,
+    rules: &[(u32, Class)],
+) -> Event {
+    Event {
+        id: id.into(),
+        ts_ms,
+        client_ip: ip.parse::<IpAddr>().unwrap(),
+        method: "GET".into(),
+        host: "shop.example".into(),
+        path: format!("/p/{id}"),
+        query: "q=1".into(),
+        user_agent: "test".into(),
+        action,
+        status: (action == Action::Block).then_some(403),
+        score: rules.len() as u32 * 5,
+        threshold: 5,
+        mode: Mode::Block,
+        route: None,
+        reason: None,
+        findings: rules
+            .iter()
+            .map(|&(rule_id, class)| Finding {
+                rule_id,
+                class,
+                severity: Severity::Critical,
+                paranoia: 1,
+                location: Location::new(Part::QueryArg, Some("q")),
+                value: "1' or '1'='1 50%".into(),
+                matched: "or".into(),
+                message: "test finding".into(),
+                score: 5,
+            })
+            .collect(),
+        inspect_us: 10,
+        dropped_before: 0,
+    }
+}
+
+async fn exercise(store: Arc<dyn Store>) {
+    let base = 1_700_000_000_000u64;
+    let mut evs = Vec::new();
+    for i in 0..30u64 {
+        let (action, rules): (Action, &[(u32, Class)]) = match i % 3 {
+            0 => (
+                Action::Block,
+                &[(200001, Class::Sqli), (300001, Class::Xss)],
+            ),
+            1 => (Action::Flag, &[(400001, Class::Rce)]),
+            _ => (Action::Allow, &[]),
+        };
+        let ip = if i < 10 {
+            "203.0.113.1"
+        } else {
+            "198.51.100.7"
+        };
+        evs.push(Arc::new(event(
+            &format!("ev{i:02}"),
+            base + i * 1000,
+            ip,
+            action,
+            rules,
+        )));
+    }
+    store.insert(evs[..20].to_vec()).await.unwrap();
+    // Re-inserting is harmless: ids are unique.
+    store.insert(evs[15..].to_vec()).await.unwrap();
+    assert_eq!(store.count().await.unwrap(), 30);
+
+    let got = store.get("ev04".into()).await.unwrap().unwrap();
+    assert_eq!(*evs[4], got);
+    assert!(store.get("nope".into()).await.unwrap().is_none());
+
+    let q = |pairs: &[(&str, &str)]| filter::parse_query(pairs.iter().copied(), &[]).unwrap();
+    let ids = |p: &Page| p.events.iter().map(|e| e.id.clone()).collect::<Vec<_>>();
+
+    // Newest first, paged by cursor, no event seen twice or skipped.
+    let (f, mut page) = q(&[("limit", "7")]);
+    let mut seen = Vec::new();
+    loop {
+        let p = store.query(f.clone(), page.clone()).await.unwrap();
+        seen.extend(ids(&p));
+        match p.next_cursor {
+            Some(c) => page.cursor = Some(Cursor::decode(&c).unwrap()),
+            None => break,
+        }
+    }
+    let want: Vec<String> = (0..30).rev().map(|i| format!("ev{i:02}")).collect();
+    assert_eq!(seen, want);
+
+    let (f, p) = q(&[("class", "xss"), ("ip", "198.51.100.7")]);
+    let r = store.query(f, p).await.unwrap();
+    assert_eq!(ids(&r), ["ev27", "ev24", "ev21", "ev18", "ev15", "ev12"]);
+    let (f, p) = q(&[("rule", "400001"), ("sort", "ts"), ("limit", "2")]);
+    assert_eq!(ids(&store.query(f, p).await.unwrap()), ["ev01", "ev04"]);
+    let (f, p) = q(&[("action", "allow"), ("from", &(base + 20_000).to_string())]);
+    assert_eq!(
+        ids(&store.query(f, p).await.unwrap()),
+        ["ev29", "ev26", "ev23", "ev20"]
+    );
+    let (f, p) = q(&[("path", "/p/ev1"), ("min_score", "10")]);
+    assert_eq!(
+        ids(&store.query(f, p).await.unwrap()),
+        ["ev18", "ev15", "ev12"]
+    );
+    let (f, p) = q(&[("status", "403"), ("to", &(base + 4_000).to_string())]);
+    assert_eq!(ids(&store.query(f, p).await.unwrap()), ["ev03", "ev00"]);
+    // Free text, with LIKE's wildcards taken literally.
+    let (f, p) = q(&[("q", "1' OR '1'='1 50%"), ("limit", "1")]);
+    assert_eq!(ids(&store.query(f, p).await.unwrap()), ["ev28"]);
+    let (f, p) = q(&[("q", "_nothing%")]);
+    assert!(store.query(f, p).await.unwrap().events.is_empty());
+    let (f, p) = q(&[("sort", "-score"), ("limit", "3")]);
+    let top = store.query(f, p).await.unwrap();
+    assert!(top.events.iter().all(|e| e.score == 10), "{:?}", ids(&top));
+
+    // Resuming a live stream after ev25.
+    let after = store
+        .since("ev25".into(), Filter::default(), 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        after.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        ["ev26", "ev27", "ev28", "ev29"]
+    );
+
+    // Traffic rows and stats.
+    let minute = |m: u64, requests| TrafficMinute {
+        minute_ms: base - base % 60_000 + m * 60_000,
+        node: "n1".into(),
+        requests,
+        allowed: requests - 1,
+        blocked: 1,
+        latency: vec![0, requests, 0, 0, 1],
+        ..TrafficMinute::default()
+    };
+    store
+        .record_traffic(vec![minute(0, 10), minute(1, 20)])
+        .await
+        .unwrap();
+    // The same minute again replaces this process's row.
+    store.record_traffic(vec![minute(1, 25)]).await.unwrap();
+    let stats = store
+        .stats(StatsQuery {
+            from_ms: base - base % 60_000,
+            to_ms: base + 120_000,
+            bucket_ms: 60_000,
+            top: 2,
+        })
+        .await
+        .unwrap();
+    let reqs: Vec<u64> = stats.series.iter().map(|b| b.requests).collect();
+    assert_eq!(&reqs[..2], [10, 25]);
+    assert_eq!(stats.series[0].p50_us, Some(100));
+    assert_eq!(
+        stats.top_ips[0],
+        Count {
+            key: "198.51.100.7".into(),
+            count: 13
+        }
+    );
+    assert_eq!(stats.top_rules[0].key, "200001");
+    assert_eq!(stats.top_classes.len(), 2);
+    let bands: u64 = stats.score_histogram.iter().map(|c| c.count).sum();
+    assert_eq!(bands, 20);
+
+    // Retention by count, then by age.
+    let removed = store
+        .prune(
+            Retention {
+                max_age_ms: 0,
+                max_events: 25,
+            },
+            base,
+        )
+        .await
+        .unwrap();
+    assert_eq!(removed, 5);
+    assert!(store.get("ev04".into()).await.unwrap().is_none());
+    assert!(store.get("ev05".into()).await.unwrap().is_some());
+    let removed = store
+        .prune(
+            Retention {
+                max_age_ms: 10_000,
+                max_events: 0,
+            },
+            base + 30_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(removed, 15);
+    assert_eq!(store.count().await.unwrap(), 10);
+    let (f, p) = q(&[("rule", "200001")]);
+    assert_eq!(store.query(f, p).await.unwrap().events.len(), 3);
+}
+
+#[tokio::test]
+async fn sqlite_store_keeps_filters_pages_and_prunes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub").join("events.db");
+    let store = open(&format!("sqlite:{}", path.display())).await.unwrap();
+    assert_eq!(store.kind(), "sqlite");
+    exercise(store).await;
+    // Reopening finds the same rows.
+    let again = open(path.to_str().unwrap()).await.unwrap();
+    assert_eq!(again.count().await.unwrap(), 10);
+}
+
+#[tokio::test]
+async fn postgres_store_keeps_filters_pages_and_prunes() {
+    let url = crate::testing::postgres_database("store").await;
+    let store = open(&url).await.unwrap();
+    assert_eq!(store.kind(), "postgres");
+    exercise(store).await;
+}
+
+#[tokio::test]
+async fn writer_stores_every_accepted_event_on_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path().join("e.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let bus = crate::events::Publisher::disabled();
+    let stats = Arc::clone(bus.stats());
+    let (writer, tx) = writer::StoreWriter::start(Arc::clone(&store), Arc::clone(&stats));
+    let bus = bus.with_store(tx);
+    for i in 0..5000 {
+        bus.publish(event(
+            &format!("w{i}"),
+            1000 + i,
+            "192.0.2.1",
+            Action::Block,
+            &[(1, Class::Sqli)],
+        ));
+    }
+    writer.close().await;
+    assert_eq!(store.count().await.unwrap(), 5000);
+    assert_eq!(
+        stats.stored.load(std::sync::atomic::Ordering::Relaxed),
+        5000
+    );
+    // After close, publishing is refused and counted, never blocking.
+    bus.publish(event("late", 1, "192.0.2.1", Action::Block, &[]));
+    assert_eq!(
+        stats
+            .store_dropped
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+}
