@@ -64,7 +64,10 @@ fn get(target: &str) -> Request {
 }
 
 fn post(target: &str, content_type: &str, body: &[u8]) -> Request {
-    get(target)
+    Request::new("POST", target)
+        .header("Host", "h")
+        .header("User-Agent", "t")
+        .header("Accept", "*/*")
         .header("Content-Type", content_type)
         .header("Content-Length", &body.len().to_string())
         .body(body.to_vec())
@@ -95,7 +98,10 @@ fn body_chunks_are_inspected_at_body_end() {
     let e = engine(Policy::default(), Limits::default());
     let mut tx = e.transaction();
     // The head announces the body; the chunks come later.
-    let head = get("/")
+    let head = Request::new("POST", "/")
+        .header("Host", "h")
+        .header("User-Agent", "t")
+        .header("Accept", "*/*")
         .header("Content-Type", "application/x-www-form-urlencoded")
         .header("Content-Length", "14");
     assert_eq!(tx.on_request_head(head), Flow::Continue);

@@ -38,7 +38,13 @@ rules! {
     BODY_OVER_LIMIT = 1016, Critical, 1, "body larger than the inspection limit (policy: reject)";
     DUPLICATE_CONTENT_LENGTH = 1017, Critical, 1, "more than one Content-Length header";
     BAD_HTTP_VERSION = 1018, Critical, 1, "unknown HTTP version";
-    GET_WITH_BODY = 1019, Warning, 2, "GET or HEAD request with a body";
+    GET_WITH_BODY = 1019, Critical, 1, "GET or HEAD request with a body";
+    CONNECTION_CONFLICT = 1020, Critical, 1, "Connection header repeats or contradicts its options";
+    ABSOLUTE_WITHOUT_PATH = 1021, Critical, 1, "absolute request target without a path";
+    OVERLONG_ENCODING = 1022, Critical, 1, "overlong UTF-8 or %uFFxx full-width escape (filter evasion)";
+    EMPTY_HOST = 1023, Critical, 1, "Host header present but empty";
+    UNKNOWN_MULTIPART = 1024, Critical, 1, "multipart Content-Type with an unknown subtype";
+    BAD_CHARSET = 1025, Critical, 1, "form or multipart part declares a charset other than UTF-8 / ISO-8859-1(5) / windows-1252 / US-ASCII";
 }
 
 pub use super::Hit;
@@ -132,17 +138,38 @@ pub fn check_head(req: &Request, allowed_methods: &[String], out: &mut Vec<Hit>)
     if req.header_value("accept").is_none() {
         hit(out, MISSING_ACCEPT, Part::Header, Some("accept"), "");
     }
-    if matches!(req.method.as_str(), "GET" | "HEAD")
-        && cls
+    // Browsers never send a body with GET or HEAD; proxies disagree on
+    // whether to forward one, which is what desync attacks exploit.
+    if matches!(req.method.as_str(), "GET" | "HEAD") {
+        if let Some(cl) = cls
             .first()
-            .is_some_and(|c| c.trim().parse::<u64>().is_ok_and(|n| n > 0))
+            .filter(|c| c.trim().parse::<u64>().is_ok_and(|n| n > 0))
+        {
+            hit(out, GET_WITH_BODY, Part::Header, Some("content-length"), cl);
+        } else if let Some(te) = te {
+            hit(
+                out,
+                GET_WITH_BODY,
+                Part::Header,
+                Some("transfer-encoding"),
+                te,
+            );
+        }
+    }
+    check_connection(req, out);
+    check_target_shape(req, out);
+    if header_values(req, "host").any(|h| h.trim().is_empty()) {
+        hit(out, EMPTY_HOST, Part::Header, Some("host"), "");
+    }
+    if let Some(ct) = req.header_value("content-type")
+        && unknown_multipart(ct)
     {
         hit(
             out,
-            GET_WITH_BODY,
+            UNKNOWN_MULTIPART,
             Part::Header,
-            Some("content-length"),
-            cls[0],
+            Some("content-type"),
+            ct,
         );
     }
     for (name, value) in &req.headers {
@@ -154,6 +181,167 @@ pub fn check_head(req: &Request, allowed_methods: &[String], out: &mut Vec<Hit>)
                 Some(&name.to_ascii_lowercase()),
                 value,
             );
+        }
+    }
+}
+
+/// `Connection: close, close` or `keep-alive, close`: no client sends
+/// that; it probes how the front end and the back end merge options.
+fn check_connection(req: &Request, out: &mut Vec<Hit>) {
+    for value in header_values(req, "connection") {
+        let opts: Vec<String> = value
+            .split(',')
+            .map(|o| o.trim().to_ascii_lowercase())
+            .filter(|o| !o.is_empty())
+            .collect();
+        let repeated = opts.iter().enumerate().any(|(i, o)| opts[..i].contains(o));
+        let both = opts.iter().any(|o| o == "close") && opts.iter().any(|o| o == "keep-alive");
+        if repeated || both {
+            hit(
+                out,
+                CONNECTION_CONFLICT,
+                Part::Header,
+                Some("connection"),
+                value,
+            );
+        }
+    }
+}
+
+/// Request-target shapes no client produces: `http://host` with no path,
+/// and percent escapes that only make sense to evade a filter (overlong
+/// UTF-8 such as `%c0%af` for `/`, IIS `%uFF0F` full-width forms).
+fn check_target_shape(req: &Request, out: &mut Vec<Hit>) {
+    let t = req.target.as_str();
+    if req.method != "CONNECT"
+        && let Some((scheme, rest)) = t.split_once("://")
+        && !scheme.is_empty()
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.')
+        && !rest.is_empty()
+        && !rest.contains(['/', '?', '#'])
+    {
+        hit(out, ABSOLUTE_WITHOUT_PATH, Part::RequestLine, None, t);
+    }
+    if let Some(bad) = overlong_escape(t) {
+        hit(out, OVERLONG_ENCODING, Part::RequestLine, None, bad);
+    }
+}
+
+/// Value of the escape `%XX` at `at`, if it is one.
+fn pct_byte(b: &[u8], at: usize) -> Option<u8> {
+    let hex = |c: u8| (c as char).to_digit(16);
+    if b.get(at) != Some(&b'%') {
+        return None;
+    }
+    let hi = hex(*b.get(at + 1)?)?;
+    let lo = hex(*b.get(at + 2)?)?;
+    u8::try_from(hi * 16 + lo).ok()
+}
+
+/// The first overlong UTF-8 sequence (`%C0%AF`, `%E0%80%AF`, `%F0%80%80%AF`)
+/// or `%uFFxx` escape. A lone `%C1` is left alone: in Latin-1 forms it is `Á`.
+fn overlong_escape(s: &str) -> Option<&str> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while let Some(off) = memchr::memchr(b'%', &b[i..]) {
+        let at = i + off;
+        i = at + 1;
+        let cont = |k: usize| pct_byte(b, at + 3 * k).is_some_and(|c| c & 0xC0 == 0x80);
+        let overlong = match pct_byte(b, at) {
+            Some(0xC0 | 0xC1) => cont(1),
+            Some(0xE0) => pct_byte(b, at + 3).is_some_and(|c| (0x80..0xA0).contains(&c)) && cont(2),
+            Some(0xF0) => pct_byte(b, at + 3).is_some_and(|c| (0x80..0x90).contains(&c)) && cont(2),
+            _ => false,
+        };
+        let fullwidth = b.len() > at + 5
+            && (b[at + 1] | 0x20) == b'u'
+            && (b[at + 2] | 0x20) == b'f'
+            && (b[at + 3] | 0x20) == b'f'
+            && b[at + 4].is_ascii_hexdigit()
+            && b[at + 5].is_ascii_hexdigit();
+        if overlong || fullwidth {
+            return Some(s.get(at..(at + 12).min(s.len())).unwrap_or("%"));
+        }
+    }
+    None
+}
+
+/// `multipart/<subtype>` other than the registered ones a form, a mail
+/// gateway or an API sends.
+fn unknown_multipart(ct: &str) -> bool {
+    let media = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    media.strip_prefix("multipart/").is_some_and(|sub| {
+        !matches!(
+            sub,
+            "form-data"
+                | "mixed"
+                | "related"
+                | "alternative"
+                | "byteranges"
+                | "digest"
+                | "parallel"
+                | "signed"
+                | "encrypted"
+                | "report"
+                | "x-mixed-replace"
+        )
+    })
+}
+
+/// Charsets a browser form is ever submitted in (others, UTF-7 and UTF-16
+/// above all, let an attack pass the filter in a form the back end decodes).
+fn allowed_charset(cs: &str) -> bool {
+    let cs = cs.trim().trim_matches(['"', '\'']).to_ascii_lowercase();
+    matches!(
+        cs.as_str(),
+        "utf-8" | "utf8" | "iso-8859-1" | "iso-8859-15" | "windows-1252" | "us-ascii"
+    )
+}
+
+/// Checks the charsets a multipart body declares per part
+/// (`Content-Type: text/plain; charset=utf-7` in a part's headers).
+pub fn check_multipart_charsets(content_type: Option<&str>, body: &[u8], out: &mut Vec<Hit>) {
+    if !content_type.is_some_and(|ct| {
+        ct.trim_start()
+            .get(..10)
+            .is_some_and(|m| m.eq_ignore_ascii_case("multipart/"))
+    }) {
+        return;
+    }
+    // Only lines of a part's header block: between a `--boundary` line and
+    // the blank line after it, so file contents are not read as headers.
+    let mut in_headers = false;
+    for line in body.split(|&c| c == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.starts_with(b"--") {
+            in_headers = true;
+            continue;
+        }
+        if line.is_empty() {
+            in_headers = false;
+            continue;
+        }
+        if !in_headers {
+            continue;
+        }
+        let text = String::from_utf8_lossy(line).to_ascii_lowercase();
+        let Some(value) = text.strip_prefix("content-type:") else {
+            continue;
+        };
+        for param in value.split(';').skip(1) {
+            if let Some((k, v)) = param.split_once('=')
+                && k.trim() == "charset"
+                && !allowed_charset(v)
+            {
+                hit(out, BAD_CHARSET, Part::Body, None, value.trim());
+            }
         }
     }
 }
@@ -203,6 +391,18 @@ pub fn check_value(location: &Location, raw: &str, decoded: &str, out: &mut Vec<
     {
         out.push(Hit {
             rule: CONTROL_CHAR,
+            location: location.clone(),
+            value: decoded.to_owned(),
+            detail: None,
+        });
+    }
+    // The `_charset_` field tells the server how to decode the whole form.
+    if location.name.as_deref() == Some("_charset_")
+        && matches!(location.part, Part::QueryArg | Part::BodyArg)
+        && !allowed_charset(decoded)
+    {
+        out.push(Hit {
+            rule: BAD_CHARSET,
             location: location.clone(),
             value: decoded.to_owned(),
             detail: None,
@@ -278,6 +478,74 @@ mod tests {
         assert_eq!(ids(&browser("GET", "/?a=%")), vec![BAD_PERCENT_ENCODING]);
         let te = browser("POST", "/").header("Transfer-Encoding", "gzip, chunked");
         assert_eq!(ids(&te), vec![BAD_TRANSFER_ENCODING]);
+    }
+
+    #[test]
+    fn framing_and_target_shapes() {
+        let get_te = browser("GET", "/").header("Transfer-Encoding", "chunked");
+        assert_eq!(ids(&get_te), vec![GET_WITH_BODY]);
+        let conn = |v: &str| ids(&browser("GET", "/").header("Connection", v));
+        assert_eq!(conn("close, close"), vec![CONNECTION_CONFLICT]);
+        assert_eq!(conn("keep-alive,Close"), vec![CONNECTION_CONFLICT]);
+        assert!(conn("keep-alive, Upgrade").is_empty());
+        assert_eq!(
+            ids(&browser("GET", "http://localhost")),
+            vec![ABSOLUTE_WITHOUT_PATH]
+        );
+        assert!(ids(&browser("GET", "http://localhost/")).is_empty());
+        assert!(!ids(&browser("CONNECT", "http://example.com")).contains(&ABSOLUTE_WITHOUT_PATH));
+        assert_eq!(ids(&browser("GET", "/?p=%c0%af")), vec![OVERLONG_ENCODING]);
+        assert_eq!(
+            ids(&browser("GET", "/?p=%E0%80%AF")),
+            vec![OVERLONG_ENCODING]
+        );
+        assert_eq!(ids(&browser("GET", "/?p=%uFF0F")), vec![OVERLONG_ENCODING]);
+        // Latin-1 capitals and ordinary UTF-8 stay quiet.
+        assert!(ids(&browser("GET", "/?n=%C1lvaro&c=%C3%A9")).is_empty());
+        assert!(ids(&browser("GET", "/?p=%E2%82%AC&u=%u4e2d")).is_empty());
+        assert!(ids(&browser("GET", "/?p=%c0")).is_empty());
+        let empty_host = Request::new("GET", "/")
+            .header("Host", " ")
+            .header("User-Agent", "u")
+            .header("Accept", "a");
+        assert!(ids(&empty_host).contains(&EMPTY_HOST));
+        let mp = |ct: &str| ids(&browser("POST", "/").header("Content-Type", ct));
+        assert_eq!(mp("multipart/foo; boundary=x"), vec![UNKNOWN_MULTIPART]);
+        assert!(mp("multipart/form-data; boundary=x").is_empty());
+        assert!(mp("Multipart/Related; boundary=x").is_empty());
+    }
+
+    #[test]
+    fn multipart_part_charsets() {
+        let run = |ct: Option<&str>, body: &str| {
+            let mut out = Vec::new();
+            check_multipart_charsets(ct, body.as_bytes(), &mut out);
+            out.len()
+        };
+        let ct = Some("multipart/form-data; boundary=b");
+        let part = |cs: &str| {
+            format!(
+                "--b\r\nContent-Disposition: form-data; name=\"a\"\r\nContent-Type: text/plain; charset={cs}\r\n\r\nv\r\n--b--\r\n"
+            )
+        };
+        assert_eq!(run(ct, &part("utf-7")), 1);
+        assert_eq!(run(ct, &part("\"UTF-16\"")), 1);
+        assert_eq!(run(ct, &part("UTF-8")), 0);
+        assert_eq!(run(ct, &part("\"iso-8859-1\"")), 0);
+        // Not multipart, or a header-like line in a part's content.
+        assert_eq!(run(Some("text/plain"), &part("utf-7")), 0);
+        let content = "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nContent-Type: text/plain; charset=utf-7\r\n--b--\r\n";
+        assert_eq!(run(ct, content), 0);
+    }
+
+    #[test]
+    fn charset_field_values() {
+        let loc = Location::new(Part::BodyArg, Some("_charset_"));
+        let mut out = Vec::new();
+        check_value(&loc, "utf-8", "utf-8", &mut out);
+        assert!(out.is_empty());
+        check_value(&loc, "utf-", "utf-", &mut out);
+        assert_eq!(out.len(), 1);
     }
 
     #[test]
