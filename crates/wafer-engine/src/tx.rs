@@ -306,7 +306,7 @@ impl<'e> Transaction<'e> {
             };
             self.push(finding);
         }
-        decode::base64::plausible_text(&decoded)
+        decode::base64::plausible_text(&decoded).or_else(|| quoted_base64(location.part, &decoded))
     }
 
     fn record_hits(&mut self, hits: Vec<protocol::Hit>) {
@@ -389,4 +389,50 @@ fn looks_binary(text: &str) -> bool {
         }
     }
     odd * 10 > total
+}
+
+/// Quoted strings checked for base64 inside one value.
+const MAX_QUOTED_BASE64: usize = 8;
+
+/// The decoded texts (joined by newlines) of quoted base64 strings inside a
+/// value, as in `{"id":"MSBhbmQgMT0y..."}`: applications decode the fields of
+/// a JSON blob passed as a parameter, so the payload hides one level down.
+/// Only for single values: the request line and query string hold them all.
+fn quoted_base64(part: Part, v: &str) -> Option<String> {
+    if matches!(part, Part::RequestLine | Part::QueryString | Part::Method)
+        || (!v.contains('"') && !v.contains('\''))
+    {
+        return None;
+    }
+    let mut out = String::new();
+    let is_b64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-' | '_');
+    // Every piece after a quote: with both quote kinds in play (`'{"a":"..."}'`)
+    // which pieces are inside a string is not worth tracking.
+    let candidates = v
+        .split(['"', '\''])
+        .skip(1)
+        .filter(|p| p.len() >= 12 && p.chars().all(is_b64))
+        .take(MAX_QUOTED_BASE64);
+    for part in candidates {
+        if let Some(text) = short_base64(part) {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&text);
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// [`decode::base64::plausible_text`] for a quoted piece. It wants 16
+/// characters, but inside quotes 12 (`MSBhbmQgMT0y`, "1 and 1=2") are
+/// evidence enough: a shorter piece gets whole quanta of encoded spaces in
+/// front, which decode on their own and are trimmed off again.
+fn short_base64(piece: &str) -> Option<String> {
+    const SPACES: &str = "ICAgICAg"; // "      "
+    if piece.len() >= 16 {
+        return decode::base64::plausible_text(piece);
+    }
+    let padded = format!("{SPACES}{piece}");
+    decode::base64::plausible_text(&padded).map(|t| t.trim_start().to_owned())
 }
