@@ -30,7 +30,7 @@ mod testing;
 
 pub use body::BodyLimits;
 pub use finding::{Class, Finding, Severity};
-pub use policy::{Mode, PathPattern, Policy, Route, RuleRange};
+pub use policy::{Exclusion, Mode, PathPattern, Policy, Route, RuleRange};
 pub use request::{Location, Part, Request};
 pub use rules::{RuleError, RuleSet, RuleSpec};
 pub use tx::{BodyPlan, Flow, Transaction};
@@ -83,7 +83,8 @@ pub struct EngineConfig {
 /// immutable; a configuration change builds a new one.
 #[derive(Debug)]
 pub struct Engine {
-    rules: RuleSet,
+    /// Shared by the engines a policy change makes (see [`Engine::with_policy`]).
+    rules: std::sync::Arc<RuleSet>,
     policy: Policy,
     limits: Limits,
 }
@@ -146,7 +147,7 @@ impl Engine {
         specs.extend(config.extra_rules);
         let rules = RuleSet::compile(specs)?;
         Ok(Engine {
-            rules,
+            rules: std::sync::Arc::new(rules),
             policy: config.policy,
             limits: config.limits,
         })
@@ -155,6 +156,15 @@ impl Engine {
     /// Built-in rules, default policy and limits.
     pub fn builtin() -> Engine {
         Engine::build(EngineConfig::default()).expect("built-in rules compile (checked by tests)")
+    }
+
+    /// The same rules under another policy, without compiling anything.
+    pub fn with_policy(&self, policy: Policy) -> Engine {
+        Engine {
+            rules: std::sync::Arc::clone(&self.rules),
+            policy,
+            limits: self.limits.clone(),
+        }
     }
 
     pub fn policy(&self) -> &Policy {

@@ -167,6 +167,16 @@ pub struct Policy {
     pub routes: Vec<Route>,
     /// Methods that are not a protocol finding (uppercase).
     pub allowed_methods: Vec<String>,
+    /// Rules switched off on some paths: every matching exclusion applies, whichever route does.
+    pub exclusions: Vec<Exclusion>,
+}
+
+/// "Rule R does not count on path P": how a false positive is tuned away
+/// without touching the rest of the site.
+#[derive(Clone, Debug)]
+pub struct Exclusion {
+    pub path: PathPattern,
+    pub rules: Vec<RuleRange>,
 }
 
 impl Default for Policy {
@@ -181,6 +191,7 @@ impl Default for Policy {
                 .into_iter()
                 .map(String::from)
                 .collect(),
+            exclusions: Vec::new(),
         }
     }
 }
@@ -195,6 +206,8 @@ pub struct Effective<'p> {
     pub route: Option<&'p str>,
     route_disabled: &'p [RuleRange],
     global_disabled: &'p [RuleRange],
+    /// The exclusions whose path matched.
+    excluded: Vec<&'p [RuleRange]>,
 }
 
 impl Effective<'_> {
@@ -207,6 +220,10 @@ impl Effective<'_> {
         paranoia <= self.paranoia
             && !self.global_disabled.iter().any(|r| r.contains(id))
             && !self.route_disabled.iter().any(|r| r.contains(id))
+            && !self
+                .excluded
+                .iter()
+                .any(|rs| rs.iter().any(|r| r.contains(id)))
     }
 }
 
@@ -220,6 +237,12 @@ impl Policy {
             route: route.map(|r| r.path.as_str()),
             route_disabled: route.map_or(&[][..], |r| &r.disabled_rules),
             global_disabled: &self.disabled_rules,
+            excluded: self
+                .exclusions
+                .iter()
+                .filter(|e| e.path.matches(path))
+                .map(|e| e.rules.as_slice())
+                .collect(),
         }
     }
 }
@@ -281,5 +304,26 @@ mod tests {
         let d = p.for_path("/other");
         assert_eq!((d.mode, d.threshold, d.route), (Mode::Block, 5, None));
         assert!(d.rule_active(150, 1));
+    }
+
+    #[test]
+    fn exclusions_apply_on_their_paths_whatever_the_route() {
+        let mut p = Policy::default();
+        p.routes.push(Route {
+            path: PathPattern::parse("/").unwrap(),
+            mode: None,
+            threshold: Some(7),
+            paranoia: None,
+            disabled_rules: vec![],
+        });
+        p.exclusions.push(Exclusion {
+            path: PathPattern::parse("/search").unwrap(),
+            rules: vec!["942100".parse().unwrap()],
+        });
+        let e = p.for_path("/search");
+        assert_eq!(e.threshold, 7, "the route still applies");
+        assert!(!e.rule_active(942100, 1));
+        assert!(e.rule_active(942101, 1));
+        assert!(p.for_path("/other").rule_active(942100, 1));
     }
 }
