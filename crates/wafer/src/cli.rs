@@ -55,6 +55,31 @@ pub struct EngineFlags {
     pub mode: Option<String>,
 }
 
+/// Where events are kept and where the admin listener is.
+#[derive(Debug, Default, clap::Args)]
+pub struct StoreFlags {
+    /// Directory for the SQLite store, the admin token and the saved policy (default ./wafer-data). Also WAFER_DATA_DIR.
+    #[arg(long)]
+    pub data_dir: Option<String>,
+    /// Event store: sqlite:PATH or postgres://USER@HOST/DB (default: SQLite in the data dir). Also WAFER_STORE.
+    #[arg(long)]
+    pub store: Option<String>,
+    /// Admin API, live streams and metrics: HOST:PORT or off (default 127.0.0.1:9443). Also WAFER_ADMIN_LISTEN.
+    #[arg(long)]
+    pub admin_listen: Option<String>,
+}
+
+impl StoreFlags {
+    pub fn apply(&self, o: Overrides) -> Overrides {
+        Overrides {
+            data_dir: self.data_dir.clone(),
+            store: self.store.clone(),
+            admin_listen: self.admin_listen.clone(),
+            ..o
+        }
+    }
+}
+
 impl EngineFlags {
     pub fn overrides(&self) -> Overrides {
         Overrides {

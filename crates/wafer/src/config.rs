@@ -20,6 +20,7 @@ pub mod file;
 mod resolve;
 
 pub use file::FileConfig;
+pub(crate) use resolve::parse_net;
 pub use resolve::{EnvSource, Overrides, ProcessEnv, resolve};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -82,6 +83,37 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Extra rule files loaded at start, after the built-in ones.
     pub rule_files: Vec<PathBuf>,
+    pub data_dir: PathBuf,
+    /// `sqlite:PATH` or `postgres://...`; `None`: events.db in the data dir.
+    pub store: Option<String>,
+    pub retention: crate::store::Retention,
+    /// `None`: no admin listener.
+    pub admin_listen: Option<SocketAddr>,
+    /// `None`: read from (or created in) the data dir.
+    pub admin_token: Option<String>,
+    /// Fraction of allowed requests kept as events (0 to 1).
+    pub record_all: f64,
+    pub node: String,
+}
+
+/// The admin listener's default address: loopback only.
+pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:9443";
+
+impl Config {
+    /// The store to open: the configured one, or SQLite in the data dir.
+    pub fn store_spec(&self) -> String {
+        self.store
+            .clone()
+            .unwrap_or_else(|| format!("sqlite:{}", self.data_dir.join("events.db").display()))
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "wafer".to_owned())
 }
 
 impl Default for Config {
@@ -106,6 +138,13 @@ impl Default for Config {
             log_level: "info".into(),
             log_format: LogFormat::Text,
             rule_files: Vec::new(),
+            data_dir: PathBuf::from("wafer-data"),
+            store: None,
+            retention: crate::store::Retention::default(),
+            admin_listen: Some(DEFAULT_ADMIN_LISTEN.parse().expect("valid default")),
+            admin_token: None,
+            record_all: 0.0,
+            node: host_name(),
         }
     }
 }

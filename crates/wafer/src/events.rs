@@ -216,4 +216,9 @@ impl Publisher {
     pub fn stats(&self) -> &Arc<EventStats> {
         &self.stats
     }
+
+    /// Live subscribers right now.
+    pub fn subscribers(&self) -> usize {
+        self.live.receiver_count()
+    }
 }

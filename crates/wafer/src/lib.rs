@@ -1,5 +1,6 @@
 //! Wafer, the server: everything with I/O around the engine.
 
+pub mod admin;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -72,6 +72,10 @@ pub struct Shared {
     pub ip_lists: ArcSwap<IpLists>,
     pub events: Publisher,
     pub config: ProxyConfig,
+    /// Counters of all traffic (the charts and `/metrics`).
+    pub traffic: Arc<crate::traffic::Traffic>,
+    /// Fraction of allowed requests also kept as events (0: none, 1: all).
+    pub record_all: f64,
     upstream: forward::Upstream,
 }
 
@@ -88,6 +92,8 @@ impl Shared {
             ip_lists: ArcSwap::from_pointee(ip_lists),
             events,
             config,
+            traffic: Arc::default(),
+            record_all: 0.0,
             upstream,
         })
     }

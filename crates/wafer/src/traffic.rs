@@ -13,6 +13,8 @@ use wafer_engine::{Action, Class};
 
 use crate::store::TrafficMinute;
 
+pub mod ticker;
+
 /// Upper bounds (µs) of the latency histogram buckets; the last is open.
 pub const LATENCY_BOUNDS_US: [u64; 18] = [
     50,

@@ -197,7 +197,9 @@ fn demo_blocks_attacks_and_sigterm_flushes_every_event() {
     let events = dir.path().join("events.jsonl");
     let addr = format!("127.0.0.1:{}", free_port());
     let mut child = Command::new(env!("CARGO_BIN_EXE_wafer"))
-        .args(["demo", "--listen", &addr])
+        .args(["demo", "--listen", &addr, "--admin-listen", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(dir.path())
         .env("WAFER_EVENTS", &events)
         .env_remove("WAFER_CONFIG")
         .stdout(Stdio::null())
@@ -266,4 +268,17 @@ fn demo_blocks_attacks_and_sigterm_flushes_every_event() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no published count in: {err}"));
     assert_eq!(lines.len(), published, "events lost at shutdown");
+    // The same events are in the SQLite store, every one.
+    let db = rusqlite::Connection::open(dir.path().join("events.db")).unwrap();
+    let stored: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM events WHERE action = 'block'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        stored as usize, published,
+        "stored rows != events published"
+    );
 }

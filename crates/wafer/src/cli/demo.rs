@@ -12,14 +12,16 @@ pub struct DemoArgs {
     /// Where the demo app listens (0: any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub app_listen: String,
+    #[command(flatten)]
+    pub store: super::StoreFlags,
 }
 
 impl DemoArgs {
     pub fn overrides(&self) -> Overrides {
-        Overrides {
+        self.store.apply(Overrides {
             listen: Some(self.listen.clone()),
             ..Default::default()
-        }
+        })
     }
 }
 
@@ -37,7 +39,9 @@ pub fn run(cfg: Config, args: &DemoArgs) -> Result<i32> {
         let app_addr = app.local_addr()?;
         tokio::spawn(crate::demo::serve(app));
         let upstream: http::Uri = format!("http://{app_addr}").parse()?;
-        super::run::serve(cfg, upstream, engine, |addr| {
+        super::run::serve(cfg, upstream, engine, |r| {
+            let addr = r.proxy_addr;
+            super::run::announce(r);
             eprintln!(
                 "\nWafer demo: the app at http://{app_addr} is protected by Wafer at http://{addr}\n\n\
                  allowed: curl -i 'http://{addr}/search?q=blue+shoes'\n\

@@ -29,6 +29,8 @@ pub struct RunArgs {
     pub workers: Option<usize>,
     #[command(flatten)]
     pub engine: super::EngineFlags,
+    #[command(flatten)]
+    pub store: super::StoreFlags,
 }
 
 impl RunArgs {
@@ -39,7 +41,7 @@ impl RunArgs {
             events: self.events.clone(),
             trusted_proxies: self.trusted_proxies.clone(),
             log_level: self.log_level.clone(),
-            ..self.engine.overrides()
+            ..self.store.apply(self.engine.overrides())
         }
     }
 }
@@ -71,56 +73,208 @@ pub fn run(cfg: Config, workers: Option<usize>) -> Result<i32> {
         rt.worker_threads(n.max(1));
     }
     let rt = rt.enable_all().build().context("starting the runtime")?;
-    rt.block_on(serve(cfg, upstream, engine, |addr| {
-        tracing::info!(%addr, "wafer listening");
-    }))?;
+    rt.block_on(serve(cfg, upstream, engine, announce))?;
     Ok(0)
 }
 
-/// Binds, serves until SIGINT/SIGTERM, then flushes events. `on_ready` gets the bound address.
+/// Binds, serves until SIGINT/SIGTERM, then flushes events. `on_ready` gets the running node.
 pub async fn serve(
     cfg: Config,
     upstream: http::Uri,
     engine: wafer_engine::Engine,
-    on_ready: impl FnOnce(std::net::SocketAddr),
+    on_ready: impl FnOnce(&Running),
 ) -> Result<()> {
-    let (sink, publisher) =
-        EventSink::start(cfg.events.clone()).context("starting the event sink")?;
+    let running = start(cfg, upstream, engine).await?;
+    on_ready(&running);
+    shutdown_signal().await;
+    running.stop().await
+}
+
+/// A started Wafer: the proxy, the admin listener, the event store and its writer.
+pub struct Running {
+    pub proxy_addr: std::net::SocketAddr,
+    pub admin_addr: Option<std::net::SocketAddr>,
+    pub admin_token: String,
+    /// True when the token was made at this start (so it is shown once).
+    pub token_created: bool,
+    pub shared: Arc<Shared>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    done: tokio::task::JoinHandle<Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, finishes in-flight requests, stores every accepted event.
+    pub async fn stop(self) -> Result<()> {
+        let Running {
+            stop, done, shared, ..
+        } = self;
+        // The file sink ends when the last handle on the bus is gone.
+        drop(shared);
+        let _ = stop.send(());
+        done.await.context("the server task failed")?
+    }
+}
+
+/// Starts everything and returns once both listeners are bound.
+pub async fn start(
+    cfg: Config,
+    upstream: http::Uri,
+    engine: wafer_engine::Engine,
+) -> Result<Running> {
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("creating the data directory {}", cfg.data_dir.display()))?;
+    let store_spec = cfg.store_spec();
+    let store = crate::store::open(&store_spec)
+        .await
+        .with_context(|| format!("opening the event store {store_spec}"))?;
+    let policy_path = crate::admin::policy::saved_path(&cfg.data_dir);
+    let (engine, ip_lists) = match crate::admin::policy::load(&policy_path)
+        .with_context(|| format!("reading {}", policy_path.display()))?
+    {
+        Some(doc) => {
+            let (policy, ip) = doc.build(engine.policy()).map_err(|errs| {
+                anyhow::anyhow!("{}: {}", policy_path.display(), errs.join("; "))
+            })?;
+            tracing::info!(path = %policy_path.display(), "policy saved through the admin API applies");
+            (engine.with_policy(policy), ip)
+        }
+        None => (engine, cfg.ip_lists.clone()),
+    };
+    let bus = crate::events::Publisher::disabled();
+    let (writer, store_tx) =
+        crate::store::writer::StoreWriter::start(Arc::clone(&store), Arc::clone(bus.stats()));
+    let (sink, bus) = EventSink::start_on(cfg.events.clone(), bus.with_store(store_tx))
+        .context("starting the event sink")?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("listening on {}", cfg.listen))?;
-    let addr = listener.local_addr()?;
+    let proxy_addr = listener.local_addr()?;
     tracing::info!(
         upstream = %upstream,
-        mode = %cfg.mode(),
-        paranoia = cfg.engine.policy.paranoia,
-        threshold = cfg.engine.policy.threshold,
+        mode = %engine.policy().mode,
+        paranoia = engine.policy().paranoia,
+        threshold = engine.policy().threshold,
         rules = engine.rule_infos().len(),
+        store = store.kind(),
         "configuration"
     );
-    let shared = Arc::new(
-        Shared::new(
-            engine,
-            cfg.ip_lists.clone(),
-            publisher,
-            ProxyConfig {
-                upstream,
-                trusted_proxies: cfg.trusted_proxies.clone(),
-                timeouts: cfg.timeouts.clone(),
-                max_header_bytes: cfg.max_header_bytes,
-            },
-        )
-        .context("setting up the upstream")?,
+    let mut shared = Shared::new(
+        engine,
+        ip_lists,
+        bus,
+        ProxyConfig {
+            upstream,
+            trusted_proxies: cfg.trusted_proxies.clone(),
+            timeouts: cfg.timeouts.clone(),
+            max_header_bytes: cfg.max_header_bytes,
+        },
+    )
+    .context("setting up the upstream")?;
+    shared.record_all = cfg.record_all;
+    let shared = Arc::new(shared);
+    let (telemetry, _) = tokio::sync::broadcast::channel(64);
+    let ticker = crate::traffic::ticker::Ticker::start(
+        Arc::clone(&shared.traffic),
+        cfg.node.clone(),
+        Some(Arc::clone(&store)),
+        telemetry.clone(),
     );
-    on_ready(addr);
-    proxy::serve(listener, Arc::clone(&shared), shutdown_signal()).await?;
-    let (published, dropped, _) = shared.events.stats().snapshot();
-    drop(shared);
-    tokio::task::spawn_blocking(move || sink.close())
-        .await?
-        .context("flushing events")?;
-    tracing::info!(published, dropped, "stopped");
-    Ok(())
+    let (admin_token, token_created) =
+        crate::admin::auth::load_or_create_token(cfg.admin_token.clone(), &cfg.data_dir)
+            .context("reading or creating the admin token")?;
+    let (admin_stop, admin_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (admin_addr, admin_task) = match cfg.admin_listen {
+        Some(addr) => {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("admin listener on {addr}"))?;
+            let bound = l.local_addr()?;
+            let state = Arc::new(crate::admin::AdminState {
+                store: Arc::clone(&store),
+                shared: Arc::clone(&shared),
+                telemetry,
+                auth: crate::admin::Auth::new(admin_token.clone()),
+                policy_path: Some(policy_path),
+                policy_lock: tokio::sync::Mutex::new(()),
+            });
+            let task = tokio::spawn(async move {
+                crate::admin::serve(l, state, async {
+                    let _ = admin_stop_rx.await;
+                })
+                .await
+            });
+            (Some(bound), Some(task))
+        }
+        None => (None, None),
+    };
+    let retention = cfg.retention.clone();
+    let prune_store = Arc::clone(&store);
+    let pruner = tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            every.tick().await;
+            match prune_store
+                .prune(retention.clone(), crate::clock::now_ms())
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "old events removed"),
+                Err(e) => tracing::warn!(error = %e, "applying retention failed"),
+            }
+        }
+    });
+    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let serve_shared = Arc::clone(&shared);
+    let done = tokio::spawn(async move {
+        proxy::serve(listener, Arc::clone(&serve_shared), async {
+            let _ = stop_rx.await;
+        })
+        .await?;
+        let _ = admin_stop.send(());
+        if let Some(t) = admin_task {
+            // Live streams never end on their own; give them a moment.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), t).await;
+        }
+        pruner.abort();
+        ticker.close().await;
+        writer.close().await;
+        let stats = Arc::clone(serve_shared.events.stats());
+        drop(serve_shared);
+        tokio::task::spawn_blocking(move || sink.close())
+            .await?
+            .context("flushing events")?;
+        let (published, dropped, _) = stats.snapshot();
+        let stored = stats.stored.load(std::sync::atomic::Ordering::Relaxed);
+        tracing::info!(published, dropped, stored, "stopped");
+        Ok(())
+    });
+    Ok(Running {
+        proxy_addr,
+        admin_addr,
+        admin_token,
+        token_created,
+        shared,
+        stop,
+        done,
+    })
+}
+
+/// Says where everything is; prints the admin link (with the token) when the
+/// token was just made, since that is the only time it is shown.
+pub fn announce(r: &Running) {
+    tracing::info!(addr = %r.proxy_addr, "wafer listening");
+    if let Some(a) = r.admin_addr {
+        tracing::info!(addr = %a, "admin listening");
+        if r.token_created {
+            eprintln!(
+                "Admin token (saved in the data directory's admin-token file): {}",
+                r.admin_token
+            );
+            eprintln!("Admin: http://{a}/?token={}", r.admin_token);
+        } else {
+            eprintln!("Admin: http://{a}/ (token in the data directory's admin-token file)");
+        }
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

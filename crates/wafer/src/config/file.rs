@@ -24,6 +24,31 @@ pub struct FileConfig {
     pub events: FileEvents,
     #[serde(default)]
     pub log: FileLog,
+    /// Where Wafer keeps its files (the SQLite store, the admin token, the saved policy).
+    pub data_dir: Option<String>,
+    /// This node's name in events and traffic rows (default: the host name).
+    pub node: Option<String>,
+    #[serde(default)]
+    pub store: FileStore,
+    #[serde(default)]
+    pub admin: FileAdmin,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileStore {
+    /// `sqlite:PATH` (default: events.db in the data dir) or `postgres://...`.
+    pub url: Option<String>,
+    pub retention_days: Option<f64>,
+    pub max_events: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileAdmin {
+    /// `HOST:PORT`, or `off`.
+    pub listen: Option<String>,
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -77,6 +102,8 @@ pub struct FileIp {
 pub struct FileEvents {
     /// `stdout`, `none`, or a file path.
     pub output: Option<String>,
+    /// Fraction of allowed requests kept as events too (0 to 1).
+    pub record_all: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

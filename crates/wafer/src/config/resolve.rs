@@ -42,6 +42,9 @@ pub struct Overrides {
     pub events: Option<String>,
     pub trusted_proxies: Vec<String>,
     pub log_level: Option<String>,
+    pub data_dir: Option<String>,
+    pub store: Option<String>,
+    pub admin_listen: Option<String>,
 }
 
 /// Collects errors while resolving, so that every bad key is reported.
@@ -310,6 +313,86 @@ pub fn resolve(
         };
     }
 
+    if let Some((_, v)) = pick(
+        flags.data_dir.clone().map(|v| ("--data-dir", v)),
+        env_pair(env, "WAFER_DATA_DIR"),
+        file.data_dir.map(|v| ("data_dir", v)),
+    ) {
+        cfg.data_dir = PathBuf::from(v);
+    }
+    if let Some(n) = file.node {
+        cfg.node = n;
+    }
+    if let Some((key, v)) = pick(
+        flags.store.clone().map(|v| ("--store", v)),
+        env_pair(env, "WAFER_STORE"),
+        file.store.url.map(|v| ("store.url", v)),
+    ) {
+        if v.starts_with("postgres://")
+            || v.starts_with("postgresql://")
+            || v.starts_with("sqlite:")
+        {
+            cfg.store = Some(v);
+        } else {
+            c.fail(
+                &key,
+                format!("expected sqlite:PATH or postgres://..., not {v:?}"),
+            );
+        }
+    }
+    if let Some(d) = file.store.retention_days {
+        if d.is_finite() && d >= 0.0 {
+            cfg.retention.max_age_ms = (d * 86_400_000.0) as u64;
+        } else {
+            c.fail(
+                "store.retention_days",
+                "must be a number of days, 0 for no limit",
+            );
+        }
+    }
+    if let Some(n) = file.store.max_events {
+        cfg.retention.max_events = n;
+    }
+    if let Some((key, v)) = pick(
+        flags.admin_listen.clone().map(|v| ("--admin-listen", v)),
+        env_pair(env, "WAFER_ADMIN_LISTEN"),
+        file.admin.listen.map(|v| ("admin.listen", v)),
+    ) {
+        if v == "off" || v == "none" {
+            cfg.admin_listen = None;
+        } else if let Some(a) = c.ok(
+            &key,
+            v.parse::<SocketAddr>()
+                .map_err(|_| format!("expected HOST:PORT like 127.0.0.1:9443, or off, not {v:?}")),
+        ) {
+            cfg.admin_listen = Some(a);
+        }
+    }
+    if let Some((key, v)) = pick(
+        None,
+        env_pair(env, "WAFER_ADMIN_TOKEN"),
+        file.admin.token.map(|v| ("admin.token", v)),
+    ) {
+        if v.len() < 16 || !v.bytes().all(|b| b.is_ascii_graphic()) {
+            c.fail(&key, "must be at least 16 printable characters");
+        } else {
+            cfg.admin_token = Some(v);
+        }
+    }
+    let record_all = env_pair(env, "WAFER_RECORD_ALL")
+        .map(|(k, v)| (k.to_owned(), v.parse::<f64>().ok()))
+        .or_else(|| {
+            file.events
+                .record_all
+                .map(|v| ("events.record_all".to_owned(), Some(v)))
+        });
+    if let Some((key, v)) = record_all {
+        match v {
+            Some(r) if (0.0..=1.0).contains(&r) => cfg.record_all = r,
+            _ => c.fail(&key, "must be a fraction between 0 and 1"),
+        }
+    }
+
     if let Some((key, v)) = pick(
         flags.log_level.clone().map(|v| ("--log-level", v)),
         env_pair(env, "WAFER_LOG"),
@@ -354,7 +437,7 @@ fn parse_upstream(v: &str) -> Result<http::Uri, String> {
     Ok(uri)
 }
 
-fn parse_net(v: &str) -> Result<IpNet, String> {
+pub(crate) fn parse_net(v: &str) -> Result<IpNet, String> {
     v.parse::<IpNet>()
         .or_else(|_| v.parse::<std::net::IpAddr>().map(IpNet::from))
         .map_err(|_| format!("expected an IP address or CIDR like 10.0.0.0/8, not {v:?}"))

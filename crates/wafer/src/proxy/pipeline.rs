@@ -22,12 +22,61 @@ use super::{ProxyError, Shared, request_id};
 use crate::events::{Event, RequestFacts};
 use crate::guard::{GuardDecision, canonical};
 
+/// What the traffic counters need to know that only the handler knows.
+#[derive(Default)]
+struct Record {
+    action: Option<Action>,
+    classes: u32,
+    inspect_us: u64,
+    upstream_us: Option<u64>,
+}
+
 /// The request handler. Never fails: every error becomes a response.
 pub(super) async fn handle(
     shared: Arc<Shared>,
     peer: SocketAddr,
-    mut req: http::Request<Incoming>,
+    req: http::Request<Incoming>,
 ) -> Result<Response<RespBody>, Infallible> {
+    let start = Instant::now();
+    let bytes_in = content_length(req.headers());
+    let mut record = Record::default();
+    let resp = handle_inner(&shared, peer, req, &mut record).await;
+    shared.traffic.record(&crate::traffic::Outcome {
+        action: record.action.unwrap_or(Action::Block),
+        status: resp.status().as_u16(),
+        classes: record.classes,
+        total_us: start.elapsed().as_micros().try_into().unwrap_or(u64::MAX),
+        inspect_us: record.inspect_us,
+        upstream_us: record.upstream_us,
+        bytes_in,
+        bytes_out: content_length(resp.headers()),
+    });
+    Ok(resp)
+}
+
+/// The declared body length (streamed bodies of unknown length count as 0).
+fn content_length(h: &http::HeaderMap) -> u64 {
+    h.get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Whether an allowed request is kept as an event, at `rate` (0..=1): decided
+/// by the request id, which is already uniformly random.
+fn sampled(id: &str, rate: f64) -> bool {
+    rate >= 1.0
+        || (rate > 0.0
+            && u32::from_str_radix(id.get(..8).unwrap_or(""), 16)
+                .is_ok_and(|x| f64::from(x) < rate * f64::from(u32::MAX)))
+}
+
+async fn handle_inner(
+    shared: &Arc<Shared>,
+    peer: SocketAddr,
+    mut req: http::Request<Incoming>,
+    record: &mut Record,
+) -> Response<RespBody> {
     let id = request_id::next();
     let cfg = &shared.config;
     let peer_trusted = cfg
@@ -40,16 +89,21 @@ pub(super) async fn handle(
     let facts = Facts::of(&req, &id, client);
 
     let guard = shared.ip_lists.load().check(client);
+    record.action = Some(if guard == GuardDecision::Block {
+        Action::Block
+    } else {
+        Action::Allow
+    });
     if guard == GuardDecision::Block {
         shared.events.publish(Event::guard(
             &facts.borrow(0),
             403,
             "client IP is on the block list",
         ));
-        return Ok(with_id(
+        return with_id(
             respond::blocked(StatusCode::FORBIDDEN, &id, req.headers()),
             &id,
-        ));
+        );
     }
 
     let (parts, incoming) = req.into_parts();
@@ -79,10 +133,7 @@ pub(super) async fn handle(
                         Err(e) => {
                             tracing::info!(request_id = %id, %client, error = %e.chain(), "request body failed");
                             let _ = tx.finish();
-                            return Ok(with_id(
-                                respond::error(e.status(), &id, &parts.headers),
-                                &id,
-                            ));
+                            return with_id(respond::error(e.status(), &id, &parts.headers), &id);
                         }
                     }
                 }
@@ -90,7 +141,10 @@ pub(super) async fn handle(
         };
         let verdict = tx.finish();
         let inspect_us = clock.total.as_micros().try_into().unwrap_or(u64::MAX);
-        if verdict.action != Action::Allow {
+        record.action = Some(verdict.action);
+        record.inspect_us = inspect_us;
+        record.classes = crate::traffic::class_bits(verdict.findings.iter().map(|f| &f.class));
+        if verdict.action != Action::Allow || sampled(&id, shared.record_all) {
             shared
                 .events
                 .publish(Event::from_verdict(&facts.borrow(inspect_us), &verdict));
@@ -101,7 +155,7 @@ pub(super) async fn handle(
                     .status
                     .and_then(|s| StatusCode::from_u16(s).ok())
                     .unwrap_or(StatusCode::FORBIDDEN);
-                return Ok(with_id(respond::blocked(status, &id, &parts.headers), &id));
+                return with_id(respond::blocked(status, &id, &parts.headers), &id);
             }
             (_, Some(body)) => body,
         }
@@ -114,7 +168,10 @@ pub(super) async fn handle(
         upgrade,
     };
     let req_headers = parts.headers.clone();
-    match shared.upstream.send(parts, body, &info).await {
+    let sent = Instant::now();
+    let result = shared.upstream.send(parts, body, &info).await;
+    record.upstream_us = Some(sent.elapsed().as_micros().try_into().unwrap_or(u64::MAX));
+    match result {
         Ok(mut resp) => {
             let switching = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
             if switching && let Some(client_side) = client_upgrade {
@@ -123,11 +180,11 @@ pub(super) async fn handle(
             }
             forward::response_headers(resp.headers_mut(), switching);
             let resp = resp.map(|b| b.map_err(Into::into).boxed());
-            Ok(with_id(resp, &id))
+            with_id(resp, &id)
         }
         Err(e) => {
             tracing::warn!(request_id = %id, %client, upstream = shared.upstream.display(), error = %e.chain(), "forwarding failed");
-            Ok(with_id(respond::error(e.status(), &id, &req_headers), &id))
+            with_id(respond::error(e.status(), &id, &req_headers), &id)
         }
     }
 }

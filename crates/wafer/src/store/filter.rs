@@ -26,6 +26,35 @@ pub struct Filter {
     pub text: Option<String>,
 }
 
+impl Filter {
+    /// The same test as the SQL, for live streams.
+    pub fn matches(&self, e: &crate::events::Event) -> bool {
+        self.from_ms.is_none_or(|t| e.ts_ms >= t)
+            && self.to_ms.is_none_or(|t| e.ts_ms < t)
+            && self.ip.is_none_or(|ip| e.client_ip == ip)
+            && self.action.is_none_or(|a| e.action == a)
+            && self
+                .class
+                .is_none_or(|c| e.findings.iter().any(|f| f.class == c))
+            && self
+                .rule
+                .is_none_or(|r| e.findings.iter().any(|f| f.rule_id == r))
+            && self.method.as_ref().is_none_or(|m| e.method == *m)
+            && self
+                .path_prefix
+                .as_ref()
+                .is_none_or(|p| e.path.starts_with(p.as_str()))
+            && self.host.as_ref().is_none_or(|h| e.host == *h)
+            && self.status.is_none_or(|s| e.status == Some(s))
+            && self.min_score.is_none_or(|s| e.score >= s)
+            && self.text.as_ref().is_none_or(|t| {
+                let doc = serde_json::to_string(e).unwrap_or_default().to_lowercase();
+                let needle = serde_json::to_string(t).unwrap_or_default().to_lowercase();
+                doc.contains(needle.trim_matches('"'))
+            })
+    }
+}
+
 /// A parameter that could not be used.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("bad parameter {name:?}: {message}")]

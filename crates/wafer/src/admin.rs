@@ -1,0 +1,168 @@
+//! The admin listener: the API, live streams and metrics, on its own address
+//! (loopback by default), never on the proxy port, and only for holders of
+//! the admin token.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Json, Redirect, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use tokio::sync::broadcast;
+
+use crate::proxy::Shared;
+use crate::store::Store;
+use crate::traffic::Second;
+
+pub mod api;
+pub mod auth;
+pub mod live;
+pub mod metrics;
+pub mod openapi;
+pub mod policy;
+
+pub use auth::Auth;
+
+/// What the admin handlers share.
+pub struct AdminState {
+    pub store: Arc<dyn Store>,
+    pub shared: Arc<Shared>,
+    pub telemetry: broadcast::Sender<Arc<Second>>,
+    pub auth: Auth,
+    /// Where a changed policy is saved (`None`: not saved).
+    pub policy_path: Option<PathBuf>,
+    pub policy_lock: tokio::sync::Mutex<()>,
+}
+
+pub fn router(state: Arc<AdminState>) -> Router {
+    let protected = Router::new()
+        .route("/", get(index))
+        .route("/api/events", get(api::events))
+        .route("/api/events/{id}", get(api::event))
+        .route("/api/stats", get(api::stats))
+        .route("/api/export", get(api::export))
+        .route("/api/policy", get(api::policy_get).put(api::policy_put))
+        .route("/api/openapi.json", get(openapi_json))
+        .route("/events", get(live::sse))
+        .route("/ws", get(live::ws))
+        .route("/metrics", get(metrics::metrics))
+        .route("/logout", axum::routing::post(logout))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            auth::require,
+        ));
+    Router::new()
+        .route("/login", get(login_page).post(login))
+        .merge(protected)
+        .fallback(not_found)
+        // Policy documents and login forms are small; nothing else has a body.
+        .layer(axum::extract::DefaultBodyLimit::max(1 << 20))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AdminState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn not_found() -> Response {
+    api::ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no such admin route (see /api/openapi.json)",
+    )
+    .into_response()
+}
+
+async fn openapi_json() -> Response {
+    Json(openapi::document()).into_response()
+}
+
+async fn index() -> Html<&'static str> {
+    Html(concat!(
+        "<!doctype html><meta charset=utf-8><title>Wafer admin</title>",
+        "<h1>Wafer admin</h1><ul>",
+        "<li><a href=/api/events>/api/events</a></li>",
+        "<li><a href=/api/stats>/api/stats</a></li>",
+        "<li><a href=/api/policy>/api/policy</a></li>",
+        "<li><a href=/events>/events</a> (live)</li>",
+        "<li><a href=/metrics>/metrics</a></li>",
+        "<li><a href=/api/openapi.json>/api/openapi.json</a></li>",
+        "</ul><form method=post action=/logout><button>Log out</button></form>",
+    ))
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+    error: Option<String>,
+}
+
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+async fn login_page(Query(q): Query<NextQuery>) -> Response {
+    let next = auth::safe_next(q.next.as_deref());
+    let error = if q.error.is_some() {
+        "<p role=alert>That token is not right.</p>"
+    } else {
+        ""
+    };
+    let page = format!(
+        "<!doctype html><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
+         <title>Wafer: log in</title><h1>Wafer admin</h1>{error}\
+         <form method=post action=/login><input type=hidden name=next value=\"{}\">\
+         <label>Admin token <input name=token type=password autocomplete=current-password autofocus required></label>\
+         <button>Log in</button></form>\
+         <p>The token is printed when Wafer first starts, and kept in the data directory's <code>admin-token</code> file.</p>",
+        escape_html(&next)
+    );
+    ([(header::CACHE_CONTROL, "no-store")], Html(page)).into_response()
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    token: String,
+    next: Option<String>,
+}
+
+async fn login(State(s): State<Arc<AdminState>>, Form(f): Form<LoginForm>) -> Response {
+    let next = auth::safe_next(f.next.as_deref());
+    if !s.auth.token_matches(&f.token) {
+        tracing::warn!("admin login with a wrong token");
+        return Redirect::to(&format!("/login?error=1&next={}", auth::encode(&next)))
+            .into_response();
+    }
+    let session = s.auth.new_session();
+    (
+        [(header::SET_COOKIE, auth::set_cookie(&session))],
+        Redirect::to(&next),
+    )
+        .into_response()
+}
+
+async fn logout(State(s): State<Arc<AdminState>>, headers: HeaderMap) -> Response {
+    if let Some(session) = auth::session_cookie(&headers) {
+        s.auth.end_session(&session);
+    }
+    (
+        [(
+            header::SET_COOKIE,
+            format!("{}=; Path=/; Max-Age=0", auth::COOKIE),
+        )],
+        Redirect::to("/login"),
+    )
+        .into_response()
+}

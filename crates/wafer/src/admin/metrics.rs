@@ -1,0 +1,161 @@
+//! `GET /metrics` in the Prometheus text format.
+//!
+//! Rendered from Wafer's own counters rather than through the `metrics`
+//! facade: its recorder is process-global, and several Wafer instances in one
+//! process (the tests run many) must each report their own numbers.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use wafer_engine::Class;
+
+use super::AdminState;
+use crate::traffic::{Histogram, LATENCY_BOUNDS_US};
+
+fn counter(out: &mut String, name: &str, help: &str, v: u64) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+    );
+}
+
+fn gauge(out: &mut String, name: &str, help: &str, v: u64) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+}
+
+fn histogram(out: &mut String, name: &str, help: &str, h: &Histogram) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+    let counts = h.counts();
+    let mut cum = 0;
+    for (bound, c) in LATENCY_BOUNDS_US.iter().zip(&counts) {
+        cum += c;
+        if *bound == u64::MAX {
+            let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {cum}");
+        } else {
+            let _ = writeln!(out, "{name}_bucket{{le=\"{}\"}} {cum}", *bound as f64 / 1e6);
+        }
+    }
+    let _ = writeln!(out, "{name}_sum {}", h.sum_us() as f64 / 1e6);
+    let _ = writeln!(out, "{name}_count {cum}");
+}
+
+pub fn render(s: &AdminState) -> String {
+    let t = &s.shared.traffic;
+    let snap = t.snapshot();
+    let mut out = String::with_capacity(8192);
+    let _ = writeln!(
+        out,
+        "# HELP wafer_requests_total Requests by decision.\n# TYPE wafer_requests_total counter"
+    );
+    for (action, v) in [
+        ("allow", snap.allowed),
+        ("flag", snap.flagged),
+        ("block", snap.blocked),
+    ] {
+        let _ = writeln!(out, "wafer_requests_total{{action=\"{action}\"}} {v}");
+    }
+    let _ = writeln!(
+        out,
+        "# HELP wafer_requests_by_class_total Requests with a finding of each class.\n# TYPE wafer_requests_by_class_total counter"
+    );
+    for (c, v) in Class::ALL.iter().zip(&snap.by_class) {
+        let _ = writeln!(
+            out,
+            "wafer_requests_by_class_total{{class=\"{}\"}} {v}",
+            c.as_str()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP wafer_responses_total Responses by status.\n# TYPE wafer_responses_total counter"
+    );
+    for (status, v) in t.statuses() {
+        let _ = writeln!(out, "wafer_responses_total{{status=\"{status}\"}} {v}");
+    }
+    counter(
+        &mut out,
+        "wafer_request_bytes_total",
+        "Request body bytes (declared).",
+        snap.bytes_in,
+    );
+    counter(
+        &mut out,
+        "wafer_response_bytes_total",
+        "Response body bytes (declared).",
+        snap.bytes_out,
+    );
+    histogram(
+        &mut out,
+        "wafer_request_duration_seconds",
+        "Time from request to response head.",
+        &t.total,
+    );
+    histogram(
+        &mut out,
+        "wafer_inspection_duration_seconds",
+        "Time in the inspection engine.",
+        &t.inspect,
+    );
+    histogram(
+        &mut out,
+        "wafer_upstream_duration_seconds",
+        "Upstream time to response head.",
+        &t.upstream,
+    );
+    let e = s.shared.events.stats();
+    let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    counter(
+        &mut out,
+        "wafer_events_published_total",
+        "Events published on the bus.",
+        load(&e.published),
+    );
+    counter(
+        &mut out,
+        "wafer_events_dropped_total",
+        "Events a full queue could not take.",
+        load(&e.dropped),
+    );
+    counter(
+        &mut out,
+        "wafer_events_stored_total",
+        "Events written to the store.",
+        load(&e.stored),
+    );
+    counter(
+        &mut out,
+        "wafer_events_store_failed_total",
+        "Events the store refused for good.",
+        load(&e.store_failed),
+    );
+    let lag = load(&e.published)
+        .saturating_sub(load(&e.stored) + load(&e.store_dropped) + load(&e.store_failed));
+    gauge(
+        &mut out,
+        "wafer_store_lag_events",
+        "Events published but not yet stored.",
+        lag,
+    );
+    gauge(
+        &mut out,
+        "wafer_live_subscribers",
+        "Open live streams (SSE and WebSocket).",
+        s.shared.events.subscribers() as u64,
+    );
+    out
+}
+
+pub async fn metrics(State(s): State<Arc<AdminState>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        render(&s),
+    )
+        .into_response()
+}

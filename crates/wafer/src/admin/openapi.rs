@@ -1,0 +1,107 @@
+//! `GET /api/openapi.json`: the admin API described for tools and people.
+
+use serde_json::{Value, json};
+
+fn filter_params() -> Value {
+    let p = |name: &str, schema: Value, desc: &str| json!({"name": name, "in": "query", "required": false, "schema": schema, "description": desc});
+    json!([
+        p(
+            "from",
+            json!({"type": "string"}),
+            "Start: unix ms, RFC 3339 UTC (2026-12-01T10:00:00Z) or relative (-15m, -24h, -7d)."
+        ),
+        p(
+            "to",
+            json!({"type": "string"}),
+            "End (exclusive), same forms as from."
+        ),
+        p("ip", json!({"type": "string"}), "Client IP address."),
+        p(
+            "action",
+            json!({"type": "string", "enum": ["allow", "flag", "block"]}),
+            "Decision."
+        ),
+        p(
+            "class",
+            json!({"type": "string"}),
+            "Attack class of any finding (sqli, xss, rce, lfi, ...)."
+        ),
+        p(
+            "rule",
+            json!({"type": "integer"}),
+            "Rule id of any finding."
+        ),
+        p("method", json!({"type": "string"}), "HTTP method."),
+        p("path", json!({"type": "string"}), "Path prefix."),
+        p("host", json!({"type": "string"}), "Host header."),
+        p(
+            "status",
+            json!({"type": "integer"}),
+            "Status Wafer answered with."
+        ),
+        p(
+            "min_score",
+            json!({"type": "integer"}),
+            "Lowest anomaly score."
+        ),
+        p(
+            "q",
+            json!({"type": "string"}),
+            "Free text, case-insensitive, anywhere in the event."
+        ),
+    ])
+}
+
+fn page_params() -> Vec<Value> {
+    vec![
+        json!({"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["-ts", "ts", "-score"]}, "description": "Order; default newest first."}),
+        json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}, "description": "Page size (default 50)."}),
+        json!({"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "next_cursor of the previous page."}),
+    ]
+}
+
+pub fn document() -> Value {
+    let mut list_params = filter_params().as_array().cloned().unwrap_or_default();
+    list_params.extend(page_params());
+    let mut export_params = list_params.clone();
+    export_params.push(json!({"name": "format", "in": "query", "schema": {"type": "string", "enum": ["jsonl", "csv"]}}));
+    let err = json!({"description": "Bad parameter (the message names it)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    let unauth = json!({"description": "Missing or wrong admin token"});
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Wafer admin API", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Served on the admin listener only. Authenticate with `Authorization: Bearer TOKEN` or the session cookie set by /login."},
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}, "session": {"type": "apiKey", "in": "cookie", "name": super::auth::COOKIE}},
+            "schemas": {"Error": {"type": "object", "properties": {"error": {"type": "string"}, "details": {"type": "array", "items": {"type": "string"}}}, "required": ["error"]}}
+        },
+        "security": [{"bearer": []}, {"session": []}],
+        "paths": {
+            "/api/events": {"get": {"summary": "Stored events, filtered and paged", "parameters": list_params,
+                "responses": {"200": {"description": "{events: [...], next_cursor}"}, "400": err, "401": unauth}}},
+            "/api/events/{id}": {"get": {"summary": "One event with every finding",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "The event"}, "404": {"description": "No such event"}, "401": unauth}}},
+            "/api/stats": {"get": {"summary": "Traffic series and top-N lists for a range",
+                "parameters": [
+                    {"name": "from", "in": "query", "schema": {"type": "string"}},
+                    {"name": "to", "in": "query", "schema": {"type": "string"}},
+                    {"name": "bucket", "in": "query", "schema": {"type": "string"}, "description": "60s, 5m, 1h ... (at least 1m)"},
+                    {"name": "top", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}}],
+                "responses": {"200": {"description": "series, top_ips, top_paths, top_rules, top_classes, score_histogram"}, "400": err, "401": unauth}}},
+            "/api/export": {"get": {"summary": "Events as JSON lines or CSV, same filters", "parameters": export_params,
+                "responses": {"200": {"description": "A download"}, "400": err, "401": unauth}}},
+            "/api/policy": {
+                "get": {"summary": "The policy in force", "responses": {"200": {"description": "Policy document"}, "401": unauth}},
+                "put": {"summary": "Replace the policy (validated whole, applied at once, saved)",
+                        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object"}}}},
+                        "responses": {"200": {"description": "The policy now in force"}, "400": err, "401": unauth}}},
+            "/events": {"get": {"summary": "Live events (Server-Sent Events); Last-Event-ID or last_event_id resumes", "parameters": filter_params(),
+                "responses": {"200": {"description": "text/event-stream; event `waf` carries one event, `lagged` says how many were skipped"}, "401": unauth}}},
+            "/ws": {"get": {"summary": "WebSocket tap: {type: event} and per-second {type: telemetry} messages", "parameters": filter_params(),
+                "responses": {"101": {"description": "Switching protocols"}, "401": unauth}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text/plain"}, "401": unauth}}},
+            "/api/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}}
+        }
+    })
+}

@@ -1,0 +1,272 @@
+//! The policy as the admin API shows and takes it: mode, paranoia, threshold,
+//! route overrides, rule exclusions and IP lists in one JSON document. A PUT
+//! is validated whole (every bad field named), then applied by swapping in an
+//! engine that shares the compiled rules, and saved to the data directory so
+//! that a restart keeps it.
+
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use wafer_engine::{Engine, Exclusion, Mode, PathPattern, Policy, Route, RuleRange};
+
+use crate::guard::IpLists;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDoc {
+    pub mode: String,
+    pub paranoia: u8,
+    pub threshold: u32,
+    #[serde(default)]
+    pub disabled_rules: Vec<String>,
+    #[serde(default)]
+    pub routes: Vec<RouteDoc>,
+    #[serde(default)]
+    pub exclusions: Vec<ExclusionDoc>,
+    #[serde(default)]
+    pub ip: IpDoc,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteDoc {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paranoia: Option<u8>,
+    #[serde(default)]
+    pub disabled_rules: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExclusionDoc {
+    pub path: String,
+    pub rules: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IpDoc {
+    #[serde(default)]
+    pub allow: Vec<String>,
+    #[serde(default)]
+    pub block: Vec<String>,
+}
+
+fn ranges(r: &[RuleRange]) -> Vec<String> {
+    r.iter().map(|r| String::from(*r)).collect()
+}
+
+impl PolicyDoc {
+    pub fn of(engine: &Engine, ip: &IpLists) -> PolicyDoc {
+        let p = engine.policy();
+        PolicyDoc {
+            mode: p.mode.to_string(),
+            paranoia: p.paranoia,
+            threshold: p.threshold,
+            disabled_rules: ranges(&p.disabled_rules),
+            routes: p
+                .routes
+                .iter()
+                .map(|r| RouteDoc {
+                    path: r.path.as_str().to_owned(),
+                    mode: r.mode.map(|m| m.to_string()),
+                    threshold: r.threshold,
+                    paranoia: r.paranoia,
+                    disabled_rules: ranges(&r.disabled_rules),
+                })
+                .collect(),
+            exclusions: p
+                .exclusions
+                .iter()
+                .map(|e| ExclusionDoc {
+                    path: e.path.as_str().to_owned(),
+                    rules: ranges(&e.rules),
+                })
+                .collect(),
+            ip: IpDoc {
+                allow: ip.allow.iter().map(ToString::to_string).collect(),
+                block: ip.block.iter().map(ToString::to_string).collect(),
+            },
+        }
+    }
+
+    /// The engine policy and IP lists this document describes, keeping what the
+    /// document does not cover (allowed methods) from `base`; or every problem.
+    pub fn build(&self, base: &Policy) -> Result<(Policy, IpLists), Vec<String>> {
+        let mut errs = Vec::new();
+        let mode = |key: &str, v: &str, errs: &mut Vec<String>| {
+            v.parse::<Mode>()
+                .map_err(|e| errs.push(format!("{key}: {e}")))
+                .ok()
+        };
+        let rules = |key: &str, v: &[String], errs: &mut Vec<String>| -> Vec<RuleRange> {
+            v.iter()
+                .filter_map(|r| {
+                    r.parse::<RuleRange>()
+                        .map_err(|e| errs.push(format!("{key}: {e}")))
+                        .ok()
+                })
+                .collect()
+        };
+        let pattern = |key: &str, v: &str, errs: &mut Vec<String>| {
+            PathPattern::parse(v)
+                .map_err(|e| errs.push(format!("{key}: {e}")))
+                .ok()
+        };
+        let paranoia_ok = |p: u8| (1..=4).contains(&p);
+        let mut policy = base.clone();
+        if let Some(m) = mode("mode", &self.mode, &mut errs) {
+            policy.mode = m;
+        }
+        if paranoia_ok(self.paranoia) {
+            policy.paranoia = self.paranoia;
+        } else {
+            errs.push("paranoia: must be 1 to 4".into());
+        }
+        if self.threshold == 0 {
+            errs.push("threshold: must be at least 1".into());
+        }
+        policy.threshold = self.threshold;
+        policy.disabled_rules = rules("disabled_rules", &self.disabled_rules, &mut errs);
+        policy.routes = Vec::new();
+        for (i, r) in self.routes.iter().enumerate() {
+            let key = format!("routes[{i}]");
+            let path = pattern(&format!("{key}.path"), &r.path, &mut errs);
+            let m = r
+                .mode
+                .as_deref()
+                .and_then(|m| mode(&format!("{key}.mode"), m, &mut errs));
+            if r.paranoia.is_some_and(|p| !paranoia_ok(p)) {
+                errs.push(format!("{key}.paranoia: must be 1 to 4"));
+            }
+            if r.threshold == Some(0) {
+                errs.push(format!("{key}.threshold: must be at least 1"));
+            }
+            let disabled = rules(
+                &format!("{key}.disabled_rules"),
+                &r.disabled_rules,
+                &mut errs,
+            );
+            if let Some(path) = path {
+                policy.routes.push(Route {
+                    path,
+                    mode: m,
+                    threshold: r.threshold,
+                    paranoia: r.paranoia,
+                    disabled_rules: disabled,
+                });
+            }
+        }
+        policy.exclusions = Vec::new();
+        for (i, e) in self.exclusions.iter().enumerate() {
+            let key = format!("exclusions[{i}]");
+            let path = pattern(&format!("{key}.path"), &e.path, &mut errs);
+            if e.rules.is_empty() {
+                errs.push(format!("{key}.rules: name at least one rule"));
+            }
+            let rs = rules(&format!("{key}.rules"), &e.rules, &mut errs);
+            if let Some(path) = path {
+                policy.exclusions.push(Exclusion { path, rules: rs });
+            }
+        }
+        let nets = |key: &str, v: &[String], errs: &mut Vec<String>| -> Vec<IpNet> {
+            v.iter()
+                .filter_map(|n| {
+                    crate::config::parse_net(n)
+                        .map_err(|e| errs.push(format!("{key}: {e}")))
+                        .ok()
+                })
+                .collect()
+        };
+        let ip = IpLists {
+            allow: nets("ip.allow", &self.ip.allow, &mut errs),
+            block: nets("ip.block", &self.ip.block, &mut errs),
+        };
+        if errs.is_empty() {
+            Ok((policy, ip))
+        } else {
+            Err(errs)
+        }
+    }
+}
+
+pub fn saved_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("policy.json")
+}
+
+/// Writes the document so that a crash mid-write leaves the old one: a
+/// temporary file, then a rename.
+pub fn save(path: &Path, doc: &PolicyDoc) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(
+        &tmp,
+        serde_json::to_vec_pretty(doc).map_err(std::io::Error::other)?,
+    )?;
+    std::fs::rename(&tmp, path)
+}
+
+pub fn load(path: &Path) -> std::io::Result<Option<PolicyDoc>> {
+    match std::fs::read(path) {
+        Ok(b) => serde_json::from_slice(&b)
+            .map(Some)
+            .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_names_every_bad_field() {
+        let engine = Engine::builtin();
+        let doc = PolicyDoc::of(&engine, &IpLists::default());
+        let (p, _) = doc.build(engine.policy()).unwrap();
+        assert_eq!(
+            PolicyDoc::of(&engine.with_policy(p), &IpLists::default()),
+            doc
+        );
+
+        let mut bad = doc.clone();
+        bad.mode = "loud".into();
+        bad.paranoia = 9;
+        bad.routes.push(RouteDoc {
+            path: "nope".into(),
+            mode: None,
+            threshold: Some(0),
+            paranoia: None,
+            disabled_rules: vec!["x".into()],
+        });
+        bad.exclusions.push(ExclusionDoc {
+            path: "/a".into(),
+            rules: vec![],
+        });
+        bad.ip.block.push("300.1.1.1".into());
+        let errs = bad.build(engine.policy()).unwrap_err();
+        for key in [
+            "mode",
+            "paranoia",
+            "routes[0].path",
+            "routes[0].threshold",
+            "routes[0].disabled_rules",
+            "exclusions[0].rules",
+            "ip.block",
+        ] {
+            assert!(
+                errs.iter().any(|e| e.starts_with(key)),
+                "{key} not in {errs:?}"
+            );
+        }
+    }
+}
