@@ -45,6 +45,7 @@ rules! {
     EMPTY_HOST = 1023, Critical, 1, "Host header present but empty";
     UNKNOWN_MULTIPART = 1024, Critical, 1, "multipart Content-Type with an unknown subtype";
     BAD_CHARSET = 1025, Critical, 1, "form or multipart part declares a charset other than UTF-8 / ISO-8859-1(5) / windows-1252 / US-ASCII";
+    METHOD_OVERRIDE = 1026, Critical, 2, "HTTP method override (_method parameter or X-HTTP-Method-Override header) naming a real method";
 }
 
 pub use super::Hit;
@@ -408,6 +409,14 @@ pub fn check_value(location: &Location, raw: &str, decoded: &str, out: &mut Vec<
             detail: None,
         });
     }
+    if is_method_override(location, decoded) {
+        out.push(Hit {
+            rule: METHOD_OVERRIDE,
+            location: location.clone(),
+            value: decoded.to_owned(),
+            detail: None,
+        });
+    }
     if decoded.contains('\u{FFFD}') && !raw.contains('\u{FFFD}') {
         out.push(Hit {
             rule: INVALID_UTF8,
@@ -416,6 +425,41 @@ pub fn check_value(location: &Location, raw: &str, decoded: &str, out: &mut Vec<
             detail: None,
         });
     }
+}
+
+/// A form field or header that makes frameworks (Rails, Laravel, Symfony,
+/// Express method-override) treat the request as another method: it walks
+/// past method restrictions enforced in front of the application. Only real
+/// method names count (anything else the framework ignores), and not the
+/// safe GET / HEAD / POST: Rails forms (GitHub's among them) send
+/// `_method=GET` and `_method=post` routinely, and those unlock nothing.
+fn is_method_override(location: &Location, value: &str) -> bool {
+    let name = location.name.as_deref().unwrap_or("");
+    let carrier = match location.part {
+        Part::QueryArg | Part::BodyArg => name.eq_ignore_ascii_case("_method"),
+        Part::Header => matches!(
+            name,
+            "x-http-method-override" | "x-http-method" | "x-method-override"
+        ),
+        _ => false,
+    };
+    const METHODS: &[&str] = &[
+        "PUT",
+        "DELETE",
+        "PATCH",
+        "OPTIONS",
+        "CONNECT",
+        "TRACE",
+        "PROPFIND",
+        "PROPPATCH",
+        "MKCOL",
+        "COPY",
+        "MOVE",
+        "LOCK",
+        "UNLOCK",
+        "SEARCH",
+    ];
+    carrier && METHODS.iter().any(|m| value.trim().eq_ignore_ascii_case(m))
 }
 
 /// Turns body parser problems into hits.
