@@ -45,6 +45,7 @@ rules! {
     EMPTY_HOST = 1023, Critical, 1, "Host header present but empty";
     UNKNOWN_MULTIPART = 1024, Critical, 1, "multipart Content-Type with an unknown subtype";
     BAD_CHARSET = 1025, Critical, 1, "form or multipart part declares a charset other than UTF-8 / ISO-8859-1(5) / windows-1252 / US-ASCII";
+    BAD_CACHE_CONTROL = 1027, Critical, 3, "request Cache-Control with a directive requests do not use, or an empty one";
     METHOD_OVERRIDE = 1026, Critical, 2, "HTTP method override (_method parameter or X-HTTP-Method-Override header) naming a real method";
 }
 
@@ -171,6 +172,18 @@ pub fn check_head(req: &Request, allowed_methods: &[String], out: &mut Vec<Hit>)
             Part::Header,
             Some("content-type"),
             ct,
+        );
+    }
+    if let Some(cc) = req
+        .header_value("cache-control")
+        .filter(|v| !cache_control_ok(v))
+    {
+        hit(
+            out,
+            BAD_CACHE_CONTROL,
+            Part::Header,
+            Some("cache-control"),
+            cc,
         );
     }
     for (name, value) in &req.headers {
@@ -427,6 +440,29 @@ pub fn check_value(location: &Location, raw: &str, decoded: &str, out: &mut Vec<
     }
 }
 
+/// Whether every Cache-Control directive is one a client sends (RFC 9111
+/// request directives, plus must-revalidate, which some clients copy from
+/// responses). Anything else is a probe of the cache layer or padding, and an
+/// empty directive (`a,,b`) shows a hand-made header.
+fn cache_control_ok(value: &str) -> bool {
+    value.split(',').all(|d| {
+        let (name, arg) = match d.split_once('=') {
+            Some((n, a)) => (n.trim(), Some(a.trim())),
+            None => (d.trim(), None),
+        };
+        let seconds =
+            || arg.is_some_and(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()));
+        match name.to_ascii_lowercase().as_str() {
+            "max-age" | "min-fresh" | "stale-if-error" => seconds(),
+            "max-stale" => arg.is_none() || seconds(),
+            "no-cache" | "no-store" | "no-transform" | "only-if-cached" | "must-revalidate" => {
+                arg.is_none()
+            }
+            _ => false,
+        }
+    })
+}
+
 /// A form field or header that makes frameworks (Rails, Laravel, Symfony,
 /// Express method-override) treat the request as another method: it walks
 /// past method restrictions enforced in front of the application. Only real
@@ -493,6 +529,28 @@ mod tests {
             .header("Host", "x")
             .header("User-Agent", "ua")
             .header("Accept", "*/*")
+    }
+
+    #[test]
+    fn cache_control_directives() {
+        for ok in [
+            "no-cache",
+            "max-age=0",
+            "no-cache, no-store",
+            "max-age=123, max-stale, no-cache",
+        ] {
+            assert!(cache_control_ok(ok), "{ok}");
+        }
+        for bad in [
+            "private",
+            "foo=bar",
+            "max-age=1, foo=bar",
+            "max-age=1,,,max-stale=2",
+            "max-age=x",
+            "",
+        ] {
+            assert!(!cache_control_ok(bad), "{bad}");
+        }
     }
 
     #[test]
