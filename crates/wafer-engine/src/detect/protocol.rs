@@ -27,7 +27,7 @@ rules! {
     BAD_TRANSFER_ENCODING = 1005, Critical, 1, "Transfer-Encoding other than chunked";
     BAD_PERCENT_ENCODING = 1006, Warning, 1, "invalid percent encoding in the request target";
     NUL_BYTE = 1007, Critical, 1, "NUL byte in the request";
-    CONTROL_CHAR = 1008, Warning, 2, "control character in a header or argument";
+    CONTROL_CHAR = 1008, Critical, 2, "control character in a header or argument";
     INVALID_UTF8 = 1009, Notice, 2, "value is not valid UTF-8 after decoding";
     MALFORMED_BODY = 1010, Critical, 1, "request body does not parse as its Content-Type says";
     BODY_TOO_DEEP = 1011, Warning, 1, "body nesting deeper than the limit";
