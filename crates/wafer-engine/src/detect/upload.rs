@@ -5,7 +5,8 @@
 //! **Finds:** a PHP, JSP or ASP opening tag inside such a part: the classic
 //! "shell.png" that is a script to the server once it is stored under the web
 //! root or included. Real image and archive data do not contain these tokens
-//! (each is five or more specific bytes), so this holds at paranoia 1.
+//! (each is five or more specific bytes; the short `<?=` only counts before a
+//! variable or a call), so this holds at paranoia 1.
 
 use super::Hit;
 use crate::body::{self, BodyKind};
@@ -27,7 +28,7 @@ fn script_tag() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r"(?i-u)<\?php(?:\s|$)|<\?=\s*[$a-z_]|<%@\s*(?:page|include|taglib|language)\b|<jsp:(?:scriptlet|declaration|expression)\b|<script\s+(?:language\s*=\s*['\x22]?php|runat\s*=)",
+            r"(?i-u)<\?php(?:\s|$)|<\?=\s*(?:\$[a-z_]|[a-z_]\w*\s*\()|<%@\s*(?:page|include|taglib|language)\b|<jsp:(?:scriptlet|declaration|expression)\b|<script\s+(?:language\s*=\s*['\x22]?php|runat\s*=)",
         )
         .expect("static pattern")
     })
@@ -43,29 +44,29 @@ pub fn check_multipart(content_type: Option<&str>, raw: &[u8], out: &mut Vec<Hit
         return;
     };
     let delimiter = format!("--{boundary}");
-    for part in memmem::find_iter(raw, delimiter.as_bytes())
-        .map(|at| at + delimiter.len())
-        .collect::<Vec<_>>()
-        .iter()
-        .map(|&start| part_at(raw, start, delimiter.as_bytes()))
-    {
-        if let Some(content) = binary_file_content(part)
-            && let Some(m) = script_tag()
-                .find(&content[..content.len().min(SCAN_BYTES)])
-                .or_else(|| {
-                    let tail = content.len().saturating_sub(SCAN_BYTES);
-                    script_tag().find(&content[tail..])
-                })
-        {
+    let delimiter = delimiter.as_bytes();
+    for at in memmem::find_iter(raw, delimiter) {
+        let part = part_at(raw, at + delimiter.len(), delimiter);
+        if let Some(tag) = binary_file_content(part).and_then(find_script) {
             out.push(Hit {
                 rule: SCRIPT_IN_BINARY_UPLOAD,
                 location: Location::new(Part::Body, None),
-                value: String::from_utf8_lossy(m.as_bytes()).into_owned(),
+                value: String::from_utf8_lossy(tag).into_owned(),
                 detail: None,
             });
             return;
         }
     }
+}
+
+/// A script tag near the start or the end of a file's content.
+fn find_script(content: &[u8]) -> Option<&[u8]> {
+    let head = &content[..content.len().min(SCAN_BYTES)];
+    let tail = &content[content.len().saturating_sub(SCAN_BYTES)..];
+    script_tag()
+        .find(head)
+        .or_else(|| script_tag().find(tail))
+        .map(|m| m.as_bytes())
 }
 
 /// The bytes from `start` to the next delimiter (or the end).
@@ -115,6 +116,8 @@ mod tests {
         assert_eq!(ids(CT, &body), vec![SCRIPT_IN_BINARY_UPLOAD]);
         let body = file_part("image/gif", "GIF89a<%@ page import=\"java.io.*\" %>");
         assert_eq!(ids(CT, &body), vec![SCRIPT_IN_BINARY_UPLOAD]);
+        let body = file_part("image/gif", "GIF89a<?=`$_GET[0]`?><?= system('id') ?>");
+        assert_eq!(ids(CT, &body), vec![SCRIPT_IN_BINARY_UPLOAD]);
     }
 
     #[test]
@@ -122,7 +125,7 @@ mod tests {
         // XMP metadata in JPEGs carries a processing instruction, not PHP.
         let body = file_part(
             "image/jpeg",
-            "\u{ff}\u{d8}<?xpacket begin='' id='W5M0'?><%>",
+            "\u{ff}\u{d8}<?xpacket begin='' id='W5M0'?><%><?=x7",
         );
         assert!(ids(CT, &body).is_empty());
         // A text part is the rules' business, not this check's.
