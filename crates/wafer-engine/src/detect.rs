@@ -7,7 +7,8 @@
 //! and exclusions are applied by the transaction, not by the detector.
 //!
 //! Id ranges: 1001-1099 protocol, 1100-1199 SQL, 1200-1299 XSS,
-//! 1300-1399 command injection, 1400-1499 traversal/LFI, 1500-1599 RFI/SSRF.
+//! 1300-1399 command injection, 1400-1499 traversal/LFI, 1500-1599 RFI/SSRF,
+//! 1600-1699 uploads.
 
 use crate::finding::{Class, Severity};
 use crate::request::Location;
@@ -17,6 +18,7 @@ pub mod protocol;
 pub mod sqli;
 pub mod ssrf;
 pub mod traversal;
+pub mod upload;
 pub mod xss;
 
 /// Metadata of one check a detector performs.
@@ -108,6 +110,7 @@ pub fn all_rules() -> impl Iterator<Item = &'static DetectorRule> {
         .chain(cmdi::RULES)
         .chain(traversal::RULES)
         .chain(ssrf::RULES)
+        .chain(upload::RULES)
 }
 
 /// Looks up a detector rule by id.
@@ -179,6 +182,7 @@ mod tests {
             (cmdi::RULES, 1300),
             (traversal::RULES, 1400),
             (ssrf::RULES, 1500),
+            (upload::RULES, 1600),
         ] {
             for r in rules {
                 assert!(

@@ -198,6 +198,7 @@ impl<'e> Transaction<'e> {
         let mut hits = Vec::new();
         protocol::check_body(&parsed.problems, &mut hits);
         protocol::check_multipart_charsets(ct.as_deref(), &self.req.body, &mut hits);
+        detect::upload::check_multipart(ct.as_deref(), &self.req.body, &mut hits);
         self.record_hits(hits);
         let mut values: Vec<Value> = view::body_values(parsed.args).collect();
         if matches!(self.body_kind, BodyKind::Text | BodyKind::Xml) && !self.req.body.is_empty() {

@@ -27,7 +27,7 @@ rules! {
     BAD_TRANSFER_ENCODING = 1005, Critical, 1, "Transfer-Encoding other than chunked";
     BAD_PERCENT_ENCODING = 1006, Warning, 1, "invalid percent encoding in the request target";
     NUL_BYTE = 1007, Critical, 1, "NUL byte in the request";
-    CONTROL_CHAR = 1008, Warning, 2, "control character in a header or argument";
+    CONTROL_CHAR = 1008, Critical, 2, "control character in a header or argument";
     INVALID_UTF8 = 1009, Notice, 2, "value is not valid UTF-8 after decoding";
     MALFORMED_BODY = 1010, Critical, 1, "request body does not parse as its Content-Type says";
     BODY_TOO_DEEP = 1011, Warning, 1, "body nesting deeper than the limit";
@@ -45,6 +45,8 @@ rules! {
     EMPTY_HOST = 1023, Critical, 1, "Host header present but empty";
     UNKNOWN_MULTIPART = 1024, Critical, 1, "multipart Content-Type with an unknown subtype";
     BAD_CHARSET = 1025, Critical, 1, "form or multipart part declares a charset other than UTF-8 / ISO-8859-1(5) / windows-1252 / US-ASCII";
+    BAD_CACHE_CONTROL = 1027, Critical, 3, "request Cache-Control with a directive requests do not use, or an empty one";
+    METHOD_OVERRIDE = 1026, Critical, 2, "HTTP method override (_method parameter or X-HTTP-Method-Override header) naming a real method";
 }
 
 pub use super::Hit;
@@ -170,6 +172,18 @@ pub fn check_head(req: &Request, allowed_methods: &[String], out: &mut Vec<Hit>)
             Part::Header,
             Some("content-type"),
             ct,
+        );
+    }
+    if let Some(cc) = req
+        .header_value("cache-control")
+        .filter(|v| !cache_control_ok(v))
+    {
+        hit(
+            out,
+            BAD_CACHE_CONTROL,
+            Part::Header,
+            Some("cache-control"),
+            cc,
         );
     }
     for (name, value) in &req.headers {
@@ -408,6 +422,14 @@ pub fn check_value(location: &Location, raw: &str, decoded: &str, out: &mut Vec<
             detail: None,
         });
     }
+    if is_method_override(location, decoded) {
+        out.push(Hit {
+            rule: METHOD_OVERRIDE,
+            location: location.clone(),
+            value: decoded.to_owned(),
+            detail: None,
+        });
+    }
     if decoded.contains('\u{FFFD}') && !raw.contains('\u{FFFD}') {
         out.push(Hit {
             rule: INVALID_UTF8,
@@ -416,6 +438,64 @@ pub fn check_value(location: &Location, raw: &str, decoded: &str, out: &mut Vec<
             detail: None,
         });
     }
+}
+
+/// Whether every Cache-Control directive is one a client sends (RFC 9111
+/// request directives, plus must-revalidate, which some clients copy from
+/// responses). Anything else is a probe of the cache layer or padding, and an
+/// empty directive (`a,,b`) shows a hand-made header.
+fn cache_control_ok(value: &str) -> bool {
+    value.split(',').all(|d| {
+        let (name, arg) = match d.split_once('=') {
+            Some((n, a)) => (n.trim(), Some(a.trim())),
+            None => (d.trim(), None),
+        };
+        let seconds =
+            || arg.is_some_and(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()));
+        match name.to_ascii_lowercase().as_str() {
+            "max-age" | "min-fresh" | "stale-if-error" => seconds(),
+            "max-stale" => arg.is_none() || seconds(),
+            "no-cache" | "no-store" | "no-transform" | "only-if-cached" | "must-revalidate" => {
+                arg.is_none()
+            }
+            _ => false,
+        }
+    })
+}
+
+/// A form field or header that makes frameworks (Rails, Laravel, Symfony,
+/// Express method-override) treat the request as another method: it walks
+/// past method restrictions enforced in front of the application. Only real
+/// method names count (anything else the framework ignores), and not the
+/// safe GET / HEAD / POST: Rails forms (GitHub's among them) send
+/// `_method=GET` and `_method=post` routinely, and those unlock nothing.
+fn is_method_override(location: &Location, value: &str) -> bool {
+    let name = location.name.as_deref().unwrap_or("");
+    let carrier = match location.part {
+        Part::QueryArg | Part::BodyArg => name.eq_ignore_ascii_case("_method"),
+        Part::Header => matches!(
+            name,
+            "x-http-method-override" | "x-http-method" | "x-method-override"
+        ),
+        _ => false,
+    };
+    const METHODS: &[&str] = &[
+        "PUT",
+        "DELETE",
+        "PATCH",
+        "OPTIONS",
+        "CONNECT",
+        "TRACE",
+        "PROPFIND",
+        "PROPPATCH",
+        "MKCOL",
+        "COPY",
+        "MOVE",
+        "LOCK",
+        "UNLOCK",
+        "SEARCH",
+    ];
+    carrier && METHODS.iter().any(|m| value.trim().eq_ignore_ascii_case(m))
 }
 
 /// Turns body parser problems into hits.
@@ -449,6 +529,28 @@ mod tests {
             .header("Host", "x")
             .header("User-Agent", "ua")
             .header("Accept", "*/*")
+    }
+
+    #[test]
+    fn cache_control_directives() {
+        for ok in [
+            "no-cache",
+            "max-age=0",
+            "no-cache, no-store",
+            "max-age=123, max-stale, no-cache",
+        ] {
+            assert!(cache_control_ok(ok), "{ok}");
+        }
+        for bad in [
+            "private",
+            "foo=bar",
+            "max-age=1, foo=bar",
+            "max-age=1,,,max-stale=2",
+            "max-age=x",
+            "",
+        ] {
+            assert!(!cache_control_ok(bad), "{bad}");
+        }
     }
 
     #[test]
