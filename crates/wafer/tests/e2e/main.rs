@@ -1,5 +1,6 @@
 //! End-to-end tests over real loopback HTTP: a real origin server, Wafer in
 //! front of it, real clients (HTTP/1.1, h2c, WebSocket, raw sockets).
 
+mod admin;
 mod harness;
 mod proxy;
