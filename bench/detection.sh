@@ -26,7 +26,7 @@ command -v nginx >/dev/null || { echo "missing nginx: apt-get install nginx libn
 cargo build --release -p wafer --manifest-path "$ROOT/Cargo.toml" >&2
 sh "$SHARED/bench/peers/start.sh" "$PL" 2 >&2
 "$ROOT/target/release/wafer" run --listen 127.0.0.1:8083 --upstream http://127.0.0.1:9000 \
-  --paranoia "$PL" --events none --log-level error >&2 &
+  --paranoia "$PL" --events none --log-level error --admin-listen off --data-dir "$OUT/wafer-data" >&2 &
 WAFER=$!
 cleanup() { kill "$WAFER" 2>/dev/null || true; nginx -c "$RUNDIR/nginx.conf" -s stop 2>/dev/null || true; }
 trap cleanup EXIT

@@ -19,12 +19,22 @@ done
 
 cargo build --release -p wafer --manifest-path "$ROOT/Cargo.toml" >&2
 sh "$PEERS/start.sh" 1 1 >&2
+OUT=${OUT:-$ROOT/bench/out}
+rm -rf "$OUT/bench-data" "$OUT/bench-data-record"
+mkdir -p "$OUT"
+# Wafer as it ships (SQLite store, events for blocked/flagged only), and a second
+# one keeping every allowed request too (events.record_all = 1) for the side-by-side.
 "$ROOT/target/release/wafer" run --listen 127.0.0.1:8083 --upstream http://127.0.0.1:9000 \
-  --events none --log-level warn --workers 1 >&2 &
+  --events none --log-level warn --workers 1 --admin-listen off --data-dir "$OUT/bench-data" >&2 &
 WAFER=$!
-cleanup() { kill "$WAFER" 2>/dev/null || true; nginx -c "$RUNDIR/nginx.conf" -s stop 2>/dev/null || true; }
+WAFER_RECORD_ALL=1 "$ROOT/target/release/wafer" run --listen 127.0.0.1:8084 --upstream http://127.0.0.1:9000 \
+  --events none --log-level warn --workers 1 --admin-listen off --data-dir "$OUT/bench-data-record" >&2 &
+WAFER_RECORD=$!
+cleanup() { kill "$WAFER" "$WAFER_RECORD" 2>/dev/null || true; nginx -c "$RUNDIR/nginx.conf" -s stop 2>/dev/null || true; }
 trap cleanup EXIT
-for _ in $(seq 50); do curl -fs -o /dev/null http://127.0.0.1:8083/ 2>/dev/null && break; sleep 0.1; done
+for port in 8083 8084; do
+  for _ in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && break; sleep 0.1; done
+done
 IDLE_RSS=$(awk '/VmRSS/ {print $2}' "/proc/$WAFER/status")
 
 UA='Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36'
@@ -48,7 +58,7 @@ echo "| scenario | target | requests/s | p50 | p99 | non-2xx |"
 echo "| --- | --- | ---: | ---: | ---: | ---: |"
 declare -A RPS
 for scenario in get json; do
-  for target in "upstream direct:9000" "nginx proxy:8081" "nginx + ModSecurity + CRS:8082" "wafer:8083"; do
+  for target in "upstream direct:9000" "nginx proxy:8081" "nginx + ModSecurity + CRS:8082" "wafer:8083" "wafer, record all:8084"; do
     name=${target%:*}; port=${target##*:}
     read -r rps p50 p99 bad < <(run_wrk "$port" "$scenario" | summarize)
     RPS[$scenario:$name]=$rps
@@ -60,5 +70,7 @@ echo
 for scenario in get json; do
   awk -v w="${RPS[$scenario:wafer]}" -v n="${RPS[$scenario:nginx proxy]}" -v m="${RPS[$scenario:nginx + ModSecurity + CRS]}" -v s="$scenario" \
     'BEGIN {printf "%s: wafer/nginx = %.2f, wafer/modsecurity = %.1f\n", s, w/n, w/m}'
+  awk -v w="${RPS[$scenario:wafer]}" -v r="${RPS[$scenario:wafer, record all]}" -v s="$scenario" \
+    'BEGIN {printf "%s: record all / off = %.2f\n", s, r/w}'
 done
 echo "wafer RSS: idle $((IDLE_RSS / 1024)) MiB, peak $((PEAK_RSS / 1024)) MiB"
