@@ -46,7 +46,11 @@ fn event(i: u64) -> Arc<Event> {
 }
 
 fn sqlite_inserts(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let spec = format!("sqlite:{}", dir.path().join("bench.db").display());
     let store = rt.block_on(store::open(&spec)).unwrap();
