@@ -26,6 +26,10 @@ struct Node {
 
 impl Node {
     async fn start(store: Option<String>) -> Node {
+        Self::start_with(store, 0.0).await
+    }
+
+    async fn start_with(store: Option<String>, record_all: f64) -> Node {
         let origin = Origin::start().await;
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = Config {
@@ -37,6 +41,7 @@ impl Node {
             ..Config::default()
         };
         cfg.admin_token = Some("test-admin-token-0123456789".into());
+        cfg.record_all = record_all;
         let upstream = format!("http://{}", origin.addr).parse().unwrap();
         let running = start(cfg, upstream, Engine::builtin()).await.unwrap();
         Node {
@@ -572,5 +577,40 @@ async fn a_node_on_postgres_stores_and_serves_events() {
     assert_eq!(ids, [id.as_str()]);
     let (_, st) = node.api("/api/stats?from=-1h").await;
     assert_eq!(st["top_ips"][0]["count"], 1);
+    node.running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn record_all_keeps_allowed_requests_too() {
+    let node = Node::start_with(None, 1.0).await;
+    for i in 0..3 {
+        let (parts, _) = send(
+            get(&node.proxy(&format!("/search?q=shoes&n={i}")))
+                .body(empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(parts.status, StatusCode::OK);
+    }
+    node.attack(SQLI).await;
+    node.stored(4).await;
+    let (_, v) = node.api("/api/events?action=allow").await;
+    let allowed = v["events"].as_array().unwrap();
+    assert_eq!(allowed.len(), 3);
+    assert!(
+        allowed
+            .iter()
+            .all(|e| e["findings"].as_array().unwrap().is_empty() && e["path"] == "/search")
+    );
+    node.running.stop().await.unwrap();
+
+    // Off (the default): only the attack is kept.
+    let node = Node::start(None).await;
+    send(get(&node.proxy("/search?q=shoes")).body(empty()).unwrap()).await;
+    node.attack(SQLI).await;
+    node.stored(1).await;
+    let (_, v) = node.api("/api/events").await;
+    assert_eq!(v["events"].as_array().unwrap().len(), 1);
+    assert_eq!(v["events"][0]["action"], "block");
     node.running.stop().await.unwrap();
 }
