@@ -33,7 +33,6 @@ CREATE INDEX IF NOT EXISTS events_ts ON events (ts_ms);
 CREATE INDEX IF NOT EXISTS events_ip ON events (client_ip, ts_ms);
 CREATE INDEX IF NOT EXISTS events_action ON events (action, ts_ms);
 CREATE INDEX IF NOT EXISTS events_path ON events (path);
-CREATE INDEX IF NOT EXISTS events_score ON events (score, ts_ms);
 CREATE TABLE IF NOT EXISTS event_findings (
     event_id TEXT NOT NULL,
     rule_id {int} NOT NULL,
