@@ -163,12 +163,13 @@ pub async fn open(spec: &str) -> StoreResult<Arc<dyn Store>> {
 pub(crate) fn series(rows: &[TrafficMinute], q: &StatsQuery) -> Vec<Bucket> {
     let width = q.bucket_ms.max(60_000);
     let start = q.from_ms - q.from_ms % width;
+    // Query values come from the network: saturate, never overflow.
     let n = usize::try_from((q.to_ms.saturating_sub(start)).div_ceil(width))
         .unwrap_or(0)
         .min(10_000);
     let mut out: Vec<Bucket> = (0..n)
         .map(|i| Bucket {
-            ts_ms: start + i as u64 * width,
+            ts_ms: start.saturating_add((i as u64).saturating_mul(width)),
             ..Bucket::default()
         })
         .collect();

@@ -265,7 +265,13 @@ fn parse_rfc3339(v: &str) -> Option<u64> {
     let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
     let mut t = hms.splitn(3, ':').map(|p| p.parse::<i64>().ok());
     let (h, mi, s) = (t.next()??, t.next()??, t.next()??);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&da) || h > 23 || mi > 59 || s > 60 {
+    if !(1970..=9999).contains(&y)
+        || !(1..=12).contains(&mo)
+        || !(1..=31).contains(&da)
+        || !(0..=23).contains(&h)
+        || !(0..=59).contains(&mi)
+        || !(0..=60).contains(&s)
+    {
         return None;
     }
     let ms: i64 = format!("{frac:0<3}").get(..3)?.parse().ok()?;
@@ -533,6 +539,11 @@ mod tests {
             Some(1_709_164_800_000)
         );
         assert_eq!(parse_rfc3339("2024-13-01T00:00:00Z"), None);
+        // Hostile numbers are refused, not overflowed.
+        assert_eq!(parse_rfc3339("999999999999999999-01-01T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339("2024-01-01T-1:00:00Z"), None);
+        assert_eq!(resolve_relative("99999999999999999999d", 1), None);
+        assert_eq!(resolve_relative("9999999999999999d", 1), None);
     }
 
     #[test]

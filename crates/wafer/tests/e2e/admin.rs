@@ -333,6 +333,15 @@ async fn events_are_stored_filtered_paged_and_exported() {
     );
     let (s, _) = node.api("/api/stats?bucket=5s").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+    // Hostile ranges get an answer or a 400, never a crash.
+    let (s, st) = node.api("/api/stats?from=0&to=18446744073709551615").await;
+    assert_eq!(s, StatusCode::OK, "{st}");
+    let (s, _) = node
+        .api("/api/stats?to=999999999999999999-01-01T00:00:00Z")
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = node.api("/api/events?from=-99999999999999999999d").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
 
     // Metrics count every request, the allowed one too.
     let (_, body) = node.raw("/metrics").await;
