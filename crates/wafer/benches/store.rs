@@ -11,7 +11,7 @@ use wafer_engine::finding::{Finding, Severity};
 use wafer_engine::request::{Location, Part};
 use wafer_engine::{Action, Class, Mode};
 
-fn event(i: u64) -> Arc<Event> {
+fn event(i: u64, blocked: bool) -> Arc<Event> {
     let finding = |rule_id, class| Finding {
         rule_id,
         class,
@@ -32,14 +32,22 @@ fn event(i: u64) -> Arc<Event> {
         path: "/search".into(),
         query: "q=%27%20UNION%20SELECT%20password%20FROM%20users--".into(),
         user_agent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0".into(),
-        action: Action::Block,
-        status: Some(403),
+        action: if blocked {
+            Action::Block
+        } else {
+            Action::Allow
+        },
+        status: blocked.then_some(403),
         score: 10,
         threshold: 5,
         mode: Mode::Block,
         route: None,
         reason: None,
-        findings: vec![finding(200002, Class::Sqli), finding(1101, Class::Sqli)],
+        findings: if blocked {
+            vec![finding(200002, Class::Sqli), finding(1101, Class::Sqli)]
+        } else {
+            Vec::new()
+        },
         inspect_us: 40,
         dropped_before: 0,
     })
@@ -58,13 +66,21 @@ fn sqlite_inserts(c: &mut Criterion) {
     let mut g = c.benchmark_group("store");
     g.throughput(Throughput::Elements(BATCH as u64));
     g.sample_size(20);
-    g.bench_function("sqlite_insert_batch", |b| {
-        b.iter(|| {
-            let batch: Vec<Arc<Event>> = (next..next + BATCH as u64).map(event).collect();
-            next += BATCH as u64;
-            rt.block_on(store.insert(batch)).unwrap();
-        })
-    });
+    // Blocked requests (two findings each), and allowed ones as "record all" stores them.
+    for (name, blocked) in [
+        ("sqlite_insert_batch", true),
+        ("sqlite_insert_batch_allowed", false),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let batch: Vec<Arc<Event>> = (next..next + BATCH as u64)
+                    .map(|i| event(i, blocked))
+                    .collect();
+                next += BATCH as u64;
+                rt.block_on(store.insert(batch)).unwrap();
+            })
+        });
+    }
     g.finish();
 }
 
