@@ -64,12 +64,18 @@ pub struct ProxyConfig {
     pub max_header_bytes: usize,
 }
 
-/// Everything a request handler needs, shared by all connections. The engine
-/// and the IP lists are swapped atomically on reload; in-flight requests keep
-/// the snapshot they started with.
+/// What a policy change replaces, in one step: a request sees the old engine
+/// and lists or the new ones, never a mix.
+pub struct Protection {
+    pub engine: Engine,
+    pub ip_lists: IpLists,
+}
+
+/// Everything a request handler needs, shared by all connections. The
+/// protection is swapped atomically on a policy change; in-flight requests
+/// keep the snapshot they started with.
 pub struct Shared {
-    pub engine: ArcSwap<Engine>,
-    pub ip_lists: ArcSwap<IpLists>,
+    pub protection: ArcSwap<Protection>,
     pub events: Publisher,
     pub config: ProxyConfig,
     /// Counters of all traffic (the charts and `/metrics`).
@@ -88,8 +94,7 @@ impl Shared {
     ) -> Result<Shared, ProxyError> {
         let upstream = forward::Upstream::new(&config)?;
         Ok(Shared {
-            engine: ArcSwap::from_pointee(engine),
-            ip_lists: ArcSwap::from_pointee(ip_lists),
+            protection: ArcSwap::from_pointee(Protection { engine, ip_lists }),
             events,
             config,
             traffic: Arc::default(),

@@ -304,9 +304,8 @@ fn csv_row(out: &mut String, ev: &crate::events::Event) {
 }
 
 pub async fn policy_get(State(s): State<Arc<AdminState>>) -> Response {
-    let engine = s.shared.engine.load();
-    let ip = s.shared.ip_lists.load();
-    Json(PolicyDoc::of(&engine, &ip)).into_response()
+    let p = s.shared.protection.load();
+    Json(PolicyDoc::of(&p.engine, &p.ip_lists)).into_response()
 }
 
 pub async fn policy_put(
@@ -317,13 +316,15 @@ pub async fn policy_put(
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("policy document: {e}")))?;
     // One change at a time, so that two PUTs cannot interleave their swaps.
     let _guard = s.policy_lock.lock().await;
-    let current = s.shared.engine.load_full();
-    let (policy, ip) = doc.build(current.policy()).map_err(|errs| ApiError {
-        status: StatusCode::BAD_REQUEST,
-        message: format!("policy has {} problem(s)", errs.len()),
-        details: errs,
-    })?;
-    let engine = current.with_policy(policy);
+    let current = s.shared.protection.load_full();
+    let (policy, ip) = doc
+        .build(current.engine.policy())
+        .map_err(|errs| ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message: format!("policy has {} problem(s)", errs.len()),
+            details: errs,
+        })?;
+    let engine = current.engine.with_policy(policy);
     if let Some(path) = &s.policy_path {
         let saved = PolicyDoc::of(&engine, &ip);
         let path = path.clone();
@@ -337,8 +338,12 @@ pub async fn policy_put(
                 )
             })?;
     }
-    s.shared.ip_lists.store(Arc::new(ip));
-    s.shared.engine.store(Arc::new(engine));
+    s.shared
+        .protection
+        .store(Arc::new(crate::proxy::Protection {
+            engine,
+            ip_lists: ip,
+        }));
     tracing::info!("policy changed through the admin API");
     drop(_guard);
     Ok(policy_get(State(Arc::clone(&s))).await)

@@ -88,7 +88,8 @@ async fn handle_inner(
     let client_upgrade = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
     let facts = Facts::of(&req, &id, client);
 
-    let guard = shared.ip_lists.load().check(client);
+    let protection = shared.protection.load_full();
+    let guard = protection.ip_lists.check(client);
     record.action = Some(if guard == GuardDecision::Block {
         Action::Block
     } else {
@@ -110,7 +111,7 @@ async fn handle_inner(
     let body = if guard == GuardDecision::Allow {
         ReplayBody::streaming(incoming)
     } else {
-        let engine = shared.engine.load_full();
+        let engine = &protection.engine;
         let mut tx = engine.transaction();
         let mut clock = Clock::default();
         let head = engine_head(&parts);
