@@ -49,9 +49,9 @@ pub(super) struct ByteTable([Mask; 256]);
 impl ByteTable {
     pub(super) fn new() -> ByteTable {
         let mut t = [0; 256];
-        for (i, extra) in ALPHABETS.iter().enumerate() {
+        for i in 0..ALPHABETS.len() {
             for b in 0..=255u8 {
-                if b.is_ascii_alphanumeric() || b == b'_' || extra.contains(&b) {
+                if in_alphabet(i, b) {
                     t[b as usize] |= 1 << i;
                 }
             }

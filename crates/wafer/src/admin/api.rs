@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::AdminState;
 use super::policy::PolicyDoc;
-use crate::store::filter::{self, FilterError, resolve_relative};
+use crate::store::filter::{self, FilterError};
 use crate::store::{StatsQuery, StoreError};
 
 /// An error answer: a status and a message saying what to change.
@@ -99,10 +99,7 @@ pub async fn event(
 
 /// `60000`, `60s`, `5m`, `1h`, `1d`.
 fn parse_duration_ms(v: &str) -> Option<u64> {
-    if let Ok(ms) = v.parse() {
-        return Some(ms);
-    }
-    resolve_relative(v, u64::MAX).map(|t| u64::MAX - t)
+    v.parse().ok().or_else(|| filter::span_ms(v))
 }
 
 pub async fn stats(State(s): State<Arc<AdminState>>, RawQuery(q): RawQuery) -> ApiResult<Response> {
@@ -120,14 +117,8 @@ pub async fn stats(State(s): State<Arc<AdminState>>, RawQuery(q): RawQuery) -> A
     };
     for (k, v) in &p {
         match k.as_str() {
-            "from" | "to" => {
-                let (f, _) = filter::parse_query([(k.as_str(), v.as_str())], &[])?;
-                if k == "from" {
-                    from = f.from_ms;
-                } else {
-                    to = f.to_ms;
-                }
-            }
+            "from" => from = Some(filter::parse_time(k, v)?),
+            "to" => to = Some(filter::parse_time(k, v)?),
             "bucket" => {
                 bucket = Some(
                     parse_duration_ms(v)

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 use wafer_engine::{Action, BodyPlan, Flow, Transaction};
 
 use super::body::ReplayBody;
@@ -341,9 +341,7 @@ impl Facts {
         };
         Facts {
             id: id.to_owned(),
-            ts_ms: SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64),
+            ts_ms: crate::clock::now_ms(),
             client,
             method: req.method().as_str().to_owned(),
             host: header(header::HOST)

@@ -231,7 +231,7 @@ fn parse_num<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, FilterError
 
 /// Unix milliseconds, or RFC 3339-ish `2026-12-01T10:00:00Z`, or relative `-15m`, `-24h`, `-7d`
 /// (relative times are resolved by the caller's clock, see [`resolve_relative`]).
-fn parse_time(name: &str, v: &str) -> Result<u64, FilterError> {
+pub fn parse_time(name: &str, v: &str) -> Result<u64, FilterError> {
     if let Ok(ms) = v.parse::<u64>() {
         return Ok(ms);
     }
@@ -244,6 +244,11 @@ fn parse_time(name: &str, v: &str) -> Result<u64, FilterError> {
 
 /// `15m` before `now_ms`.
 pub fn resolve_relative(rel: &str, now_ms: u64) -> Option<u64> {
+    Some(now_ms.saturating_sub(span_ms(rel)?))
+}
+
+/// `30s`, `15m`, `1h`, `7d` in milliseconds (`None` past u64).
+pub fn span_ms(rel: &str) -> Option<u64> {
     let (num, unit) = rel.split_at(rel.len().checked_sub(1)?);
     let n: u64 = num.parse().ok()?;
     let unit_ms = match unit {
@@ -253,7 +258,7 @@ pub fn resolve_relative(rel: &str, now_ms: u64) -> Option<u64> {
         "d" => 86_400_000,
         _ => return None,
     };
-    Some(now_ms.saturating_sub(n.checked_mul(unit_ms)?))
+    n.checked_mul(unit_ms)
 }
 
 /// `YYYY-MM-DDTHH:MM:SS[.fff]Z` (UTC only) to unix ms.
@@ -313,6 +318,17 @@ pub enum SqlValue {
     Text(String),
 }
 
+/// Unsigned times and counts as the stores' signed 64-bit integers, saturating.
+pub fn sql_int(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl SqlValue {
+    pub fn int(v: u64) -> SqlValue {
+        SqlValue::Int(sql_int(v))
+    }
+}
+
 /// The placeholder and search syntax of a store's SQL dialect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dialect {
@@ -356,13 +372,12 @@ impl Where {
 
     /// The events table is `e`; findings are in `event_findings`.
     pub fn filter(&mut self, f: &Filter) {
-        let int = |v: u64| SqlValue::Int(i64::try_from(v).unwrap_or(i64::MAX));
         if let Some(v) = f.from_ms {
-            let p = self.bind(int(v));
+            let p = self.bind(SqlValue::int(v));
             self.and(&format!("e.ts_ms >= {p}"));
         }
         if let Some(v) = f.to_ms {
-            let p = self.bind(int(v));
+            let p = self.bind(SqlValue::int(v));
             self.and(&format!("e.ts_ms < {p}"));
         }
         if let Some(ip) = f.ip {
@@ -419,7 +434,7 @@ impl Where {
 
     /// Keyset pagination: events strictly after the cursor in `sort` order.
     pub fn after(&mut self, c: &Cursor) {
-        let ts = self.bind(SqlValue::Int(i64::try_from(c.ts_ms).unwrap_or(i64::MAX)));
+        let ts = self.bind(SqlValue::int(c.ts_ms));
         let id = self.bind(SqlValue::Text(c.id.clone()));
         let cond = match c.sort {
             Sort::NewestFirst => format!("(e.ts_ms < {ts} OR (e.ts_ms = {ts} AND e.id < {id}))"),

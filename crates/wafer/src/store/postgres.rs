@@ -8,7 +8,7 @@ use tokio::sync::Mutex;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls};
 
-use super::filter::{Dialect, SqlValue};
+use super::filter::{Dialect, SqlValue, sql_int};
 use super::sql::{self, Top};
 use super::{
     Count, Filter, Page, PageRequest, Retention, Stats, StatsQuery, Store, StoreFuture,
@@ -31,10 +31,6 @@ async fn connect(url: &str) -> StoreResult<Client> {
         }
     });
     Ok(client)
-}
-
-fn i64_of(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 fn boxed(params: &[SqlValue]) -> Vec<Box<dyn ToSql + Sync + Send>> {
@@ -151,7 +147,7 @@ impl Store for PgStore {
                         &ev_st,
                         &[
                             &ev.id,
-                            &i64_of(ev.ts_ms),
+                            &sql_int(ev.ts_ms),
                             &ev.client_ip.to_string(),
                             &ev.method,
                             &ev.host,
@@ -167,7 +163,7 @@ impl Store for PgStore {
                     for (rule, class) in schema::finding_keys(ev) {
                         tx.execute(
                             &f_st,
-                            &[&ev.id, &i64::from(rule), &class, &i64_of(ev.ts_ms)],
+                            &[&ev.id, &i64::from(rule), &class, &sql_int(ev.ts_ms)],
                         )
                         .await?;
                     }
@@ -223,7 +219,7 @@ impl Store for PgStore {
                 let rows = c
                     .query(
                         "SELECT doc FROM traffic WHERE minute_ms >= $1 AND minute_ms < $2",
-                        &[&i64_of(q.from_ms), &i64_of(q.to_ms)],
+                        &[&sql_int(q.from_ms), &sql_int(q.to_ms)],
                     )
                     .await?;
                 rows.iter()
@@ -264,7 +260,7 @@ impl Store for PgStore {
                     "INSERT INTO traffic (minute_ms, node, boot, doc) VALUES ($1, $2, $3, $4)
                      ON CONFLICT (minute_ms, node, boot) DO UPDATE SET doc = excluded.doc",
                     &[
-                        &i64_of(m.minute_ms),
+                        &sql_int(m.minute_ms),
                         &m.node,
                         &self.boot,
                         &serde_json::to_string(m)?,
@@ -283,7 +279,7 @@ impl Store for PgStore {
             let tx = c.transaction().await?;
             let mut removed = 0;
             if r.max_age_ms > 0 {
-                let cutoff = i64_of(now_ms.saturating_sub(r.max_age_ms));
+                let cutoff = sql_int(now_ms.saturating_sub(r.max_age_ms));
                 removed += tx
                     .execute("DELETE FROM events WHERE ts_ms < $1", &[&cutoff])
                     .await?;
@@ -296,7 +292,7 @@ impl Store for PgStore {
                 let cutoff: Option<i64> = tx
                     .query_opt(
                         "SELECT ts_ms FROM events ORDER BY ts_ms DESC LIMIT 1 OFFSET $1",
-                        &[&i64_of(r.max_events)],
+                        &[&sql_int(r.max_events)],
                     )
                     .await?
                     .map(|row| row.get(0));

@@ -55,11 +55,8 @@ pub(crate) enum Top {
 /// `SELECT key, count` over events in [from, to) that were blocked or flagged.
 pub(crate) fn top(d: Dialect, what: Top, from: u64, to: u64, n: usize) -> (String, Vec<SqlValue>) {
     let mut w = Where::new(d);
-    let int = |v: u64| SqlValue::Int(i64::try_from(v).unwrap_or(i64::MAX));
-    let text_key = |col: &str| match d {
-        Dialect::Sqlite => format!("CAST({col} AS TEXT)"),
-        Dialect::Postgres => format!("CAST({col} AS TEXT)"),
-    };
+    // Keys come back as text in both dialects.
+    let text_key = |col: &str| format!("CAST({col} AS TEXT)");
     let (key, table, count, order) = match what {
         Top::Ips => (
             "e.client_ip".to_owned(),
@@ -88,8 +85,8 @@ pub(crate) fn top(d: Dialect, what: Top, from: u64, to: u64, n: usize) -> (Strin
         ),
     };
     let alias = if table.ends_with(" f") { "f" } else { "e" };
-    let lo = w.bind(int(from));
-    let hi = w.bind(int(to));
+    let lo = w.bind(SqlValue::int(from));
+    let hi = w.bind(SqlValue::int(to));
     w.and(&format!("{alias}.ts_ms >= {lo} AND {alias}.ts_ms < {hi}"));
     if alias == "e" {
         w.and("e.action <> 'allow'");

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-use super::filter::{Dialect, SqlValue};
+use super::filter::{Dialect, SqlValue, sql_int};
 use super::sql::{self, Top};
 use super::{
     Count, Filter, Page, PageRequest, Retention, Stats, StatsQuery, Store, StoreError, StoreFuture,
@@ -131,10 +131,6 @@ fn counts(c: &Connection, (sql, params): (String, Vec<SqlValue>)) -> StoreResult
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-fn i64_of(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
 impl Store for SqliteStore {
     fn kind(&self) -> &'static str {
         "sqlite"
@@ -156,7 +152,7 @@ impl Store for SqliteStore {
                     let doc = serde_json::to_string(&**ev)?;
                     let added = ev_st.execute(params![
                         ev.id,
-                        i64_of(ev.ts_ms),
+                        sql_int(ev.ts_ms),
                         ev.client_ip.to_string(),
                         ev.method,
                         ev.host,
@@ -168,7 +164,7 @@ impl Store for SqliteStore {
                     ])?;
                     if added == 1 {
                         for (rule, class) in schema::finding_keys(ev) {
-                            f_st.execute(params![ev.id, rule, class, i64_of(ev.ts_ms)])?;
+                            f_st.execute(params![ev.id, rule, class, sql_int(ev.ts_ms)])?;
                         }
                     }
                 }
@@ -216,7 +212,7 @@ impl Store for SqliteStore {
             let mut st = c.prepare_cached(
                 "SELECT doc FROM traffic WHERE minute_ms >= ?1 AND minute_ms < ?2",
             )?;
-            let rows = st.query_map(params![i64_of(q.from_ms), i64_of(q.to_ms)], |r| {
+            let rows = st.query_map(params![sql_int(q.from_ms), sql_int(q.to_ms)], |r| {
                 r.get::<_, String>(0)
             })?;
             let mut minutes: Vec<TrafficMinute> = Vec::new();
@@ -251,7 +247,7 @@ impl Store for SqliteStore {
                 )?;
                 for m in &minutes {
                     st.execute(params![
-                        i64_of(m.minute_ms),
+                        sql_int(m.minute_ms),
                         m.node,
                         inner.boot,
                         serde_json::to_string(m)?
@@ -269,7 +265,7 @@ impl Store for SqliteStore {
             let tx = c.transaction()?;
             let mut removed = 0u64;
             if r.max_age_ms > 0 {
-                let cutoff = i64_of(now_ms.saturating_sub(r.max_age_ms));
+                let cutoff = sql_int(now_ms.saturating_sub(r.max_age_ms));
                 removed += tx.execute("DELETE FROM events WHERE ts_ms < ?1", [cutoff])? as u64;
                 tx.execute("DELETE FROM event_findings WHERE ts_ms < ?1", [cutoff])?;
                 tx.execute("DELETE FROM traffic WHERE minute_ms < ?1", [cutoff])?;
@@ -278,7 +274,7 @@ impl Store for SqliteStore {
                 let cutoff: Option<i64> = tx
                     .query_row(
                         "SELECT ts_ms FROM events ORDER BY ts_ms DESC LIMIT 1 OFFSET ?1",
-                        [i64_of(r.max_events)],
+                        [sql_int(r.max_events)],
                         |row| row.get(0),
                     )
                     .optional()?;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
 
-use super::{Second, Snapshot, Traffic};
+use super::{Second, Traffic};
 use crate::store::Store;
 
 /// How often the running minute is rewritten to the store.
@@ -75,7 +75,7 @@ async fn run(
             ticks = 0;
         } else if stopping || ticks.is_multiple_of(PARTIAL_EVERY) {
             let row = snap.since(&minute_start);
-            if row != Snapshot::default() && row.requests > 0 {
+            if row.requests > 0 {
                 write(&store, row.minute(minute, &node)).await;
             }
         }
