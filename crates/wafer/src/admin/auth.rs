@@ -146,7 +146,7 @@ pub async fn require(State(state): State<Arc<AdminState>>, req: Request, next: N
     if let Some(q) = uri.query() {
         let mut token = None;
         let mut rest = Vec::new();
-        for (k, v) in form_urlencoded_pairs(q) {
+        for (k, v) in super::api::pairs(Some(q)).unwrap_or_default() {
             if k == "token" {
                 token = Some(v);
             } else {
@@ -194,10 +194,6 @@ pub async fn require(State(state): State<Arc<AdminState>>, req: Request, next: N
         axum::http::HeaderValue::from_static("Bearer realm=\"wafer-admin\""),
     );
     resp
-}
-
-pub fn form_urlencoded_pairs(q: &str) -> Vec<(String, String)> {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(q).unwrap_or_default()
 }
 
 pub fn encode(s: &str) -> String {
