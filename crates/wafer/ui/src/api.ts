@@ -1,0 +1,72 @@
+// Fetch wrapper for the admin API. The session cookie is same-origin, so
+// there is nothing to attach; a 401 means the session expired: log in again.
+import type { EventPage, Info, ModelInfo, Policy, Stats, WafEvent } from './types';
+
+export class ApiError extends Error {
+  constructor(
+    public status: number,
+    message: string,
+    public details: string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export function toLogin(): void {
+  const here = location.pathname + location.hash;
+  location.assign('/login?next=' + encodeURIComponent(here));
+}
+
+interface Reply<T> {
+  body: T;
+  etag: string | null;
+}
+
+async function call<T>(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> {
+  const init: RequestInit = { method, headers: { Accept: 'application/json', ...headers }, credentials: 'same-origin' };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    (init.headers as Record<string, string>)['Content-Type'] = 'application/json';
+  }
+  let r: Response;
+  try {
+    r = await fetch(url, init);
+  } catch (e) {
+    throw new ApiError(0, 'network error: ' + String((e as Error).message ?? e));
+  }
+  if (r.status === 401) {
+    toLogin();
+    throw new ApiError(401, 'not logged in');
+  }
+  let data: unknown = null;
+  const text = await r.text();
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!r.ok) {
+    const d = (data ?? {}) as { error?: string; details?: unknown };
+    const details = Array.isArray(d.details) ? d.details.map(String) : [];
+    throw new ApiError(r.status, d.error ?? `${r.status} ${r.statusText}`, details);
+  }
+  return { body: data as T, etag: r.headers.get('ETag') };
+}
+
+export const api = {
+  events: (params: URLSearchParams) => call<EventPage>('GET', '/api/events?' + params).then((r) => r.body),
+  event: (id: string) => call<WafEvent>('GET', '/api/events/' + encodeURIComponent(id)).then((r) => r.body),
+  stats: (params: URLSearchParams) => call<Stats>('GET', '/api/stats?' + params).then((r) => r.body),
+  policy: () => call<Policy>('GET', '/api/policy'),
+  putPolicy: (p: Policy, etag: string | null) =>
+    call<Policy>('PUT', '/api/policy', p, etag ? { 'If-Match': etag } : {}),
+  exclude: (path: string, rule: string) =>
+    call<Policy>('POST', '/api/policy/exclusions', { path, rule }).then((r) => r.body),
+  ipList: (list: 'block' | 'allow', cidr: string) =>
+    call<Policy>('POST', '/api/policy/ip', { list, cidr }).then((r) => r.body),
+  model: () => call<ModelInfo>('GET', '/api/model').then((r) => r.body),
+  info: () => call<Info>('GET', '/api/info').then((r) => r.body),
+  logout: () => fetch('/logout', { method: 'POST', credentials: 'same-origin', redirect: 'manual' }),
+};

@@ -1,0 +1,126 @@
+// Shapes of the admin API's JSON (see the server's /api/openapi.json).
+
+export type Action = 'allow' | 'flag' | 'block';
+export type Severity = 'critical' | 'error' | 'warning' | 'notice' | string;
+
+export interface Finding {
+  rule_id: number;
+  class: string;
+  severity: Severity;
+  paranoia?: number;
+  location: { part: string; name?: string | null };
+  value: string;
+  matched: string;
+  message: string;
+  score: number;
+}
+
+export interface WafEvent {
+  id: string;
+  ts_ms: number;
+  client_ip: string;
+  method: string;
+  host: string;
+  path: string;
+  query: string | null;
+  user_agent: string | null;
+  action: Action;
+  status: number;
+  score: number;
+  threshold: number;
+  mode: string;
+  route: string | null;
+  reason: string | null;
+  headers?: [string, string][];
+  findings: Finding[];
+  inspect_us: number;
+  dropped_before?: number;
+  anomaly?: unknown;
+}
+
+export interface EventPage {
+  events: WafEvent[];
+  next_cursor: string | null;
+}
+
+export interface Bucket {
+  ts_ms: number;
+  requests: number;
+  allowed: number;
+  blocked: number;
+  flagged: number;
+  by_class: Record<string, number>;
+  by_status: Record<string, number>;
+  p50_us: number | null;
+  p99_us: number | null;
+}
+
+export interface Top {
+  key: string;
+  count: number;
+}
+
+export interface Stats {
+  from_ms: number;
+  to_ms: number;
+  bucket_ms: number;
+  series: Bucket[];
+  top_ips: Top[];
+  top_paths: Top[];
+  top_rules: Top[];
+  top_classes: Top[];
+  score_histogram: Top[];
+}
+
+export interface Telemetry {
+  type: 'telemetry';
+  ts_ms: number;
+  requests: number;
+  allowed: number;
+  blocked: number;
+  flagged: number;
+  bytes_in: number;
+  bytes_out: number;
+  statuses: Record<string, number>;
+  p50_us: number | null;
+  p99_us: number | null;
+}
+
+export interface RouteOverride {
+  path: string;
+  mode?: string | null;
+  threshold?: number | null;
+  paranoia?: number | null;
+  disabled_rules?: string[];
+}
+
+export interface Policy {
+  mode: 'block' | 'detect' | 'off';
+  paranoia: number;
+  threshold: number;
+  disabled_rules: string[];
+  routes: RouteOverride[];
+  exclusions: { path: string; rules: string[] }[];
+  ip: { allow: string[]; block: string[] };
+  [extra: string]: unknown;
+}
+
+export interface Info {
+  version?: string;
+  node?: string;
+  started_ms?: number;
+  store?: string;
+  rules?: number;
+  mode?: string;
+}
+
+export interface ModelInfo {
+  available: boolean;
+  message?: string;
+  [k: string]: unknown;
+}
+
+export const CLASSES = [
+  'sqli', 'xss', 'rce', 'lfi', 'rfi', 'ssrf', 'php', 'java', 'ssti', 'nosqli',
+  'xxe', 'scanner', 'protocol', 'session', 'generic', 'policy',
+] as const;

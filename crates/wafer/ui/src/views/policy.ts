@@ -1,0 +1,174 @@
+// Policy editor: the whole document is edited locally and saved with PUT and
+// If-Match, so a concurrent change is detected instead of overwritten.
+import { api, ApiError } from '../api';
+import { h, replace } from '../dom';
+import { inputCls, labelCls } from '../filters';
+import { toast } from '../toast';
+import type { Policy, RouteOverride } from '../types';
+
+const lines = (s: string) => s.split('\n').map((x) => x.trim()).filter(Boolean);
+const list = (s: string) => s.split(/[\s,]+/).map((x) => x.trim()).filter(Boolean);
+
+let uid = 0;
+function field(label: string, ctl: HTMLElement, hint?: string): HTMLElement {
+  const id = 'pol-' + ++uid;
+  ctl.id = id;
+  return h('div', { class: 'space-y-1' }, h('label', { for: id, class: labelCls }, label), ctl,
+    hint ? h('p', { class: 'text-xs text-slate-500' }, hint) : null);
+}
+
+function modeSelect(value: string | null | undefined, inherit: boolean, testid: string): HTMLSelectElement {
+  const s = h('select', { class: inputCls, 'data-testid': testid },
+    inherit ? h('option', { value: '' }, 'inherit') : null,
+    ['block', 'detect', 'off'].map((m) => h('option', { value: m }, m)));
+  s.value = value ?? '';
+  return s;
+}
+
+function num(value: number | null | undefined, min: number, max: number | null, testid: string, placeholder = ''): HTMLInputElement {
+  return h('input', { type: 'number', class: inputCls, min, max, value: value ?? '', placeholder, 'data-testid': testid });
+}
+
+export function policyView(root: HTMLElement): () => void {
+  let etag: string | null = null;
+  let doc: Policy | null = null;
+  const errors = h('div', { role: 'alert', 'aria-live': 'assertive', 'data-testid': 'policy-errors' });
+  const status = h('p', { class: 'text-xs text-slate-500', role: 'status', 'data-testid': 'policy-status' });
+  const form = h('form', { class: 'space-y-4', 'data-testid': 'policy-form', novalidate: true });
+  let collect: () => Policy = () => doc!;
+
+  function showErrors(title: string, details: string[]) {
+    replace(errors, h('div', { class: 'rounded-lg border border-red-300 bg-red-50 p-3 text-sm text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-100' },
+      h('p', { class: 'font-semibold' }, title),
+      details.length ? h('ul', { class: 'mt-1 list-disc pl-5', 'data-testid': 'policy-error-details' }, details.map((d) => h('li', null, d))) : null));
+  }
+
+  function build(p: Policy) {
+    doc = p;
+    replace(errors);
+    const mode = modeSelect(p.mode, false, 'policy-mode');
+    const paranoia = h('select', { class: inputCls, 'data-testid': 'policy-paranoia' }, [1, 2, 3, 4].map((n) => h('option', { value: n }, String(n))));
+    paranoia.value = String(p.paranoia);
+    const threshold = num(p.threshold, 1, null, 'policy-threshold');
+    const disabled = h('textarea', { class: inputCls + ' mono', rows: 3, 'data-testid': 'policy-disabled' }, p.disabled_rules.join('\n'));
+
+    const routeRows = h('tbody');
+    const addRoute = (r: RouteOverride) => {
+      const path = h('input', { class: inputCls + ' mono', value: r.path, placeholder: '/api/ or *.php', 'aria-label': 'Route path', 'data-testid': 'route-path' });
+      const m = modeSelect(r.mode, true, 'route-mode');
+      m.setAttribute('aria-label', 'Route mode');
+      const t = num(r.threshold, 1, null, 'route-threshold', 'inherit');
+      t.setAttribute('aria-label', 'Route threshold');
+      const par = num(r.paranoia, 1, 4, 'route-paranoia', 'inherit');
+      par.setAttribute('aria-label', 'Route paranoia');
+      const dis = h('input', { class: inputCls + ' mono', value: (r.disabled_rules ?? []).join(', '), placeholder: '942100, 920000-920999', 'aria-label': 'Route disabled rules' });
+      const tr = h('tr', { 'data-testid': 'route-row' },
+        h('td', null, path), h('td', null, m), h('td', null, t), h('td', null, par), h('td', null, dis),
+        h('td', null, h('button', { type: 'button', class: 'btn btn-sm', 'aria-label': 'Remove route', onclick: () => tr.remove() }, 'Remove')));
+      (tr as any).read = (): RouteOverride => {
+        const o: RouteOverride = { ...r, path: path.value.trim(), disabled_rules: list(dis.value) };
+        o.mode = m.value || null;
+        o.threshold = t.value === '' ? null : Number(t.value);
+        o.paranoia = par.value === '' ? null : Number(par.value);
+        for (const k of ['mode', 'threshold', 'paranoia'] as const) if (o[k] === null) delete o[k];
+        return o;
+      };
+      routeRows.appendChild(tr);
+    };
+    p.routes.forEach(addRoute);
+
+    const exclRows = h('tbody');
+    const addExcl = (e: { path: string; rules: string[] }) => {
+      const path = h('input', { class: inputCls + ' mono', value: e.path, placeholder: '/search', 'aria-label': 'Exclusion path', 'data-testid': 'exclusion-path' });
+      const rules = h('input', { class: inputCls + ' mono', value: e.rules.join(', '), placeholder: '200001, 942100', 'aria-label': 'Excluded rules', 'data-testid': 'exclusion-rules' });
+      const tr = h('tr', { 'data-testid': 'exclusion-row' }, h('td', null, path), h('td', null, rules),
+        h('td', null, h('button', { type: 'button', class: 'btn btn-sm', 'aria-label': 'Remove exclusion', onclick: () => tr.remove() }, 'Remove')));
+      (tr as any).read = () => ({ ...e, path: path.value.trim(), rules: list(rules.value) });
+      exclRows.appendChild(tr);
+    };
+    p.exclusions.forEach(addExcl);
+
+    const allow = h('textarea', { class: inputCls + ' mono', rows: 4, 'data-testid': 'policy-ip-allow' }, p.ip.allow.join('\n'));
+    const block = h('textarea', { class: inputCls + ' mono', rows: 4, 'data-testid': 'policy-ip-block' }, p.ip.block.join('\n'));
+
+    collect = () => ({
+      ...p,
+      mode: mode.value as Policy['mode'],
+      paranoia: Number(paranoia.value),
+      threshold: Number(threshold.value),
+      disabled_rules: list(disabled.value),
+      routes: [...routeRows.children].map((tr) => (tr as any).read()),
+      exclusions: [...exclRows.children].map((tr) => (tr as any).read()),
+      ip: { ...p.ip, allow: lines(allow.value), block: lines(block.value) },
+    });
+
+    const th = (s: string) => h('th', { scope: 'col' }, s);
+    replace(form,
+      h('section', { class: 'card space-y-3' }, h('h2', { class: 'card-title' }, 'Global'),
+        h('div', { class: 'grid gap-3 sm:grid-cols-3' },
+          field('Mode', mode, 'block: deny over threshold; detect: log only; off: no inspection'),
+          field('Paranoia level', paranoia, 'Higher levels enable stricter rules'),
+          field('Anomaly threshold', threshold, 'Score at which a request is blocked')),
+        field('Disabled rules', disabled, 'Rule ids or ranges (942000-942999), one per line or comma separated')),
+      h('section', { class: 'card space-y-3' }, h('h2', { class: 'card-title' }, 'Per-route overrides'),
+        h('p', { class: 'text-xs text-slate-500' }, 'Paths are prefixes (/api/) or globs (/api/*/upload, *.php). Empty fields inherit the global setting.'),
+        h('div', { class: 'table-wrap' }, h('table', { class: 'tbl' }, h('thead', null, h('tr', null, th('Path'), th('Mode'), th('Threshold'), th('Paranoia'), th('Disabled rules'), th(''))), routeRows)),
+        h('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'route-add', onclick: () => addRoute({ path: '' }) }, '+ Add route')),
+      h('section', { class: 'card space-y-3' }, h('h2', { class: 'card-title' }, 'Rule exclusions'),
+        h('p', { class: 'text-xs text-slate-500' }, 'Rules that never fire on a path (prefix or glob).'),
+        h('div', { class: 'table-wrap' }, h('table', { class: 'tbl' }, h('thead', null, h('tr', null, th('Path'), th('Rules'), th(''))), exclRows)),
+        h('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'exclusion-add', onclick: () => addExcl({ path: '', rules: [] }) }, '+ Add exclusion')),
+      h('section', { class: 'card space-y-3' }, h('h2', { class: 'card-title' }, 'IP lists'),
+        h('div', { class: 'grid gap-3 sm:grid-cols-2' },
+          field('Allow (skips inspection)', allow, 'One IP or CIDR per line'),
+          field('Block (always denied)', block, 'One IP or CIDR per line'))),
+      h('section', { class: 'card' }, h('h2', { class: 'card-title' }, 'Rate limits'),
+        h('p', { class: 'text-sm text-slate-500', 'data-testid': 'rate-limits' }, 'Rate limits are not available in this version yet; they arrive with cluster mode.')),
+      h('div', { class: 'sticky bottom-0 -mx-1 flex flex-wrap items-center gap-2 bg-slate-50/90 px-1 py-3 backdrop-blur dark:bg-slate-950/90' },
+        h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'policy-save' }, 'Save'),
+        h('button', { type: 'button', class: 'btn', 'data-testid': 'policy-reload', onclick: () => void load() }, 'Reload'),
+        status));
+  }
+
+  async function load() {
+    replace(status, 'Loading…');
+    try {
+      const r = await api.policy();
+      etag = r.etag;
+      build(r.body);
+      replace(status, `Loaded ${new Date().toLocaleTimeString()}` + (etag ? '' : ' (server sent no ETag: saves cannot detect concurrent edits)'));
+    } catch (e) {
+      showErrors('Could not load the policy: ' + (e as Error).message, []);
+      replace(status, '');
+    }
+  }
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (!doc) return;
+    replace(status, 'Saving…');
+    try {
+      const r = await api.putPolicy(collect(), etag);
+      etag = r.etag;
+      build(r.body);
+      replace(status, `Saved ${new Date().toLocaleTimeString()}`);
+      toast('Policy saved');
+    } catch (e) {
+      const err = e as ApiError;
+      replace(status, '');
+      if (err.status === 412) {
+        toast('Someone else changed the policy meanwhile; reloaded the current version.', 'error');
+        await load();
+        showErrors('The policy was changed elsewhere while you edited it. It has been reloaded: re-apply your changes and save again.', []);
+      } else {
+        showErrors(`Not saved: ${err.message}`, err.details);
+      }
+    }
+  });
+
+  replace(root,
+    h('div', { class: 'flex flex-wrap items-center justify-between gap-3' }, h('h1', { class: 'text-xl font-semibold' }, 'Policy')),
+    errors, form);
+  void load();
+  return () => {};
+}
