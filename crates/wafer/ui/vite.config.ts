@@ -8,10 +8,8 @@ const ADMIN = process.env.WAFER_DEV_ADMIN ?? 'http://127.0.0.1:19443';
 // cookie. The dev server serves /dashboard/ itself, so mimic that here by
 // asking the admin listener for a cookie and handing it to the browser.
 function devTokenLogin(): Plugin {
-  return {
-    name: 'wafer-dev-token-login',
-    apply: 'serve',
-    configureServer(server) {
+  // Returns nothing: a returned function would be run as a post-middleware hook.
+  const install = (server: { middlewares: { use: (f: (req: any, res: any, next: () => void) => void) => unknown } }): void => {
       server.middlewares.use(async (req, res, next) => {
         const url = new URL(req.url ?? '/', 'http://dev');
         const token = url.searchParams.get('token');
@@ -25,9 +23,13 @@ function devTokenLogin(): Plugin {
         res.setHeader('Location', cookie ? clean : `/login?next=${encodeURIComponent(url.pathname)}`);
         res.end();
       });
-    },
   };
+  return { name: 'wafer-dev-token-login', configureServer: install, configurePreviewServer: install };
 }
+
+// The policy the Rust server sends with the dashboard; `vite preview` uses it
+// too, so a CSP violation in the built bundle shows up before it ships.
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
 
 export default defineConfig({
   base: '/dashboard/',
@@ -50,5 +52,11 @@ export default defineConfig({
       '/login': ADMIN,
       '/logout': ADMIN,
     },
+  },
+  preview: {
+    host: '127.0.0.1',
+    port: 4173,
+    strictPort: true,
+    headers: { 'Content-Security-Policy': CSP },
   },
 });

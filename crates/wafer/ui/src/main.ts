@@ -1,7 +1,7 @@
 // App shell: sidebar navigation, header info, theme toggle, log out, and the
 // hash router that mounts one view at a time.
 import './style.css';
-import { api, toLogin } from './api';
+import { api, ApiError, toLogin } from './api';
 import { closeDrawer } from './drawer';
 import { h, icon, replace } from './dom';
 import { isDark, onTheme, toggleTheme } from './theme';
@@ -81,15 +81,22 @@ function route(): void {
   currentKey = r.key;
   unmount = r.view(main);
 }
-window.addEventListener('hashchange', route);
-route();
-
-// Server identity in the sidebar footer. An old server without /api/info
-// (404) just leaves the plain name; a 401 sends us to the login page.
-api.info().then(
-  (i) => replace(infoLine, `Wafer ${i.version ?? ''}${i.node ? ' · ' + i.node : ''}${i.store ? ' · ' + i.store : ''}`),
-  () => {
-    // Probe a route every server has, so a missing session is still noticed.
-    fetch('/api/policy', { credentials: 'same-origin' }).then((r) => { if (r.status === 401) toLogin(); }, () => {});
-  },
-);
+// Views open live connections, so mount them only once the session is known
+// to be good: otherwise the first paint would fire a burst of 401s before the
+// redirect to the login page.
+async function start(): Promise<void> {
+  replace(main, h('p', { class: 'text-sm text-slate-500' }, 'Loading…'));
+  try {
+    const i = await api.info();
+    replace(infoLine, `Wafer ${i.version ?? ''}${i.node ? ' · ' + i.node : ''}${i.store ? ' · ' + i.store : ''}`);
+  } catch (e) {
+    if ((e as ApiError).status === 401) return; // api already went to /login
+    // A server without /api/info (404): check the session on a route every
+    // server has.
+    const r = await fetch('/api/policy', { credentials: 'same-origin' }).catch(() => null);
+    if (r?.status === 401) return toLogin();
+  }
+  window.addEventListener('hashchange', route);
+  route();
+}
+void start();

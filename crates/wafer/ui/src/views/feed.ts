@@ -21,8 +21,12 @@ export function feedView(root: HTMLElement): () => void {
   const lagNote = h('p', { class: 'hidden text-xs text-amber-700 dark:text-amber-400', role: 'status', 'data-testid': 'feed-lagged' });
   const pauseBtn = h('button', { type: 'button', class: 'btn', 'aria-pressed': 'false', 'data-testid': 'feed-pause', onclick: () => setPaused(!paused) }, 'Pause');
 
-  function setState(open: boolean) {
-    replace(state, h('span', { class: 'size-2 rounded-full ' + (open ? 'bg-emerald-500' : 'bg-slate-400') }), open ? 'streaming' : 'reconnecting…');
+  // 'connecting' until the stream answers (some servers send the response
+  // headers only with the first event), 'open', or 'retrying' after an error.
+  function setState(s: 'connecting' | 'open' | 'retrying') {
+    state.dataset.state = s;
+    const text = { connecting: 'connecting…', open: 'streaming', retrying: 'reconnecting…' }[s];
+    replace(state, h('span', { class: 'size-2 rounded-full ' + (s === 'open' ? 'bg-emerald-500' : 'bg-slate-400') }), text);
   }
 
   function insert(events: WafEvent[]) {
@@ -57,8 +61,9 @@ export function feedView(root: HTMLElement): () => void {
     wrap.after(empty);
     buffer = [];
     showPending();
-    setState(false);
+    setState('connecting');
     stream = streamEvents(toParams(filters), (e) => {
+      if (state.dataset.state !== 'open') setState('open');
       if (paused) {
         buffer.push(e);
         if (buffer.length > MAX_ROWS) buffer.shift();
@@ -68,7 +73,7 @@ export function feedView(root: HTMLElement): () => void {
       lagged += missed;
       lagNote.classList.remove('hidden');
       replace(lagNote, `The stream fell behind and skipped ${lagged} events; use Search for the full history.`);
-    }, setState);
+    }, (open) => setState(open ? 'open' : 'retrying'));
   }
 
   const bar = filterBar(['action', 'class', 'ip', 'path', 'rule', 'min_score', 'q'], filters, (f) => {
