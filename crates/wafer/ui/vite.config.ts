@@ -27,13 +27,39 @@ function devTokenLogin(): Plugin {
   return { name: 'wafer-dev-token-login', configureServer: install, configurePreviewServer: install };
 }
 
+// Opt-in (WAFER_DEV_SHIM=1) stand-ins for POST /api/policy/exclusions and
+// /api/policy/ip, built on GET+PUT /api/policy, for servers that predate them.
+function devPolicyShim(): Plugin {
+  const install = (server: { middlewares: { use: (f: (req: any, res: any, next: () => void) => void) => unknown } }): void => {
+    server.middlewares.use(async (req, res, next) => {
+      const path = (req.url ?? '').split('?')[0];
+      if (req.method !== 'POST' || (path !== '/api/policy/exclusions' && path !== '/api/policy/ip')) return next();
+      let raw = '';
+      for await (const chunk of req) raw += chunk;
+      const body = JSON.parse(raw || '{}');
+      const headers = { cookie: req.headers.cookie ?? '', 'content-type': 'application/json' };
+      const cur = await fetch(`${ADMIN}/api/policy`, { headers });
+      const doc = await cur.json();
+      if (path.endsWith('exclusions')) {
+        const ex = doc.exclusions.find((e: { path: string }) => e.path === body.path);
+        if (ex) { if (!ex.rules.includes(body.rule)) ex.rules.push(body.rule); } else doc.exclusions.push({ path: body.path, rules: [body.rule] });
+      } else if (!doc.ip[body.list].includes(body.cidr)) doc.ip[body.list].push(body.cidr);
+      const put = await fetch(`${ADMIN}/api/policy`, { method: 'PUT', headers, body: JSON.stringify(doc) });
+      res.statusCode = put.status;
+      res.setHeader('Content-Type', 'application/json');
+      res.end(await put.text());
+    });
+  };
+  return { name: 'wafer-dev-policy-shim', configureServer: install, configurePreviewServer: install };
+}
+
 // The policy the Rust server sends with the dashboard; `vite preview` uses it
 // too, so a CSP violation in the built bundle shows up before it ships.
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
 
 export default defineConfig({
   base: '/dashboard/',
-  plugins: [tailwindcss(), devTokenLogin()],
+  plugins: [tailwindcss(), devTokenLogin(), ...(process.env.WAFER_DEV_SHIM === '1' ? [devPolicyShim()] : [])],
   build: {
     outDir: process.env.WAFER_UI_OUT ?? 'dist',
     emptyOutDir: true,

@@ -192,7 +192,7 @@ async function main() {
   const xssRow = `[data-testid=feed-row][aria-label*="run=${xssRun}"]`;
   await step(3, 'drawer: request line, findings with <mark>', async () => {
     await page.click(sqliRow);
-    const drawer = await page.waitForSelector('[data-testid=drawer]');
+    const drawer = await page.waitForSelector('[data-testid=drawer][data-loaded=true]');
     await page.waitForSelector('[data-testid=drawer] [data-testid=drawer-finding] mark');
     const line = await page.textContent('[data-testid=drawer-request-line]');
     assert(line.startsWith('GET') && line.includes('/search?') && line.includes(sqliRun), `unexpected request line: ${line}`);
@@ -209,7 +209,7 @@ async function main() {
     // The XSS event's drawer renders its payload as text, and nothing runs.
     await page.focus(xssRow);
     await page.keyboard.press('Enter');
-    await page.waitForSelector('[data-testid=drawer] [data-testid=finding-value]');
+    await page.waitForSelector('[data-testid=drawer][data-loaded=true] [data-testid=finding-value]');
     const values = await page.$$eval('[data-testid=drawer] [data-testid=finding-value]', (els) => els.map((e) => e.textContent));
     assert(values.some((v) => v.includes('<img')), 'the XSS payload is not shown as text');
     assert(!(await page.$('[data-testid=drawer] img')), 'the XSS payload became an element');
@@ -246,7 +246,7 @@ async function main() {
   await step(5, `exclude the SQLi rules on ${EXCL_PATH}, then it passes`, async () => {
     await page.goto(`${ADMIN}/dashboard/#/search?q=${sqliRun}&from=-1h`);
     await page.click('[data-testid=search-row]');
-    await page.waitForSelector('[data-testid=drawer] [data-testid=exclude-button]');
+    await page.waitForSelector('[data-testid=drawer][data-loaded=true] [data-testid=exclude-button]');
     const buttons = await page.$$('[data-testid=drawer] [data-testid=exclude-button]');
     const rules = [];
     for (const b of buttons) {

@@ -141,9 +141,19 @@ export function openDrawer(id: string, opener: HTMLElement | null, hint?: WafEve
   document.body.classList.add('overflow-hidden');
   closeBtn.focus();
   if (hint) render(body, title, hint);
+  // The stored event is authoritative (a feed row may be a partial copy), but
+  // re-render only when it differs, so nothing the user touched is replaced.
   api.event(id).then(
-    (ev) => { if (openState?.root === root) render(body, title, ev); },
-    (e: ApiError) => { if (openState?.root === root && !hint) replace(body, h('p', { class: 'text-sm text-red-600', role: 'alert' }, 'Could not load the event: ' + e.message)); },
+    (ev) => {
+      if (openState?.root !== root) return;
+      if (!hint || JSON.stringify(ev) !== JSON.stringify(hint)) render(body, title, ev);
+      panel.dataset.loaded = 'true';
+    },
+    (e: ApiError) => {
+      if (openState?.root !== root) return;
+      if (!hint) replace(body, h('p', { class: 'text-sm text-red-600', role: 'alert' }, 'Could not load the event: ' + e.message));
+      panel.dataset.loaded = hint ? 'true' : 'error';
+    },
   );
 }
 

@@ -14,6 +14,16 @@ function worstSeverity(e: WafEvent): string | null {
   return best;
 }
 
+// Rows show the query decoded so payloads are readable; the drawer keeps
+// the raw form. Either way it is only ever text.
+function readable(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    return s;
+  }
+}
+
 export function eventTable(testid: string): { wrap: HTMLElement; tbody: HTMLTableSectionElement } {
   const tbody = h('tbody', { 'data-testid': testid + '-body' });
   const wrap = h('div', { class: 'table-wrap' },
@@ -27,7 +37,7 @@ export function eventTable(testid: string): { wrap: HTMLElement; tbody: HTMLTabl
 export function eventRow(e: WafEvent, testid: string): HTMLTableRowElement {
   const classes = [...new Set(e.findings.map((f) => f.class))];
   const sev = worstSeverity(e);
-  const target = requestTarget(e);
+  const target = readable(requestTarget(e));
   const tr = h('tr', {
     class: 'row',
     tabindex: 0,
@@ -43,7 +53,7 @@ export function eventRow(e: WafEvent, testid: string): HTMLTableRowElement {
   h('td', { class: 'mono' }, String(e.status)),
   h('td', { class: 'mono' }, `${e.score}/${e.threshold}`),
   h('td', { class: 'mono whitespace-nowrap' }, e.client_ip),
-  h('td', { class: 'mono max-w-[28rem] truncate', title: target }, h('span', { class: 'font-semibold' }, e.method), ' ', target),
+  h('td', { class: 'mono max-w-[22rem] truncate', title: target }, h('span', { class: 'font-semibold' }, e.method), ' ', target),
   h('td', null, classes.join(', ') || (e.reason ?? '')),
   h('td', null, sev ? severityBadge(sev) : ''));
   const open = () => openDrawer(e.id, tr, e);

@@ -52,8 +52,8 @@ function topTable(title: string, testid: string, rows: Top[], link: (k: string) 
           const bar = h('div', { class: 'absolute inset-y-0 left-0 rounded bg-sky-500/15 dark:bg-sky-400/15', 'aria-hidden': 'true' });
           bar.style.width = `${(100 * r.count) / max}%`;
           return h('tr', null,
-            h('td', { class: 'relative truncate py-1 pr-2' }, bar,
-              href ? h('a', { class: 'link relative mono', href, title: r.key, 'data-testid': testid + '-link' }, r.key) : h('span', { class: 'relative mono', title: r.key }, r.key)),
+            h('td', { class: 'py-0.5 pr-2' }, h('div', { class: 'relative truncate px-1 py-0.5' }, bar,
+              href ? h('a', { class: 'link relative mono', href, title: r.key, 'data-testid': testid + '-link' }, r.key) : h('span', { class: 'relative mono', title: r.key }, r.key))),
             h('td', { class: 'w-16 py-1 text-right tabular-nums' }, fmtNum(r.count)));
         }))));
 }

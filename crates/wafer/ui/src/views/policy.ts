@@ -124,7 +124,7 @@ export function policyView(root: HTMLElement): () => void {
           field('Block (always denied)', block, 'One IP or CIDR per line'))),
       h('section', { class: 'card' }, h('h2', { class: 'card-title' }, 'Rate limits'),
         h('p', { class: 'text-sm text-slate-500', 'data-testid': 'rate-limits' }, 'Rate limits are not available in this version yet; they arrive with cluster mode.')),
-      h('div', { class: 'sticky bottom-0 -mx-1 flex flex-wrap items-center gap-2 bg-slate-50/90 px-1 py-3 backdrop-blur dark:bg-slate-950/90' },
+      h('div', { class: 'flex flex-wrap items-center gap-2' },
         h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'policy-save' }, 'Save'),
         h('button', { type: 'button', class: 'btn', 'data-testid': 'policy-reload', onclick: () => void load() }, 'Reload'),
         status));
@@ -167,7 +167,10 @@ export function policyView(root: HTMLElement): () => void {
   });
 
   replace(root,
-    h('div', { class: 'flex flex-wrap items-center justify-between gap-3' }, h('h1', { class: 'text-xl font-semibold' }, 'Policy')),
+    h('div', { class: 'flex flex-wrap items-center justify-between gap-3' }, h('h1', { class: 'text-xl font-semibold' }, 'Policy'),
+      h('div', { class: 'flex gap-2' },
+        h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'policy-save-top', onclick: () => form.requestSubmit() }, 'Save'),
+        h('button', { type: 'button', class: 'btn', onclick: () => void load() }, 'Reload'))),
     errors, form);
   void load();
   return () => {};
