@@ -171,6 +171,7 @@ async function main() {
     await warmUp(page, xssPayload);
     const times = [];
     for (const [payload, run] of [[sqliPayload, sqliRun], [xssPayload, xssRun]]) {
+      const sent = Date.now();
       const r = await fetch(attack(payload, run));
       await r.arrayBuffer();
       const done = Date.now();
@@ -178,14 +179,16 @@ async function main() {
       assert(r.status === 403, `the attack ${JSON.stringify(payload)} was not blocked (status ${r.status})`);
       await page.waitForSelector(`[data-testid=feed-row][aria-label*="run=${run}"]`, { timeout: 5000 });
       const seen = await page.evaluate((k) => window.__rowSeen[k], run);
+      // Measured from the end of the proxy's response (the row may even come
+      // first: the event is published before the response is written).
       const ms = seen - done;
-      times.push(ms);
+      times.push(`${ms} ms after the response, ${seen - sent} ms after sending`);
       assert(ms < 1000, `the row took ${ms} ms to appear (limit 1000 ms)`);
     }
     const pwned = await page.evaluate(() => window.__pwned);
     assert(pwned === undefined, 'the XSS payload ran in the dashboard');
     await page.screenshot({ path: join(SHOTS, 'feed.png') });
-    return `latency sqli ${times[0]} ms, xss ${times[1]} ms`;
+    return `feed latency: sqli ${times[0]}; xss ${times[1]}`;
   });
 
   const sqliRow = `[data-testid=feed-row][aria-label*="run=${sqliRun}"]`;
