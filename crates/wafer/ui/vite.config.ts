@@ -55,7 +55,7 @@ function devPolicyShim(): Plugin {
 
 // The policy the Rust server sends with the dashboard; `vite preview` uses it
 // too, so a CSP violation in the built bundle shows up before it ships.
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 export default defineConfig({
   base: '/dashboard/',
