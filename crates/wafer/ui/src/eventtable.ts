@@ -1,6 +1,6 @@
 // The event table used by the live feed and by search: one focusable row per
 // event; click or Enter opens the detail drawer.
-import { h, fmtTime } from './dom';
+import { h, fmtClock, fmtTime } from './dom';
 import { actionBadge, openDrawer, requestTarget, severityBadge } from './drawer';
 import type { WafEvent } from './types';
 
@@ -29,7 +29,7 @@ export function eventTable(testid: string): { wrap: HTMLElement; tbody: HTMLTabl
   const wrap = h('div', { class: 'table-wrap' },
     h('table', { class: 'tbl', 'data-testid': testid },
       h('thead', null, h('tr', null,
-        ['Time', 'Action', 'Status', 'Score', 'Client IP', 'Request', 'Classes', 'Severity'].map((c) => h('th', { scope: 'col' }, c)))),
+        ['Time', 'Action', 'Request', 'Score', 'Client IP', 'Classes', 'Severity', 'Status'].map((c) => h('th', { scope: 'col' }, c)))),
       tbody));
   return { wrap, tbody };
 }
@@ -48,14 +48,17 @@ export function eventRow(e: WafEvent, testid: string): HTMLTableRowElement {
     'data-classes': classes.join(' '),
     'aria-label': `${e.action} ${e.method} ${target} from ${e.client_ip}`,
   },
-  h('td', { class: 'whitespace-nowrap mono text-xs text-slate-500' }, fmtTime(e.ts_ms)),
+  // Today's events show the time of day only; the full date is in the title.
+  h('td', { class: 'whitespace-nowrap mono text-xs text-slate-500', title: fmtTime(e.ts_ms) },
+    new Date(e.ts_ms).toDateString() === new Date().toDateString() ? fmtClock(e.ts_ms) : fmtTime(e.ts_ms)),
   h('td', null, actionBadge(e.action)),
-  h('td', { class: 'mono' }, String(e.status)),
+  // The request comes early so it is visible without scrolling on a phone.
+  h('td', { class: 'mono max-w-[16rem] sm:max-w-[24rem] truncate', title: target }, h('span', { class: 'font-semibold' }, e.method), ' ', target),
   h('td', { class: 'mono' }, `${e.score}/${e.threshold}`),
   h('td', { class: 'mono whitespace-nowrap' }, e.client_ip),
-  h('td', { class: 'mono max-w-[22rem] truncate', title: target }, h('span', { class: 'font-semibold' }, e.method), ' ', target),
   h('td', null, classes.join(', ') || (e.reason ?? '')),
-  h('td', null, sev ? severityBadge(sev) : ''));
+  h('td', null, sev ? severityBadge(sev) : ''),
+  h('td', { class: 'mono' }, String(e.status)));
   const open = () => openDrawer(e.id, tr, e);
   tr.addEventListener('click', open);
   tr.addEventListener('keydown', (k: KeyboardEvent) => {
