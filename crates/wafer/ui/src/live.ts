@@ -1,6 +1,17 @@
 // Live data: one shared WebSocket for per-second telemetry (reconnecting with
 // backoff), and Server-Sent Events for filtered event streams.
+import { api } from './api';
 import type { Telemetry, WafEvent } from './types';
+
+// EventSource and WebSocket hide the HTTP status of a failed connect, so after
+// a drop ask the API once: if the session expired, api.ts goes to /login.
+let lastProbe = 0;
+function probeSession(): void {
+  const now = Date.now();
+  if (now - lastProbe < 5000) return;
+  lastProbe = now;
+  api.info().catch(() => {});
+}
 
 type TelemetryFn = (t: Telemetry) => void;
 type StatusFn = (connected: boolean) => void;
@@ -37,6 +48,7 @@ function connect(): void {
     if (ws !== sock) return;
     ws = null;
     setConnected(false);
+    probeSession();
     // Exponential backoff with jitter so many tabs do not reconnect in step.
     const wait = backoff + Math.random() * 250;
     backoff = Math.min(backoff * 2, 15000);
@@ -83,6 +95,9 @@ export function streamEvents(
     }
   });
   es.onopen = () => onState(true);
-  es.onerror = () => onState(false);
+  es.onerror = () => {
+    onState(false);
+    probeSession();
+  };
   return { close: () => es.close() };
 }

@@ -29,6 +29,15 @@ function num(value: number | null | undefined, min: number, max: number | null, 
   return h('input', { type: 'number', class: inputCls, min, max, value: value ?? '', placeholder, 'data-testid': testid });
 }
 
+/** A note shown while `rows` has no rows; it follows rows being added or removed. */
+function emptyNote(rows: HTMLElement, text: string): HTMLElement {
+  const p = h('p', { class: 'text-sm text-slate-500' }, text);
+  const sync = () => p.classList.toggle('hidden', rows.children.length > 0);
+  new MutationObserver(sync).observe(rows, { childList: true });
+  sync();
+  return p;
+}
+
 export function policyView(root: HTMLElement): () => void {
   let etag: string | null = null;
   let doc: Policy | null = null;
@@ -113,10 +122,12 @@ export function policyView(root: HTMLElement): () => void {
       h('section', { class: 'card space-y-3' }, h('h2', { class: 'card-title' }, 'Per-route overrides'),
         h('p', { class: 'text-xs text-slate-500' }, 'Paths are prefixes (/api/) or globs (/api/*/upload, *.php). Empty fields inherit the global setting.'),
         h('div', { class: 'table-wrap' }, h('table', { class: 'tbl' }, h('thead', null, h('tr', null, th('Path'), th('Mode'), th('Threshold'), th('Paranoia'), th('Disabled rules'), th(''))), routeRows)),
+        emptyNote(routeRows, 'No route overrides: every path uses the global settings.'),
         h('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'route-add', onclick: () => addRoute({ path: '' }) }, '+ Add route')),
       h('section', { class: 'card space-y-3' }, h('h2', { class: 'card-title' }, 'Rule exclusions'),
         h('p', { class: 'text-xs text-slate-500' }, 'Rules that never fire on a path (prefix or glob).'),
         h('div', { class: 'table-wrap' }, h('table', { class: 'tbl' }, h('thead', null, h('tr', null, th('Path'), th('Rules'), th(''))), exclRows)),
+        emptyNote(exclRows, 'No exclusions.'),
         h('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'exclusion-add', onclick: () => addExcl({ path: '', rules: [] }) }, '+ Add exclusion')),
       h('section', { class: 'card space-y-3' }, h('h2', { class: 'card-title' }, 'IP lists'),
         h('div', { class: 'grid gap-3 sm:grid-cols-2' },
