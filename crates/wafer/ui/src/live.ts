@@ -17,6 +17,8 @@ type TelemetryFn = (t: Telemetry) => void;
 type StatusFn = (connected: boolean) => void;
 
 const telemetrySubs = new Set<TelemetryFn>();
+// The last minute of telemetry, so a view opened later starts with history.
+const recent: Telemetry[] = [];
 const statusSubs = new Set<StatusFn>();
 let ws: WebSocket | null = null;
 let backoff = 500;
@@ -42,7 +44,10 @@ function connect(): void {
     } catch {
       return;
     }
-    if (msg.type === 'telemetry') for (const f of telemetrySubs) f(msg as Telemetry);
+    if (msg.type !== 'telemetry') return;
+    recent.push(msg as Telemetry);
+    if (recent.length > 60) recent.shift();
+    for (const f of telemetrySubs) f(msg as Telemetry);
   };
   sock.onclose = () => {
     if (ws !== sock) return;
@@ -54,6 +59,10 @@ function connect(): void {
     backoff = Math.min(backoff * 2, 15000);
     setTimeout(connect, wait);
   };
+}
+
+export function recentTelemetry(): Telemetry[] {
+  return recent.slice();
 }
 
 export function onTelemetry(f: TelemetryFn): () => void {

@@ -5,7 +5,7 @@ import { api, ApiError } from '../api';
 import { colors, destroyChart, makeChart } from '../charts';
 import { fmtNum, h, replace } from '../dom';
 import { inputCls, labelCls } from '../filters';
-import { onLiveStatus, onTelemetry } from '../live';
+import { onLiveStatus, onTelemetry, recentTelemetry } from '../live';
 import type { Stats, Telemetry, Top } from '../types';
 
 const MIN = 60_000;
@@ -45,17 +45,15 @@ function topTable(title: string, testid: string, rows: Top[], link: (k: string) 
     h('h2', { class: 'card-title' }, title),
     rows.length === 0
       ? h('p', { class: 'text-sm text-slate-500' }, 'Nothing in this range.')
-      : h('table', { class: 'w-full table-fixed text-sm' },
-        h('thead', { class: 'sr-only' }, h('tr', null, h('th', null, keyLabel), h('th', null, 'Count'))),
-        h('tbody', null, rows.map((r) => {
-          const href = link(r.key);
-          const bar = h('div', { class: 'absolute inset-y-0 left-0 rounded bg-sky-500/15 dark:bg-sky-400/15', 'aria-hidden': 'true' });
-          bar.style.width = `${(100 * r.count) / max}%`;
-          return h('tr', null,
-            h('td', { class: 'py-0.5 pr-2' }, h('div', { class: 'relative truncate px-1 py-0.5' }, bar,
-              href ? h('a', { class: 'link relative mono', href, title: r.key, 'data-testid': testid + '-link' }, r.key) : h('span', { class: 'relative mono', title: r.key }, r.key))),
-            h('td', { class: 'w-16 py-1 text-right tabular-nums' }, fmtNum(r.count)));
-        }))));
+      : h('ol', { class: 'space-y-1 text-sm', 'aria-label': `${title}: ${keyLabel} and count` }, rows.map((r) => {
+        const href = link(r.key);
+        const bar = h('div', { class: 'absolute inset-y-0 left-0 rounded bg-sky-500/15 dark:bg-sky-400/15', 'aria-hidden': 'true' });
+        bar.style.width = `${(100 * r.count) / max}%`;
+        return h('li', { class: 'flex items-center gap-2' },
+          h('div', { class: 'relative min-w-0 flex-1 truncate px-1 py-0.5' }, bar,
+            href ? h('a', { class: 'link relative mono', href, title: r.key, 'data-testid': testid + '-link' }, r.key) : h('span', { class: 'relative mono', title: r.key }, r.key)),
+          h('span', { class: 'w-14 shrink-0 text-right tabular-nums' }, fmtNum(r.count)));
+      })));
 }
 
 export function overviewView(root: HTMLElement): () => void {
@@ -64,7 +62,7 @@ export function overviewView(root: HTMLElement): () => void {
   let live = true;
   let timer: number | undefined;
   let seq = 0;
-  const samples: Telemetry[] = [];
+  const samples: Telemetry[] = recentTelemetry();
   let traffic: Chart<'line'> | null = null;
   let classes: Chart<'doughnut'> | null = null;
   let hist: Chart<'bar'> | null = null;
