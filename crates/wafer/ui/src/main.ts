@@ -27,7 +27,8 @@ const infoLine = h('p', { class: 'text-xs text-slate-500', 'data-testid': 'serve
 const themeLabel = h('span');
 const themeBtn = h('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'theme-toggle', onclick: toggleTheme }, themeLabel);
 const syncTheme = () => {
-  replace(themeLabel, isDark() ? 'Light theme' : 'Dark theme');
+  // A toggle button keeps one label; aria-pressed says whether dark is on.
+  replace(themeLabel, 'Dark theme');
   themeBtn.setAttribute('aria-pressed', String(isDark()));
 };
 onTheme(syncTheme);
