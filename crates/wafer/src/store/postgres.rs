@@ -205,9 +205,12 @@ impl Store for PgStore {
                     .map(|r| r.get(0))
             };
             let Some(ts) = ts else { return Ok(Vec::new()) };
-            let (sql, params) =
-                sql::since(Dialect::Postgres, &filter, ts.max(0) as u64, &after, limit);
-            self.docs(&sql, &params).await
+            let (sql, params) = sql::since(Dialect::Postgres, &filter, ts.max(0) as u64, limit);
+            Ok(sql::after_seen(
+                self.docs(&sql, &params).await?,
+                &after,
+                limit,
+            ))
         })
     }
 

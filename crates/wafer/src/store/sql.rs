@@ -18,28 +18,41 @@ pub(crate) fn page(d: Dialect, f: &Filter, p: &PageRequest) -> (String, Vec<SqlV
     (sql, w.params)
 }
 
-/// Events after the one at (`ts_ms`, `id`), oldest first.
-pub(crate) fn since(
-    d: Dialect,
-    f: &Filter,
-    ts_ms: u64,
-    id: &str,
-    limit: usize,
-) -> (String, Vec<SqlValue>) {
+/// Events from the millisecond `ts_ms` on, oldest first, `limit + 1` rows at
+/// most. The whole millisecond comes again, not just what sorts after the last
+/// id seen: ids are random, so within one millisecond their order says nothing
+/// about which was published first, and keying on it would lose the events
+/// that came later with a smaller id. The caller drops the event it resumes
+/// after; live clients drop ids they already have (at least once, never lost).
+pub(crate) fn since(d: Dialect, f: &Filter, ts_ms: u64, limit: usize) -> (String, Vec<SqlValue>) {
     page(
         d,
         f,
         &PageRequest {
             sort: Sort::OldestFirst,
-            limit: limit.saturating_sub(1),
+            limit,
             cursor: Some(Cursor {
                 sort: Sort::OldestFirst,
                 score: 0,
                 ts_ms,
-                id: id.to_owned(),
+                // Sorts before every id.
+                id: String::new(),
             }),
         },
     )
+}
+
+/// What `since` returns, without the event resumed after.
+pub(crate) fn after_seen(
+    events: Vec<crate::events::Event>,
+    seen: &str,
+    limit: usize,
+) -> Vec<crate::events::Event> {
+    events
+        .into_iter()
+        .filter(|e| e.id != seen)
+        .take(limit)
+        .collect()
 }
 
 /// What a top-N list counts.

@@ -200,9 +200,8 @@ impl Store for SqliteStore {
                 })
                 .optional()?;
             let Some(ts) = ts else { return Ok(Vec::new()) };
-            let (sql, params) =
-                sql::since(Dialect::Sqlite, &filter, ts.max(0) as u64, &after, limit);
-            docs(&c, &sql, &params)
+            let (sql, params) = sql::since(Dialect::Sqlite, &filter, ts.max(0) as u64, limit);
+            Ok(sql::after_seen(docs(&c, &sql, &params)?, &after, limit))
         })
     }
 
