@@ -32,6 +32,7 @@ fn event(i: u64, blocked: bool) -> Arc<Event> {
         path: "/search".into(),
         query: "q=%27%20UNION%20SELECT%20password%20FROM%20users--".into(),
         user_agent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0".into(),
+        headers: browser_headers(),
         action: if blocked {
             Action::Block
         } else {
@@ -86,3 +87,29 @@ fn sqlite_inserts(c: &mut Criterion) {
 
 criterion_group!(benches, sqlite_inserts);
 criterion_main!(benches);
+
+/// What a browser GET carries, as events keep it (cookie values redacted).
+fn browser_headers() -> Vec<(String, String)> {
+    [
+        ("host", "shop.example"),
+        (
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0",
+        ),
+        (
+            "accept",
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        ),
+        ("accept-language", "en-GB,en;q=0.9"),
+        ("accept-encoding", "gzip, deflate, br"),
+        ("referer", "https://shop.example/"),
+        (
+            "cookie",
+            "sid=\u{2039}redacted, 32 bytes\u{203a}; theme=\u{2039}redacted, 4 bytes\u{203a}",
+        ),
+        ("sec-fetch-mode", "navigate"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}

@@ -19,10 +19,12 @@ use crate::traffic::Second;
 
 pub mod api;
 pub mod auth;
+pub mod dashboard;
 pub mod live;
 pub mod metrics;
 pub mod openapi;
 pub mod policy;
+pub mod policy_routes;
 
 pub use auth::Auth;
 
@@ -35,16 +37,33 @@ pub struct AdminState {
     /// Where a changed policy is saved (`None`: not saved).
     pub policy_path: Option<PathBuf>,
     pub policy_lock: tokio::sync::Mutex<()>,
+    /// When this process started (Unix ms), for `/api/info`.
+    pub started_ms: u64,
+    /// This node's name (the store's `node` column).
+    pub node: String,
 }
 
 pub fn router(state: Arc<AdminState>) -> Router {
     let protected = Router::new()
-        .route("/", get(index))
+        .route("/", get(|| async { Redirect::to("/dashboard/") }))
+        .route("/dashboard", get(dashboard::redirect))
+        .route("/dashboard/", get(dashboard::index))
+        .route("/dashboard/{*file}", get(dashboard::file))
+        .route("/api/info", get(info))
+        .route("/api/model", get(model))
         .route("/api/events", get(api::events))
         .route("/api/events/{id}", get(api::event))
         .route("/api/stats", get(api::stats))
         .route("/api/export", get(api::export))
-        .route("/api/policy", get(api::policy_get).put(api::policy_put))
+        .route(
+            "/api/policy",
+            get(policy_routes::get).put(policy_routes::put),
+        )
+        .route(
+            "/api/policy/exclusions",
+            axum::routing::post(policy_routes::add_exclusion),
+        )
+        .route("/api/policy/ip", axum::routing::post(policy_routes::add_ip))
         .route("/api/openapi.json", get(openapi_json))
         .route("/events", get(live::sse))
         .route("/ws", get(live::ws))
@@ -86,18 +105,28 @@ async fn openapi_json() -> Response {
     Json(openapi::document()).into_response()
 }
 
-async fn index() -> Html<&'static str> {
-    Html(concat!(
-        "<!doctype html><meta charset=utf-8><title>Wafer admin</title>",
-        "<h1>Wafer admin</h1><ul>",
-        "<li><a href=/api/events>/api/events</a></li>",
-        "<li><a href=/api/stats>/api/stats</a></li>",
-        "<li><a href=/api/policy>/api/policy</a></li>",
-        "<li><a href=/events>/events</a> (live)</li>",
-        "<li><a href=/metrics>/metrics</a></li>",
-        "<li><a href=/api/openapi.json>/api/openapi.json</a></li>",
-        "</ul><form method=post action=/logout><button>Log out</button></form>",
-    ))
+/// What this node is: for the dashboard's header and for support questions.
+async fn info(State(s): State<Arc<AdminState>>) -> Response {
+    let p = s.shared.protection.load();
+    Json(serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "node": s.node,
+        "started_ms": s.started_ms,
+        "store": s.store.kind(),
+        "rules": p.engine.rule_infos().len(),
+        "mode": p.engine.policy().mode.to_string(),
+        "paranoia": p.engine.policy().paranoia,
+    }))
+    .into_response()
+}
+
+/// The anomaly model's state. There is none yet: the dashboard says so.
+async fn model() -> Response {
+    Json(serde_json::json!({
+        "available": false,
+        "message": "No anomaly model is active: this version scores requests with signatures and detectors only.",
+    }))
+    .into_response()
 }
 
 #[derive(Deserialize)]

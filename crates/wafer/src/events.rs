@@ -30,6 +30,10 @@ pub struct Event {
     /// Query string, truncated.
     pub query: String,
     pub user_agent: String,
+    /// Request headers in arrival order, values truncated; credentials redacted
+    /// (see [`capture_headers`]). Absent in events stored before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
     pub action: Action,
     /// The status Wafer answered with, if it answered itself (403/413), else null.
     pub status: Option<u16>,
@@ -56,10 +60,54 @@ pub struct RequestFacts<'a> {
     pub path: &'a str,
     pub query: &'a str,
     pub user_agent: &'a str,
+    pub headers: &'a http::HeaderMap,
     pub inspect_us: u64,
 }
 
 const FIELD_MAX: usize = 512;
+/// Headers kept per event: enough for any browser, bounded against floods.
+const HEADERS_MAX: usize = 64;
+
+/// Headers whose values are secrets the event store must not collect.
+const SECRET_HEADERS: [&str; 5] = [
+    "authorization",
+    "proxy-authorization",
+    "x-api-key",
+    "x-auth-token",
+    "x-csrf-token",
+];
+
+fn redacted(len: usize) -> String {
+    format!("\u{2039}redacted, {len} bytes\u{203a}")
+}
+
+/// The headers as an event keeps them. Credentials are replaced by their
+/// length; cookies keep their names (what tuning needs) but not their values.
+/// A finding in a cookie still carries the decoded excerpt that matched.
+pub fn capture_headers(headers: &http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .take(HEADERS_MAX)
+        .map(|(name, value)| {
+            let name = name.as_str();
+            let raw = String::from_utf8_lossy(value.as_bytes());
+            let shown = if SECRET_HEADERS.contains(&name) {
+                redacted(raw.len())
+            } else if name == "cookie" {
+                raw.split(';')
+                    .map(|c| match c.trim().split_once('=') {
+                        Some((k, v)) => format!("{k}={}", redacted(v.len())),
+                        None => redacted(c.trim().len()),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            } else {
+                raw.into_owned()
+            };
+            (name.to_owned(), cut(&shown))
+        })
+        .collect()
+}
 
 fn cut(s: &str) -> String {
     wafer_engine::finding::excerpt(s, 0, FIELD_MAX)
@@ -76,6 +124,7 @@ impl Event {
             path: cut(f.path),
             query: cut(f.query),
             user_agent: cut(f.user_agent),
+            headers: capture_headers(f.headers),
             action: v.action,
             status: v.status,
             score: v.score,
@@ -100,6 +149,7 @@ impl Event {
             path: cut(f.path),
             query: cut(f.query),
             user_agent: cut(f.user_agent),
+            headers: capture_headers(f.headers),
             action: Action::Block,
             status: Some(status),
             score: 0,

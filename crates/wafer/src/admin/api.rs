@@ -11,16 +11,15 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::AdminState;
-use super::policy::PolicyDoc;
 use crate::store::filter::{self, FilterError};
 use crate::store::{StatsQuery, StoreError};
 
 /// An error answer: a status and a message saying what to change.
 #[derive(Debug)]
 pub struct ApiError {
-    status: StatusCode,
-    message: String,
-    details: Vec<String>,
+    pub(super) status: StatusCode,
+    pub(super) message: String,
+    pub(super) details: Vec<String>,
 }
 
 impl ApiError {
@@ -292,52 +291,6 @@ fn csv_row(out: &mut String, ev: &crate::events::Event) {
         csv_field(out, f);
     }
     out.push('\n');
-}
-
-pub async fn policy_get(State(s): State<Arc<AdminState>>) -> Response {
-    let p = s.shared.protection.load();
-    Json(PolicyDoc::of(&p.engine, &p.ip_lists)).into_response()
-}
-
-pub async fn policy_put(
-    State(s): State<Arc<AdminState>>,
-    body: axum::body::Bytes,
-) -> ApiResult<Response> {
-    let doc: PolicyDoc = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("policy document: {e}")))?;
-    // One change at a time, so that two PUTs cannot interleave their swaps.
-    let _guard = s.policy_lock.lock().await;
-    let current = s.shared.protection.load_full();
-    let (policy, ip) = doc
-        .build(current.engine.policy())
-        .map_err(|errs| ApiError {
-            status: StatusCode::BAD_REQUEST,
-            message: format!("policy has {} problem(s)", errs.len()),
-            details: errs,
-        })?;
-    let engine = current.engine.with_policy(policy);
-    if let Some(path) = &s.policy_path {
-        let saved = PolicyDoc::of(&engine, &ip);
-        let path = path.clone();
-        tokio::task::spawn_blocking(move || super::policy::save(&path, &saved))
-            .await
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("saving the policy: {e}"),
-                )
-            })?;
-    }
-    s.shared
-        .protection
-        .store(Arc::new(crate::proxy::Protection {
-            engine,
-            ip_lists: ip,
-        }));
-    tracing::info!("policy changed through the admin API");
-    drop(_guard);
-    Ok(policy_get(State(Arc::clone(&s))).await)
 }
 
 /// Where an export is between pages.

@@ -64,6 +64,14 @@ pub async fn sse(
     };
     let (tx, out) = mpsc::channel::<Result<SseEvent, Infallible>>(256);
     tokio::spawn(async move {
+        // Something at once, so the headers go out and the client knows the
+        // stream is open before the first event (and how soon to retry).
+        let hello = SseEvent::default()
+            .comment("connected")
+            .retry(Duration::from_secs(2));
+        if tx.send(Ok(hello)).await.is_err() {
+            return;
+        }
         let mut replayed: HashSet<String> = HashSet::with_capacity(replay.len());
         for ev in &replay {
             replayed.insert(ev.id.clone());

@@ -41,7 +41,7 @@ pub fn run(cfg: Config, args: &DemoArgs) -> Result<i32> {
         let upstream: http::Uri = format!("http://{app_addr}").parse()?;
         super::run::serve(cfg, upstream, engine, |r| {
             let addr = r.proxy_addr;
-            super::run::announce(r);
+            super::run::announce_with(r, true);
             eprintln!(
                 "\nWafer demo: the app at http://{app_addr} is protected by Wafer at http://{addr}\n\n\
                  allowed: curl -i 'http://{addr}/search?q=blue+shoes'\n\

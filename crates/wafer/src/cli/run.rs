@@ -196,6 +196,8 @@ pub async fn start(
                 auth: crate::admin::Auth::new(admin_token.clone()),
                 policy_path: Some(policy_path),
                 policy_lock: tokio::sync::Mutex::new(()),
+                started_ms: crate::clock::now_ms(),
+                node: cfg.node.clone(),
             });
             let task = tokio::spawn(async move {
                 crate::admin::serve(l, state, async {
@@ -259,9 +261,15 @@ pub async fn start(
     })
 }
 
-/// Says where everything is; prints the admin link (with the token) when the
+/// Says where everything is; prints the dashboard link with the token when the
 /// token was just made, since that is the only time it is shown.
 pub fn announce(r: &Running) {
+    announce_with(r, false);
+}
+
+/// `always_link`: print the logged-in link even for a token made earlier (the
+/// demo, where convenience beats keeping the token out of the terminal).
+pub fn announce_with(r: &Running, always_link: bool) {
     tracing::info!(addr = %r.proxy_addr, "wafer listening");
     if let Some(a) = r.admin_addr {
         tracing::info!(addr = %a, "admin listening");
@@ -270,9 +278,13 @@ pub fn announce(r: &Running) {
                 "Admin token (saved in the data directory's admin-token file): {}",
                 r.admin_token
             );
-            eprintln!("Admin: http://{a}/?token={}", r.admin_token);
+        }
+        if r.token_created || always_link {
+            eprintln!("Dashboard: http://{a}/dashboard/?token={}", r.admin_token);
         } else {
-            eprintln!("Admin: http://{a}/ (token in the data directory's admin-token file)");
+            eprintln!(
+                "Dashboard: http://{a}/dashboard/ (log in with the token in the data directory's admin-token file)"
+            );
         }
     }
 }

@@ -97,7 +97,7 @@ async fn handle_inner(
     });
     if guard == GuardDecision::Block {
         shared.events.publish(Event::guard(
-            &facts.borrow(0),
+            &facts.borrow(0, req.headers()),
             403,
             "client IP is on the block list",
         ));
@@ -146,9 +146,10 @@ async fn handle_inner(
         record.inspect_us = inspect_us;
         record.classes = crate::traffic::class_bits(verdict.findings.iter().map(|f| &f.class));
         if verdict.action != Action::Allow || sampled(&id, shared.record_all) {
-            shared
-                .events
-                .publish(Event::from_verdict(&facts.borrow(inspect_us), &verdict));
+            shared.events.publish(Event::from_verdict(
+                &facts.borrow(inspect_us, &parts.headers),
+                &verdict,
+            ));
         }
         match (verdict.action, body) {
             (Action::Block, _) | (_, None) => {
@@ -353,7 +354,7 @@ impl Facts {
         }
     }
 
-    fn borrow(&self, inspect_us: u64) -> RequestFacts<'_> {
+    fn borrow<'a>(&'a self, inspect_us: u64, headers: &'a http::HeaderMap) -> RequestFacts<'a> {
         RequestFacts {
             id: &self.id,
             ts_ms: self.ts_ms,
@@ -363,6 +364,7 @@ impl Facts {
             path: &self.path,
             query: &self.query,
             user_agent: &self.user_agent,
+            headers,
             inspect_us,
         }
     }

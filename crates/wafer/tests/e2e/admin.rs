@@ -17,15 +17,15 @@ use wafer_engine::Engine;
 
 use crate::harness::{Origin, empty, get, send};
 
-struct Node {
-    running: Running,
+pub(crate) struct Node {
+    pub(crate) running: Running,
     _dir: tempfile::TempDir,
-    data_dir: std::path::PathBuf,
+    pub(crate) data_dir: std::path::PathBuf,
     _origin: Origin,
 }
 
 impl Node {
-    async fn start(store: Option<String>) -> Node {
+    pub(crate) async fn start(store: Option<String>) -> Node {
         Self::start_with(store, 0.0).await
     }
 
@@ -52,15 +52,15 @@ impl Node {
         }
     }
 
-    fn proxy(&self, path: &str) -> String {
+    pub(crate) fn proxy(&self, path: &str) -> String {
         format!("http://{}{path}", self.running.proxy_addr)
     }
 
-    fn admin(&self, path: &str) -> String {
+    pub(crate) fn admin(&self, path: &str) -> String {
         format!("http://{}{path}", self.running.admin_addr.unwrap())
     }
 
-    async fn api(&self, path: &str) -> (StatusCode, Value) {
+    pub(crate) async fn api(&self, path: &str) -> (StatusCode, Value) {
         let req = Request::get(self.admin(path))
             .header("authorization", "Bearer test-admin-token-0123456789")
             .body(empty())
@@ -71,7 +71,7 @@ impl Node {
         (parts.status, v)
     }
 
-    async fn raw(&self, path: &str) -> (http::response::Parts, Bytes) {
+    pub(crate) async fn raw(&self, path: &str) -> (http::response::Parts, Bytes) {
         send(
             Request::get(self.admin(path))
                 .header("authorization", "Bearer test-admin-token-0123456789")
@@ -82,14 +82,14 @@ impl Node {
     }
 
     /// Sends an attack through the proxy; returns its request id.
-    async fn attack(&self, path_and_query: &str) -> String {
+    pub(crate) async fn attack(&self, path_and_query: &str) -> String {
         let (parts, _) = send(get(&self.proxy(path_and_query)).body(empty()).unwrap()).await;
         assert_eq!(parts.status, StatusCode::FORBIDDEN, "{path_and_query}");
         parts.headers["x-request-id"].to_str().unwrap().to_owned()
     }
 
     /// Waits until the store holds `n` events.
-    async fn stored(&self, n: usize) {
+    pub(crate) async fn stored(&self, n: usize) {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let (_, v) = self.api("/api/events?limit=1000").await;
@@ -106,7 +106,7 @@ impl Node {
     }
 }
 
-const SQLI: &str = "/search?q=%27%20UNION%20SELECT%20password%20FROM%20users--";
+pub(crate) const SQLI: &str = "/search?q=%27%20UNION%20SELECT%20password%20FROM%20users--";
 const XSS: &str = "/comment?text=%3Cscript%3Ealert(document.cookie)%3C/script%3E";
 
 #[tokio::test]
@@ -114,6 +114,12 @@ async fn every_admin_route_refuses_a_missing_or_wrong_token() {
     let node = Node::start(None).await;
     let routes = [
         ("GET", "/"),
+        ("GET", "/dashboard/"),
+        ("GET", "/dashboard/index.html"),
+        ("GET", "/api/info"),
+        ("GET", "/api/model"),
+        ("POST", "/api/policy/exclusions"),
+        ("POST", "/api/policy/ip"),
         ("GET", "/api/events"),
         ("GET", "/api/events/abc"),
         ("GET", "/api/stats"),
@@ -461,8 +467,20 @@ async fn live_streams_deliver_events_within_a_second_and_resume() {
     let a = node.attack(&format!("{SQLI}&r=1")).await;
     let b = node.attack(&format!("{SQLI}&r=2")).await;
     node.stored(4).await;
-    let ids = sse_ids(&node, "/events?class=sqli", Some(&sent), 2, async {}).await;
-    assert_eq!(ids, [a, b]);
+    let mut ids = sse_ids(&node, "/events?class=sqli", Some(&sent), 2, async {}).await;
+    // Both, oldest first; within one millisecond the store cannot tell which came first.
+    let (ts_a, ts_b) = (
+        node.api(&format!("/api/events/{a}")).await.1["ts_ms"].as_u64(),
+        node.api(&format!("/api/events/{b}")).await.1["ts_ms"].as_u64(),
+    );
+    if ts_a == ts_b {
+        ids.sort();
+        let mut want = [a, b];
+        want.sort();
+        assert_eq!(ids, want);
+    } else {
+        assert_eq!(ids, [a, b]);
+    }
 
     // The WebSocket tap: events and per-second telemetry.
     let url = format!("ws://{}/ws", node.running.admin_addr.unwrap());
