@@ -149,8 +149,12 @@ pub(crate) fn args(req: &Request) -> Args {
         kind: 0,
     };
     if let Some(q) = req.raw_query() {
+        let all = q;
         let q = prefix(q, MAX_QUERY);
-        out.total += q.split('&').filter(|p| !p.is_empty()).count();
+        // Past the cap only `&` are counted (memchr, cheap), so a huge query
+        // still shows how many arguments it has.
+        out.total += q.split('&').filter(|p| !p.is_empty()).count()
+            + memchr::memchr_iter(b'&', &all.as_bytes()[q.len()..]).count();
         out.pct_bytes += pct_escapes(q.as_bytes()) * 3;
         out.raw_bytes += q.len();
         for (k, v) in body::urlencoded::pairs(q, MAX_ARGS) {

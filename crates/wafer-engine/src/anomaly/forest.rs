@@ -13,9 +13,14 @@
 //! kilobytes. A leaf stores its finished path length (depth + `c(size)`), so
 //! scoring is one walk and one add per tree.
 //!
-//! Features with one value in a node are never chosen to split it (the
-//! original draws any feature and makes a leaf; this wastes fewer nodes on
-//! constant features such as `tok_template`, zero for nearly all traffic).
+//! One departure from the original: a feature that is constant in a node
+//! may still be chosen, once per path, for an *extension split* just past
+//! its value (by the feature's standard deviation, or 0.5), leaving one side
+//! empty. The original can never split on a feature that training never
+//! varied, so a request carrying `{{` where no training request did would be
+//! invisible on that feature; here it falls into the empty side and is
+//! isolated in one step. Training points all take the other side, so their
+//! scores (and the threshold) already account for the extra depth.
 
 use super::features::{Features, N};
 use serde::{Deserialize, Serialize};
@@ -220,10 +225,25 @@ impl Forest {
             roots: Vec::with_capacity(params.trees),
             psi,
         };
+        let mut margin = [0.5f32; N];
+        for (f, m) in margin.iter_mut().enumerate() {
+            let n = data.len() as f64;
+            let mean = data.iter().map(|x| f64::from(x[f])).sum::<f64>() / n;
+            let var = data
+                .iter()
+                .map(|x| (f64::from(x[f]) - mean).powi(2))
+                .sum::<f64>()
+                / n;
+            let sd = var.sqrt() as f32;
+            if sd.is_finite() && sd > 0.0 {
+                *m = sd;
+            }
+        }
         let mut b = Builder {
             data: &data,
             rng: &mut rng,
             height: height as usize,
+            margin,
         };
         for _ in 0..params.trees {
             for i in 0..psi {
@@ -238,7 +258,7 @@ impl Forest {
                 value: 0.0,
                 left: 0,
             });
-            b.grow(&mut forest.nodes, root as usize, &mut idx, 0);
+            b.grow(&mut forest.nodes, root as usize, &mut idx, 0, 0);
         }
         Ok(forest)
     }
@@ -278,22 +298,34 @@ struct Builder<'a> {
     data: &'a [Features],
     rng: &'a mut SplitMix64,
     height: usize,
+    /// Per feature, how far past a constant value an extension split goes
+    /// (the feature's standard deviation over all samples, or 0.5).
+    margin: [f32; N],
 }
 
 impl Builder<'_> {
-    /// Turns `nodes[at]` into the subtree over `idx` (recursion depth is
-    /// bounded by `height`, at most 20).
-    fn grow(&mut self, nodes: &mut Vec<Node>, at: usize, idx: &mut [u32], depth: usize) {
-        let leaf = |n: usize| Node {
+    /// Turns `nodes[at]` into the subtree over `idx`. `extended` marks the
+    /// features already given an extension split on this path. Recursion
+    /// depth is bounded by `height` (at most 21).
+    fn grow(
+        &mut self,
+        nodes: &mut Vec<Node>,
+        at: usize,
+        idx: &mut [u32],
+        depth: usize,
+        extended: u64,
+    ) {
+        let leaf = |n: usize, depth: usize| Node {
             feature: LEAF,
             value: (depth as f64 + c(n)) as f32,
             left: 0,
         };
         if depth >= self.height || idx.len() <= 1 {
-            nodes[at] = leaf(idx.len());
+            nodes[at] = leaf(idx.len(), depth);
             return;
         }
-        // Features that vary here, with their ranges.
+        // Candidate features with their ranges here: those that vary, and
+        // constant ones not yet extended on this path.
         let mut cand = [(0u16, 0f32, 0f32); N];
         let mut nc = 0;
         for f in 0..N {
@@ -303,25 +335,45 @@ impl Builder<'_> {
                 lo = lo.min(v);
                 hi = hi.max(v);
             }
-            if hi > lo {
+            if hi > lo || extended & (1 << f) == 0 {
                 cand[nc] = (f as u16, lo, hi);
                 nc += 1;
             }
         }
         if nc == 0 {
-            nodes[at] = leaf(idx.len());
+            nodes[at] = leaf(idx.len(), depth);
             return;
         }
         let (f, lo, hi) = cand[self.rng.below(nc)];
-        let mut split = (f64::from(lo) + self.rng.unit() * (f64::from(hi) - f64::from(lo))) as f32;
-        if split <= lo || split > hi {
-            // Rounding to f32 can land on `lo` (empty left side); the midpoint
-            // of two distinct floats is above `lo` unless they are adjacent.
-            split = lo + (hi - lo) / 2.0;
-            if split <= lo {
-                split = hi;
+        let mut extended = extended;
+        let split = if hi > lo {
+            let mut split =
+                (f64::from(lo) + self.rng.unit() * (f64::from(hi) - f64::from(lo))) as f32;
+            if split <= lo || split > hi {
+                // Rounding to f32 can land on `lo` (empty left side); the
+                // midpoint of two distinct floats is above `lo` unless they
+                // are adjacent, and then `hi` splits them.
+                split = lo + (hi - lo) / 2.0;
+                if split <= lo {
+                    split = hi;
+                }
             }
-        }
+            split
+        } else {
+            // Extension split: a constant feature cut just past its value,
+            // above or below, leaves one side empty. Training points all go
+            // on; a new point with another value here lands in the empty
+            // leaf and is isolated at once. Plain isolation forests never
+            // split a feature that is constant in their sample (a token
+            // absent from all training traffic), so they cannot see it at all.
+            extended |= 1 << f;
+            let m = self.margin[usize::from(f)];
+            if self.rng.next_u64() & 1 == 0 {
+                lo + m
+            } else {
+                lo - m
+            }
+        };
         // Partition: x < split to the front.
         let mut mid = 0;
         for k in 0..idx.len() {
@@ -330,21 +382,22 @@ impl Builder<'_> {
                 mid += 1;
             }
         }
-        if mid == 0 || mid == idx.len() {
-            nodes[at] = leaf(idx.len());
-            return;
-        }
         let left = nodes.len();
         nodes[at] = Node {
             feature: f,
             value: split,
             left: left as u32,
         };
-        let blank = leaf(0);
+        let blank = leaf(0, depth + 1);
         nodes.push(blank);
         nodes.push(blank);
         let (l, r) = idx.split_at_mut(mid);
-        self.grow(nodes, left, l, depth + 1);
-        self.grow(nodes, left + 1, r, depth + 1);
+        // An empty side stays the blank leaf: depth + 1, no c(n).
+        if !l.is_empty() {
+            self.grow(nodes, left, l, depth + 1, extended);
+        }
+        if !r.is_empty() {
+            self.grow(nodes, left + 1, r, depth + 1, extended);
+        }
     }
 }

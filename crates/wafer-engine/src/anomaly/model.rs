@@ -152,7 +152,7 @@ impl Model {
         let forest = Forest::fit(vectors, params)?;
         let mut scores: Vec<f64> = vectors.iter().map(|v| forest.score(v)).collect();
         scores.sort_by(f64::total_cmp);
-        let q = |p: f64| quantile(&scores, p);
+        let q = |p: f64| round9(quantile(&scores, p));
         Ok(Model {
             format_version: FORMAT_VERSION,
             schema_version: SCHEMA_VERSION,
@@ -160,7 +160,8 @@ impl Model {
             fingerprint: fingerprint(vectors),
             params: *params,
             samples: vectors.len(),
-            threshold: q(1.0 - target_fpr),
+            // Rounded up, so training scores at the quantile stay at or below it.
+            threshold: round9(quantile(&scores, 1.0 - target_fpr) + 0.5e-9),
             target_fpr,
             forest,
             routes,
@@ -247,6 +248,13 @@ impl Model {
 pub fn quantile(v: &[f64], p: f64) -> f64 {
     let rank = (p * v.len() as f64).ceil() as usize;
     v[rank.clamp(1, v.len()) - 1]
+}
+
+/// To 9 decimals: a short decimal that serde_json reads back as exactly the
+/// same f64 (its default parser is not exact for 17-digit numbers), so a
+/// model survives a JSON round trip unchanged.
+fn round9(x: f64) -> f64 {
+    (x * 1e9).round() / 1e9
 }
 
 fn fingerprint(vectors: &[Features]) -> String {

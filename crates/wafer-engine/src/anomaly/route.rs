@@ -72,12 +72,18 @@ fn collapse(seg: &str) -> Option<&'static str> {
     if b.len() >= 8 && digits > 0 && b.iter().all(u8::is_ascii_hexdigit) {
         return Some("{id}");
     }
-    // Tokens (base64url, hashes, slugs with ids): long, mixed, digit-heavy.
+    // Tokens (base64url, hashes, slugs with ids): long, mixed, digit-heavy
+    // or mixed-case.
     // `getting-started-2` stays a word: one digit in seventeen.
     if b.len() >= TOKEN_MIN
         && b.iter()
             .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_')
-        && digits * 5 >= b.len()
+        && digits > 0
+        && (digits * 5 >= b.len()
+            // base64-ish: mixed case with a digit and no word separators.
+            || (b.iter().any(u8::is_ascii_uppercase)
+                && b.iter().any(u8::is_ascii_lowercase)
+                && !b.contains(&b'-')))
     {
         return Some("{id}");
     }
