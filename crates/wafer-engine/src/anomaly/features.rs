@@ -4,10 +4,12 @@
 //! schema is refused by code computing another. Change a name, an order, a
 //! scale or a cap below and bump the version.
 //!
-//! Lengths are `log2(1 + bytes)`: an isolation forest splits uniformly between
-//! a feature's minimum and maximum, and with raw bytes one 60 KiB upload in a
-//! sample would leave nearly every split far above where attacks sit (tens
-//! to hundreds of bytes). Counts and ratios are raw.
+//! Lengths and most counts (those named `log_*`) are `log2(1 + n)`: an
+//! isolation forest splits uniformly between a feature's minimum and maximum,
+//! and with raw numbers one 60 KiB upload, or one JSON body with 500 quotes,
+//! in a sample would leave nearly every split far above where attacks sit
+//! (a few tokens, tens to hundreds of bytes). Ratios, small counts (headers,
+//! path depth) and flags are raw.
 //!
 //! Arguments are the query pairs, then the body's (form, JSON leaves,
 //! multipart fields, XML text; a text body is one argument named `(body)`),
@@ -38,8 +40,8 @@ pub const FEATURE_NAMES: [&str; N] = [
     "log_body_len",     // whole body as received
     "header_count",     //
     "log_header_bytes", // names + values
-    "cookie_count",     //
-    "arg_count",        // query pairs + body arguments
+    "log_cookie_count", //
+    "log_arg_count",    // query pairs + body arguments
     "log_arg_name_len_max",
     "log_arg_value_len_max",
     "log_arg_value_len_mean",
@@ -48,21 +50,21 @@ pub const FEATURE_NAMES: [&str; N] = [
     "digit_ratio",
     "upper_ratio",
     "non_ascii_ratio",
-    "pct_encoded_ratio",    // bytes in %XX escapes / raw query + form body bytes
-    "tok_quote",            // ' "
-    "tok_comment",          // -- /* */
-    "tok_angle",            // <
-    "tok_traversal",        // ../ ..\
-    "tok_semicolon",        // ;
-    "tok_shell",            // $( ` | &&
-    "tok_template",         // {{ ${ <% #{
-    "tok_sql",              // select union insert sleep( ...
-    "tok_script",           // script javascript: onerror alert( ...
-    "tok_file",             // /etc/ /bin/ :// php: c:\ win.ini
-    "route_unseen",         // 1 when the route has no profile
-    "route_unknown_names",  // fraction of argument names the route never had
-    "route_shape_mismatch", // arguments whose shape the route does not see for the name
-    "route_len_z_max",      // largest |len - mean| / std over known names
+    "pct_encoded_ratio",   // bytes in %XX escapes / raw query + form body bytes
+    "log_tok_quote",       // ' "
+    "log_tok_comment",     // -- /* */
+    "log_tok_angle",       // <
+    "log_tok_traversal",   // ../ ..\
+    "log_tok_semicolon",   // ;
+    "log_tok_shell",       // $( ` | &&
+    "log_tok_template",    // {{ ${ <% #{
+    "log_tok_sql",         // select union insert sleep( ...
+    "log_tok_script",      // script javascript: onerror alert( ...
+    "log_tok_file",        // /etc/ /bin/ :// php: c:\ win.ini
+    "route_unseen",        // 1 when the route has no profile
+    "route_unknown_names", // fraction of argument names the route never had
+    "log_route_shape_mismatch", // arguments whose shape the route does not see for the name
+    "log_route_len_z_max", // largest |len - mean| / std over known names
 ];
 
 /// Feature indexes, for code that reads a vector.
@@ -322,8 +324,8 @@ pub(crate) fn from_args(
             }
         }
     }
-    f[8] = cookies as f32;
-    f[9] = a.total as f32;
+    f[8] = log_len(cookies);
+    f[9] = log_len(a.total);
     scan(&crate::decode::url::percent_decode(prefix(path, MAX_VALUE)));
 
     let mut hist = [0u32; 256];
@@ -370,7 +372,7 @@ pub(crate) fn from_args(
         f[18] = a.pct_bytes as f32 / a.raw_bytes as f32;
     }
     for (i, t) in toks.iter().enumerate() {
-        f[idx::TOK_FIRST + i] = *t as f32;
+        f[idx::TOK_FIRST + i] = log_len(*t as usize);
     }
     route_features(&mut f, a, template, routes);
     f
@@ -397,6 +399,6 @@ fn route_features(f: &mut Features, a: &Args, template: &str, routes: &RouteProf
     if !a.pairs.is_empty() {
         f[idx::ROUTE_UNKNOWN] = unknown as f32 / a.pairs.len() as f32;
     }
-    f[idx::ROUTE_SHAPE] = mismatch as f32;
-    f[idx::ROUTE_Z] = z;
+    f[idx::ROUTE_SHAPE] = log_len(mismatch);
+    f[idx::ROUTE_Z] = (1.0 + z).log2();
 }
