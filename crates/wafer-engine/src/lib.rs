@@ -14,6 +14,7 @@
 //! or phase by phase through a [`Transaction`] (what the proxy does, so that a
 //! bad request line blocks before any body is read).
 
+pub mod anomaly;
 pub mod body;
 pub mod decode;
 pub mod detect;
