@@ -27,10 +27,12 @@ pub enum Class {
     Session,
     Generic,
     Policy,
+    /// Not a signature: the anomaly model found the request unlike the site's traffic.
+    Anomaly,
 }
 
 impl Class {
-    pub const ALL: [Class; 16] = [
+    pub const ALL: [Class; 17] = [
         Class::Sqli,
         Class::Xss,
         Class::Rce,
@@ -47,6 +49,7 @@ impl Class {
         Class::Session,
         Class::Generic,
         Class::Policy,
+        Class::Anomaly,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +70,7 @@ impl Class {
             Class::Session => "session",
             Class::Generic => "generic",
             Class::Policy => "policy",
+            Class::Anomaly => "anomaly",
         }
     }
 }

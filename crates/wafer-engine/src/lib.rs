@@ -139,6 +139,31 @@ pub struct Verdict {
     /// The route override that applied.
     pub route: Option<String>,
     pub findings: Vec<Finding>,
+    /// The anomaly model's say, when a model scored the request.
+    pub anomaly: Option<AnomalyVerdict>,
+}
+
+/// What the anomaly model said about one request, as events keep it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AnomalyVerdict {
+    /// The model's version (its file name in the models directory, or `default`).
+    pub model: String,
+    /// 0 to 1; above `threshold` is anomalous.
+    pub score: f64,
+    pub threshold: f64,
+    pub anomalous: bool,
+    /// What an anomalous score does here: `detect` flags, `block` blocks.
+    pub mode: Mode,
+    /// The features that stood out most, largest deviation first.
+    pub top: Vec<AnomalyFeature>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AnomalyFeature {
+    pub name: String,
+    pub value: f32,
+    /// How far from the training median, in interquartile ranges.
+    pub deviation: f32,
 }
 
 impl Engine {

@@ -152,7 +152,33 @@ pub struct Route {
     pub threshold: Option<u32>,
     pub paranoia: Option<u8>,
     pub disabled_rules: Vec<RuleRange>,
+    /// What the anomaly model's verdict does on this route.
+    pub anomaly_mode: Option<Mode>,
+    /// Anomaly score (0 to 1) over which a request counts as anomalous here.
+    pub anomaly_threshold: Option<f64>,
 }
+
+/// The anomaly model's part in the decision: its own contribution, with its
+/// own threshold, next to the signatures' points.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AnomalyPolicy {
+    /// `detect` (the default: flag, never block), `block`, or `off` (not scored).
+    pub mode: Mode,
+    /// Overrides the model's own threshold (chosen at training for a target false-positive rate).
+    pub threshold: Option<f64>,
+}
+
+impl Default for AnomalyPolicy {
+    fn default() -> Self {
+        AnomalyPolicy {
+            mode: Mode::Detect,
+            threshold: None,
+        }
+    }
+}
+
+/// The rule id anomaly findings carry, so that exclusions and rule filters treat them like any rule.
+pub const ANOMALY_RULE: u32 = 1900;
 
 /// The whole decision policy.
 #[derive(Clone, Debug)]
@@ -169,6 +195,7 @@ pub struct Policy {
     pub allowed_methods: Vec<String>,
     /// Rules switched off on some paths: every matching exclusion applies, whichever route does.
     pub exclusions: Vec<Exclusion>,
+    pub anomaly: AnomalyPolicy,
 }
 
 /// "Rule R does not count on path P": how a false positive is tuned away
@@ -192,16 +219,20 @@ impl Default for Policy {
                 .map(String::from)
                 .collect(),
             exclusions: Vec::new(),
+            anomaly: AnomalyPolicy::default(),
         }
     }
 }
 
 /// The settings in force for one request, after route overrides.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Effective<'p> {
     pub mode: Mode,
     pub paranoia: u8,
     pub threshold: u32,
+    /// Never stronger than `mode`: a route in detect never blocks on the model either.
+    pub anomaly_mode: Mode,
+    pub anomaly_threshold: Option<f64>,
     /// The route that matched, if any (its path pattern).
     pub route: Option<&'p str>,
     route_disabled: &'p [RuleRange],
@@ -230,8 +261,14 @@ impl Effective<'_> {
 impl Policy {
     pub fn for_path(&self, path: &str) -> Effective<'_> {
         let route = self.routes.iter().find(|r| r.path.matches(path));
+        let mode = route.and_then(|r| r.mode).unwrap_or(self.mode);
+        let anomaly_mode = route.and_then(|r| r.anomaly_mode).unwrap_or(self.anomaly.mode);
         Effective {
-            mode: route.and_then(|r| r.mode).unwrap_or(self.mode),
+            mode,
+            anomaly_mode: weaker(mode, anomaly_mode),
+            anomaly_threshold: route
+                .and_then(|r| r.anomaly_threshold)
+                .or(self.anomaly.threshold),
             paranoia: route.and_then(|r| r.paranoia).unwrap_or(self.paranoia),
             threshold: route.and_then(|r| r.threshold).unwrap_or(self.threshold),
             route: route.map(|r| r.path.as_str()),
@@ -247,9 +284,40 @@ impl Policy {
     }
 }
 
+/// Off < detect < block.
+fn weaker(a: Mode, b: Mode) -> Mode {
+    let rank = |m| match m {
+        Mode::Off => 0,
+        Mode::Detect => 1,
+        Mode::Block => 2,
+    };
+    if rank(a) <= rank(b) { a } else { b }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_anomaly_mode_never_outranks_the_route_mode() {
+        let mut p = Policy::default();
+        p.anomaly.mode = Mode::Block;
+        p.routes.push(Route {
+            path: PathPattern::parse("/quiet").unwrap(),
+            mode: Some(Mode::Detect),
+            threshold: None,
+            paranoia: None,
+            disabled_rules: vec![],
+            anomaly_mode: None,
+            anomaly_threshold: Some(0.9),
+        });
+        assert_eq!(p.for_path("/x").anomaly_mode, Mode::Block);
+        assert_eq!(p.for_path("/x").anomaly_threshold, None);
+        let q = p.for_path("/quiet/a");
+        assert_eq!((q.anomaly_mode, q.anomaly_threshold), (Mode::Detect, Some(0.9)));
+        p.mode = Mode::Off;
+        assert_eq!(p.for_path("/x").anomaly_mode, Mode::Off);
+    }
 
     #[test]
     fn rule_ranges_parse_and_reject_nonsense() {
@@ -291,6 +359,8 @@ mod tests {
             threshold: Some(20),
             paranoia: None,
             disabled_rules: vec!["100-199".parse().unwrap()],
+            anomaly_mode: None,
+            anomaly_threshold: None,
         });
         let e = p.for_path("/upload/file");
         assert_eq!(
@@ -315,6 +385,8 @@ mod tests {
             threshold: Some(7),
             paranoia: None,
             disabled_rules: vec![],
+            anomaly_mode: None,
+            anomaly_threshold: None,
         });
         p.exclusions.push(Exclusion {
             path: PathPattern::parse("/search").unwrap(),

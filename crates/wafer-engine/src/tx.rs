@@ -14,10 +14,12 @@ use crate::decode;
 use crate::detect::{self, protocol};
 use crate::finding::{EXCERPT_MAX, Finding, excerpt};
 use crate::fnv::Fnv;
-use crate::policy::{Effective, Mode};
+use crate::policy::{ANOMALY_RULE, Effective, Mode};
 use crate::request::{Part, Request, Value};
 use crate::view;
-use crate::{Action, BodyOverflow, Engine, Verdict};
+use crate::{Action, AnomalyFeature, AnomalyVerdict, BodyOverflow, Engine, Verdict};
+use crate::finding::{Class, Severity};
+use crate::request::Location;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
@@ -57,6 +59,7 @@ pub struct Transaction<'e> {
     body_kind: BodyKind,
     over_limit: bool,
     stopped: bool,
+    anomaly: Option<AnomalyVerdict>,
 }
 
 impl<'e> Transaction<'e> {
@@ -72,6 +75,7 @@ impl<'e> Transaction<'e> {
             body_kind: BodyKind::Opaque,
             over_limit: false,
             stopped: false,
+            anomaly: None,
         }
     }
 
@@ -346,6 +350,62 @@ impl<'e> Transaction<'e> {
         }
     }
 
+    /// Scores the request with an anomaly model, under this path's anomaly
+    /// settings; call it after the body and before [`finish`](Self::finish).
+    /// Nothing happens where the model is off, or where an exclusion or a
+    /// disabled range covers rule 1900 (so false alarms tune away like any rule's).
+    pub fn score_anomaly(&mut self, model: &crate::anomaly::Model, version: &str) {
+        let Some(s) = self.settings.as_ref() else {
+            return;
+        };
+        if s.anomaly_mode == Mode::Off || !s.rule_active(ANOMALY_RULE, 1) {
+            return;
+        }
+        let mode = s.anomaly_mode;
+        let threshold = s.anomaly_threshold;
+        let a = model.score(&self.req);
+        let threshold = threshold.unwrap_or(a.threshold);
+        let anomalous = a.score > threshold;
+        let top: Vec<AnomalyFeature> = a
+            .top
+            .iter()
+            .map(|&(name, value, deviation)| AnomalyFeature {
+                name: name.to_owned(),
+                value,
+                deviation,
+            })
+            .collect();
+        if anomalous && self.findings.len() < self.engine.limits.max_findings {
+            let drivers: Vec<String> = top
+                .iter()
+                .map(|f| format!("{} = {} ({:.1} IQR off)", f.name, f.value, f.deviation))
+                .collect();
+            self.findings.push(Finding {
+                rule_id: ANOMALY_RULE,
+                class: Class::Anomaly,
+                severity: Severity::Warning,
+                paranoia: 1,
+                location: Location::new(Part::RequestLine, None),
+                value: excerpt(&drivers.join("; "), 0, EXCERPT_MAX),
+                matched: String::new(),
+                message: format!(
+                    "unlike this site's normal traffic: anomaly score {:.3} over {:.3} (model {version})",
+                    a.score, threshold
+                ),
+                // The model is its own contribution with its own threshold, not signature points.
+                score: 0,
+            });
+        }
+        self.anomaly = Some(AnomalyVerdict {
+            model: version.to_owned(),
+            score: a.score,
+            threshold,
+            anomalous,
+            mode,
+            top,
+        });
+    }
+
     /// The verdict. Consumes the transaction.
     pub fn finish(mut self) -> Verdict {
         self.advance(Phase::Done);
@@ -354,9 +414,13 @@ impl<'e> Transaction<'e> {
             .clone()
             .unwrap_or_else(|| self.engine.policy.for_path("/"));
         let over = s.score_over(self.score) || self.over_limit;
+        let model_blocks = self
+            .anomaly
+            .as_ref()
+            .is_some_and(|a| a.anomalous && a.mode == Mode::Block);
         let action = match s.mode {
             Mode::Off => Action::Allow,
-            Mode::Block if over => Action::Block,
+            Mode::Block if over || model_blocks => Action::Block,
             _ if self.findings.is_empty() => Action::Allow,
             _ => Action::Flag,
         };
@@ -364,13 +428,14 @@ impl<'e> Transaction<'e> {
         Verdict {
             action,
             status: (action == Action::Block).then_some(status),
-            would_block: over && s.mode != Mode::Off,
+            would_block: (over || model_blocks) && s.mode != Mode::Off,
             score: self.score,
             threshold: s.threshold,
             mode: s.mode,
             paranoia: s.paranoia,
             route: s.route.map(str::to_owned),
             findings: self.findings,
+            anomaly: self.anomaly,
         }
     }
 }

@@ -191,6 +191,8 @@ fn routes_override_mode_threshold_and_rules() {
                 threshold: Some(100),
                 paranoia: None,
                 disabled_rules: vec![],
+                anomaly_mode: None,
+                anomaly_threshold: None,
             },
             Route {
                 path: PathPattern::parse("/search").unwrap(),
@@ -198,6 +200,8 @@ fn routes_override_mode_threshold_and_rules() {
                 threshold: None,
                 paranoia: None,
                 disabled_rules: vec!["990001".parse().unwrap()],
+                anomaly_mode: None,
+                anomaly_threshold: None,
             },
         ],
         disabled_rules: vec!["990004".parse().unwrap()],
@@ -231,6 +235,8 @@ fn routes_match_the_decoded_canonical_path() {
             threshold: Some(1),
             paranoia: None,
             disabled_rules: vec![],
+            anomaly_mode: None,
+            anomaly_threshold: None,
         }],
         mode: Mode::Detect,
         ..Policy::default()

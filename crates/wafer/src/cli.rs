@@ -67,6 +67,9 @@ pub struct StoreFlags {
     /// Admin API, live streams and metrics: HOST:PORT or off (default 127.0.0.1:9443). Also WAFER_ADMIN_LISTEN.
     #[arg(long)]
     pub admin_listen: Option<String>,
+    /// Directory of trained anomaly models (default: models in the data dir). Also WAFER_MODELS_DIR.
+    #[arg(long)]
+    pub models_dir: Option<String>,
 }
 
 impl StoreFlags {
@@ -75,6 +78,7 @@ impl StoreFlags {
             data_dir: self.data_dir.clone(),
             store: self.store.clone(),
             admin_listen: self.admin_listen.clone(),
+            models_dir: self.models_dir.clone(),
             ..o
         }
     }

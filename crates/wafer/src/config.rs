@@ -94,6 +94,8 @@ pub struct Config {
     /// Fraction of allowed requests kept as events (0 to 1).
     pub record_all: f64,
     pub node: String,
+    /// Where trained anomaly models live; `None`: `models` in the data dir.
+    pub models_dir: Option<PathBuf>,
 }
 
 /// The admin listener's default address: loopback only.
@@ -101,6 +103,12 @@ pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:9443";
 
 impl Config {
     /// The store to open: the configured one, or SQLite in the data dir.
+    pub fn models_dir(&self) -> PathBuf {
+        self.models_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("models"))
+    }
+
     pub fn store_spec(&self) -> String {
         self.store
             .clone()
@@ -145,6 +153,7 @@ impl Default for Config {
             admin_token: None,
             record_all: 0.0,
             node: host_name(),
+            models_dir: None,
         }
     }
 }

@@ -32,6 +32,19 @@ pub struct FileConfig {
     pub store: FileStore,
     #[serde(default)]
     pub admin: FileAdmin,
+    #[serde(default)]
+    pub anomaly: FileAnomaly,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileAnomaly {
+    /// `detect` (default), `block` or `off`.
+    pub mode: Option<String>,
+    /// 0 to 1; default: the active model's own threshold.
+    pub threshold: Option<f64>,
+    /// Where trained models live (default: `models` in the data dir).
+    pub models_dir: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -86,6 +99,8 @@ pub struct FileRoute {
     pub paranoia: Option<i64>,
     #[serde(default)]
     pub disabled_rules: Vec<String>,
+    pub anomaly_mode: Option<String>,
+    pub anomaly_threshold: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -45,6 +45,7 @@ pub struct Overrides {
     pub data_dir: Option<String>,
     pub store: Option<String>,
     pub admin_listen: Option<String>,
+    pub models_dir: Option<String>,
 }
 
 /// Collects errors while resolving, so that every bad key is reported.
@@ -277,6 +278,12 @@ pub fn resolve(
             .iter()
             .filter_map(|d| c.ok(&key("disabled_rules"), d.parse::<RuleRange>()))
             .collect();
+        let anomaly_mode = r
+            .anomaly_mode
+            .and_then(|m| c.ok(&key("anomaly_mode"), m.parse::<Mode>()));
+        let anomaly_threshold = r
+            .anomaly_threshold
+            .and_then(|t| c.ok(&key("anomaly_threshold"), parse_anomaly_threshold(t)));
         if let Some(path) = path {
             cfg.engine.policy.routes.push(Route {
                 path,
@@ -284,6 +291,8 @@ pub fn resolve(
                 threshold,
                 paranoia,
                 disabled_rules,
+                anomaly_mode,
+                anomaly_threshold,
             });
         }
     }
@@ -339,6 +348,21 @@ pub fn resolve(
                 format!("expected sqlite:PATH or postgres://..., not {v:?}"),
             );
         }
+    }
+    if let Some(m) = file.anomaly.mode {
+        if let Some(m) = c.ok("anomaly.mode", m.parse::<Mode>()) {
+            cfg.engine.policy.anomaly.mode = m;
+        }
+    }
+    if let Some(t) = file.anomaly.threshold {
+        cfg.engine.policy.anomaly.threshold = c.ok("anomaly.threshold", parse_anomaly_threshold(t));
+    }
+    if let Some((_, dir)) = pick(
+        flags.models_dir.clone().map(|v| ("--models-dir", v)),
+        env_pair(env, "WAFER_MODELS_DIR"),
+        file.anomaly.models_dir.map(|v| ("anomaly.models_dir", v)),
+    ) {
+        cfg.models_dir = Some(PathBuf::from(dir));
     }
     if let Some(d) = file.store.retention_days {
         if d.is_finite() && d >= 0.0 {
@@ -447,6 +471,14 @@ fn parse_paranoia(v: &str) -> Result<u8, String> {
     match v.trim().parse::<u8>() {
         Ok(p @ 1..=4) => Ok(p),
         _ => Err(format!("paranoia must be 1, 2, 3 or 4, not {v:?}")),
+    }
+}
+
+pub fn parse_anomaly_threshold(t: f64) -> Result<f64, String> {
+    if t > 0.0 && t < 1.0 {
+        Ok(t)
+    } else {
+        Err(format!("an anomaly threshold is a score between 0 and 1, not {t}"))
     }
 }
 
