@@ -16,6 +16,11 @@
 //! percent-decoded. Work is capped: 64 arguments, 8 KiB per value, 64 KiB
 //! of body and of query; past the caps counts are still estimated from the
 //! raw bytes so ten thousand arguments do not look like sixty-four.
+//!
+//! Tokens (`log_tok_*`) are counted, case-insensitively, in the decoded path,
+//! the cookie values and the arguments' names and values; not in other
+//! headers, whose normal values (User-Agent: `;`, `(`) would drown them.
+//! Character-class ratios are over argument values only.
 
 use super::route::{RouteProfiles, Shape, route_template};
 use crate::body::{self, BodyKind, BodyLimits};

@@ -224,6 +224,14 @@ fn route_features_flag_unknown_names_and_shapes() {
     assert!(s_bad.score > s_ok.score, "{s_bad:?} vs {s_ok:?}");
     assert!(s_bad.anomalous && !s_ok.anomalous, "{s_bad:?} vs {s_ok:?}");
     assert!(!s_bad.top.is_empty() && s_bad.top.len() <= 3);
+    // The explanation names what changed: the value's length or its tokens.
+    assert!(
+        s_bad.top.iter().any(|(n, _, _)| n.starts_with("log_tok_")
+            || *n == "log_route_len_z_max"
+            || *n == "log_route_shape_mismatch"),
+        "{:?}",
+        s_bad.top
+    );
     assert!(s_bad.top.windows(2).all(|w| w[0].2 >= w[1].2));
 }
 
@@ -329,4 +337,44 @@ fn model_round_trips_and_refuses_other_versions() {
     // A forest whose child index points outside is refused, not a panic later.
     let bad = json.replacen("\"left\":[", "\"left\":[999999999,", 1);
     assert!(Model::from_json(&bad).is_err());
+}
+
+#[test]
+fn profiles_are_bounded_and_shapes_widen() {
+    use super::route::{Learner, RouteParams};
+    let mut l = Learner::default();
+    let names: Vec<String> = (0..300).map(|i| format!("n{i}")).collect();
+    // One more request than the others, so it is among the routes kept.
+    for _ in 0..21 {
+        l.add("/wide", names.iter().map(|n| (n.as_str(), "1")));
+    }
+    for r in 0..2100 {
+        let t = format!("/r{r}");
+        for _ in 0..20 {
+            l.add(&t, std::iter::once(("a", "1")));
+        }
+    }
+    let p = l.finish(RouteParams::default());
+    assert_eq!(p.routes.len(), 2000);
+    assert_eq!(p.routes["/wide"].names.len(), 64);
+
+    assert!(Shape::Digits.fits(Shape::Hex) && Shape::Digits.fits(Shape::Alnum));
+    assert!(Shape::Alpha.fits(Shape::Text) && !Shape::Text.fits(Shape::Alnum));
+    assert!(!Shape::Alpha.fits(Shape::Digits));
+    assert_eq!(Shape::of("123"), Shape::Digits);
+    assert_eq!(Shape::of("9f86d0"), Shape::Hex);
+    assert_eq!(Shape::of("SKU-00001"), Shape::Alnum);
+    assert_eq!(Shape::of("1 OR 1=1"), Shape::Text);
+    // A name seen with digits 97 % of the time and words 3 %: words are
+    // unusual (below 5 %), digits and empty values are not.
+    let mut l = Learner::default();
+    for i in 0..100 {
+        let v = if i < 97 { "42" } else { "abc" };
+        l.add("/x", std::iter::once(("id", v)));
+    }
+    let p = l.finish(RouteParams::default());
+    let id = &p.routes["/x"].names["id"];
+    assert_eq!(id.dominant(), Shape::Digits);
+    assert!(id.unusual(Shape::Alpha) && id.unusual(Shape::Text));
+    assert!(!id.unusual(Shape::Digits) && !id.unusual(Shape::Empty));
 }
