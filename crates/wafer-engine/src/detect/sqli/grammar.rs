@@ -234,7 +234,9 @@ impl<'t> P<'t> {
                 self.f |= CMP;
                 if lhs_lit && self.lit {
                     self.f |= LITCMP;
-                    if holds(self.text(save), self.text(save - 1), self.text(self.i - 1)) {
+                    // `save` can be 0 (the comparison opens the value): no left operand then.
+                    let lhs = save.checked_sub(1).map_or(&b""[..], |j| self.text(j));
+                    if holds(self.text(save), lhs, self.text(self.i - 1)) {
                         self.f |= TAUT;
                     }
                 }

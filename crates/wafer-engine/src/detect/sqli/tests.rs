@@ -341,3 +341,24 @@ fn tokenizer_folds_and_classifies() {
     );
     assert_eq!(kinds("it's", Ctx::Quoted(b'"')), []);
 }
+
+/// A comparison whose left operand is the very first token (no token before
+/// the operator) once underflowed an index; every short operator-led value
+/// must be judged without a panic.
+#[test]
+fn comparisons_at_the_first_token_do_not_underflow() {
+    let ops = ["=", "==", "<", ">", "<=", ">=", "<>", "!=", "<=>", "like", "is", "in", "regexp"];
+    let sides = ["", "1", "'", "'a'", "x", "\"", "-1", "(", "null"];
+    for op in ops {
+        for l in sides {
+            for r in sides {
+                for sep in ["", " "] {
+                    let v = format!("{l}{sep}{op}{sep}{r}");
+                    let _ = hits_in(Part::QueryArg, Some("q"), &v);
+                    let _ = hits_in(Part::QueryArg, Some("q"), &format!("{v}--"));
+                    let _ = hits_in(Part::QueryArg, Some("q"), &format!("'{v}"));
+                }
+            }
+        }
+    }
+}
