@@ -262,7 +262,9 @@ impl Policy {
     pub fn for_path(&self, path: &str) -> Effective<'_> {
         let route = self.routes.iter().find(|r| r.path.matches(path));
         let mode = route.and_then(|r| r.mode).unwrap_or(self.mode);
-        let anomaly_mode = route.and_then(|r| r.anomaly_mode).unwrap_or(self.anomaly.mode);
+        let anomaly_mode = route
+            .and_then(|r| r.anomaly_mode)
+            .unwrap_or(self.anomaly.mode);
         Effective {
             mode,
             anomaly_mode: weaker(mode, anomaly_mode),
@@ -314,7 +316,10 @@ mod tests {
         assert_eq!(p.for_path("/x").anomaly_mode, Mode::Block);
         assert_eq!(p.for_path("/x").anomaly_threshold, None);
         let q = p.for_path("/quiet/a");
-        assert_eq!((q.anomaly_mode, q.anomaly_threshold), (Mode::Detect, Some(0.9)));
+        assert_eq!(
+            (q.anomaly_mode, q.anomaly_threshold),
+            (Mode::Detect, Some(0.9))
+        );
         p.mode = Mode::Off;
         assert_eq!(p.for_path("/x").anomaly_mode, Mode::Off);
     }

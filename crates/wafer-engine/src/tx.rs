@@ -12,14 +12,14 @@ use std::hash::BuildHasherDefault;
 use crate::body::{self, BodyKind};
 use crate::decode;
 use crate::detect::{self, protocol};
+use crate::finding::{Class, Severity};
 use crate::finding::{EXCERPT_MAX, Finding, excerpt};
 use crate::fnv::Fnv;
 use crate::policy::{ANOMALY_RULE, Effective, Mode};
+use crate::request::Location;
 use crate::request::{Part, Request, Value};
 use crate::view;
 use crate::{Action, AnomalyFeature, AnomalyVerdict, BodyOverflow, Engine, Verdict};
-use crate::finding::{Class, Severity};
-use crate::request::Location;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
@@ -348,6 +348,11 @@ impl<'e> Transaction<'e> {
         if self.findings.len() < self.engine.limits.max_findings {
             self.findings.push(f);
         }
+    }
+
+    /// The request as inspected so far (head, and the body up to the inspection limit).
+    pub fn request(&self) -> &Request {
+        &self.req
     }
 
     /// Scores the request with an anomaly model, under this path's anomaly

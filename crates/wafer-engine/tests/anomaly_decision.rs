@@ -7,15 +7,28 @@ use wafer_engine::{Action, Class, Engine, EngineConfig, Mode, Policy, Request};
 
 /// A small shop's normal traffic: product pages with numeric ids, searches with words.
 fn normal(i: u32) -> Request {
-    let words = ["blue shoes", "red hat", "linen shirt", "wool socks", "rain coat"];
-    let target = if i % 2 == 0 {
+    let words = [
+        "blue shoes",
+        "red hat",
+        "linen shirt",
+        "wool socks",
+        "rain coat",
+    ];
+    let target = if i.is_multiple_of(2) {
         format!("/product/{}?ref=home&page={}", 1000 + i, i % 7)
     } else {
-        format!("/search?q={}&page={}", words[i as usize % 5].replace(' ', "+"), i % 4)
+        format!(
+            "/search?q={}&page={}",
+            words[i as usize % 5].replace(' ', "+"),
+            i % 4
+        )
     };
     Request::new("GET", &target)
         .header("Host", "shop.example")
-        .header("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0")
+        .header(
+            "User-Agent",
+            "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
+        )
         .header("Accept", "text/html")
 }
 
@@ -27,8 +40,11 @@ fn model() -> Model {
 /// No signature fires on it, but nothing like it was ever seen on this site.
 fn odd() -> Request {
     let blob = "Zx9QkLmW3vBt7YpR2sNd".repeat(40);
-    Request::new("GET", &format!("/search?q={blob}&page=1&dbg=1&trace=on&x1=a&x2=b&x3=c"))
-        .header("Host", "shop.example")
+    Request::new(
+        "GET",
+        &format!("/search?q={blob}&page=1&dbg=1&trace=on&x1=a&x2=b&x3=c"),
+    )
+    .header("Host", "shop.example")
 }
 
 fn engine(policy: Policy) -> Engine {
@@ -41,8 +57,8 @@ fn engine(policy: Policy) -> Engine {
 
 fn decide(e: &Engine, m: &Model, req: &Request) -> wafer_engine::Verdict {
     let mut tx = e.transaction();
-    tx.on_request_head(req.clone());
-    tx.on_request_body_end();
+    let _ = tx.on_request_head(req.clone());
+    let _ = tx.on_request_body_end();
     tx.score_anomaly(m, "test-model");
     tx.finish()
 }
@@ -51,14 +67,22 @@ fn decide(e: &Engine, m: &Model, req: &Request) -> wafer_engine::Verdict {
 fn an_anomalous_request_is_flagged_by_default_and_blocked_when_asked() {
     let m = model();
     let e = engine(Policy::default());
-    assert_eq!(e.inspect(&odd()).action, Action::Allow, "no signature fires on it");
+    assert_eq!(
+        e.inspect(&odd()).action,
+        Action::Allow,
+        "no signature fires on it"
+    );
 
     let v = decide(&e, &m, &odd());
     let a = v.anomaly.as_ref().unwrap();
     assert!(a.anomalous, "score {} threshold {}", a.score, a.threshold);
     assert_eq!((v.action, a.mode), (Action::Flag, Mode::Detect));
     assert!(!a.top.is_empty());
-    let f = v.findings.iter().find(|f| f.rule_id == ANOMALY_RULE).unwrap();
+    let f = v
+        .findings
+        .iter()
+        .find(|f| f.rule_id == ANOMALY_RULE)
+        .unwrap();
     assert_eq!((f.class, f.score), (Class::Anomaly, 0));
     assert_eq!(v.score, 0, "the model adds no signature points");
 

@@ -49,6 +49,7 @@ fn event(i: u64, blocked: bool) -> Arc<Event> {
         } else {
             Vec::new()
         },
+        anomaly: None,
         inspect_us: 40,
         dropped_before: 0,
     })

@@ -22,6 +22,7 @@ pub mod auth;
 pub mod dashboard;
 pub mod live;
 pub mod metrics;
+pub mod model;
 pub mod openapi;
 pub mod policy;
 pub mod policy_routes;
@@ -41,6 +42,8 @@ pub struct AdminState {
     pub started_ms: u64,
     /// This node's name (the store's `node` column).
     pub node: String,
+    /// Where trained anomaly models live.
+    pub models_dir: PathBuf,
 }
 
 pub fn router(state: Arc<AdminState>) -> Router {
@@ -50,7 +53,9 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/dashboard/", get(dashboard::index))
         .route("/dashboard/{*file}", get(dashboard::file))
         .route("/api/info", get(info))
-        .route("/api/model", get(model))
+        .route("/api/model", get(model::get))
+        .route("/api/model/activate", axum::routing::post(model::activate))
+        .route("/api/model/rollback", axum::routing::post(model::rollback))
         .route("/api/events", get(api::events))
         .route("/api/events/{id}", get(api::event))
         .route("/api/stats", get(api::stats))
@@ -116,15 +121,6 @@ async fn info(State(s): State<Arc<AdminState>>) -> Response {
         "rules": p.engine.rule_infos().len(),
         "mode": p.engine.policy().mode.to_string(),
         "paranoia": p.engine.policy().paranoia,
-    }))
-    .into_response()
-}
-
-/// The anomaly model's state. There is none yet: the dashboard says so.
-async fn model() -> Response {
-    Json(serde_json::json!({
-        "available": false,
-        "message": "No anomaly model is active: this version scores requests with signatures and detectors only.",
     }))
     .into_response()
 }

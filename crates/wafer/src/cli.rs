@@ -1,4 +1,4 @@
-//! The command line: `wafer run | check | eval | rules | demo`.
+//! The command line: `wafer run | check | eval | rules | demo | train | model`.
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -10,8 +10,10 @@ use crate::config::{self, Config, FileConfig, Overrides, ProcessEnv};
 pub mod check;
 pub mod demo;
 pub mod eval;
+pub mod model;
 pub mod rules;
 pub mod run;
+pub mod train;
 
 /// Wafer: a web application firewall. A reverse proxy that inspects every
 /// request, blocks attacks with 403 and forwards the rest to your application.
@@ -39,6 +41,11 @@ pub enum Command {
     Rules(rules::RulesCommand),
     /// Start a small demo application with Wafer in front of it, to see blocking work.
     Demo(demo::DemoArgs),
+    /// Train an anomaly model on normal traffic (corpora, access logs or the event store).
+    Train(train::TrainArgs),
+    /// Work with trained anomaly models.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
 }
 
 /// Settings shared by every command that builds an engine.
@@ -111,6 +118,17 @@ pub fn main(cli: Cli) -> Result<i32> {
             c,
         ),
         Command::Demo(a) => demo::run(load_config(cli.config.as_ref(), &a.overrides())?, a),
+        Command::Train(a) => train::run(
+            &load_config(cli.config.as_ref(), &a.store.apply(Overrides::default()))?,
+            a,
+        ),
+        Command::Model(c) => model::run(
+            &load_config(
+                cli.config.as_ref(),
+                &c.flags().store.apply(Overrides::default()),
+            )?,
+            c,
+        ),
     }
 }
 

@@ -21,7 +21,7 @@ mod resolve;
 
 pub use file::FileConfig;
 pub(crate) use resolve::parse_net;
-pub use resolve::{EnvSource, Overrides, ProcessEnv, resolve};
+pub use resolve::{EnvSource, Overrides, ProcessEnv, parse_anomaly_threshold, resolve};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
@@ -96,6 +96,8 @@ pub struct Config {
     pub node: String,
     /// Where trained anomaly models live; `None`: `models` in the data dir.
     pub models_dir: Option<PathBuf>,
+    /// Allowed requests learned from before the first model is trained (0: no learning period).
+    pub learn_requests: usize,
 }
 
 /// The admin listener's default address: loopback only.
@@ -154,6 +156,7 @@ impl Default for Config {
             record_all: 0.0,
             node: host_name(),
             models_dir: None,
+            learn_requests: 10_000,
         }
     }
 }

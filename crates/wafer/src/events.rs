@@ -44,6 +44,9 @@ pub struct Event {
     /// Why this was decided without inspection (ip blocklist, ...), if so.
     pub reason: Option<String>,
     pub findings: Vec<Finding>,
+    /// The anomaly model's score and the features that drove it, when a model scored the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anomaly: Option<wafer_engine::AnomalyVerdict>,
     /// Time spent in the engine, microseconds.
     pub inspect_us: u64,
     /// Events dropped (queue full) since the previous event was written.
@@ -133,6 +136,7 @@ impl Event {
             route: v.route.clone(),
             reason: None,
             findings: v.findings.clone(),
+            anomaly: v.anomaly.clone(),
             inspect_us: f.inspect_us,
             dropped_before: 0,
         }
@@ -158,6 +162,7 @@ impl Event {
             route: None,
             reason: Some(reason.to_owned()),
             findings: Vec::new(),
+            anomaly: None,
             inspect_us: 0,
             dropped_before: 0,
         }

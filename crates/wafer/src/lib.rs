@@ -1,6 +1,7 @@
 //! Wafer, the server: everything with I/O around the engine.
 
 pub mod admin;
+pub mod anomaly;
 pub mod cli;
 pub mod clock;
 pub mod config;

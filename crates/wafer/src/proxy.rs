@@ -82,6 +82,11 @@ pub struct Shared {
     pub traffic: Arc<crate::traffic::Traffic>,
     /// Fraction of allowed requests also kept as events (0: none, 1: all).
     pub record_all: f64,
+    /// The anomaly model in use (none: not scored); swapped on its own, apart from the policy.
+    pub model: arc_swap::ArcSwapOption<crate::anomaly::ActiveModel>,
+    pub scores: crate::anomaly::ScoreStats,
+    /// The learning period's requests (wants none once a trained model is active).
+    pub learner: crate::anomaly::learn::Learner,
     upstream: forward::Upstream,
 }
 
@@ -99,6 +104,9 @@ impl Shared {
             config,
             traffic: Arc::default(),
             record_all: 0.0,
+            model: arc_swap::ArcSwapOption::empty(),
+            scores: crate::anomaly::ScoreStats::default(),
+            learner: crate::anomaly::learn::Learner::new(0, std::path::PathBuf::new()),
             upstream,
         })
     }

@@ -26,6 +26,28 @@ pub struct PolicyDoc {
     pub exclusions: Vec<ExclusionDoc>,
     #[serde(default)]
     pub ip: IpDoc,
+    #[serde(default)]
+    pub anomaly: AnomalyDoc,
+}
+
+/// The anomaly model's part in decisions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnomalyDoc {
+    /// detect (flag only), block or off.
+    pub mode: String,
+    /// 0 to 1; absent: the active model's own threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+}
+
+impl Default for AnomalyDoc {
+    fn default() -> Self {
+        AnomalyDoc {
+            mode: Mode::Detect.to_string(),
+            threshold: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -40,6 +62,10 @@ pub struct RouteDoc {
     pub paranoia: Option<u8>,
     #[serde(default)]
     pub disabled_rules: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anomaly_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anomaly_threshold: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -79,6 +105,8 @@ impl PolicyDoc {
                     threshold: r.threshold,
                     paranoia: r.paranoia,
                     disabled_rules: ranges(&r.disabled_rules),
+                    anomaly_mode: r.anomaly_mode.map(|m| m.to_string()),
+                    anomaly_threshold: r.anomaly_threshold,
                 })
                 .collect(),
             exclusions: p
@@ -92,6 +120,10 @@ impl PolicyDoc {
             ip: IpDoc {
                 allow: ip.allow.iter().map(ToString::to_string).collect(),
                 block: ip.block.iter().map(ToString::to_string).collect(),
+            },
+            anomaly: AnomalyDoc {
+                mode: p.anomaly.mode.to_string(),
+                threshold: p.anomaly.threshold,
             },
         }
     }
@@ -153,6 +185,15 @@ impl PolicyDoc {
                 &r.disabled_rules,
                 &mut errs,
             );
+            let anomaly_mode = r
+                .anomaly_mode
+                .as_deref()
+                .and_then(|m| mode(&format!("{key}.anomaly_mode"), m, &mut errs));
+            let anomaly_threshold = r.anomaly_threshold.and_then(|t| {
+                crate::config::parse_anomaly_threshold(t)
+                    .map_err(|e| errs.push(format!("{key}.anomaly_threshold: {e}")))
+                    .ok()
+            });
             if let Some(path) = path {
                 policy.routes.push(Route {
                     path,
@@ -160,9 +201,19 @@ impl PolicyDoc {
                     threshold: r.threshold,
                     paranoia: r.paranoia,
                     disabled_rules: disabled,
+                    anomaly_mode,
+                    anomaly_threshold,
                 });
             }
         }
+        if let Some(m) = mode("anomaly.mode", &self.anomaly.mode, &mut errs) {
+            policy.anomaly.mode = m;
+        }
+        policy.anomaly.threshold = self.anomaly.threshold.and_then(|t| {
+            crate::config::parse_anomaly_threshold(t)
+                .map_err(|e| errs.push(format!("anomaly.threshold: {e}")))
+                .ok()
+        });
         policy.exclusions = Vec::new();
         for (i, e) in self.exclusions.iter().enumerate() {
             let key = format!("exclusions[{i}]");
@@ -247,7 +298,10 @@ mod tests {
             threshold: Some(0),
             paranoia: None,
             disabled_rules: vec!["x".into()],
+            anomaly_mode: Some("loud".into()),
+            anomaly_threshold: Some(2.0),
         });
+        bad.anomaly.threshold = Some(0.0);
         bad.exclusions.push(ExclusionDoc {
             path: "/a".into(),
             rules: vec![],
@@ -260,6 +314,9 @@ mod tests {
             "routes[0].path",
             "routes[0].threshold",
             "routes[0].disabled_rules",
+            "routes[0].anomaly_mode",
+            "routes[0].anomaly_threshold",
+            "anomaly.threshold",
             "exclusions[0].rules",
             "ip.block",
         ] {

@@ -39,22 +39,26 @@ pub struct EvalArgs {
     /// At most N cases per file (0: all).
     #[arg(long, default_value_t = 0)]
     pub limit: usize,
+    /// Also score every case with an anomaly model (`default`, or a model file)
+    /// and report how often it calls benign and attack cases anomalous.
+    #[arg(long)]
+    pub model: Option<String>,
 }
 
 /// One labelled request, as in the corpora's README.
 #[derive(Debug, Deserialize)]
-struct Case {
-    id: Option<String>,
-    source: Option<String>,
-    method: Option<String>,
-    uri: Option<String>,
+pub(crate) struct Case {
+    pub(crate) id: Option<String>,
+    pub(crate) source: Option<String>,
+    pub(crate) method: Option<String>,
+    pub(crate) uri: Option<String>,
     #[serde(default)]
-    headers: Vec<(String, String)>,
-    body: Option<String>,
-    body_b64: Option<String>,
-    raw_b64: Option<String>,
-    label: Option<String>,
-    class: Option<String>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Option<String>,
+    pub(crate) body_b64: Option<String>,
+    pub(crate) raw_b64: Option<String>,
+    pub(crate) label: Option<String>,
+    pub(crate) class: Option<String>,
     pl: Option<u8>,
 }
 
@@ -69,6 +73,8 @@ struct Outcome {
     summary: String,
     score: u32,
     rules: Vec<u32>,
+    /// The model's verdict, when one was given.
+    anomalous: Option<bool>,
 }
 
 #[derive(Default, Debug, Clone, Copy, Serialize)]
@@ -162,9 +168,22 @@ pub fn run(engine: &Engine, args: &EvalArgs) -> Result<()> {
             }
         }
     }
-    let outcomes = evaluate(engine, cases);
+    let model = match args.model.as_deref() {
+        None => None,
+        Some("default") => Some(crate::anomaly::builtin()?.model.clone()),
+        Some(path) => Some(
+            wafer_engine::anomaly::Model::from_json(
+                &std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?,
+            )
+            .with_context(|| format!("model {path}"))?,
+        ),
+    };
+    let outcomes = evaluate(engine, model.as_ref(), cases);
     let report = summarize(&outcomes, skipped, args.misses);
     print_report(&report);
+    if model.is_some() {
+        print_anomaly(&outcomes);
+    }
     if let Some(p) = &args.json {
         std::fs::write(p, serde_json::to_vec_pretty(&report)?)
             .with_context(|| format!("writing {}", p.display()))?;
@@ -173,7 +192,11 @@ pub fn run(engine: &Engine, args: &EvalArgs) -> Result<()> {
 }
 
 /// Runs every case through the engine, on all cores.
-fn evaluate(engine: &Engine, cases: Vec<(String, Case)>) -> Vec<Outcome> {
+fn evaluate(
+    engine: &Engine,
+    model: Option<&wafer_engine::anomaly::Model>,
+    cases: Vec<(String, Case)>,
+) -> Vec<Outcome> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = cases.len().div_ceil(threads).max(1);
     std::thread::scope(|s| {
@@ -182,7 +205,7 @@ fn evaluate(engine: &Engine, cases: Vec<(String, Case)>) -> Vec<Outcome> {
             .map(|part| {
                 s.spawn(move || {
                     part.iter()
-                        .map(|(file, c)| judge(engine, file, c))
+                        .map(|(file, c)| judge(engine, model, file, c))
                         .collect::<Vec<_>>()
                 })
             })
@@ -194,15 +217,21 @@ fn evaluate(engine: &Engine, cases: Vec<(String, Case)>) -> Vec<Outcome> {
     })
 }
 
-fn judge(engine: &Engine, file: &str, c: &Case) -> Outcome {
-    let (blocked, score, rules) = match build_request(c) {
+fn judge(
+    engine: &Engine,
+    model: Option<&wafer_engine::anomaly::Model>,
+    file: &str,
+    c: &Case,
+) -> Outcome {
+    let (blocked, score, rules, anomalous) = match build_request(c) {
         // A request that cannot even be parsed is refused by the proxy with 400.
-        Err(_) => (true, 0, Vec::new()),
+        Err(_) => (true, 0, Vec::new(), None),
         Ok(req) => {
             let v: Verdict = engine.inspect(&req);
             let mut rules: Vec<u32> = v.findings.iter().map(|f| f.rule_id).collect();
             rules.dedup();
-            (v.action == Action::Block, v.score, rules)
+            let anomalous = model.map(|m| m.score(&req).anomalous);
+            (v.action == Action::Block, v.score, rules, anomalous)
         }
     };
     let source = c.source.clone().unwrap_or_else(|| file.to_owned());
@@ -224,11 +253,51 @@ fn judge(engine: &Engine, file: &str, c: &Case) -> Outcome {
         summary: wafer_engine::finding::excerpt(&summary, 0, 240),
         score,
         rules,
+        anomalous,
+    }
+}
+
+/// Per source: how often the model calls benign cases anomalous (its false
+/// alarms), attacks, and the attacks the signatures let through.
+fn print_anomaly(outcomes: &[Outcome]) {
+    let mut by: BTreeMap<&str, [u64; 6]> = BTreeMap::new();
+    for o in outcomes {
+        let Some(a) = o.anomalous else { continue };
+        let t = by.entry(o.source.as_str()).or_default();
+        let k = if !o.attack {
+            0
+        } else if o.blocked {
+            2
+        } else {
+            4
+        };
+        t[k] += 1;
+        t[k + 1] += u64::from(a);
+    }
+    let pct = |n: u64, d: u64| {
+        if d == 0 {
+            "-".to_owned()
+        } else {
+            format!("{:.2} %", 100.0 * n as f64 / d as f64)
+        }
+    };
+    println!("\nanomaly model: share called anomalous");
+    println!(
+        "{:<22} {:>16} {:>22} {:>26}",
+        "source", "benign (FPR)", "attacks caught by sigs", "attacks missed by sigs"
+    );
+    for (src, t) in by {
+        println!(
+            "{src:<22} {:>16} {:>22} {:>26}",
+            format!("{} of {}", pct(t[1], t[0]), t[0]),
+            format!("{} of {}", pct(t[3], t[2]), t[2]),
+            format!("{} of {}", pct(t[5], t[4]), t[4]),
+        );
     }
 }
 
 /// Builds the request as wafeval.py puts it on the wire.
-fn build_request(c: &Case) -> Result<Request> {
+pub(crate) fn build_request(c: &Case) -> Result<Request> {
     let b64 = base64::engine::general_purpose::STANDARD;
     if let Some(raw) = &c.raw_b64 {
         let bytes = b64.decode(raw).context("raw_b64 is not base64")?;

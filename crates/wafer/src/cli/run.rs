@@ -171,7 +171,26 @@ pub async fn start(
     )
     .context("setting up the upstream")?;
     shared.record_all = cfg.record_all;
+    let models = crate::anomaly::ModelsDir::new(cfg.models_dir());
+    let first = crate::anomaly::reload::initial(&models, cfg.learn_requests > 0);
+    if first.as_ref().is_some_and(|m| m.learning) {
+        shared.learner =
+            crate::anomaly::learn::Learner::new(cfg.learn_requests, models.path().to_owned());
+        tracing::info!(
+            requests = cfg.learn_requests,
+            "no trained anomaly model: learning this site's traffic first"
+        );
+    }
+    shared.model = arc_swap::ArcSwapOption::new(first);
     let shared = Arc::new(shared);
+    let (reload_stop, reload_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let reloader = tokio::spawn(crate::anomaly::reload::watch(
+        crate::anomaly::ModelsDir::new(models.path()),
+        Arc::clone(&shared),
+        async {
+            let _ = reload_stop_rx.await;
+        },
+    ));
     let (telemetry, _) = tokio::sync::broadcast::channel(64);
     let ticker = crate::traffic::ticker::Ticker::start(
         Arc::clone(&shared.traffic),
@@ -198,6 +217,7 @@ pub async fn start(
                 policy_lock: tokio::sync::Mutex::new(()),
                 started_ms: crate::clock::now_ms(),
                 node: cfg.node.clone(),
+                models_dir: models.path().to_owned(),
             });
             let task = tokio::spawn(async move {
                 crate::admin::serve(l, state, async {
@@ -238,6 +258,8 @@ pub async fn start(
             let _ = tokio::time::timeout(std::time::Duration::from_secs(2), t).await;
         }
         pruner.abort();
+        let _ = reload_stop.send(());
+        let _ = reloader.await;
         ticker.close().await;
         writer.close().await;
         let stats = Arc::clone(serve_shared.events.stats());

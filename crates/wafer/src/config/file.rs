@@ -45,6 +45,8 @@ pub struct FileAnomaly {
     pub threshold: Option<f64>,
     /// Where trained models live (default: `models` in the data dir).
     pub models_dir: Option<String>,
+    /// Allowed requests to learn from before training the site's first model (0: off).
+    pub learn_requests: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]

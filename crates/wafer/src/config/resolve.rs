@@ -349,9 +349,16 @@ pub fn resolve(
             );
         }
     }
-    if let Some(m) = file.anomaly.mode {
-        if let Some(m) = c.ok("anomaly.mode", m.parse::<Mode>()) {
-            cfg.engine.policy.anomaly.mode = m;
+    if let Some(m) = file.anomaly.mode
+        && let Some(m) = c.ok("anomaly.mode", m.parse::<Mode>())
+    {
+        cfg.engine.policy.anomaly.mode = m;
+    }
+    if let Some(n) = file.anomaly.learn_requests {
+        if n == 0 || (100..=1_000_000).contains(&n) {
+            cfg.learn_requests = n;
+        } else {
+            c.fail("anomaly.learn_requests", "0 (off) or 100 to 1000000");
         }
     }
     if let Some(t) = file.anomaly.threshold {
@@ -478,7 +485,9 @@ pub fn parse_anomaly_threshold(t: f64) -> Result<f64, String> {
     if t > 0.0 && t < 1.0 {
         Ok(t)
     } else {
-        Err(format!("an anomaly threshold is a score between 0 and 1, not {t}"))
+        Err(format!(
+            "an anomaly threshold is a score between 0 and 1, not {t}"
+        ))
     }
 }
 

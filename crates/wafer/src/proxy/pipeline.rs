@@ -140,7 +140,32 @@ async fn handle_inner(
                 }
             }
         };
+        let model = shared.model.load_full();
+        let mut to_learn = None;
+        match model.as_deref() {
+            Some(m) if m.learning => {
+                let s = clock.time(|| m.model.score(tx.request()));
+                shared.scores.record(s.score, false);
+                if shared.learner.wants() {
+                    to_learn = Some(tx.request().clone());
+                }
+            }
+            Some(m) => clock.time(|| tx.score_anomaly(&m.model, &m.version)),
+            None => {}
+        }
         let verdict = tx.finish();
+        if let Some(a) = &verdict.anomaly {
+            shared.scores.record(a.score, a.anomalous);
+        }
+        if verdict.action == Action::Allow
+            && let Some(set) = to_learn.and_then(|r| shared.learner.offer(r))
+        {
+            crate::anomaly::learn::finish(
+                set,
+                crate::anomaly::ModelsDir::new(&shared.learner.dir),
+                Arc::clone(shared),
+            );
+        }
         let inspect_us = clock.total.as_micros().try_into().unwrap_or(u64::MAX);
         record.action = Some(verdict.action);
         record.inspect_us = inspect_us;

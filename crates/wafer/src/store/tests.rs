@@ -52,6 +52,7 @@ pub(crate) fn event(
                 score: 5,
             })
             .collect(),
+        anomaly: None,
         inspect_us: 10,
         dropped_before: 0,
     }

@@ -30,6 +30,15 @@ impl Node {
     }
 
     async fn start_with(store: Option<String>, record_all: f64) -> Node {
+        Self::start_cfg(move |cfg| {
+            cfg.store = store;
+            cfg.record_all = record_all;
+        })
+        .await
+    }
+
+    /// A node with its configuration adjusted by `adjust` (store, record_all, anomaly...).
+    pub(crate) async fn start_cfg(adjust: impl FnOnce(&mut Config)) -> Node {
         let origin = Origin::start().await;
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = Config {
@@ -37,11 +46,13 @@ impl Node {
             admin_listen: Some("127.0.0.1:0".parse().unwrap()),
             data_dir: dir.path().to_owned(),
             events: SinkTarget::None,
-            store,
             ..Config::default()
         };
         cfg.admin_token = Some("test-admin-token-0123456789".into());
-        cfg.record_all = record_all;
+        // A learning period that never ends: the built-in model scores but
+        // never flags, so tests count only what signatures decide.
+        cfg.learn_requests = 1_000_000;
+        adjust(&mut cfg);
         let upstream = format!("http://{}", origin.addr).parse().unwrap();
         let running = start(cfg, upstream, Engine::builtin()).await.unwrap();
         Node {

@@ -109,7 +109,9 @@ async fn the_dashboard_is_served_from_the_binary_with_a_strict_policy() {
     assert_eq!(info["store"], "sqlite");
     assert!(info["rules"].as_u64().unwrap() > 100, "{info}");
     let (_, model) = node.api("/api/model").await;
-    assert_eq!(model["available"], false);
+    assert_eq!(model["available"], true);
+    assert_eq!(model["active"]["info"]["version"], "default");
+    assert_eq!(model["learning"], true, "{model}");
     node.running.stop().await.unwrap();
 }
 

@@ -347,7 +347,9 @@ fn tokenizer_folds_and_classifies() {
 /// must be judged without a panic.
 #[test]
 fn comparisons_at_the_first_token_do_not_underflow() {
-    let ops = ["=", "==", "<", ">", "<=", ">=", "<>", "!=", "<=>", "like", "is", "in", "regexp"];
+    let ops = [
+        "=", "==", "<", ">", "<=", ">=", "<>", "!=", "<=>", "like", "is", "in", "regexp",
+    ];
     let sides = ["", "1", "'", "'a'", "x", "\"", "-1", "(", "null"];
     for op in ops {
         for l in sides {
