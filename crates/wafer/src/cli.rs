@@ -171,3 +171,14 @@ pub fn build_engine(cfg: &Config) -> Result<Engine> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Clap checks a command's definition only when that command is parsed;
+    /// this checks all of them (a positional named `version` once clashed with `--version`).
+    #[test]
+    fn every_command_definition_is_valid() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -282,3 +282,103 @@ fn demo_blocks_attacks_and_sigterm_flushes_every_event() {
         "stored rows != events published"
     );
 }
+
+/// A small site's normal traffic as a JSON-lines corpus and as a combined access log.
+fn training_files(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let mut jsonl = String::new();
+    let mut log = String::new();
+    for i in 0..300 {
+        let target = if i % 2 == 0 {
+            format!("/product/{}?ref=home", 1000 + i)
+        } else {
+            format!("/search?q=wool+socks&page={}", i % 5)
+        };
+        jsonl.push_str(&format!(
+            "{{\"method\":\"GET\",\"uri\":\"{target}\",\"headers\":[[\"User-Agent\",\"Mozilla/5.0\"]],\"label\":\"benign\"}}\n"
+        ));
+        log.push_str(&format!(
+            "203.0.113.{} - - [01/Dec/2026:10:00:00 +0000] \"GET {target} HTTP/1.1\" 200 512 \"-\" \"Mozilla/5.0\"\n",
+            i % 250
+        ));
+    }
+    jsonl.push_str("{\"method\":\"GET\",\"uri\":\"/search?q=1'--\",\"label\":\"attack\"}\n");
+    log.push_str("198.51.100.1 - - [01/Dec/2026:10:00:01 +0000] \"GET /wp-login.php HTTP/1.1\" 404 0 \"-\" \"curl\"\n");
+    let (a, b) = (dir.join("site.jsonl"), dir.join("access.log"));
+    std::fs::write(&a, jsonl).unwrap();
+    std::fs::write(&b, log).unwrap();
+    (a, b)
+}
+
+#[test]
+fn train_reports_saves_and_the_model_commands_manage_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (jsonl, log) = training_files(dir.path());
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let train = |extra: &[&str]| {
+        let mut args = vec!["train", jsonl.to_str().unwrap(), log.to_str().unwrap(), "--data-dir", data];
+        args.extend_from_slice(extra);
+        wafer(&args)
+    };
+    let o = train(&["--seed", "1", "--created-ms", "1796000000000"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    // Attacks and error statuses are left out; the report names samples, features, scores, threshold.
+    assert!(out.contains("300 used, 1 left out"), "{out}");
+    assert!(out.contains("samples: 600"), "{out}");
+    assert!(out.contains("log_arg_value_len_max") && out.contains("training scores: p50"), "{out}");
+    assert!(out.contains("threshold "), "{out}");
+    let first = out
+        .lines()
+        .find_map(|l| l.split("(version ").nth(1))
+        .map(|v| v.trim_end_matches(')').to_owned())
+        .expect("version printed");
+    assert!(first.starts_with("20261130-005320-"), "{first}");
+
+    let o = train(&["--seed", "2", "--created-ms", "1796100000000", "--activate"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("activated 20261201-044000-"), "{}", stdout(&o));
+
+    let list = stdout(&wafer(&["model", "list", "--data-dir", data]));
+    let active: Vec<&str> = list.lines().filter(|l| l.starts_with('*')).collect();
+    assert_eq!(active.len(), 1, "{list}");
+    assert!(active[0].contains("20261201-044000-"), "{list}");
+
+    let o = wafer(&["model", "activate", &first, "--data-dir", data]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let show: serde_json::Value =
+        serde_json::from_str(&stdout(&wafer(&["model", "show", &first, "--data-dir", data]))).unwrap();
+    assert_eq!(show["active"], true);
+    assert_eq!(show["samples"], 600);
+    assert_eq!(show["params"]["seed"], 1);
+
+    let o = wafer(&["model", "rollback", "--data-dir", data]);
+    assert!(stdout(&o).contains("rolled back to 20261201-044000-"), "{}", stdout(&o));
+    let o = wafer(&["model", "rollback", "--data-dir", data]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("nothing to roll back to"), "{}", stderr(&o));
+
+    // A model of another feature schema is refused, by name and version.
+    let path = std::path::Path::new(data).join("models").join(format!("{first}.json"));
+    let mut doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    doc["schema_version"] = 7.into();
+    std::fs::write(std::path::Path::new(data).join("models/old.json"), doc.to_string()).unwrap();
+    let o = wafer(&["model", "activate", "old", "--data-dir", data]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("feature schema version 7"), "{}", stderr(&o));
+    let o = wafer(&["model", "activate", "../x", "--data-dir", data]);
+    assert!(stderr(&o).contains("not a model version"), "{}", stderr(&o));
+
+    // Same data, seed and time: the same file.
+    let a = dir.path().join("a.json");
+    let b = dir.path().join("b.json");
+    for out in [&a, &b] {
+        let o = train(&["--seed", "5", "--created-ms", "1", "--out", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+
+    let o = wafer(&["train", "--data-dir", data]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("no training traffic"), "{}", stderr(&o));
+}

@@ -12,13 +12,15 @@ pub enum ModelCommand {
     /// One model's parameters, threshold, data fingerprint and score distribution (JSON).
     Show {
         /// A version from `wafer model list`, or `default` for the built-in model.
-        version: String,
+        #[arg(value_name = "VERSION")]
+        name: String,
         #[command(flatten)]
         flags: ModelFlags,
     },
     /// Make a model the active one; a running Wafer switches within 2 s.
     Activate {
-        version: String,
+        #[arg(value_name = "VERSION")]
+        name: String,
         #[command(flatten)]
         flags: ModelFlags,
     },
@@ -73,7 +75,7 @@ pub fn run(cfg: &Config, cmd: &ModelCommand) -> Result<i32> {
             }
             Ok(0)
         }
-        ModelCommand::Show { version, .. } => {
+        ModelCommand::Show { name: version, .. } => {
             let info = if version == DEFAULT_VERSION {
                 let m = crate::anomaly::builtin()?;
                 ModelInfo::of(DEFAULT_VERSION, &m.model)
@@ -86,7 +88,7 @@ pub fn run(cfg: &Config, cmd: &ModelCommand) -> Result<i32> {
             println!("{}", serde_json::to_string_pretty(&info)?);
             Ok(0)
         }
-        ModelCommand::Activate { version, .. } => {
+        ModelCommand::Activate { name: version, .. } => {
             dir.activate(version)?;
             println!("activated {version}");
             Ok(0)

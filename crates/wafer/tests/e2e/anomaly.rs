@@ -176,6 +176,8 @@ async fn models_switch_and_roll_back_under_load_without_a_failed_request() {
                 }
                 sent.fetch_add(1, Ordering::Relaxed);
                 i += 4;
+                // Each request is a new connection: pace them, or the machine runs out of ports.
+                tokio::time::sleep(Duration::from_millis(5)).await;
             }
         }));
     }
