@@ -316,7 +316,13 @@ fn train_reports_saves_and_the_model_commands_manage_versions() {
     let data = dir.path().join("data");
     let data = data.to_str().unwrap();
     let train = |extra: &[&str]| {
-        let mut args = vec!["train", jsonl.to_str().unwrap(), log.to_str().unwrap(), "--data-dir", data];
+        let mut args = vec![
+            "train",
+            jsonl.to_str().unwrap(),
+            log.to_str().unwrap(),
+            "--data-dir",
+            data,
+        ];
         args.extend_from_slice(extra);
         wafer(&args)
     };
@@ -326,7 +332,10 @@ fn train_reports_saves_and_the_model_commands_manage_versions() {
     // Attacks and error statuses are left out; the report names samples, features, scores, threshold.
     assert!(out.contains("300 used, 1 left out"), "{out}");
     assert!(out.contains("samples: 600"), "{out}");
-    assert!(out.contains("log_arg_value_len_max") && out.contains("training scores: p50"), "{out}");
+    assert!(
+        out.contains("log_arg_value_len_max") && out.contains("training scores: p50"),
+        "{out}"
+    );
     assert!(out.contains("threshold "), "{out}");
     let first = out
         .lines()
@@ -337,7 +346,11 @@ fn train_reports_saves_and_the_model_commands_manage_versions() {
 
     let o = train(&["--seed", "2", "--created-ms", "1796100000000", "--activate"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("activated 20261201-044000-"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("activated 20261201-044000-"),
+        "{}",
+        stdout(&o)
+    );
 
     let list = stdout(&wafer(&["model", "list", "--data-dir", data]));
     let active: Vec<&str> = list.lines().filter(|l| l.starts_with('*')).collect();
@@ -346,26 +359,51 @@ fn train_reports_saves_and_the_model_commands_manage_versions() {
 
     let o = wafer(&["model", "activate", &first, "--data-dir", data]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let show: serde_json::Value =
-        serde_json::from_str(&stdout(&wafer(&["model", "show", &first, "--data-dir", data]))).unwrap();
+    let show: serde_json::Value = serde_json::from_str(&stdout(&wafer(&[
+        "model",
+        "show",
+        &first,
+        "--data-dir",
+        data,
+    ])))
+    .unwrap();
     assert_eq!(show["active"], true);
     assert_eq!(show["samples"], 600);
     assert_eq!(show["params"]["seed"], 1);
 
     let o = wafer(&["model", "rollback", "--data-dir", data]);
-    assert!(stdout(&o).contains("rolled back to 20261201-044000-"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("rolled back to 20261201-044000-"),
+        "{}",
+        stdout(&o)
+    );
     let o = wafer(&["model", "rollback", "--data-dir", data]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("nothing to roll back to"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("nothing to roll back to"),
+        "{}",
+        stderr(&o)
+    );
 
     // A model of another feature schema is refused, by name and version.
-    let path = std::path::Path::new(data).join("models").join(format!("{first}.json"));
-    let mut doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let path = std::path::Path::new(data)
+        .join("models")
+        .join(format!("{first}.json"));
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     doc["schema_version"] = 7.into();
-    std::fs::write(std::path::Path::new(data).join("models/old.json"), doc.to_string()).unwrap();
+    std::fs::write(
+        std::path::Path::new(data).join("models/old.json"),
+        doc.to_string(),
+    )
+    .unwrap();
     let o = wafer(&["model", "activate", "old", "--data-dir", data]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("feature schema version 7"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("feature schema version 7"),
+        "{}",
+        stderr(&o)
+    );
     let o = wafer(&["model", "activate", "../x", "--data-dir", data]);
     assert!(stderr(&o).contains("not a model version"), "{}", stderr(&o));
 
@@ -373,7 +411,14 @@ fn train_reports_saves_and_the_model_commands_manage_versions() {
     let a = dir.path().join("a.json");
     let b = dir.path().join("b.json");
     for out in [&a, &b] {
-        let o = train(&["--seed", "5", "--created-ms", "1", "--out", out.to_str().unwrap()]);
+        let o = train(&[
+            "--seed",
+            "5",
+            "--created-ms",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
         assert!(o.status.success(), "{}", stderr(&o));
     }
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());

@@ -146,6 +146,27 @@ pub fn render(s: &AdminState) -> String {
         "Open live streams (SSE and WebSocket).",
         s.shared.events.subscribers() as u64,
     );
+    let scores = &s.shared.scores;
+    counter(
+        &mut out,
+        "wafer_anomaly_scored_total",
+        "Requests the anomaly model scored.",
+        load(&scores.scored),
+    );
+    counter(
+        &mut out,
+        "wafer_anomaly_anomalous_total",
+        "Requests the anomaly model called anomalous.",
+        load(&scores.anomalous),
+    );
+    if let Some(m) = s.shared.model.load().as_deref() {
+        // The version is a file name of [A-Za-z0-9._-]: safe as a label value.
+        let _ = writeln!(
+            out,
+            "# HELP wafer_anomaly_model_info The anomaly model in use.\n# TYPE wafer_anomaly_model_info gauge\nwafer_anomaly_model_info{{version=\"{}\",learning=\"{}\"}} 1",
+            m.version, m.learning
+        );
+    }
     out
 }
 

@@ -376,6 +376,13 @@ async fn events_are_stored_filtered_paged_and_exported() {
         "{m}"
     );
     assert!(
+        m.contains("wafer_anomaly_model_info{version=\"default\",learning=\"true\"} 1"),
+        "{m}"
+    );
+    // Every inspected request is scored (while learning, none is called anomalous).
+    assert!(m.contains("wafer_anomaly_scored_total 7"), "{m}");
+    assert!(m.contains("wafer_anomaly_anomalous_total 0"), "{m}");
+    assert!(
         m.contains("wafer_inspection_duration_seconds_count 7"),
         "{m}"
     );
