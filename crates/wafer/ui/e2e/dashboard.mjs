@@ -335,7 +335,25 @@ async function main() {
     return `first contentful paint ${Math.round(fcp)} ms; scrollWidth at 375 px: ${widths.join(', ')}`;
   });
 
-  await step(7, 'no CSP violations or page errors', async () => {
+  await step(7, 'model view', async () => {
+    await page.goto(`${ADMIN}/dashboard/#/model`);
+    await page.waitForSelector('main[data-view=model] [data-testid=model-status]');
+    const status = (await page.textContent('[data-testid=model-status]')).trim();
+    const version = await page.waitForFunction(
+      () => document.querySelector('[data-testid=model-active-version]')?.textContent?.trim() || null,
+      null, { timeout: 8000 },
+    ).then((h) => h.jsonValue()).catch(() => null);
+    assert(version, `no active model version shown (status: ${status})`);
+    assert(await page.$('[data-testid=model-scores-chart] canvas'), 'the recent scores chart has no canvas');
+    const rows = await page.$$eval('[data-testid=model-row]', (els) => els.map((e) => e.getAttribute('data-version')));
+    assert(rows.every((v) => v), 'a model row lacks data-version');
+    // Toasts left by the earlier steps would cover the table.
+    await page.evaluate(() => document.querySelectorAll('[data-testid=toast]').forEach((t) => t.remove()));
+    await page.screenshot({ path: join(SHOTS, 'model.png'), fullPage: true });
+    return `active ${version}; ${rows.length} trained models listed`;
+  });
+
+  await step(8, 'no CSP violations or page errors', async () => {
     for (const p of pages) for (const v of await cspOf(p)) problems.push(`CSP violation: ${v}`);
     assert(problems.length === 0, problems.join(' | '));
   });

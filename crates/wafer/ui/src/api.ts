@@ -67,6 +67,8 @@ export const api = {
   ipList: (list: 'block' | 'allow', cidr: string) =>
     call<Policy>('POST', '/api/policy/ip', { list, cidr }).then((r) => r.body),
   model: () => call<ModelInfo>('GET', '/api/model').then((r) => r.body),
+  activateModel: (version: string) => call<ModelInfo>('POST', '/api/model/activate', { version }).then((r) => r.body),
+  rollbackModel: () => call<ModelInfo>('POST', '/api/model/rollback', {}).then((r) => r.body),
   info: () => call<Info>('GET', '/api/info').then((r) => r.body),
   logout: () => fetch('/logout', { method: 'POST', credentials: 'same-origin', redirect: 'manual' }),
 };

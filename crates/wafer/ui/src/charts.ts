@@ -40,6 +40,7 @@ function themeOptions(c: Chart): void {
     s.ticks = { ...(s.ticks ?? {}), color: k.text };
     s.grid = { ...(s.grid ?? {}), color: k.grid };
     s.border = { ...(s.border ?? {}), color: k.grid };
+    if (s.title) s.title = { ...s.title, color: k.text };
   }
   if ((c.config as { type?: string }).type === 'doughnut') for (const d of c.data.datasets as any[]) d.borderColor = k.border;
 }

@@ -4,7 +4,7 @@ import { api, ApiError } from './api';
 import { h, replace, fmtTime, icon } from './dom';
 import { inputCls } from './filters';
 import { toast } from './toast';
-import type { Finding, WafEvent } from './types';
+import type { AnomalyVerdict, Finding, WafEvent } from './types';
 
 export function actionBadge(a: string): HTMLElement {
   const cls = a === 'block' || a === 'flag' || a === 'allow' ? 'act-' + a : 'sev-other';
@@ -83,6 +83,44 @@ function findingCard(ev: WafEvent, f: Finding): HTMLElement {
     h('p', { class: 'text-sm break-words' }, f.message),
     highlighted(f.value, f.matched),
     h('div', { class: 'flex flex-wrap items-center gap-2' }, btn, h('label', { for: pathId, class: 'sr-only' }, 'Path'), pathInput));
+}
+
+const num = (n: unknown, d: number) => (typeof n === 'number' && Number.isFinite(n) ? n.toFixed(d) : '—');
+
+/** A 0–1 bar: the score filled, the threshold as a tick. Widths go through CSSOM (CSP-safe). */
+function scoreBar(score: number, threshold: number, anomalous: boolean): HTMLElement {
+  const clamp = (x: number) => `${Math.max(0, Math.min(1, Number.isFinite(x) ? x : 0)) * 100}%`;
+  const fill = h('div', { class: 'absolute inset-y-0 left-0 rounded-full ' + (anomalous ? 'bg-red-500' : 'bg-sky-500') });
+  fill.style.width = clamp(score);
+  const tick = h('div', { class: 'absolute -inset-y-1 w-0.5 -translate-x-1/2 bg-slate-900 dark:bg-slate-100', title: 'threshold' });
+  tick.style.left = clamp(threshold);
+  return h('div', {
+    class: 'relative my-2 h-2.5 w-full max-w-sm rounded-full bg-slate-200 dark:bg-slate-700', role: 'img',
+    'aria-label': `score ${num(score, 3)} against threshold ${num(threshold, 3)} on a 0 to 1 scale`, 'data-testid': 'drawer-anomaly-bar',
+  }, fill, tick);
+}
+
+function anomalySection(a: AnomalyVerdict): HTMLElement {
+  const top = Array.isArray(a.top) ? a.top : [];
+  return h('div', { class: 'space-y-2', 'data-testid': 'drawer-anomaly', 'data-anomalous': String(!!a.anomalous) },
+    h('div', { class: 'flex flex-wrap items-baseline gap-2 text-sm' },
+      h('span', { class: 'font-semibold tabular-nums', 'data-testid': 'drawer-anomaly-score' }, `score ${num(a.score, 3)}`),
+      h('span', { class: 'text-slate-500' }, `threshold ${num(a.threshold, 3)}`),
+      h('span', { class: 'badge ' + (a.anomalous ? 'act-block' : 'act-allow') }, a.anomalous ? 'anomalous' : 'normal')),
+    scoreBar(a.score, a.threshold, !!a.anomalous),
+    h('dl', { class: 'grid grid-cols-[8rem_1fr] gap-x-3 gap-y-1 text-sm' },
+      row('Anomalous', a.anomalous ? 'yes' : 'no'),
+      row('Mode', a.mode ?? null),
+      row('Model', a.model ? h('a', { class: 'link mono', href: '#/model', onclick: closeDrawer }, a.model) : null)),
+    top.length
+      ? h('div', { class: 'table-wrap' }, h('table', { class: 'tbl !min-w-0', 'data-testid': 'drawer-anomaly-top' },
+        h('caption', { class: 'sr-only' }, 'Features that deviate most from the training traffic'),
+        h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Feature'), h('th', { scope: 'col', class: 'text-right' }, 'Value'), h('th', { scope: 'col', class: 'text-right' }, 'Deviation'))),
+        h('tbody', null, top.map((f) => h('tr', null,
+          h('td', { class: 'mono break-all !whitespace-normal' }, String(f.name)),
+          h('td', { class: 'mono tabular-nums text-right' }, num(f.value, 2)),
+          h('td', { class: 'mono tabular-nums text-right whitespace-nowrap' }, `${num(f.deviation, 1)} IQR`))))))
+      : h('p', { class: 'text-xs text-slate-500' }, 'No feature stood out.'));
 }
 
 let openState: { root: HTMLElement; opener: HTMLElement | null; onKey: (e: KeyboardEvent) => void } | null = null;
@@ -197,9 +235,9 @@ function render(body: HTMLElement, title: HTMLElement, ev: WafEvent): void {
         : h('p', { class: 'text-sm text-slate-500' }, ev.reason ? `No inspection: ${ev.reason}.` : 'No rule matched.')),
     h('section', null,
       h('h3', { class: 'card-title' }, 'Anomaly'),
-      ev.anomaly !== undefined && ev.anomaly !== null
-        ? h('pre', { class: 'mono whitespace-pre-wrap break-all rounded-md bg-slate-100 p-2 text-xs dark:bg-slate-950', 'data-testid': 'drawer-anomaly' }, JSON.stringify(ev.anomaly, null, 2))
-        : h('p', { class: 'text-sm text-slate-500', 'data-testid': 'drawer-anomaly' }, 'No anomaly model is active yet, so this request has no anomaly score.')),
+      ev.anomaly !== undefined && ev.anomaly !== null && typeof ev.anomaly === 'object'
+        ? anomalySection(ev.anomaly)
+        : h('p', { class: 'text-sm text-slate-500', 'data-testid': 'drawer-anomaly' }, 'Not scored by an anomaly model.')),
     h('section', null,
       h('h3', { class: 'card-title' }, `Headers (${headers.length})`),
       headers.length

@@ -35,7 +35,22 @@ export interface WafEvent {
   findings: Finding[];
   inspect_us: number;
   dropped_before?: number;
-  anomaly?: unknown;
+  anomaly?: AnomalyVerdict | null;
+}
+
+export interface AnomalyDriver {
+  name: string;
+  value: number;
+  deviation: number;
+}
+
+export interface AnomalyVerdict {
+  model?: string;
+  score: number;
+  threshold: number;
+  anomalous: boolean;
+  mode?: string;
+  top?: AnomalyDriver[];
 }
 
 export interface EventPage {
@@ -92,6 +107,13 @@ export interface RouteOverride {
   threshold?: number | null;
   paranoia?: number | null;
   disabled_rules?: string[];
+  anomaly_mode?: string | null;
+  anomaly_threshold?: number | null;
+}
+
+export interface AnomalyPolicy {
+  mode: 'detect' | 'block' | 'off';
+  threshold?: number;
 }
 
 export interface Policy {
@@ -102,6 +124,7 @@ export interface Policy {
   routes: RouteOverride[];
   exclusions: { path: string; rules: string[] }[];
   ip: { allow: string[]; block: string[] };
+  anomaly?: AnomalyPolicy;
   [extra: string]: unknown;
 }
 
@@ -114,13 +137,34 @@ export interface Info {
   mode?: string;
 }
 
+export interface ModelVersionInfo {
+  version: string;
+  active: boolean;
+  created_ms: number;
+  fingerprint: string;
+  format_version?: number;
+  schema_version?: number;
+  params?: { trees?: number; sample_size?: number; seed?: number };
+  samples: number;
+  target_fpr: number;
+  threshold: number;
+  score_quantiles?: Partial<Record<'p50' | 'p90' | 'p99' | 'p999' | 'max', number>>;
+}
+
 export interface ModelInfo {
   available: boolean;
   message?: string;
-  [k: string]: unknown;
+  learning?: boolean;
+  learned?: { requests: number; of: number };
+  mode?: string;
+  threshold_override?: number | null;
+  active?: { info: ModelVersionInfo; trees: number; routes: number; features: string[] } | null;
+  recent?: { scored: number; anomalous: number; bins: number[]; bin_width: number };
+  models?: ModelVersionInfo[];
+  models_dir?: string;
 }
 
 export const CLASSES = [
   'sqli', 'xss', 'rce', 'lfi', 'rfi', 'ssrf', 'php', 'java', 'ssti', 'nosqli',
-  'xxe', 'scanner', 'protocol', 'session', 'generic', 'policy',
+  'xxe', 'scanner', 'protocol', 'session', 'generic', 'policy', 'anomaly',
 ] as const;

@@ -4,7 +4,9 @@ import { api, ApiError } from '../api';
 import { h, replace } from '../dom';
 import { inputCls, labelCls } from '../filters';
 import { toast } from '../toast';
-import type { Policy, RouteOverride } from '../types';
+import type { AnomalyPolicy, Policy, RouteOverride } from '../types';
+
+const ANOMALY_MODES = ['detect', 'block', 'off'] as const;
 
 const lines = (s: string) => s.split('\n').map((x) => x.trim()).filter(Boolean);
 const list = (s: string) => s.split(/[\s,]+/).map((x) => x.trim()).filter(Boolean);
@@ -27,6 +29,23 @@ function modeSelect(value: string | null | undefined, inherit: boolean, testid: 
 
 function num(value: number | null | undefined, min: number, max: number | null, testid: string, placeholder = ''): HTMLInputElement {
   return h('input', { type: 'number', class: inputCls, min, max, value: value ?? '', placeholder, 'data-testid': testid });
+}
+
+/** An anomaly threshold input: empty, or a number strictly between 0 and 1. */
+function fraction(value: number | null | undefined, testid: string, placeholder: string): HTMLInputElement {
+  return h('input', { type: 'number', class: inputCls, min: 0, max: 1, step: 0.01, inputmode: 'decimal', value: value ?? '', placeholder, 'data-testid': testid });
+}
+
+/** `null` when empty; throws a readable error when not strictly inside (0, 1). */
+function readFraction(el: HTMLInputElement, what: string): number | null {
+  const raw = el.value.trim();
+  if (raw === '') {
+    if (el.validity.badInput) throw new ApiError(400, 'check the anomaly thresholds', [`${what}: not a number`]);
+    return null;
+  }
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0 || n >= 1) throw new ApiError(400, 'check the anomaly thresholds', [`${what}: must be strictly between 0 and 1 (got ${raw})`]);
+  return n;
 }
 
 /** A note shown while `rows` has no rows; it follows rows being added or removed. */
@@ -61,6 +80,13 @@ export function policyView(root: HTMLElement): () => void {
     const threshold = num(p.threshold, 1, null, 'policy-threshold');
     const disabled = h('textarea', { class: inputCls + ' mono', rows: 3, 'data-testid': 'policy-disabled' }, p.disabled_rules.join('\n'));
 
+    // Servers before the anomaly model have no `anomaly` section; they would
+    // refuse the new fields, so the controls appear only when it is there.
+    const anomalyOn = p.anomaly !== undefined && p.anomaly !== null;
+    const aMode = h('select', { class: inputCls, 'data-testid': 'policy-anomaly-mode' }, ANOMALY_MODES.map((x) => h('option', { value: x }, x)));
+    aMode.value = p.anomaly?.mode ?? 'detect';
+    const aThreshold = fraction(p.anomaly?.threshold, 'policy-anomaly-threshold', 'model’s own');
+
     const routeRows = h('tbody');
     const addRoute = (r: RouteOverride) => {
       const path = h('input', { class: inputCls + ' mono', value: r.path, placeholder: '/api/ or *.php', 'aria-label': 'Route path', 'data-testid': 'route-path' });
@@ -71,15 +97,25 @@ export function policyView(root: HTMLElement): () => void {
       const par = num(r.paranoia, 1, 4, 'route-paranoia', 'inherit');
       par.setAttribute('aria-label', 'Route paranoia');
       const dis = h('input', { class: inputCls + ' mono', value: (r.disabled_rules ?? []).join(', '), placeholder: '942100, 920000-920999', 'aria-label': 'Route disabled rules' });
+      const am = h('select', { class: inputCls, 'data-testid': 'route-anomaly-mode', 'aria-label': 'Route anomaly mode' },
+        h('option', { value: '' }, 'inherit'), ANOMALY_MODES.map((x) => h('option', { value: x }, x)));
+      am.value = r.anomaly_mode ?? '';
+      const at = fraction(r.anomaly_threshold, 'route-anomaly-threshold', 'inherit');
+      at.setAttribute('aria-label', 'Route anomaly threshold');
       const tr = h('tr', { 'data-testid': 'route-row' },
         h('td', null, path), h('td', null, m), h('td', null, t), h('td', null, par), h('td', null, dis),
+        anomalyOn ? [h('td', null, am), h('td', null, at)] : null,
         h('td', null, h('button', { type: 'button', class: 'btn btn-sm', 'aria-label': 'Remove route', onclick: () => tr.remove() }, 'Remove')));
       (tr as any).read = (): RouteOverride => {
         const o: RouteOverride = { ...r, path: path.value.trim(), disabled_rules: list(dis.value) };
         o.mode = m.value || null;
         o.threshold = t.value === '' ? null : Number(t.value);
         o.paranoia = par.value === '' ? null : Number(par.value);
-        for (const k of ['mode', 'threshold', 'paranoia'] as const) if (o[k] === null) delete o[k];
+        if (anomalyOn) {
+          o.anomaly_mode = am.value || null;
+          o.anomaly_threshold = readFraction(at, `Route ${o.path || '(no path)'} anomaly threshold`);
+        }
+        for (const k of ['mode', 'threshold', 'paranoia', 'anomaly_mode', 'anomaly_threshold'] as const) if (o[k] === null) delete o[k];
         return o;
       };
       routeRows.appendChild(tr);
@@ -109,7 +145,14 @@ export function policyView(root: HTMLElement): () => void {
       routes: [...routeRows.children].map((tr) => (tr as any).read()),
       exclusions: [...exclRows.children].map((tr) => (tr as any).read()),
       ip: { ...p.ip, allow: lines(allow.value), block: lines(block.value) },
+      ...(anomalyOn ? { anomaly: anomalyDoc() } : {}),
     });
+    const anomalyDoc = (): AnomalyPolicy => {
+      const a: AnomalyPolicy = { mode: aMode.value as AnomalyPolicy['mode'] };
+      const t = readFraction(aThreshold, 'Anomaly model threshold');
+      if (t !== null) a.threshold = t;
+      return a;
+    };
 
     const th = (s: string) => h('th', { scope: 'col' }, s);
     replace(form,
@@ -117,11 +160,19 @@ export function policyView(root: HTMLElement): () => void {
         h('div', { class: 'grid gap-3 sm:grid-cols-3' },
           field('Mode', mode, 'block: deny over threshold; detect: log only; off: no inspection'),
           field('Paranoia level', paranoia, 'Higher levels enable stricter rules'),
-          field('Anomaly threshold', threshold, 'Score at which a request is blocked')),
+          field('Rule score threshold', threshold, 'Rule score at which a request is blocked')),
         field('Disabled rules', disabled, 'Rule ids or ranges (942000-942999), one per line or comma separated')),
+      anomalyOn
+        ? h('section', { class: 'card space-y-3', 'data-testid': 'policy-anomaly' }, h('h2', { class: 'card-title' }, 'Anomaly model'),
+          h('div', { class: 'grid gap-3 sm:grid-cols-2' },
+            field('Mode', aMode, 'detect: log anomalous requests (finding 1900); block: deny them; off: do not score'),
+            field('Threshold', aThreshold, 'Optional, strictly between 0 and 1; empty uses the active model’s own threshold')),
+          h('p', { class: 'text-xs text-slate-500' }, h('a', { class: 'link', href: '#/model' }, 'See the active model and its recent scores'), '.'))
+        : null,
       h('section', { class: 'card space-y-3' }, h('h2', { class: 'card-title' }, 'Per-route overrides'),
         h('p', { class: 'text-xs text-slate-500' }, 'Paths are prefixes (/api/) or globs (/api/*/upload, *.php). Empty fields inherit the global setting.'),
-        h('div', { class: 'table-wrap' }, h('table', { class: 'tbl' }, h('thead', null, h('tr', null, th('Path'), th('Mode'), th('Threshold'), th('Paranoia'), th('Disabled rules'), th(''))), routeRows)),
+        h('div', { class: 'table-wrap' }, h('table', { class: 'tbl' }, h('thead', null, h('tr', null, th('Path'), th('Mode'), th('Threshold'), th('Paranoia'), th('Disabled rules'),
+          anomalyOn ? [th('Anomaly mode'), th('Anomaly threshold')] : null, th(''))), routeRows)),
         emptyNote(routeRows, 'No route overrides: every path uses the global settings.'),
         h('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'route-add', onclick: () => addRoute({ path: '' }) }, '+ Add route')),
       h('section', { class: 'card space-y-3' }, h('h2', { class: 'card-title' }, 'Rule exclusions'),
