@@ -98,6 +98,9 @@ pub struct Config {
     pub models_dir: Option<PathBuf>,
     /// Allowed requests learned from before the first model is trained (0: no learning period).
     pub learn_requests: usize,
+    pub rate_limits: Vec<crate::guard::limit::Limit>,
+    /// Rate limits shared through this Redis; `None`: each node counts alone.
+    pub redis_url: Option<String>,
 }
 
 /// The admin listener's default address: loopback only.
@@ -157,6 +160,8 @@ impl Default for Config {
             node: host_name(),
             models_dir: None,
             learn_requests: 10_000,
+            rate_limits: Vec::new(),
+            redis_url: None,
         }
     }
 }

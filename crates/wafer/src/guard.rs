@@ -1,4 +1,6 @@
-//! Decisions taken before inspection: IP allow- and block-lists.
+//! Decisions taken before inspection: IP allow- and block-lists, rate limits.
+
+pub mod limit;
 
 use ipnet::IpNet;
 use std::net::IpAddr;

@@ -87,6 +87,7 @@ pub struct Shared {
     pub scores: crate::anomaly::ScoreStats,
     /// The learning period's requests (wants none once a trained model is active).
     pub learner: crate::anomaly::learn::Learner,
+    pub limiter: crate::guard::limit::shared::Limiter,
     upstream: forward::Upstream,
 }
 
@@ -107,6 +108,8 @@ impl Shared {
             model: arc_swap::ArcSwapOption::empty(),
             scores: crate::anomaly::ScoreStats::default(),
             learner: crate::anomaly::learn::Learner::new(0, std::path::PathBuf::new()),
+            limiter: crate::guard::limit::shared::Limiter::new(Vec::new(), None)
+                .expect("no redis url to parse"),
             upstream,
         })
     }

@@ -146,6 +146,33 @@ pub fn render(s: &AdminState) -> String {
         "Open live streams (SSE and WebSocket).",
         s.shared.events.subscribers() as u64,
     );
+    let lim = &s.shared.limiter.stats;
+    counter(
+        &mut out,
+        "wafer_rate_limited_total",
+        "Requests refused with 429.",
+        load(&lim.limited),
+    );
+    counter(
+        &mut out,
+        "wafer_redis_errors_total",
+        "Rate-limit checks Redis failed or did not answer in time.",
+        load(&lim.redis_errors),
+    );
+    counter(
+        &mut out,
+        "wafer_rate_limit_fallbacks_total",
+        "Rate-limit checks decided by this node alone because Redis was unreachable.",
+        load(&lim.fallbacks),
+    );
+    if let Some(up) = s.shared.limiter.redis_up() {
+        gauge(
+            &mut out,
+            "wafer_redis_up",
+            "1 while the shared rate limits are in Redis.",
+            u64::from(up),
+        );
+    }
     let scores = &s.shared.scores;
     counter(
         &mut out,

@@ -171,6 +171,12 @@ pub async fn start(
     )
     .context("setting up the upstream")?;
     shared.record_all = cfg.record_all;
+    shared.limiter = crate::guard::limit::shared::Limiter::new(
+        cfg.rate_limits.clone(),
+        cfg.redis_url.as_deref(),
+    )
+    .map_err(|e| anyhow::anyhow!(e))?;
+    shared.limiter.connect();
     let models = crate::anomaly::ModelsDir::new(cfg.models_dir());
     let first = crate::anomaly::reload::initial(&models, cfg.learn_requests > 0);
     if first.as_ref().is_some_and(|m| m.learning) {

@@ -34,6 +34,24 @@ pub struct FileConfig {
     pub admin: FileAdmin,
     #[serde(default)]
     pub anomaly: FileAnomaly,
+    /// Share rate limits across nodes through this Redis (`redis://host:6379/0`).
+    pub redis_url: Option<String>,
+    #[serde(default)]
+    pub rate_limits: Vec<FileRateLimit>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRateLimit {
+    pub name: Option<String>,
+    /// Prefix or glob, as in routes; every path when absent.
+    pub path: Option<String>,
+    /// `ip` (default), `header:NAME` or `cookie:NAME`.
+    pub key: Option<String>,
+    /// `100/s`, `600/m`, `5000/h`.
+    pub rate: Option<String>,
+    /// Requests allowed at once (default: the rate's N).
+    pub burst: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -354,6 +354,44 @@ pub fn resolve(
     {
         cfg.engine.policy.anomaly.mode = m;
     }
+    for (i, l) in file.rate_limits.into_iter().enumerate() {
+        let key = |k: &str| format!("rate_limits[{i}].{k}");
+        let name = l.name.unwrap_or_else(|| format!("limit{i}"));
+        let path = l
+            .path
+            .and_then(|p| c.ok(&key("path"), PathPattern::parse(&p)));
+        let by = c.ok(
+            &key("key"),
+            l.key
+                .as_deref()
+                .unwrap_or("ip")
+                .parse::<crate::guard::limit::LimitKey>(),
+        );
+        let Some(rate) = l.rate else {
+            c.fail(&key("rate"), "missing (like 100/s, 600/m)");
+            continue;
+        };
+        if let Some(by) = by
+            && let Some(limit) = c.ok(
+                &key("rate"),
+                crate::guard::limit::Limit::new(&name, path, by, &rate, l.burst),
+            )
+        {
+            cfg.rate_limits.push(limit);
+        }
+    }
+    if let Some((key, url)) = pick(
+        None,
+        env_pair(env, "WAFER_REDIS_URL"),
+        file.redis_url.map(|v| ("redis_url", v)),
+    ) {
+        if url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://")
+        {
+            cfg.redis_url = Some(url);
+        } else {
+            c.fail(&key, format!("expected redis://HOST:PORT/DB, not {url:?}"));
+        }
+    }
     if let Some(n) = file.anomaly.learn_requests {
         if n == 0 || (100..=1_000_000).contains(&n) {
             cfg.learn_requests = n;

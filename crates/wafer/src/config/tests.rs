@@ -167,3 +167,74 @@ fn the_example_file_is_valid_and_documents_the_defaults() {
     );
     assert_eq!(cfg.events, defaults.events);
 }
+
+#[test]
+fn rate_limits_redis_and_anomaly_settings_resolve_or_name_the_bad_key() {
+    let good = r#"
+        redis_url = "redis://10.0.0.5:6379/1"
+        [[rate_limits]]
+        name = "api"
+        path = "/api/"
+        rate = "100/s"
+        burst = 20
+        [[rate_limits]]
+        key = "header:X-Api-Key"
+        rate = "600/m"
+        [anomaly]
+        mode = "block"
+        threshold = 0.7
+        learn_requests = 500
+    "#;
+    let cfg = load(good, &[], &Overrides::default()).unwrap();
+    assert_eq!(cfg.redis_url.as_deref(), Some("redis://10.0.0.5:6379/1"));
+    assert_eq!(cfg.rate_limits.len(), 2);
+    assert_eq!(
+        (cfg.rate_limits[0].interval_us, cfg.rate_limits[0].burst),
+        (10_000, 20)
+    );
+    assert!(cfg.rate_limits[0].applies_to("/api/x") && !cfg.rate_limits[0].applies_to("/web"));
+    assert_eq!(cfg.rate_limits[1].name, "limit1");
+    assert_eq!(cfg.rate_limits[1].burst, 600);
+    assert_eq!(cfg.engine.policy.anomaly.mode, Mode::Block);
+    assert_eq!(cfg.engine.policy.anomaly.threshold, Some(0.7));
+    assert_eq!(cfg.learn_requests, 500);
+    let env_url = load(
+        good,
+        &[("WAFER_REDIS_URL", "redis://127.0.0.1:6380/0")],
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        env_url.redis_url.as_deref(),
+        Some("redis://127.0.0.1:6380/0")
+    );
+
+    let bad = r#"
+        redis_url = "http://x"
+        [[rate_limits]]
+        rate = "fast"
+        [[rate_limits]]
+        key = "query:x"
+        rate = "1/s"
+        [[rate_limits]]
+        path = "nope"
+        [anomaly]
+        mode = "loud"
+        threshold = 1.5
+        learn_requests = 7
+    "#;
+    let errs = load(bad, &[], &Overrides::default()).unwrap_err();
+    let keys: Vec<&str> = errs.0.iter().map(|e| e.key.as_str()).collect();
+    for want in [
+        "redis_url",
+        "rate_limits[0].rate",
+        "rate_limits[1].key",
+        "rate_limits[2].path",
+        "rate_limits[2].rate",
+        "anomaly.mode",
+        "anomaly.threshold",
+        "anomaly.learn_requests",
+    ] {
+        assert!(keys.contains(&want), "{want} not in {keys:?}");
+    }
+}

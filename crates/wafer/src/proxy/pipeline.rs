@@ -107,6 +107,24 @@ async fn handle_inner(
         );
     }
 
+    if guard != GuardDecision::Allow
+        && !shared.limiter.is_empty()
+        && let Some(l) = shared
+            .limiter
+            .check(&facts.path, client, req.headers())
+            .await
+    {
+        record.action = Some(Action::Block);
+        if l.report {
+            shared.events.publish(Event::guard(
+                &facts.borrow(0, req.headers()),
+                429,
+                &format!("rate limit {} exceeded", l.limit),
+            ));
+        }
+        return with_id(respond::limited(l.retry_after_us, &id, req.headers()), &id);
+    }
+
     let (parts, incoming) = req.into_parts();
     let body = if guard == GuardDecision::Allow {
         ReplayBody::streaming(incoming)

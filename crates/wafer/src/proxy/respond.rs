@@ -42,6 +42,25 @@ pub(super) fn blocked(
     page(status, "forbidden", message, request_id, req_headers)
 }
 
+/// Too many requests: 429 with `Retry-After` in whole seconds (at least 1).
+pub(super) fn limited(
+    retry_after_us: u64,
+    request_id: &str,
+    req_headers: &HeaderMap,
+) -> Response<RespBody> {
+    let mut r = page(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_requests",
+        "Too many requests: slow down and try again shortly.",
+        request_id,
+        req_headers,
+    );
+    let secs = retry_after_us.div_ceil(1_000_000).max(1);
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    r
+}
+
 /// A failure on the way to the upstream, or a bad request body.
 pub(super) fn error(
     status: StatusCode,

@@ -4,6 +4,7 @@
 mod admin;
 mod anomaly;
 mod browser;
+mod cluster;
 mod dashboard;
 mod harness;
 mod proxy;

@@ -1,0 +1,230 @@
+//! Two Wafer nodes sharing rate limits through a real Redis (a server of the
+//! test's own, so that it can be stopped and started mid-test) and events
+//! through one PostgreSQL store.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use http::StatusCode;
+use wafer::guard::limit::{Limit, LimitKey};
+use wafer_engine::PathPattern;
+
+use crate::admin::Node;
+use crate::harness::{empty, get, send};
+
+/// A redis-server on its own port, killed on drop.
+struct RedisServer {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    fn start() -> RedisServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut r = RedisServer { port, child: None };
+        r.up();
+        r
+    }
+
+    fn up(&mut self) {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server (apt-get install redis-server) must be installed");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn down(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+fn limits() -> Vec<Limit> {
+    vec![
+        Limit::new(
+            "api",
+            Some(PathPattern::parse("/api/").unwrap()),
+            LimitKey::Ip,
+            "5/m",
+            Some(5),
+        )
+        .unwrap(),
+        Limit::new(
+            "keyed",
+            Some(PathPattern::parse("/keyed/").unwrap()),
+            "header:x-api-key".parse().unwrap(),
+            "5/m",
+            Some(5),
+        )
+        .unwrap(),
+    ]
+}
+
+async fn status(node: &Node, path: &str, key: Option<&str>) -> StatusCode {
+    let mut b = get(&node.proxy(path));
+    if let Some(k) = key {
+        b = b.header("x-api-key", k);
+    }
+    send(b.body(empty()).unwrap()).await.0.status
+}
+
+async fn metric(node: &Node, name: &str) -> Option<u64> {
+    let (_, body) = node.raw("/metrics").await;
+    String::from_utf8_lossy(&body)
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+async fn wait_redis_up(node: &Node) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while metric(node, "wafer_redis_up").await != Some(1) {
+        assert!(
+            Instant::now() < deadline,
+            "the node never connected to redis"
+        );
+        // A check is what brings the connection back after a failure.
+        let _ = status(node, "/keyed/warmup", Some("warmup")).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Five allowed across the two nodes, then both refuse the same client.
+async fn shared_limit_holds(a: &Node, b: &Node, path: &str, key: Option<&str>) {
+    for node in [a, a, a, b, b] {
+        assert_eq!(
+            status(node, path, key).await,
+            StatusCode::OK,
+            "{path} within the limit"
+        );
+    }
+    let (parts, _) = {
+        let mut r = get(&b.proxy(path));
+        if let Some(k) = key {
+            r = r.header("x-api-key", k);
+        }
+        send(r.body(empty()).unwrap()).await
+    };
+    assert_eq!(
+        parts.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{path}: the sixth, through the other node"
+    );
+    let retry: u64 = parts.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=12).contains(&retry), "Retry-After {retry}");
+    assert_eq!(status(a, path, key).await, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_share_limits_through_redis_and_survive_its_restart() {
+    let mut redis = RedisServer::start();
+    let pg = wafer::testing::postgres_database("cluster").await;
+    let start = |url: String, pg: String| async move {
+        Node::start_cfg(move |c| {
+            c.rate_limits = limits();
+            c.redis_url = Some(url);
+            c.store = Some(pg);
+        })
+        .await
+    };
+    let a = start(redis.url(), pg.clone()).await;
+    let b = start(redis.url(), pg.clone()).await;
+    wait_redis_up(&a).await;
+    wait_redis_up(&b).await;
+
+    shared_limit_holds(&a, &b, "/api/orders", None).await;
+    // Other paths are not limited.
+    assert_eq!(status(&a, "/search?q=shoes", None).await, StatusCode::OK);
+
+    // One event per limited client per node (not one per request), all in one store.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, v) = a.api("/api/events?status=429").await;
+        let n = v["events"].as_array().map_or(0, Vec::len);
+        if n == 2 {
+            let reasons: Vec<_> = v["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["reason"].clone())
+                .collect();
+            assert!(
+                reasons
+                    .iter()
+                    .all(|r| r.as_str().unwrap().contains("rate limit api")),
+                "{reasons:?}"
+            );
+            break;
+        }
+        assert!(n < 2 && Instant::now() < deadline, "{n} limit events: {v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, from_b) = b.api("/api/events?status=429").await;
+    assert_eq!(
+        from_b["events"].as_array().unwrap().len(),
+        2,
+        "both nodes read the same store"
+    );
+
+    // Redis goes away: no request fails because of it; each node limits alone.
+    redis.down();
+    for i in 0..12 {
+        for node in [&a, &b] {
+            let s = status(node, "/search?q=socks", None).await;
+            assert_eq!(s, StatusCode::OK, "request {i} failed while redis was down");
+            let s = status(node, "/keyed/x", Some(&format!("while-down-{i}"))).await;
+            assert_eq!(s, StatusCode::OK, "keyed request {i} while redis was down");
+        }
+    }
+    assert!(
+        metric(&a, "wafer_rate_limit_fallbacks_total")
+            .await
+            .unwrap()
+            > 0
+    );
+    assert_eq!(metric(&a, "wafer_redis_up").await, Some(0));
+
+    // It comes back: both nodes use it again, and the limit is shared again.
+    redis.up();
+    wait_redis_up(&a).await;
+    wait_redis_up(&b).await;
+    shared_limit_holds(&a, &b, "/keyed/x", Some("after-restart")).await;
+    a.running.stop().await.unwrap();
+    b.running.stop().await.unwrap();
+}
