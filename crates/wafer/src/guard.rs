@@ -1,5 +1,7 @@
 //! Decisions taken before inspection: IP allow- and block-lists.
 
+pub mod geo;
+
 use ipnet::IpNet;
 use std::net::IpAddr;
 
