@@ -2,6 +2,8 @@
 
 pub mod limit;
 
+pub mod geo;
+
 use ipnet::IpNet;
 use std::net::IpAddr;
 
