@@ -101,6 +101,8 @@ pub struct Config {
     pub rate_limits: Vec<crate::guard::limit::Limit>,
     /// Rate limits shared through this Redis; `None`: each node counts alone.
     pub redis_url: Option<String>,
+    /// Country rules and the database they read (`None`: no GeoIP).
+    pub geoip: Option<(PathBuf, crate::guard::geo::CountryRules)>,
 }
 
 /// The admin listener's default address: loopback only.
@@ -162,6 +164,7 @@ impl Default for Config {
             learn_requests: 10_000,
             rate_limits: Vec::new(),
             redis_url: None,
+            geoip: None,
         }
     }
 }

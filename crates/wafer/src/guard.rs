@@ -1,8 +1,8 @@
 //! Decisions taken before inspection: IP allow- and block-lists, rate limits.
 
-pub mod limit;
-
+pub mod country;
 pub mod geo;
+pub mod limit;
 
 use ipnet::IpNet;
 use std::net::IpAddr;

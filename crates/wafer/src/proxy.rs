@@ -88,6 +88,7 @@ pub struct Shared {
     /// The learning period's requests (wants none once a trained model is active).
     pub learner: crate::anomaly::learn::Learner,
     pub limiter: crate::guard::limit::shared::Limiter,
+    pub country: Option<Arc<crate::guard::country::CountryGuard>>,
     upstream: forward::Upstream,
 }
 
@@ -110,6 +111,7 @@ impl Shared {
             learner: crate::anomaly::learn::Learner::new(0, std::path::PathBuf::new()),
             limiter: crate::guard::limit::shared::Limiter::new(Vec::new(), None)
                 .expect("no redis url to parse"),
+            country: None,
             upstream,
         })
     }

@@ -177,6 +177,11 @@ pub async fn start(
     )
     .map_err(|e| anyhow::anyhow!(e))?;
     shared.limiter.connect();
+    if let Some((path, rules)) = &cfg.geoip {
+        let g = crate::guard::country::CountryGuard::open(path.clone(), rules.clone())
+            .context("opening the GeoIP database")?;
+        shared.country = Some(Arc::new(g));
+    }
     let models = crate::anomaly::ModelsDir::new(cfg.models_dir());
     let first = crate::anomaly::reload::initial(&models, cfg.learn_requests > 0);
     if first.as_ref().is_some_and(|m| m.learning) {
@@ -189,6 +194,14 @@ pub async fn start(
     }
     shared.model = arc_swap::ArcSwapOption::new(first);
     let shared = Arc::new(shared);
+    let (geo_stop, geo_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let geo_watch = tokio::spawn(crate::guard::country::watch(
+        Arc::clone(&shared),
+        std::time::Duration::from_secs(2),
+        async {
+            let _ = geo_stop_rx.await;
+        },
+    ));
     let (reload_stop, reload_stop_rx) = tokio::sync::oneshot::channel::<()>();
     let reloader = tokio::spawn(crate::anomaly::reload::watch(
         crate::anomaly::ModelsDir::new(models.path()),
@@ -266,6 +279,8 @@ pub async fn start(
         pruner.abort();
         let _ = reload_stop.send(());
         let _ = reloader.await;
+        let _ = geo_stop.send(());
+        let _ = geo_watch.await;
         ticker.close().await;
         writer.close().await;
         let stats = Arc::clone(serve_shared.events.stats());

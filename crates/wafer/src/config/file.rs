@@ -38,6 +38,19 @@ pub struct FileConfig {
     pub redis_url: Option<String>,
     #[serde(default)]
     pub rate_limits: Vec<FileRateLimit>,
+    #[serde(default)]
+    pub geoip: FileGeoIp,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileGeoIp {
+    /// A MaxMind-format country database (`.mmdb`) you supply.
+    pub database: Option<String>,
+    #[serde(default)]
+    pub allow: Vec<String>,
+    #[serde(default)]
+    pub deny: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -380,6 +380,17 @@ pub fn resolve(
             cfg.rate_limits.push(limit);
         }
     }
+    let rules = c.ok(
+        "geoip",
+        crate::guard::geo::CountryRules::parse(&file.geoip.allow, &file.geoip.deny),
+    );
+    match (file.geoip.database, rules) {
+        (Some(db), Some(rules)) => cfg.geoip = Some((PathBuf::from(db), rules)),
+        (None, Some(rules)) if !rules.is_empty() => {
+            c.fail("geoip.database", "country rules need a database (.mmdb)");
+        }
+        _ => {}
+    }
     if let Some((key, url)) = pick(
         None,
         env_pair(env, "WAFER_REDIS_URL"),

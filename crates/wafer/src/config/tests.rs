@@ -238,3 +238,23 @@ fn rate_limits_redis_and_anomaly_settings_resolve_or_name_the_bad_key() {
         assert!(keys.contains(&want), "{want} not in {keys:?}");
     }
 }
+
+#[test]
+fn geoip_rules_need_a_database_and_valid_codes() {
+    let cfg = load(
+        "[geoip]\ndatabase = \"/x/c.mmdb\"\ndeny = [\"ru\"]\n",
+        &[],
+        &Overrides::default(),
+    )
+    .unwrap();
+    let (path, rules) = cfg.geoip.unwrap();
+    assert_eq!(path, std::path::PathBuf::from("/x/c.mmdb"));
+    assert!(!rules.allows(Some(*b"RU")) && rules.allows(Some(*b"DE")));
+    for (file, key) in [
+        ("[geoip]\ndeny = [\"ru\"]\n", "geoip.database"),
+        ("[geoip]\ndatabase = \"/x\"\nallow = [\"XX1\"]\n", "geoip"),
+    ] {
+        let errs = load(file, &[], &Overrides::default()).unwrap_err();
+        assert!(errs.0.iter().any(|e| e.key == key), "{key}: {errs:?}");
+    }
+}

@@ -108,6 +108,18 @@ async fn handle_inner(
     }
 
     if guard != GuardDecision::Allow
+        && let Some(why) = shared.country.as_ref().and_then(|g| g.refuses(client))
+    {
+        record.action = Some(Action::Block);
+        shared
+            .events
+            .publish(Event::guard(&facts.borrow(0, req.headers()), 403, &why));
+        return with_id(
+            respond::blocked(StatusCode::FORBIDDEN, &id, req.headers()),
+            &id,
+        );
+    }
+    if guard != GuardDecision::Allow
         && !shared.limiter.is_empty()
         && let Some(l) = shared
             .limiter

@@ -6,5 +6,6 @@ mod anomaly;
 mod browser;
 mod cluster;
 mod dashboard;
+mod geo;
 mod harness;
 mod proxy;
