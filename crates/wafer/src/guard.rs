@@ -3,6 +3,7 @@
 pub mod country;
 pub mod geo;
 pub mod limit;
+pub mod redis;
 
 use ipnet::IpNet;
 use std::net::IpAddr;

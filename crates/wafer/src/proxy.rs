@@ -89,6 +89,8 @@ pub struct Shared {
     pub learner: crate::anomaly::learn::Learner,
     pub limiter: crate::guard::limit::shared::Limiter,
     pub country: Option<Arc<crate::guard::country::CountryGuard>>,
+    /// The cluster's Redis, when configured (limits and bans).
+    pub redis: Option<Arc<crate::guard::redis::RedisLink>>,
     upstream: forward::Upstream,
 }
 
@@ -109,9 +111,9 @@ impl Shared {
             model: arc_swap::ArcSwapOption::empty(),
             scores: crate::anomaly::ScoreStats::default(),
             learner: crate::anomaly::learn::Learner::new(0, std::path::PathBuf::new()),
-            limiter: crate::guard::limit::shared::Limiter::new(Vec::new(), None)
-                .expect("no redis url to parse"),
+            limiter: crate::guard::limit::shared::Limiter::new(Vec::new(), None),
             country: None,
+            redis: None,
             upstream,
         })
     }

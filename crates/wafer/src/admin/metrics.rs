@@ -153,12 +153,14 @@ pub fn render(s: &AdminState) -> String {
         "Requests refused with 429.",
         load(&lim.limited),
     );
-    counter(
-        &mut out,
-        "wafer_redis_errors_total",
-        "Rate-limit checks Redis failed or did not answer in time.",
-        load(&lim.redis_errors),
-    );
+    if let Some(r) = &s.shared.redis {
+        counter(
+            &mut out,
+            "wafer_redis_errors_total",
+            "Redis calls that failed or did not answer in time.",
+            load(&r.errors),
+        );
+    }
     counter(
         &mut out,
         "wafer_rate_limit_fallbacks_total",

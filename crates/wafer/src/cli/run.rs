@@ -171,12 +171,18 @@ pub async fn start(
     )
     .context("setting up the upstream")?;
     shared.record_all = cfg.record_all;
-    shared.limiter = crate::guard::limit::shared::Limiter::new(
-        cfg.rate_limits.clone(),
-        cfg.redis_url.as_deref(),
-    )
-    .map_err(|e| anyhow::anyhow!(e))?;
-    shared.limiter.connect();
+    let redis = match cfg.redis_url.as_deref() {
+        Some(url) => {
+            let link = crate::guard::redis::RedisLink::open(url).map_err(|e| anyhow::anyhow!(e))?;
+            // At once, so that the first requests already share their counts.
+            link.connect();
+            Some(link)
+        }
+        None => None,
+    };
+    shared.limiter =
+        crate::guard::limit::shared::Limiter::new(cfg.rate_limits.clone(), redis.clone());
+    shared.redis = redis;
     if let Some((path, rules)) = &cfg.geoip {
         let g = crate::guard::country::CountryGuard::open(path.clone(), rules.clone())
             .context("opening the GeoIP database")?;

@@ -6,14 +6,11 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use arc_swap::ArcSwapOption;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::{Decision, Limit, LocalLimiter, key_of};
+use crate::guard::redis::RedisLink;
 
 /// GCRA in Redis, on Redis's own clock (one clock for every node). The
 /// arrival time is stored as an integer string: Lua would print a large
@@ -33,10 +30,6 @@ redis.call('SET', KEYS[1], string.format('%.0f', nxt), 'PX', math.floor((nxt - n
 return {1, 0}
 ";
 
-/// How long one Redis check may take before this node decides alone.
-const REDIS_TIMEOUT: Duration = Duration::from_millis(100);
-/// After a Redis failure, how long this node uses its own counters only.
-const BACKOFF_MS: u64 = 1_000;
 /// One event per limited key per this long.
 const REPORT_EVERY_MS: u64 = 60_000;
 
@@ -44,7 +37,6 @@ const REPORT_EVERY_MS: u64 = 60_000;
 pub struct LimitStats {
     pub limited: AtomicU64,
     pub redis_checks: AtomicU64,
-    pub redis_errors: AtomicU64,
     /// Checks decided locally because Redis was unreachable.
     pub fallbacks: AtomicU64,
 }
@@ -58,19 +50,11 @@ pub struct Limited {
     pub report: bool,
 }
 
-struct Redis {
-    client: redis::Client,
-    conn: ArcSwapOption<ConnectionManager>,
-    connecting: AtomicBool,
-    down_until_ms: AtomicU64,
-    script: redis::Script,
-    prefix: String,
-}
-
 pub struct Limiter {
     limits: Vec<Limit>,
     local: LocalLimiter,
-    redis: Option<Arc<Redis>>,
+    redis: Option<Arc<RedisLink>>,
+    script: redis::Script,
     reported: Mutex<HashMap<String, u64>>,
     pub stats: LimitStats,
 }
@@ -80,33 +64,15 @@ fn now_us() -> u64 {
 }
 
 impl Limiter {
-    /// `redis_url`: share the limits through that Redis (`redis://host:port/db`).
-    pub fn new(limits: Vec<Limit>, redis_url: Option<&str>) -> Result<Limiter, String> {
-        let redis = match redis_url {
-            None => None,
-            Some(url) => Some(Arc::new(Redis {
-                client: redis::Client::open(url).map_err(|e| format!("redis url {url:?}: {e}"))?,
-                conn: ArcSwapOption::empty(),
-                connecting: AtomicBool::new(false),
-                down_until_ms: AtomicU64::new(0),
-                script: redis::Script::new(SCRIPT),
-                prefix: "wafer:rl:".into(),
-            })),
-        };
-        Ok(Limiter {
+    /// `redis`: share the limits through it.
+    pub fn new(limits: Vec<Limit>, redis: Option<Arc<RedisLink>>) -> Limiter {
+        Limiter {
             limits,
             local: LocalLimiter::default(),
             redis,
+            script: redis::Script::new(SCRIPT),
             reported: Mutex::new(HashMap::new()),
             stats: LimitStats::default(),
-        })
-    }
-
-    /// Starts connecting to Redis now, so the first requests already share
-    /// their counts (needs a tokio runtime; without Redis, does nothing).
-    pub fn connect(&self) {
-        if let Some(r) = &self.redis {
-            r.connect();
         }
     }
 
@@ -116,10 +82,7 @@ impl Limiter {
 
     /// Whether Redis is in use right now (`None`: not configured).
     pub fn redis_up(&self) -> Option<bool> {
-        self.redis.as_ref().map(|r| {
-            r.conn.load().is_some()
-                && r.down_until_ms.load(Ordering::Relaxed) <= crate::clock::now_ms()
-        })
+        self.redis.as_ref().map(|r| r.up())
     }
 
     /// The first limit this request is over, if any.
@@ -147,18 +110,29 @@ impl Limiter {
 
     async fn decide(&self, limit: &Limit, key: &str) -> Decision {
         if let Some(r) = &self.redis {
-            match r.check(limit, key).await {
-                Ok(d) => {
+            let redis_key = format!("wafer:rl:{key}");
+            let answer = r
+                .run("rate limit", |mut conn| {
+                    let mut call = self.script.key(redis_key);
+                    call.arg(limit.interval_us).arg(limit.tolerance_us());
+                    async move { call.invoke_async::<(i64, i64)>(&mut conn).await }
+                })
+                .await;
+            match answer {
+                Some((1, _)) => {
                     self.stats.redis_checks.fetch_add(1, Ordering::Relaxed);
-                    return d;
+                    return Decision::Allow;
                 }
-                Err(Some(e)) => {
-                    self.stats.redis_errors.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(error = %e, "redis unreachable: rate limits are this node's own for now");
+                Some((_, wait)) => {
+                    self.stats.redis_checks.fetch_add(1, Ordering::Relaxed);
+                    return Decision::Limited {
+                        retry_after_us: u64::try_from(wait).unwrap_or(0),
+                    };
                 }
-                Err(None) => {}
+                None => {
+                    self.stats.fallbacks.fetch_add(1, Ordering::Relaxed);
+                }
             }
-            self.stats.fallbacks.fetch_add(1, Ordering::Relaxed);
         }
         self.local.check(limit, key, now_us())
     }
@@ -176,62 +150,5 @@ impl Limiter {
                 true
             }
         }
-    }
-}
-
-impl Redis {
-    /// `Err(None)`: not tried (no connection yet, or backing off); `Err(Some)`: it failed.
-    async fn check(self: &Arc<Self>, limit: &Limit, key: &str) -> Result<Decision, Option<String>> {
-        let now = crate::clock::now_ms();
-        if self.down_until_ms.load(Ordering::Relaxed) > now {
-            return Err(None);
-        }
-        let Some(conn) = self.conn.load_full() else {
-            self.connect();
-            return Err(None);
-        };
-        let mut conn = (*conn).clone();
-        let mut invocation = self.script.key(format!("{}{key}", self.prefix));
-        invocation.arg(limit.interval_us).arg(limit.tolerance_us());
-        let call = invocation.invoke_async::<(i64, i64)>(&mut conn);
-        let failure = match tokio::time::timeout(REDIS_TIMEOUT, call).await {
-            Ok(Ok((1, _))) => return Ok(Decision::Allow),
-            Ok(Ok((_, wait))) => {
-                return Ok(Decision::Limited {
-                    retry_after_us: u64::try_from(wait).unwrap_or(0),
-                });
-            }
-            Ok(Err(e)) => e.to_string(),
-            Err(_) => format!("no answer in {} ms", REDIS_TIMEOUT.as_millis()),
-        };
-        self.down_until_ms
-            .store(now + BACKOFF_MS, Ordering::Relaxed);
-        Err(Some(failure))
-    }
-
-    /// Connects in the background; checks go local until it succeeds.
-    fn connect(self: &Arc<Self>) {
-        if self.connecting.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let me = Arc::clone(self);
-        tokio::spawn(async move {
-            let cfg = ConnectionManagerConfig::new()
-                .set_connection_timeout(Some(Duration::from_millis(500)))
-                .set_response_timeout(Some(REDIS_TIMEOUT))
-                .set_number_of_retries(2);
-            match ConnectionManager::new_with_config(me.client.clone(), cfg).await {
-                Ok(c) => {
-                    tracing::info!("connected to redis: rate limits are shared");
-                    me.conn.store(Some(Arc::new(c)));
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot reach redis yet: rate limits are this node's own");
-                    me.down_until_ms
-                        .store(crate::clock::now_ms() + BACKOFF_MS, Ordering::Relaxed);
-                }
-            }
-            me.connecting.store(false, Ordering::Release);
-        });
     }
 }
