@@ -19,6 +19,7 @@ use crate::traffic::Second;
 
 pub mod api;
 pub mod auth;
+pub mod bans;
 pub mod dashboard;
 pub mod live;
 pub mod metrics;
@@ -69,6 +70,8 @@ pub fn router(state: Arc<AdminState>) -> Router {
             axum::routing::post(policy_routes::add_exclusion),
         )
         .route("/api/policy/ip", axum::routing::post(policy_routes::add_ip))
+        .route("/api/bans", get(bans::list).post(bans::add))
+        .route("/api/bans/{ip}", axum::routing::delete(bans::lift))
         .route("/api/openapi.json", get(openapi_json))
         .route("/events", get(live::sse))
         .route("/ws", get(live::ws))

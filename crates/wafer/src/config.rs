@@ -103,6 +103,7 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// Country rules and the database they read (`None`: no GeoIP).
     pub geoip: Option<(PathBuf, crate::guard::geo::CountryRules)>,
+    pub bans: crate::guard::bans::BanPolicy,
 }
 
 /// The admin listener's default address: loopback only.
@@ -165,6 +166,7 @@ impl Default for Config {
             rate_limits: Vec::new(),
             redis_url: None,
             geoip: None,
+            bans: Default::default(),
         }
     }
 }

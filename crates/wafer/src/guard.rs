@@ -1,5 +1,6 @@
 //! Decisions taken before inspection: IP allow- and block-lists, rate limits.
 
+pub mod bans;
 pub mod country;
 pub mod geo;
 pub mod limit;

@@ -89,6 +89,7 @@ pub struct Shared {
     pub learner: crate::anomaly::learn::Learner,
     pub limiter: crate::guard::limit::shared::Limiter,
     pub country: Option<Arc<crate::guard::country::CountryGuard>>,
+    pub bans: crate::guard::bans::Bans,
     /// The cluster's Redis, when configured (limits and bans).
     pub redis: Option<Arc<crate::guard::redis::RedisLink>>,
     upstream: forward::Upstream,
@@ -113,6 +114,7 @@ impl Shared {
             learner: crate::anomaly::learn::Learner::new(0, std::path::PathBuf::new()),
             limiter: crate::guard::limit::shared::Limiter::new(Vec::new(), None),
             country: None,
+            bans: crate::guard::bans::Bans::new(Default::default(), None),
             redis: None,
             upstream,
         })

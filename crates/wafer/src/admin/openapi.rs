@@ -104,6 +104,11 @@ pub fn document() -> Value {
             "/api/policy/ip": {"post": {"summary": "Put an address or CIDR on the allow or block list: {list: allow|block, cidr}",
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["list", "cidr"], "properties": {"list": {"type": "string", "enum": ["allow", "block"]}, "cidr": {"type": "string"}}}}}},
                 "responses": {"200": {"description": "The policy now in force"}, "400": err, "401": unauth}}},
+            "/api/bans": {
+                "get": {"summary": "Active bans and the automatic-ban policy", "responses": {"200": {"description": "{bans, policy, shared}"}, "401": unauth}},
+                "post": {"summary": "Ban a client: {ip, minutes?, reason?}", "responses": {"201": {"description": "The ban"}, "400": err, "401": unauth}}},
+            "/api/bans/{ip}": {"delete": {"summary": "Lift a ban", "parameters": [{"name": "ip", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {"204": {"description": "Lifted"}, "404": {"description": "Not banned"}, "401": unauth}}},
             "/api/info": {"get": {"summary": "Version, node, start time, store, rule count, mode", "responses": {"200": {"description": "Node facts"}, "401": unauth}}},
             "/api/model": {"get": {"summary": "The anomaly model in use, the learning period, recent score distribution, trained models", "responses": {"200": {"description": "Model state"}, "401": unauth}}},
             "/api/model/activate": {"post": {"summary": "Activate a trained model: {version}; refused (400) when its format or feature schema differs",

@@ -182,6 +182,7 @@ pub async fn start(
     };
     shared.limiter =
         crate::guard::limit::shared::Limiter::new(cfg.rate_limits.clone(), redis.clone());
+    shared.bans = crate::guard::bans::Bans::new(cfg.bans, redis.clone());
     shared.redis = redis;
     if let Some((path, rules)) = &cfg.geoip {
         let g = crate::guard::country::CountryGuard::open(path.clone(), rules.clone())
@@ -200,6 +201,10 @@ pub async fn start(
     }
     shared.model = arc_swap::ArcSwapOption::new(first);
     let shared = Arc::new(shared);
+    let (bans_stop, bans_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let bans_watch = tokio::spawn(crate::guard::bans::watch(Arc::clone(&shared), async {
+        let _ = bans_stop_rx.await;
+    }));
     let (geo_stop, geo_stop_rx) = tokio::sync::oneshot::channel::<()>();
     let geo_watch = tokio::spawn(crate::guard::country::watch(
         Arc::clone(&shared),
@@ -287,6 +292,8 @@ pub async fn start(
         let _ = reloader.await;
         let _ = geo_stop.send(());
         let _ = geo_watch.await;
+        let _ = bans_stop.send(());
+        let _ = bans_watch.await;
         ticker.close().await;
         writer.close().await;
         let stats = Arc::clone(serve_shared.events.stats());

@@ -40,6 +40,17 @@ pub struct FileConfig {
     pub rate_limits: Vec<FileRateLimit>,
     #[serde(default)]
     pub geoip: FileGeoIp,
+    #[serde(default)]
+    pub bans: FileBans,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileBans {
+    /// Blocked requests that earn a temporary ban (0 or absent: no automatic bans).
+    pub after: Option<u32>,
+    pub within_secs: Option<u64>,
+    pub minutes: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -380,6 +380,23 @@ pub fn resolve(
             cfg.rate_limits.push(limit);
         }
     }
+    if let Some(n) = file.bans.after {
+        cfg.bans.after = n;
+    }
+    if let Some(s) = file.bans.within_secs {
+        if (1..=86_400).contains(&s) {
+            cfg.bans.within_ms = s * 1000;
+        } else {
+            c.fail("bans.within_secs", "1 to 86400");
+        }
+    }
+    if let Some(m) = file.bans.minutes {
+        if (1..=43_200).contains(&m) {
+            cfg.bans.duration_ms = m * 60_000;
+        } else {
+            c.fail("bans.minutes", "1 to 43200 (30 days)");
+        }
+    }
     let rules = c.ok(
         "geoip",
         crate::guard::geo::CountryRules::parse(&file.geoip.allow, &file.geoip.deny),

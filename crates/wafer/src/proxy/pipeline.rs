@@ -108,6 +108,22 @@ async fn handle_inner(
     }
 
     if guard != GuardDecision::Allow
+        && let Some(ban) = shared.bans.banned(client)
+    {
+        record.action = Some(Action::Block);
+        if shared.bans.report(ban.ip) {
+            shared.events.publish(Event::guard(
+                &facts.borrow(0, req.headers()),
+                403,
+                &format!("banned: {}", ban.reason),
+            ));
+        }
+        return with_id(
+            respond::blocked(StatusCode::FORBIDDEN, &id, req.headers()),
+            &id,
+        );
+    }
+    if guard != GuardDecision::Allow
         && let Some(why) = shared.country.as_ref().and_then(|g| g.refuses(client))
     {
         record.action = Some(Action::Block);
@@ -200,11 +216,21 @@ async fn handle_inner(
         record.action = Some(verdict.action);
         record.inspect_us = inspect_us;
         record.classes = crate::traffic::class_bits(verdict.findings.iter().map(|f| &f.class));
+        // A block may earn the client a ban: said on this request's own event.
+        let ban = match verdict.action {
+            Action::Block => shared.bans.strike(client).await,
+            _ => None,
+        };
         if verdict.action != Action::Allow || sampled(&id, shared.record_all) {
-            shared.events.publish(Event::from_verdict(
-                &facts.borrow(inspect_us, &parts.headers),
-                &verdict,
-            ));
+            let mut ev = Event::from_verdict(&facts.borrow(inspect_us, &parts.headers), &verdict);
+            if let Some(b) = ban {
+                ev.reason = Some(format!(
+                    "client banned for {} min: {}",
+                    shared.bans.policy.duration_ms / 60_000,
+                    b.reason
+                ));
+            }
+            shared.events.publish(ev);
         }
         match (verdict.action, body) {
             (Action::Block, _) | (_, None) => {

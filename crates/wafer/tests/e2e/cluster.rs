@@ -228,3 +228,142 @@ async fn two_nodes_share_limits_through_redis_and_survive_its_restart() {
     a.running.stop().await.unwrap();
     b.running.stop().await.unwrap();
 }
+
+const SQLI: &str = "/search?q=%27%20UNION%20SELECT%20password%20FROM%20users--";
+
+async fn admin_call(node: &Node, method: &str, path: &str, body: &str) -> StatusCode {
+    let req = http::Request::builder()
+        .method(method)
+        .uri(node.admin(path))
+        .header("authorization", "Bearer test-admin-token-0123456789")
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            body.to_owned(),
+        )))
+        .unwrap();
+    send(req).await.0.status
+}
+
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(6);
+    while !check().await {
+        assert!(Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ban_earned_on_one_node_holds_on_the_other_and_survives_redis_going_away() {
+    let mut redis = RedisServer::start();
+    let start = |url: String| async move {
+        Node::start_cfg(move |c| {
+            c.bans = wafer::guard::bans::BanPolicy {
+                after: 3,
+                within_ms: 60_000,
+                duration_ms: 600_000,
+            };
+            c.redis_url = Some(url);
+        })
+        .await
+    };
+    let a = start(redis.url()).await;
+    let b = start(redis.url()).await;
+    wait_redis_up(&a).await;
+    wait_redis_up(&b).await;
+
+    // Three blocked requests through A earn the client a ban; B refuses it too.
+    let mut last = String::new();
+    for _ in 0..3 {
+        let (parts, _) = send(get(&a.proxy(SQLI)).body(empty()).unwrap()).await;
+        assert_eq!(parts.status, StatusCode::FORBIDDEN);
+        last = parts.headers["x-request-id"].to_str().unwrap().to_owned();
+    }
+    a.stored(3).await;
+    let (_, ev) = a.api(&format!("/api/events/{last}")).await;
+    assert!(
+        ev["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("banned for 10 min"),
+        "{ev}"
+    );
+    assert_eq!(
+        status(&a, "/search?q=shoes", None).await,
+        StatusCode::FORBIDDEN,
+        "banned on A"
+    );
+    eventually("the ban did not reach node B", async || {
+        status(&b, "/search?q=shoes", None).await == StatusCode::FORBIDDEN
+    })
+    .await;
+    let (_, list) = b.api("/api/bans").await;
+    assert_eq!(list["bans"][0]["ip"], "127.0.0.1", "{list}");
+    assert_eq!(list["shared"], true);
+
+    // Lifted through B: A lets the client in again.
+    assert_eq!(
+        admin_call(&b, "DELETE", "/api/bans/127.0.0.1", "").await,
+        StatusCode::NO_CONTENT
+    );
+    eventually("the lift did not reach node A", async || {
+        status(&a, "/search?q=shoes", None).await == StatusCode::OK
+    })
+    .await;
+    assert_eq!(
+        admin_call(&b, "DELETE", "/api/bans/127.0.0.1", "").await,
+        StatusCode::NOT_FOUND
+    );
+    for bad in [r#"{"ip":"nope"}"#, r#"{"ip":"10.0.0.1","minutes":0}"#, "[]"] {
+        assert_eq!(
+            admin_call(&a, "POST", "/api/bans", bad).await,
+            StatusCode::BAD_REQUEST,
+            "{bad}"
+        );
+    }
+
+    // A ban added through A's API; B knows it, and keeps it while Redis is away.
+    let body = r#"{"ip":"127.0.0.1","minutes":5,"reason":"manual"}"#;
+    assert_eq!(
+        admin_call(&a, "POST", "/api/bans", body).await,
+        StatusCode::CREATED
+    );
+    eventually("the manual ban did not reach node B", async || {
+        status(&b, "/search?q=shoes", None).await == StatusCode::FORBIDDEN
+    })
+    .await;
+    redis.down();
+    for _ in 0..5 {
+        assert_eq!(
+            status(&b, "/search?q=shoes", None).await,
+            StatusCode::FORBIDDEN,
+            "cached ban"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // The restarted Redis is empty: the nodes write their bans back (within a
+    // sync or two; a lift in that window could be undone, see guard::bans).
+    redis.up();
+    wait_redis_up(&a).await;
+    wait_redis_up(&b).await;
+    let port = redis.port.to_string();
+    eventually("the nodes did not write their bans back", async || {
+        let out = Command::new("redis-cli")
+            .args(["-p", &port, "EXISTS", "wafer:ban:127.0.0.1"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim() == "1"
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        admin_call(&b, "DELETE", "/api/bans/127.0.0.1", "").await,
+        StatusCode::NO_CONTENT
+    );
+    eventually(
+        "the lift after the restart did not reach node A",
+        async || status(&a, "/search?q=shoes", None).await == StatusCode::OK,
+    )
+    .await;
+    a.running.stop().await.unwrap();
+    b.running.stop().await.unwrap();
+}
