@@ -1,6 +1,6 @@
 // Fetch wrapper for the admin API. The session cookie is same-origin, so
 // there is nothing to attach; a 401 means the session expired: log in again.
-import type { EventPage, Info, ModelInfo, Policy, Stats, WafEvent } from './types';
+import type { Ban, BanList, EventPage, Info, ModelInfo, Policy, Stats, WafEvent } from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -69,6 +69,10 @@ export const api = {
   model: () => call<ModelInfo>('GET', '/api/model').then((r) => r.body),
   activateModel: (version: string) => call<ModelInfo>('POST', '/api/model/activate', { version }).then((r) => r.body),
   rollbackModel: () => call<ModelInfo>('POST', '/api/model/rollback', {}).then((r) => r.body),
+  bans: () => call<BanList>('GET', '/api/bans').then((r) => r.body),
+  ban: (ip: string, minutes?: number, reason?: string) =>
+    call<Ban>('POST', '/api/bans', { ip, ...(minutes !== undefined ? { minutes } : {}), ...(reason ? { reason } : {}) }).then((r) => r.body),
+  liftBan: (ip: string) => call<null>('DELETE', '/api/bans/' + encodeURIComponent(ip)).then(() => undefined),
   info: () => call<Info>('GET', '/api/info').then((r) => r.body),
   logout: () => fetch('/logout', { method: 'POST', credentials: 'same-origin', redirect: 'manual' }),
 };

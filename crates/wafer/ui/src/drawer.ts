@@ -195,6 +195,50 @@ export function openDrawer(id: string, opener: HTMLElement | null, hint?: WafEve
   );
 }
 
+// The ban policy's duration, the default for "Ban this IP" (asked once).
+let banMinutes: Promise<number | null> | null = null;
+function policyBanMinutes(): Promise<number | null> {
+  banMinutes ??= api.bans().then((b) => b.policy?.minutes || null, () => {
+    banMinutes = null;
+    return null;
+  });
+  return banMinutes;
+}
+
+/** "Ban this IP" with its duration in minutes (default: the ban policy's). */
+function banControl(ip: string): HTMLElement {
+  const id = 'ban-min-' + Math.random().toString(36).slice(2, 7);
+  let touched = false;
+  const minutes = h('input', {
+    id, type: 'number', min: 1, max: 43200, step: 1, inputmode: 'numeric', value: 10,
+    class: inputCls + ' !w-20 !py-1', 'data-testid': 'ban-ip-minutes', oninput: () => { touched = true; },
+  });
+  void policyBanMinutes().then((m) => { if (m && !touched) minutes.value = String(m); });
+  const btn: HTMLButtonElement = h('button', {
+    type: 'button', class: 'btn btn-danger btn-sm', 'data-testid': 'ban-ip-button',
+    onclick: async () => {
+      const n = Number(minutes.value);
+      if (!Number.isInteger(n) || n < 1 || n > 43200) {
+        minutes.focus();
+        return toast('Ban for a whole number of minutes, 1 to 43200', 'error');
+      }
+      btn.disabled = true;
+      try {
+        const b = await api.ban(ip, n, 'banned from the dashboard');
+        toast(`${b.ip} banned until ${fmtTime(b.until_ms)}`);
+      } catch (e) {
+        const err = e as ApiError;
+        toast(`Ban ${ip} failed: ${err.message}`, 'error', err.details ?? []);
+      } finally {
+        btn.disabled = false;
+      }
+    },
+  }, 'Ban this IP');
+  return h('span', { class: 'inline-flex flex-wrap items-center gap-1.5' }, btn,
+    h('label', { for: id, class: 'sr-only' }, 'Ban duration in minutes'), minutes,
+    h('span', { class: 'text-xs text-slate-500', 'aria-hidden': 'true' }, 'min'));
+}
+
 function render(body: HTMLElement, title: HTMLElement, ev: WafEvent): void {
   replace(title, h('span', { class: 'mr-2' }, actionBadge(ev.action)), `${ev.status} · ${ev.client_ip}`);
   const blockBtn: HTMLButtonElement = h('button', {
@@ -213,7 +257,7 @@ function render(body: HTMLElement, title: HTMLElement, ev: WafEvent): void {
     h('section', { 'aria-label': 'Request' },
       h('code', { class: 'mono block whitespace-pre-wrap break-all rounded-md bg-slate-100 p-3 text-sm dark:bg-slate-950', 'data-testid': 'drawer-request-line' },
         h('span', { class: 'font-bold' }, ev.method), ' ', h('span', { class: 'text-slate-500' }, ev.host), requestTarget(ev))),
-    h('section', { class: 'flex flex-wrap gap-2' }, blockBtn, allowBtn,
+    h('section', { class: 'flex flex-wrap items-center gap-2' }, blockBtn, allowBtn, banControl(ev.client_ip),
       h('a', { class: 'btn btn-sm', href: '#/search?ip=' + encodeURIComponent(ev.client_ip), onclick: closeDrawer }, 'Events from this IP')),
     h('dl', { class: 'grid grid-cols-[8rem_1fr] gap-x-3 gap-y-1 text-sm' },
       row('Time', fmtTime(ev.ts_ms)),

@@ -168,3 +168,23 @@ export const CLASSES = [
   'sqli', 'xss', 'rce', 'lfi', 'rfi', 'ssrf', 'php', 'java', 'ssti', 'nosqli',
   'xxe', 'scanner', 'protocol', 'session', 'generic', 'policy', 'anomaly',
 ] as const;
+
+export interface Ban {
+  ip: string;
+  until_ms: number;
+  reason?: string | null;
+}
+
+export interface BanPolicy {
+  /** 0: automatic bans are off. */
+  after: number;
+  within_secs: number;
+  minutes: number;
+}
+
+export interface BanList {
+  bans: Ban[];
+  policy: BanPolicy;
+  /** Shared across the cluster through Redis. */
+  shared: boolean;
+}
