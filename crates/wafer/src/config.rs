@@ -104,6 +104,8 @@ pub struct Config {
     /// Country rules and the database they read (`None`: no GeoIP).
     pub geoip: Option<(PathBuf, crate::guard::geo::CountryRules)>,
     pub bans: crate::guard::bans::BanPolicy,
+    /// IP list files (allow, block), reread when they change.
+    pub ip_files: (Vec<PathBuf>, Vec<PathBuf>),
 }
 
 /// The admin listener's default address: loopback only.
@@ -167,6 +169,7 @@ impl Default for Config {
             redis_url: None,
             geoip: None,
             bans: Default::default(),
+            ip_files: (Vec::new(), Vec::new()),
         }
     }
 }

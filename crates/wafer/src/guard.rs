@@ -4,6 +4,7 @@ pub mod bans;
 pub mod country;
 pub mod geo;
 pub mod limit;
+pub mod list_files;
 pub mod redis;
 
 use ipnet::IpNet;
@@ -27,6 +28,15 @@ pub enum GuardDecision {
 }
 
 impl IpLists {
+    /// Both sets of lists (the policy's and the files'): allowed by either wins, then blocked by either.
+    pub fn check_both(&self, other: &IpLists, ip: IpAddr) -> GuardDecision {
+        match (self.check(ip), other.check(ip)) {
+            (GuardDecision::Allow, _) | (_, GuardDecision::Allow) => GuardDecision::Allow,
+            (GuardDecision::Block, _) | (_, GuardDecision::Block) => GuardDecision::Block,
+            _ => GuardDecision::Inspect,
+        }
+    }
+
     pub fn check(&self, ip: IpAddr) -> GuardDecision {
         let ip = canonical(ip);
         if self.allow.iter().any(|n| n.contains(&ip)) {

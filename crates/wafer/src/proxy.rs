@@ -90,6 +90,8 @@ pub struct Shared {
     pub limiter: crate::guard::limit::shared::Limiter,
     pub country: Option<Arc<crate::guard::country::CountryGuard>>,
     pub bans: crate::guard::bans::Bans,
+    /// Lists from files (`ip.allow_files`, `ip.block_files`), apart from the policy's.
+    pub list_files: Option<Arc<crate::guard::list_files::ListFiles>>,
     /// The cluster's Redis, when configured (limits and bans).
     pub redis: Option<Arc<crate::guard::redis::RedisLink>>,
     upstream: forward::Upstream,
@@ -115,6 +117,7 @@ impl Shared {
             limiter: crate::guard::limit::shared::Limiter::new(Vec::new(), None),
             country: None,
             bans: crate::guard::bans::Bans::new(Default::default(), None),
+            list_files: None,
             redis: None,
             upstream,
         })

@@ -183,6 +183,14 @@ pub async fn start(
     shared.limiter =
         crate::guard::limit::shared::Limiter::new(cfg.rate_limits.clone(), redis.clone());
     shared.bans = crate::guard::bans::Bans::new(cfg.bans, redis.clone());
+    if !cfg.ip_files.0.is_empty() || !cfg.ip_files.1.is_empty() {
+        let files = crate::guard::list_files::ListFiles::open(
+            cfg.ip_files.0.clone(),
+            cfg.ip_files.1.clone(),
+        )
+        .map_err(|e| anyhow::anyhow!("IP list files: {e}"))?;
+        shared.list_files = Some(Arc::new(files));
+    }
     shared.redis = redis;
     if let Some((path, rules)) = &cfg.geoip {
         let g = crate::guard::country::CountryGuard::open(path.clone(), rules.clone())
@@ -205,6 +213,16 @@ pub async fn start(
     let bans_watch = tokio::spawn(crate::guard::bans::watch(Arc::clone(&shared), async {
         let _ = bans_stop_rx.await;
     }));
+    let (files_stop, files_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let files_watch = shared.list_files.clone().map(|f| {
+        tokio::spawn(crate::guard::list_files::watch(
+            f,
+            std::time::Duration::from_secs(2),
+            async {
+                let _ = files_stop_rx.await;
+            },
+        ))
+    });
     let (geo_stop, geo_stop_rx) = tokio::sync::oneshot::channel::<()>();
     let geo_watch = tokio::spawn(crate::guard::country::watch(
         Arc::clone(&shared),
@@ -294,6 +312,10 @@ pub async fn start(
         let _ = geo_watch.await;
         let _ = bans_stop.send(());
         let _ = bans_watch.await;
+        let _ = files_stop.send(());
+        if let Some(w) = files_watch {
+            let _ = w.await;
+        }
         ticker.close().await;
         writer.close().await;
         let stats = Arc::clone(serve_shared.events.stats());

@@ -154,6 +154,11 @@ pub struct FileIp {
     pub allow: Vec<String>,
     #[serde(default)]
     pub block: Vec<String>,
+    /// Files of addresses or CIDRs, one a line, reread when they change.
+    #[serde(default)]
+    pub allow_files: Vec<String>,
+    #[serde(default)]
+    pub block_files: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

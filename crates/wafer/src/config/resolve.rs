@@ -380,6 +380,10 @@ pub fn resolve(
             cfg.rate_limits.push(limit);
         }
     }
+    cfg.ip_files = (
+        file.ip.allow_files.iter().map(PathBuf::from).collect(),
+        file.ip.block_files.iter().map(PathBuf::from).collect(),
+    );
     if let Some(n) = file.bans.after {
         cfg.bans.after = n;
     }

@@ -89,7 +89,10 @@ async fn handle_inner(
     let facts = Facts::of(&req, &id, client);
 
     let protection = shared.protection.load_full();
-    let guard = protection.ip_lists.check(client);
+    let guard = match &shared.list_files {
+        Some(f) => protection.ip_lists.check_both(&f.lists.load(), client),
+        None => protection.ip_lists.check(client),
+    };
     record.action = Some(if guard == GuardDecision::Block {
         Action::Block
     } else {

@@ -68,3 +68,21 @@ async fn an_allow_list_admits_only_its_countries() {
     assert_eq!(status(&node).await, StatusCode::FORBIDDEN);
     node.running.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn ip_list_files_apply_and_are_reread_when_they_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let block = dir.path().join("block.txt");
+    std::fs::write(&block, "# a feed\n127.0.0.0/8\n").unwrap();
+    let path = block.clone();
+    let node = Node::start_cfg(move |c| c.ip_files = (vec![], vec![path])).await;
+    assert_eq!(status(&node).await, StatusCode::FORBIDDEN);
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&block, "203.0.113.0/24\n").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(6);
+    while status(&node).await != StatusCode::OK {
+        assert!(Instant::now() < deadline, "the changed file was not reread");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    node.running.stop().await.unwrap();
+}
