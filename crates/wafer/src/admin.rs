@@ -27,6 +27,7 @@ pub mod model;
 pub mod openapi;
 pub mod policy;
 pub mod policy_routes;
+pub mod policy_sync;
 
 pub use auth::Auth;
 
@@ -38,7 +39,7 @@ pub struct AdminState {
     pub auth: Auth,
     /// Where a changed policy is saved (`None`: not saved).
     pub policy_path: Option<PathBuf>,
-    pub policy_lock: tokio::sync::Mutex<()>,
+    pub policy_lock: Arc<tokio::sync::Mutex<()>>,
     /// When this process started (Unix ms), for `/api/info`.
     pub started_ms: u64,
     /// This node's name (the store's `node` column).

@@ -92,6 +92,8 @@ pub struct Shared {
     pub bans: crate::guard::bans::Bans,
     /// Lists from files (`ip.allow_files`, `ip.block_files`), apart from the policy's.
     pub list_files: Option<Arc<crate::guard::list_files::ListFiles>>,
+    /// The cluster policy revision this node has (see `admin::policy_sync`).
+    pub policy_rev: std::sync::atomic::AtomicU64,
     /// The cluster's Redis, when configured (limits and bans).
     pub redis: Option<Arc<crate::guard::redis::RedisLink>>,
     upstream: forward::Upstream,
@@ -118,6 +120,7 @@ impl Shared {
             country: None,
             bans: crate::guard::bans::Bans::new(Default::default(), None),
             list_files: None,
+            policy_rev: std::sync::atomic::AtomicU64::new(0),
             redis: None,
             upstream,
         })

@@ -132,16 +132,39 @@ pub async fn add_ip(
     .await
 }
 
-/// Applies `edit` to the current document: validated whole, saved, swapped in.
+/// Applies `edit` to the current document: validated whole, saved, swapped in,
+/// and shared with the cluster when there is one.
 /// With `if_match`, refuses (412) when the document is no longer that one.
 async fn change(
     s: &Arc<AdminState>,
     if_match: Option<&str>,
     edit: impl FnOnce(&mut PolicyDoc) -> ApiResult<()>,
 ) -> ApiResult<Response> {
+    let saved = apply(
+        &s.shared,
+        s.policy_path.as_deref(),
+        &s.policy_lock,
+        if_match,
+        edit,
+    )
+    .await?;
+    tracing::info!("policy changed through the admin API");
+    super::policy_sync::publish(&s.shared, &saved).await;
+    Ok(answer(&saved))
+}
+
+/// The one way a policy changes, from the API or from the cluster: under the
+/// lock, validated whole, saved to `path`, swapped in at once.
+pub(crate) async fn apply(
+    shared: &crate::proxy::Shared,
+    path: Option<&std::path::Path>,
+    lock: &tokio::sync::Mutex<()>,
+    if_match: Option<&str>,
+    edit: impl FnOnce(&mut PolicyDoc) -> ApiResult<()>,
+) -> ApiResult<PolicyDoc> {
     // One change at a time, so that two writers cannot interleave their swaps.
-    let _guard = s.policy_lock.lock().await;
-    let protection = s.shared.protection.load_full();
+    let _guard = lock.lock().await;
+    let protection = shared.protection.load_full();
     let mut doc = PolicyDoc::of(&protection.engine, &protection.ip_lists);
     if let Some(tag) = if_match
         && tag != "*"
@@ -162,8 +185,8 @@ async fn change(
         })?;
     let engine = protection.engine.with_policy(policy);
     let saved = PolicyDoc::of(&engine, &ip);
-    if let Some(path) = &s.policy_path {
-        let path = path.clone();
+    if let Some(path) = path {
+        let path = path.to_owned();
         let doc = saved.clone();
         tokio::task::spawn_blocking(move || super::policy::save(&path, &doc))
             .await
@@ -175,12 +198,9 @@ async fn change(
                 )
             })?;
     }
-    s.shared
-        .protection
-        .store(Arc::new(crate::proxy::Protection {
-            engine,
-            ip_lists: ip,
-        }));
-    tracing::info!("policy changed through the admin API");
-    Ok(answer(&saved))
+    shared.protection.store(Arc::new(crate::proxy::Protection {
+        engine,
+        ip_lists: ip,
+    }));
+    Ok(saved)
 }

@@ -209,6 +209,16 @@ pub async fn start(
     }
     shared.model = arc_swap::ArcSwapOption::new(first);
     let shared = Arc::new(shared);
+    let policy_lock = Arc::new(tokio::sync::Mutex::new(()));
+    let (sync_stop, sync_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let policy_watch = tokio::spawn(crate::admin::policy_sync::watch(
+        Arc::clone(&shared),
+        Some(policy_path.clone()),
+        Arc::clone(&policy_lock),
+        async {
+            let _ = sync_stop_rx.await;
+        },
+    ));
     let (bans_stop, bans_stop_rx) = tokio::sync::oneshot::channel::<()>();
     let bans_watch = tokio::spawn(crate::guard::bans::watch(Arc::clone(&shared), async {
         let _ = bans_stop_rx.await;
@@ -262,7 +272,7 @@ pub async fn start(
                 telemetry,
                 auth: crate::admin::Auth::new(admin_token.clone()),
                 policy_path: Some(policy_path),
-                policy_lock: tokio::sync::Mutex::new(()),
+                policy_lock: Arc::clone(&policy_lock),
                 started_ms: crate::clock::now_ms(),
                 node: cfg.node.clone(),
                 models_dir: models.path().to_owned(),
@@ -312,6 +322,8 @@ pub async fn start(
         let _ = geo_watch.await;
         let _ = bans_stop.send(());
         let _ = bans_watch.await;
+        let _ = sync_stop.send(());
+        let _ = policy_watch.await;
         let _ = files_stop.send(());
         if let Some(w) = files_watch {
             let _ = w.await;

@@ -367,3 +367,58 @@ async fn a_ban_earned_on_one_node_holds_on_the_other_and_survives_redis_going_aw
     a.running.stop().await.unwrap();
     b.running.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_change_on_one_node_applies_on_the_other_and_a_new_node_adopts_it() {
+    let redis = RedisServer::start();
+    let start =
+        |url: String| async move { Node::start_cfg(move |c| c.redis_url = Some(url)).await };
+    let a = start(redis.url()).await;
+    let b = start(redis.url()).await;
+    wait_redis_up(&a).await;
+    wait_redis_up(&b).await;
+    assert_eq!(status(&b, "/search?q=shoes", None).await, StatusCode::OK);
+
+    // The client's address on the block list, through A's API only.
+    let body = r#"{"list":"block","cidr":"127.0.0.1"}"#;
+    assert_eq!(
+        admin_call(&a, "POST", "/api/policy/ip", body).await,
+        StatusCode::OK
+    );
+    eventually("B did not take the block list from A", async || {
+        status(&b, "/search?q=shoes", None).await == StatusCode::FORBIDDEN
+    })
+    .await;
+    let (_, policy) = b.api("/api/policy").await;
+    assert_eq!(policy["ip"]["block"], serde_json::json!(["127.0.0.1/32"]));
+    assert!(
+        b.data_dir.join("policy.json").exists(),
+        "B saved it for its next start"
+    );
+
+    // A node that joins later adopts the cluster's policy.
+    let c = start(redis.url()).await;
+    eventually(
+        "a new node did not adopt the cluster's policy",
+        async || status(&c, "/search?q=shoes", None).await == StatusCode::FORBIDDEN,
+    )
+    .await;
+
+    // Taken back through B: A and C follow.
+    let (_, mut doc) = b.api("/api/policy").await;
+    doc["ip"]["block"] = serde_json::json!([]);
+    assert_eq!(
+        admin_call(&b, "PUT", "/api/policy", &doc.to_string()).await,
+        StatusCode::OK
+    );
+    for node in [&a, &c] {
+        eventually(
+            "the change through B did not reach the others",
+            async || status(node, "/search?q=shoes", None).await == StatusCode::OK,
+        )
+        .await;
+    }
+    for n in [a, b, c] {
+        n.running.stop().await.unwrap();
+    }
+}

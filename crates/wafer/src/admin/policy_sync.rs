@@ -1,0 +1,98 @@
+//! One policy for a cluster: a change made through any node's admin API is
+//! written to Redis (`wafer:policy`, with `wafer:policy:rev` counting changes),
+//! and every node checks the count every two seconds and applies a newer
+//! document (validated and saved like a PUT). A node that joins adopts the
+//! cluster's policy. The last change wins; the per-document ETag still guards
+//! edits made through one node. IP lists, exclusions and routes travel this
+//! way; while Redis is away each node keeps the policy it has.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::policy::PolicyDoc;
+use crate::proxy::Shared;
+
+const DOC: &str = "wafer:policy";
+const REV: &str = "wafer:policy:rev";
+const PUBLISH: &str = "redis.call('SET', KEYS[1], ARGV[1]) return redis.call('INCR', KEYS[2])";
+
+/// Shares a change with the cluster (nothing without Redis).
+pub async fn publish(shared: &Shared, doc: &PolicyDoc) {
+    let Some(r) = &shared.redis else { return };
+    let Ok(json) = serde_json::to_string(doc) else {
+        return;
+    };
+    let script = redis::Script::new(PUBLISH);
+    let rev = r
+        .run("policy publish", |mut conn| async move {
+            let mut call = script.key(DOC);
+            call.key(REV).arg(json);
+            call.invoke_async::<u64>(&mut conn).await
+        })
+        .await;
+    match rev {
+        Some(rev) => {
+            shared.policy_rev.fetch_max(rev, Ordering::Relaxed);
+        }
+        None => tracing::warn!("policy changed on this node only: redis is unreachable"),
+    }
+}
+
+/// Applies newer cluster policies until `stop` resolves.
+pub async fn watch(
+    shared: Arc<Shared>,
+    path: Option<PathBuf>,
+    lock: Arc<tokio::sync::Mutex<()>>,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    let Some(r) = shared.redis.clone() else {
+        return;
+    };
+    tokio::pin!(stop);
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            () = &mut stop => return,
+            _ = tick.tick() => {}
+        }
+        let latest = r
+            .run("policy sync", |mut conn| async move {
+                redis::pipe()
+                    .cmd("GET")
+                    .arg(REV)
+                    .cmd("GET")
+                    .arg(DOC)
+                    .query_async::<(Option<u64>, Option<String>)>(&mut conn)
+                    .await
+            })
+            .await;
+        let Some((Some(rev), Some(json))) = latest else {
+            continue;
+        };
+        if rev <= shared.policy_rev.load(Ordering::Relaxed) {
+            continue;
+        }
+        shared.policy_rev.store(rev, Ordering::Relaxed);
+        let doc: PolicyDoc = match serde_json::from_str(&json) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %e, rev, "the cluster's policy does not parse; keeping this node's");
+                continue;
+            }
+        };
+        let applied = super::policy_routes::apply(&shared, path.as_deref(), &lock, None, |d| {
+            *d = doc;
+            Ok(())
+        })
+        .await;
+        match applied {
+            Ok(_) => tracing::info!(rev, "policy changed by another node applies here"),
+            Err(e) => {
+                tracing::error!(error = ?e, rev, "the cluster's policy is not valid here; keeping this node's")
+            }
+        }
+    }
+}
