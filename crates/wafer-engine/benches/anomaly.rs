@@ -6,7 +6,7 @@ use std::hint::black_box;
 use wafer_engine::Request;
 use wafer_engine::anomaly::{Features, Forest, ForestParams, Model, N, SplitMix64};
 
-// Only `browser_get` is used here; the rest serve benches/inspect.rs.
+// `browser_get` and `json_2k` are used here; the rest serve benches/inspect.rs.
 #[allow(dead_code)]
 #[path = "support/scenarios.rs"]
 mod scenarios;
@@ -57,6 +57,27 @@ fn bench(c: &mut Criterion) {
     });
     c.bench_function("anomaly/score_request_get", |b| {
         b.iter(|| model.score(black_box(&get)))
+    });
+    let json = scenarios::json_post();
+    c.bench_function("anomaly/features_json_2k", |b| {
+        b.iter(|| model.features(black_box(&json)))
+    });
+    // As the proxy does it: the engine has parsed the body already.
+    let parsed = wafer_engine::body::parse(
+        Some("application/json"),
+        &json.body,
+        false,
+        &wafer_engine::body::BodyLimits::default(),
+    );
+    let values: Vec<_> = wafer_engine::view::body_values(parsed.args).collect();
+    c.bench_function("anomaly/features_json_2k_reusing_the_parse", |b| {
+        b.iter(|| {
+            wafer_engine::anomaly::features::extract_with(
+                black_box(&json),
+                Some(&values),
+                &model.routes,
+            )
+        })
     });
 
     let data = vectors(100_000, 1);

@@ -60,6 +60,8 @@ pub struct Transaction<'e> {
     over_limit: bool,
     stopped: bool,
     anomaly: Option<AnomalyVerdict>,
+    /// The body's values as inspected, kept for the anomaly model's features.
+    body_values: Option<Vec<Value>>,
 }
 
 impl<'e> Transaction<'e> {
@@ -76,6 +78,7 @@ impl<'e> Transaction<'e> {
             over_limit: false,
             stopped: false,
             anomaly: None,
+            body_values: None,
         }
     }
 
@@ -212,6 +215,10 @@ impl<'e> Transaction<'e> {
             });
         }
         self.inspect_values(&values);
+        // The anomaly features read the same arguments; their parse uses depth 32.
+        if self.engine.limits.body.max_depth == 32 {
+            self.body_values = Some(values);
+        }
         self.flow()
     }
 
@@ -368,7 +375,10 @@ impl<'e> Transaction<'e> {
         }
         let mode = s.anomaly_mode;
         let threshold = s.anomaly_threshold;
-        let a = model.score(&self.req);
+        let a = match &self.body_values {
+            Some(values) => model.score_with_body(&self.req, values),
+            None => model.score(&self.req),
+        };
         let threshold = threshold.unwrap_or(a.threshold);
         let anomalous = a.score > threshold;
         let top: Vec<AnomalyFeature> = a

@@ -148,6 +148,18 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn args(req: &Request) -> Args {
+    args_with(req, None)
+}
+
+/// The engine's own parse of the body, when it gives exactly what
+/// [`args`] would (same depth limit, under the argument cap, the whole body
+/// under `MAX_BODY`): then the body is not parsed a second time. Training
+/// uses [`args`]; the two must agree, and a test checks that they do.
+pub(crate) fn reusable(req: &Request, values: &[crate::request::Value]) -> bool {
+    !req.body_truncated && req.body.len() <= MAX_BODY && values.len() < 2 * MAX_ARGS
+}
+
+pub(crate) fn args_with(req: &Request, body: Option<&[crate::request::Value]>) -> Args {
     let mut out = Args {
         pairs: Vec::new(),
         total: 0,
@@ -202,6 +214,24 @@ pub(crate) fn args(req: &Request) -> Args {
             }
         }
         BodyKind::Opaque => {}
+        BodyKind::Json | BodyKind::Multipart | BodyKind::Xml
+            if body.is_some_and(|v| reusable(req, v)) =>
+        {
+            let mut n = 0;
+            for v in body
+                .unwrap_or_default()
+                .iter()
+                .filter(|v| v.location.part == Part::BodyArg)
+            {
+                n += 1;
+                if out.pairs.len() < MAX_ARGS {
+                    let name = v.location.name.clone().unwrap_or_default();
+                    let text = crate::decode::url::percent_decode(&v.text).into_owned();
+                    out.pairs.push((norm_name(name), cap(text)));
+                }
+            }
+            out.total += n;
+        }
         BodyKind::Json | BodyKind::Multipart | BodyKind::Xml => {
             // One more than we keep, to know there were more.
             let limits = BodyLimits {
@@ -280,7 +310,16 @@ fn log_len(n: usize) -> f32 {
 /// The feature vector of `req`, with the route features judged against
 /// `routes` (an empty [`RouteProfiles`] makes every route unseen).
 pub fn extract(req: &Request, routes: &RouteProfiles) -> Features {
-    let a = args(req);
+    extract_with(req, None, routes)
+}
+
+/// [`extract`], reusing the engine's parse of the body where it can.
+pub fn extract_with(
+    req: &Request,
+    body: Option<&[crate::request::Value]>,
+    routes: &RouteProfiles,
+) -> Features {
+    let a = args_with(req, body);
     let template = route_template(req.raw_path());
     from_args(req, &a, &template, routes)
 }

@@ -185,6 +185,12 @@ impl Model {
         self.score_features(&self.features(req))
     }
 
+    /// [`score`](Self::score), reusing the engine's parse of the body (the
+    /// transaction's values) where it gives the same features.
+    pub fn score_with_body(&self, req: &Request, body: &[crate::request::Value]) -> AnomalyScore {
+        self.score_features(&features::extract_with(req, Some(body), &self.routes))
+    }
+
     /// `top` is simply the largest robust deviations. Restricting it to the
     /// features on the isolating paths was tried on paper and rejected:
     /// 100 paths of about eight splits touch nearly every feature, so the

@@ -378,3 +378,45 @@ fn profiles_are_bounded_and_shapes_widen() {
     assert!(id.unusual(Shape::Alpha) && id.unusual(Shape::Text));
     assert!(!id.unusual(Shape::Digits) && !id.unusual(Shape::Empty));
 }
+
+/// The proxy reuses the engine's parse of the body; training parses again.
+/// Both must give the same features, or models would see other numbers at run
+/// time than they were trained on.
+#[test]
+fn reusing_the_engines_body_parse_gives_the_same_features() {
+    use crate::body::{self, BodyLimits};
+    let json_items: Vec<String> = (0..20)
+        .map(|i| format!(r#"{{"sku":"SKU-{i:05}","qty":{i},"note":"gift%20wrap"}}"#))
+        .collect();
+    let many: Vec<String> = (0..300).map(|i| format!(r#""k{i}":"v{i}""#)).collect();
+    let deep = format!("{}1{}", "[".repeat(40), "]".repeat(40));
+    let bodies = [
+        ("application/json", format!(r#"{{"items":[{}],"q":"a' or 1=1"}}"#, json_items.join(","))),
+        ("application/json", format!("{{{}}}", many.join(","))),
+        ("application/json", deep),
+        ("application/json", format!(r#"{{"big":"{}"}}"#, "x".repeat(70_000))),
+        ("application/xml", "<a><b id=\"1\">text</b><c>more &amp; more</c></a>".to_owned()),
+        (
+            "multipart/form-data; boundary=XyZ",
+            "--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nhello world\r\n--XyZ\r\nContent-Disposition: form-data; name=\"n\"\r\n\r\n42\r\n--XyZ--\r\n".to_owned(),
+        ),
+        ("application/x-www-form-urlencoded", "a=1&b=two%20words".to_owned()),
+    ];
+    let routes = RouteProfiles::default();
+    for (ct, body_text) in bodies {
+        let req = Request::new("POST", "/api/x?y=1")
+            .header("Host", "h")
+            .header("Content-Type", ct)
+            .body(body_text.clone());
+        let parsed = body::parse(Some(ct), &req.body, false, &BodyLimits::default());
+        let values: Vec<_> = crate::view::body_values(parsed.args).collect();
+        let fresh = extract(&req, &routes);
+        let reused = super::features::extract_with(&req, Some(&values), &routes);
+        assert_eq!(
+            fresh,
+            reused,
+            "{ct}: {}",
+            &body_text[..body_text.len().min(60)]
+        );
+    }
+}
