@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Side-by-side proxy benchmark on loopback, one worker each: the upstream hit
-# directly, nginx as a plain proxy, nginx + ModSecurity + OWASP CRS, and Wafer,
-# all in front of the same upstream (nginx on :9000), driven by the same wrk.
+# Side-by-side proxy benchmark on loopback: the upstream hit directly, nginx as
+# a plain proxy, nginx + ModSecurity + OWASP CRS, and Wafer, all in front of
+# the same upstream (nginx on :9000), driven by the same wrk (keep-alive), first
+# with one worker each, then with one per core. Scenarios: a browser GET with
+# cookies, a 2 KiB JSON POST, a 64 KiB multipart upload, and the GET with one
+# request in ten an attack. Prints requests/s, p50/p99, the ratios, Wafer's
+# start-up time and RSS, and nginx's.
 #
 # Needs: apt-get install nginx libnginx-mod-http-modsecurity modsecurity-crs wrk
-# Usage: bench/proxy.sh [seconds=10] [connections=32]   (prints a Markdown table)
+# Usage: bench/proxy.sh [seconds=10] [connections=32] [modes="1 all"]   (prints Markdown)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 PEERS=${PEERS:-$ROOT/../shared/bench/peers}
 SECS=${1:-10}
 CONNS=${2:-32}
+MODES=${3:-1 all}
 export RUNDIR=${RUNDIR:-/tmp/wafer-bench-peers}
 
 for tool in nginx wrk; do
@@ -18,59 +23,82 @@ for tool in nginx wrk; do
 done
 
 cargo build --release -p wafer --manifest-path "$ROOT/Cargo.toml" >&2
-sh "$PEERS/start.sh" 1 1 >&2
 OUT=${OUT:-$ROOT/bench/out}
-rm -rf "$OUT/bench-data" "$OUT/bench-data-record"
 mkdir -p "$OUT"
-# Wafer as it ships (SQLite store, events for blocked/flagged only), and a second
-# one keeping every allowed request too (events.record_all = 1) for the side-by-side.
-"$ROOT/target/release/wafer" run --listen 127.0.0.1:8083 --upstream http://127.0.0.1:9000 \
-  --events none --log-level warn --workers 1 --admin-listen off --data-dir "$OUT/bench-data" >&2 &
-WAFER=$!
-WAFER_RECORD_ALL=1 "$ROOT/target/release/wafer" run --listen 127.0.0.1:8084 --upstream http://127.0.0.1:9000 \
-  --events none --log-level warn --workers 1 --admin-listen off --data-dir "$OUT/bench-data-record" >&2 &
-WAFER_RECORD=$!
-cleanup() { kill "$WAFER" "$WAFER_RECORD" 2>/dev/null || true; nginx -c "$RUNDIR/nginx.conf" -s stop 2>/dev/null || true; }
+WAFER_PIDS=()
+cleanup() { kill "${WAFER_PIDS[@]}" 2>/dev/null || true; nginx -c "$RUNDIR/nginx.conf" -s stop 2>/dev/null || true; }
 trap cleanup EXIT
-for port in 8083 8084; do
-  for _ in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && break; sleep 0.1; done
-done
-IDLE_RSS=$(awk '/VmRSS/ {print $2}' "/proc/$WAFER/status")
 
 UA='Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36'
 COOKIE='_ga=GA1.2.1234567890.1700000000; session=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.abc; theme=dark'
 GET_PATH='/products/view?id=1234&ref=home&utm_source=newsletter'
 
-run_wrk() { # port scenario
-  local port=$1 scenario=$2 args=()
+run_wrk() { # port scenario threads
+  local port=$1 scenario=$2 threads=$3 args=()
   case $scenario in
     get) args=(-H "User-Agent: $UA" -H "Accept: text/html,*/*;q=0.8" -H "Accept-Language: en-US,en;q=0.9" -H "Cookie: $COOKIE" "http://127.0.0.1:$port$GET_PATH") ;;
     json) args=(-s "$HERE/post-json.lua" -H "User-Agent: $UA" "http://127.0.0.1:$port/api/orders") ;;
+    multipart) args=(-s "$HERE/post-multipart.lua" -H "User-Agent: $UA" "http://127.0.0.1:$port/upload") ;;
+    mix) args=(-s "$HERE/mix.lua" "http://127.0.0.1:$port/") ;;
   esac
-  wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "${args[@]}" 2>&1
+  wrk -t"$threads" -c"$CONNS" -d"${SECS}s" --latency "${args[@]}" 2>&1
 }
 
-summarize() { # wrk output -> "rps p50 p99"
+summarize() { # wrk output -> "rps p50 p99 non2xx"
   awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF} END {printf "%s %s %s %s\n", rps, p50, p99, bad+0}'
 }
 
-echo "| scenario | target | requests/s | p50 | p99 | non-2xx |"
-echo "| --- | --- | ---: | ---: | ---: | ---: |"
-declare -A RPS
-for scenario in get json; do
-  for target in "upstream direct:9000" "nginx proxy:8081" "nginx + ModSecurity + CRS:8082" "wafer:8083" "wafer, record all:8084"; do
-    name=${target%:*}; port=${target##*:}
-    read -r rps p50 p99 bad < <(run_wrk "$port" "$scenario" | summarize)
-    RPS[$scenario:$name]=$rps
-    echo "| $scenario | $name | $rps | $p50 | $p99 | $bad |"
+start_wafer() { # port data-dir workers [env...]; prints the pid, start-up ms on fd 3
+  local port=$1 dir=$2 workers=$3; shift 3
+  rm -rf "$dir"
+  local t0; t0=$(date +%s%N)
+  env "$@" "$ROOT/target/release/wafer" run --listen "127.0.0.1:$port" --upstream http://127.0.0.1:9000 \
+    --events none --log-level warn --workers "$workers" --admin-listen off --data-dir "$dir" >&2 &
+  local pid=$!
+  for _ in $(seq 200); do curl -fs -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && break; sleep 0.01; done
+  echo $(( ($(date +%s%N) - t0) / 1000000 )) >&3
+  echo "$pid"
+}
+
+nginx_rss_kib() { # peak RSS of the nginx master and workers, summed
+  local total=0
+  for pid in $(pgrep -f "nginx.*$RUNDIR/nginx.conf"; pgrep -P "$(cat "$RUNDIR/nginx.pid")"); do
+    total=$((total + $(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)))
   done
+  echo "$total"
+}
+
+for mode in $MODES; do
+  if [ "$mode" = all ]; then W=$(nproc); else W=$mode; fi
+  sh "$PEERS/start.sh" 1 "$W" >&2
+  WAFER=$(start_wafer 8083 "$OUT/bench-data" "$W" 3>"$OUT/startup-ms")
+  WAFER_RECORD=$(start_wafer 8084 "$OUT/bench-data-record" "$W" WAFER_RECORD_ALL=1 3>/dev/null)
+  WAFER_PIDS=("$WAFER" "$WAFER_RECORD")
+  IDLE_RSS=$(awk '/VmRSS/ {print $2}' "/proc/$WAFER/status")
+  echo
+  echo "### $W worker(s) each (wrk -t$W -c$CONNS, ${SECS} s)"
+  echo
+  echo "| scenario | target | requests/s | p50 | p99 | non-2xx |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: |"
+  declare -A RPS=()
+  for scenario in get json multipart mix; do
+    for target in "upstream direct:9000" "nginx proxy:8081" "nginx + ModSecurity + CRS:8082" "wafer:8083" "wafer, record all:8084"; do
+      name=${target%:*}; port=${target##*:}
+      read -r rps p50 p99 bad < <(run_wrk "$port" "$scenario" "$W" | summarize)
+      RPS[$scenario:$name]=$rps
+      echo "| $scenario | $name | $rps | $p50 | $p99 | $bad |"
+    done
+  done
+  PEAK_RSS=$(awk '/VmHWM/ {print $2}' "/proc/$WAFER/status")
+  echo
+  for scenario in get json multipart mix; do
+    awk -v w="${RPS[$scenario:wafer]}" -v n="${RPS[$scenario:nginx proxy]}" -v m="${RPS[$scenario:nginx + ModSecurity + CRS]}" -v r="${RPS[$scenario:wafer, record all]}" -v s="$scenario" \
+      'BEGIN {printf "- %s: wafer/nginx = %.2f, wafer/modsecurity = %.1f, record all / off = %.2f\n", s, w/n, (m > 0 ? w/m : 0), r/w}'
+  done
+  echo "- wafer: start-up $(cat "$OUT/startup-ms") ms (to the first answered request), RSS idle $((IDLE_RSS / 1024)) MiB, peak $((PEAK_RSS / 1024)) MiB"
+  echo "- nginx (upstream, proxy and ModSecurity servers in one nginx): peak RSS $(( $(nginx_rss_kib) / 1024 )) MiB"
+  kill "${WAFER_PIDS[@]}" 2>/dev/null || true
+  wait "${WAFER_PIDS[@]}" 2>/dev/null || true
+  nginx -c "$RUNDIR/nginx.conf" -s stop 2>/dev/null || true
+  sleep 0.5
 done
-PEAK_RSS=$(awk '/VmHWM/ {print $2}' "/proc/$WAFER/status")
-echo
-for scenario in get json; do
-  awk -v w="${RPS[$scenario:wafer]}" -v n="${RPS[$scenario:nginx proxy]}" -v m="${RPS[$scenario:nginx + ModSecurity + CRS]}" -v s="$scenario" \
-    'BEGIN {printf "%s: wafer/nginx = %.2f, wafer/modsecurity = %.1f\n", s, w/n, w/m}'
-  awk -v w="${RPS[$scenario:wafer]}" -v r="${RPS[$scenario:wafer, record all]}" -v s="$scenario" \
-    'BEGIN {printf "%s: record all / off = %.2f\n", s, r/w}'
-done
-echo "wafer RSS: idle $((IDLE_RSS / 1024)) MiB, peak $((PEAK_RSS / 1024)) MiB"
