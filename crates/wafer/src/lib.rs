@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod events;
 pub mod guard;
+pub mod periodic;
 pub mod proxy;
 pub mod store;
 #[doc(hidden)]

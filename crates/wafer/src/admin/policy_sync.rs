@@ -9,7 +9,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use super::policy::PolicyDoc;
 use crate::proxy::Shared;
@@ -40,59 +39,44 @@ pub async fn publish(shared: &Shared, doc: &PolicyDoc) {
     }
 }
 
-/// Applies newer cluster policies until `stop` resolves.
-pub async fn watch(
-    shared: Arc<Shared>,
-    path: Option<PathBuf>,
-    lock: Arc<tokio::sync::Mutex<()>>,
-    stop: impl std::future::Future<Output = ()>,
-) {
+/// Applies a newer cluster policy, if there is one (a step for [`crate::periodic`]).
+pub async fn check(shared: Arc<Shared>, path: Option<PathBuf>, lock: Arc<tokio::sync::Mutex<()>>) {
     let Some(r) = shared.redis.clone() else {
         return;
     };
-    tokio::pin!(stop);
-    let mut tick = tokio::time::interval(Duration::from_secs(2));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    loop {
-        tokio::select! {
-            () = &mut stop => return,
-            _ = tick.tick() => {}
-        }
-        let latest = r
-            .run("policy sync", |mut conn| async move {
-                redis::pipe()
-                    .cmd("GET")
-                    .arg(REV)
-                    .cmd("GET")
-                    .arg(DOC)
-                    .query_async::<(Option<u64>, Option<String>)>(&mut conn)
-                    .await
-            })
-            .await;
-        let Some((Some(rev), Some(json))) = latest else {
-            continue;
-        };
-        if rev <= shared.policy_rev.load(Ordering::Relaxed) {
-            continue;
-        }
-        shared.policy_rev.store(rev, Ordering::Relaxed);
-        let doc: PolicyDoc = match serde_json::from_str(&json) {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::error!(error = %e, rev, "the cluster's policy does not parse; keeping this node's");
-                continue;
-            }
-        };
-        let applied = super::policy_routes::apply(&shared, path.as_deref(), &lock, None, |d| {
-            *d = doc;
-            Ok(())
+    let latest = r
+        .run("policy sync", |mut conn| async move {
+            redis::pipe()
+                .cmd("GET")
+                .arg(REV)
+                .cmd("GET")
+                .arg(DOC)
+                .query_async::<(Option<u64>, Option<String>)>(&mut conn)
+                .await
         })
         .await;
-        match applied {
-            Ok(_) => tracing::info!(rev, "policy changed by another node applies here"),
-            Err(e) => {
-                tracing::error!(error = ?e, rev, "the cluster's policy is not valid here; keeping this node's")
-            }
+    let Some((Some(rev), Some(json))) = latest else {
+        return;
+    };
+    if rev <= shared.policy_rev.load(Ordering::Relaxed) {
+        return;
+    }
+    shared.policy_rev.store(rev, Ordering::Relaxed);
+    let doc: PolicyDoc = match serde_json::from_str(&json) {
+        Ok(d) => d,
+        Err(e) => {
+            return tracing::error!(error = %e, rev, "the cluster's policy does not parse; keeping this node's");
+        }
+    };
+    let applied = super::policy_routes::apply(&shared, path.as_deref(), &lock, None, |d| {
+        *d = doc;
+        Ok(())
+    })
+    .await;
+    match applied {
+        Ok(_) => tracing::info!(rev, "policy changed by another node applies here"),
+        Err(e) => {
+            tracing::error!(error = ?e, rev, "the cluster's policy is not valid here; keeping this node's")
         }
     }
 }

@@ -5,7 +5,6 @@
 //! use stays.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::{ActiveModel, ModelsDir};
 use crate::proxy::Shared;
@@ -45,50 +44,57 @@ pub fn initial(dir: &ModelsDir, learning: bool) -> Option<Arc<ActiveModel>> {
     }
 }
 
-/// Swaps in whatever `ACTIVE` names when it changes, until `stop` resolves.
-pub async fn watch(
-    dir: ModelsDir,
-    shared: Arc<Shared>,
-    stop: impl std::future::Future<Output = ()>,
-) {
-    let mut tick = tokio::time::interval(Duration::from_secs(2));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    tokio::pin!(stop);
-    let mut last_error: Option<String> = None;
-    loop {
-        tokio::select! {
-            () = &mut stop => return,
-            _ = tick.tick() => {}
+/// Swaps in whatever `ACTIVE` names when it changes (a step for [`crate::periodic`]).
+pub struct Reloader {
+    pub dir: ModelsDir,
+    pub shared: Arc<Shared>,
+    /// The version that last failed to load: not tried again until `ACTIVE` changes.
+    refused: std::sync::Mutex<Option<String>>,
+}
+
+impl Reloader {
+    pub fn new(dir: ModelsDir, shared: Arc<Shared>) -> Reloader {
+        Reloader {
+            dir,
+            shared,
+            refused: std::sync::Mutex::new(None),
         }
-        let named = match dir.active() {
+    }
+
+    pub async fn check(self: Arc<Self>) {
+        let named = match self.dir.active() {
             Ok(Some(v)) => v,
-            Ok(None) => continue,
-            Err(e) => {
-                tracing::warn!(error = %e, "reading the active model name");
-                continue;
-            }
+            Ok(None) => return,
+            Err(e) => return tracing::warn!(error = %e, "reading the active model name"),
         };
-        let current = shared.model.load();
+        let current = self.shared.model.load();
+        let refused = self
+            .refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         if current.as_ref().is_some_and(|m| m.version == named)
-            || last_error.as_deref() == Some(&named)
+            || refused.as_deref() == Some(&named)
         {
-            continue;
+            return;
         }
-        let d = ModelsDir::new(dir.path());
+        let me = Arc::clone(&self);
         let v = named.clone();
-        match tokio::task::spawn_blocking(move || d.load(&v)).await {
+        let loaded = tokio::task::spawn_blocking(move || me.dir.load(&v)).await;
+        let mut refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        match loaded {
             Ok(Ok(model)) => {
                 tracing::info!(version = %named, "anomaly model activated");
-                shared.model.store(Some(Arc::new(ActiveModel {
+                self.shared.model.store(Some(Arc::new(ActiveModel {
                     version: named,
                     model,
                     learning: false,
                 })));
-                last_error = None;
+                *refused = None;
             }
             Ok(Err(e)) => {
                 tracing::error!(error = %e, "refusing the newly active anomaly model; keeping the one in use");
-                last_error = Some(named);
+                *refused = Some(named);
             }
             Err(e) => tracing::error!(error = %e, "loading the anomaly model"),
         }

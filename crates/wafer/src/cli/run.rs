@@ -210,45 +210,44 @@ pub async fn start(
     shared.model = arc_swap::ArcSwapOption::new(first);
     let shared = Arc::new(shared);
     let policy_lock = Arc::new(tokio::sync::Mutex::new(()));
-    let (sync_stop, sync_stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let policy_watch = tokio::spawn(crate::admin::policy_sync::watch(
-        Arc::clone(&shared),
-        Some(policy_path.clone()),
-        Arc::clone(&policy_lock),
-        async {
-            let _ = sync_stop_rx.await;
-        },
-    ));
-    let (bans_stop, bans_stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let bans_watch = tokio::spawn(crate::guard::bans::watch(Arc::clone(&shared), async {
-        let _ = bans_stop_rx.await;
-    }));
-    let (files_stop, files_stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let files_watch = shared.list_files.clone().map(|f| {
-        tokio::spawn(crate::guard::list_files::watch(
-            f,
-            std::time::Duration::from_secs(2),
-            async {
-                let _ = files_stop_rx.await;
-            },
-        ))
-    });
-    let (geo_stop, geo_stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let geo_watch = tokio::spawn(crate::guard::country::watch(
-        Arc::clone(&shared),
-        std::time::Duration::from_secs(2),
-        async {
-            let _ = geo_stop_rx.await;
-        },
-    ));
-    let (reload_stop, reload_stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let reloader = tokio::spawn(crate::anomaly::reload::watch(
+    let mut periodic = crate::periodic::Periodic::default();
+    let secs = std::time::Duration::from_secs;
+    let reloader = Arc::new(crate::anomaly::reload::Reloader::new(
         crate::anomaly::ModelsDir::new(models.path()),
         Arc::clone(&shared),
-        async {
-            let _ = reload_stop_rx.await;
-        },
     ));
+    periodic.every(secs(2), move || Arc::clone(&reloader).check());
+    if let Some(g) = shared.country.clone() {
+        periodic.every(secs(2), move || {
+            let g = Arc::clone(&g);
+            async move {
+                let _ = tokio::task::spawn_blocking(move || g.reload_if_changed()).await;
+            }
+        });
+    }
+    if let Some(f) = shared.list_files.clone() {
+        periodic.every(secs(2), move || {
+            let f = Arc::clone(&f);
+            async move {
+                let _ = tokio::task::spawn_blocking(move || f.reload_if_changed()).await;
+            }
+        });
+    }
+    if shared.redis.is_some() {
+        let s = Arc::clone(&shared);
+        periodic.every(secs(1), move || {
+            let s = Arc::clone(&s);
+            async move { s.bans.sync().await }
+        });
+        let (s, path, lock) = (
+            Arc::clone(&shared),
+            policy_path.clone(),
+            Arc::clone(&policy_lock),
+        );
+        periodic.every(secs(2), move || {
+            crate::admin::policy_sync::check(Arc::clone(&s), Some(path.clone()), Arc::clone(&lock))
+        });
+    }
     let (telemetry, _) = tokio::sync::broadcast::channel(64);
     let ticker = crate::traffic::ticker::Ticker::start(
         Arc::clone(&shared.traffic),
@@ -316,18 +315,7 @@ pub async fn start(
             let _ = tokio::time::timeout(std::time::Duration::from_secs(2), t).await;
         }
         pruner.abort();
-        let _ = reload_stop.send(());
-        let _ = reloader.await;
-        let _ = geo_stop.send(());
-        let _ = geo_watch.await;
-        let _ = bans_stop.send(());
-        let _ = bans_watch.await;
-        let _ = sync_stop.send(());
-        let _ = policy_watch.await;
-        let _ = files_stop.send(());
-        if let Some(w) = files_watch {
-            let _ = w.await;
-        }
+        periodic.stop().await;
         ticker.close().await;
         writer.close().await;
         let stats = Arc::clone(serve_shared.events.stats());

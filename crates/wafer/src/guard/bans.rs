@@ -366,19 +366,6 @@ impl Bans {
     }
 }
 
-/// Keeps the copy in step with Redis until `stop` resolves.
-pub async fn watch(shared: Arc<crate::proxy::Shared>, stop: impl std::future::Future<Output = ()>) {
-    tokio::pin!(stop);
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    loop {
-        tokio::select! {
-            () = &mut stop => return,
-            _ = tick.tick() => shared.bans.sync().await,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
 
@@ -60,26 +60,6 @@ impl CountryGuard {
                 *seen = now;
                 tracing::error!(error = %e, "the changed GeoIP database does not load; keeping the old one");
             }
-        }
-    }
-}
-
-/// Checks the file every `every` until `stop` resolves.
-pub async fn watch(
-    shared: Arc<crate::proxy::Shared>,
-    every: Duration,
-    stop: impl std::future::Future<Output = ()>,
-) {
-    tokio::pin!(stop);
-    let mut tick = tokio::time::interval(every);
-    loop {
-        tokio::select! {
-            () = &mut stop => return,
-            _ = tick.tick() => {}
-        }
-        if let Some(g) = shared.country.as_ref() {
-            let g = Arc::clone(g);
-            let _ = tokio::task::spawn_blocking(move || g.reload_if_changed()).await;
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
 use ipnet::IpNet;
@@ -97,27 +97,10 @@ impl ListFiles {
     }
 }
 
-/// Checks the files every `every` until `stop` resolves.
-pub async fn watch(
-    files: Arc<ListFiles>,
-    every: Duration,
-    stop: impl std::future::Future<Output = ()>,
-) {
-    tokio::pin!(stop);
-    let mut tick = tokio::time::interval(every);
-    loop {
-        tokio::select! {
-            () = &mut stop => return,
-            _ = tick.tick() => {}
-        }
-        let f = Arc::clone(&files);
-        let _ = tokio::task::spawn_blocking(move || f.reload_if_changed()).await;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn lines_comments_and_bad_lines() {
