@@ -5,6 +5,7 @@ pub mod country;
 pub mod geo;
 pub mod limit;
 pub mod list_files;
+pub mod once_per;
 pub mod redis;
 
 use ipnet::IpNet;

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use serde::Serialize;
 
+use super::once_per::OncePer;
 use super::redis::RedisLink;
 
 #[derive(Clone, Copy, Debug)]
@@ -63,7 +64,7 @@ pub struct Bans {
     pub policy: BanPolicy,
     active: RwLock<HashMap<IpAddr, Ban>>,
     strikes: Mutex<HashMap<IpAddr, (u64, u32)>>,
-    reported: Mutex<HashMap<IpAddr, u64>>,
+    reported: OncePer<IpAddr>,
     redis: Option<Arc<RedisLink>>,
     script: redis::Script,
     /// The Redis server's run id at the last sync: a new one means it restarted
@@ -81,7 +82,7 @@ impl Bans {
             policy,
             active: RwLock::new(HashMap::new()),
             strikes: Mutex::new(HashMap::new()),
-            reported: Mutex::new(HashMap::new()),
+            reported: OncePer::new(60_000),
             redis,
             script: redis::Script::new(STRIKE),
             run_id: Mutex::new(None),
@@ -102,18 +103,7 @@ impl Bans {
 
     /// Whether to publish an event for this banned client now (one a minute).
     pub fn report(&self, ip: IpAddr) -> bool {
-        let now = crate::clock::now_ms();
-        let mut m = self.reported.lock().unwrap_or_else(|p| p.into_inner());
-        if m.len() > 100_000 {
-            m.clear();
-        }
-        match m.get(&ip) {
-            Some(at) if now.saturating_sub(*at) < 60_000 => false,
-            _ => {
-                m.insert(ip, now);
-                true
-            }
-        }
+        self.reported.first(ip, crate::clock::now_ms())
     }
 
     pub fn list(&self) -> Vec<Ban> {

@@ -4,12 +4,12 @@
 //! unreachable: an error or a slow answer switches this node to its own
 //! counters for a second, then Redis is tried again.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use super::{Decision, Limit, LocalLimiter, key_of};
+use crate::guard::once_per::OncePer;
 use crate::guard::redis::RedisLink;
 
 /// GCRA in Redis, on Redis's own clock (one clock for every node). The
@@ -36,7 +36,6 @@ const REPORT_EVERY_MS: u64 = 60_000;
 #[derive(Debug, Default)]
 pub struct LimitStats {
     pub limited: AtomicU64,
-    pub redis_checks: AtomicU64,
     /// Checks decided locally because Redis was unreachable.
     pub fallbacks: AtomicU64,
 }
@@ -55,7 +54,7 @@ pub struct Limiter {
     local: LocalLimiter,
     redis: Option<Arc<RedisLink>>,
     script: redis::Script,
-    reported: Mutex<HashMap<String, u64>>,
+    reported: OncePer<String>,
     pub stats: LimitStats,
 }
 
@@ -71,7 +70,7 @@ impl Limiter {
             local: LocalLimiter::default(),
             redis,
             script: redis::Script::new(SCRIPT),
-            reported: Mutex::new(HashMap::new()),
+            reported: OncePer::new(REPORT_EVERY_MS),
             stats: LimitStats::default(),
         }
     }
@@ -101,7 +100,7 @@ impl Limiter {
                 return Some(Limited {
                     limit: limit.name.clone(),
                     retry_after_us,
-                    report: self.first_report(&key),
+                    report: self.reported.first(key, crate::clock::now_ms()),
                 });
             }
         }
@@ -119,12 +118,8 @@ impl Limiter {
                 })
                 .await;
             match answer {
-                Some((1, _)) => {
-                    self.stats.redis_checks.fetch_add(1, Ordering::Relaxed);
-                    return Decision::Allow;
-                }
+                Some((1, _)) => return Decision::Allow,
                 Some((_, wait)) => {
-                    self.stats.redis_checks.fetch_add(1, Ordering::Relaxed);
                     return Decision::Limited {
                         retry_after_us: u64::try_from(wait).unwrap_or(0),
                     };
@@ -135,20 +130,5 @@ impl Limiter {
             }
         }
         self.local.check(limit, key, now_us())
-    }
-
-    fn first_report(&self, key: &str) -> bool {
-        let now = crate::clock::now_ms();
-        let mut m = self.reported.lock().unwrap_or_else(|p| p.into_inner());
-        if m.len() > 100_000 {
-            m.retain(|_, at| now.saturating_sub(*at) < REPORT_EVERY_MS);
-        }
-        match m.get(key) {
-            Some(at) if now.saturating_sub(*at) < REPORT_EVERY_MS => false,
-            _ => {
-                m.insert(key.to_owned(), now);
-                true
-            }
-        }
     }
 }
