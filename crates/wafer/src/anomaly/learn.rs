@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use wafer_engine::Request;
 use wafer_engine::anomaly::{DEFAULT_TARGET_FPR, ForestParams, Model};
@@ -15,8 +15,10 @@ use wafer_engine::anomaly::{DEFAULT_TARGET_FPR, ForestParams, Model};
 use super::{ActiveModel, ModelsDir};
 use crate::proxy::Shared;
 
-/// Bodies are cut to this for learning: lengths past it are rare, and memory stays bounded.
-const BODY_KEPT: usize = 8 * 1024;
+/// Body bytes the whole learning set may hold. A request is learned only with
+/// its body whole (at most the features' `MAX_BODY`): a cut body would give
+/// other features at training than the same request gets when scored.
+const BODY_BUDGET: usize = 64 << 20;
 
 pub struct Learner {
     /// Where the learned model is saved.
@@ -25,6 +27,7 @@ pub struct Learner {
     taken: Mutex<Vec<Request>>,
     /// Set once the requests are all in (then nothing more is taken).
     full: AtomicBool,
+    body_bytes: AtomicUsize,
 }
 
 impl Learner {
@@ -34,6 +37,7 @@ impl Learner {
             want,
             taken: Mutex::new(Vec::with_capacity(want.min(100_000))),
             full: AtomicBool::new(want == 0),
+            body_bytes: AtomicUsize::new(0),
         }
     }
 
@@ -42,17 +46,26 @@ impl Learner {
         !self.full.load(Ordering::Relaxed)
     }
 
+    /// Whether this request would be learned: still wanted, and its body can be kept whole.
+    pub fn takes(&self, req: &Request) -> bool {
+        self.wants()
+            && !req.body_truncated
+            && req.body.len() <= wafer_engine::anomaly::features::MAX_BODY
+            && self.body_bytes.load(Ordering::Relaxed) + req.body.len() <= BODY_BUDGET
+    }
+
     pub fn progress(&self) -> (usize, usize) {
         let n = self.taken.lock().map_or(self.want, |t| t.len());
         (if self.wants() { n } else { self.want }, self.want)
     }
 
-    /// Keeps an allowed request. Returns the training set exactly once, when it is complete.
-    pub fn offer(&self, mut req: Request) -> Option<Vec<Request>> {
-        if !self.wants() {
+    /// Keeps an allowed request (if it [`takes`](Self::takes) it). Returns the
+    /// training set exactly once, when it is complete.
+    pub fn offer(&self, req: Request) -> Option<Vec<Request>> {
+        if !self.takes(&req) {
             return None;
         }
-        req.body.truncate(BODY_KEPT);
+        self.body_bytes.fetch_add(req.body.len(), Ordering::Relaxed);
         let mut t = self.taken.lock().unwrap_or_else(|p| p.into_inner());
         if self.full.load(Ordering::Relaxed) {
             return None;
@@ -109,11 +122,23 @@ mod tests {
     fn the_set_is_handed_over_once_and_bounded() {
         let l = Learner::new(3, "unused".into());
         let r = || Request::new("GET", "/a").body(vec![b'x'; 20_000]);
+        let huge = Request::new("POST", "/a").body(vec![b'x'; 70_000]);
+        assert!(
+            !l.takes(&huge),
+            "a body the features would cut is not learned"
+        );
+        assert!(l.offer(huge).is_none());
+        let mut cut = r();
+        cut.body_truncated = true;
+        assert!(l.offer(cut).is_none());
         assert!(l.offer(r()).is_none());
         assert!(l.offer(r()).is_none());
         let set = l.offer(r()).expect("complete at 3");
         assert_eq!(set.len(), 3);
-        assert!(set.iter().all(|q| q.body.len() == BODY_KEPT));
+        assert!(
+            set.iter().all(|q| q.body.len() == 20_000),
+            "bodies kept whole"
+        );
         assert!(!l.wants());
         assert!(l.offer(r()).is_none(), "only once");
         assert_eq!(l.progress(), (3, 3));

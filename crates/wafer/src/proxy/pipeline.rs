@@ -195,7 +195,7 @@ async fn handle_inner(
             Some(m) if m.learning => {
                 let s = clock.time(|| m.model.score(tx.request()));
                 shared.scores.record(s.score, false);
-                if shared.learner.wants() {
+                if shared.learner.takes(tx.request()) {
                     to_learn = Some(tx.request().clone());
                 }
             }
