@@ -112,9 +112,7 @@ impl Model {
         target_fpr: f64,
         created_ms: u64,
     ) -> Result<Model, TrainError> {
-        if !(target_fpr > 0.0 && target_fpr < 1.0) {
-            return Err(TrainError::TargetFpr(target_fpr));
-        }
+        check_target(target_fpr)?;
         if requests.is_empty() {
             return Err(FitError::Empty.into());
         }
@@ -146,9 +144,7 @@ impl Model {
         target_fpr: f64,
         created_ms: u64,
     ) -> Result<Model, TrainError> {
-        if !(target_fpr > 0.0 && target_fpr < 1.0) {
-            return Err(TrainError::TargetFpr(target_fpr));
-        }
+        check_target(target_fpr)?;
         let forest = Forest::fit(vectors, params)?;
         let mut scores: Vec<f64> = vectors.iter().map(|v| forest.score(v)).collect();
         scores.sort_by(f64::total_cmp);
@@ -246,6 +242,17 @@ impl Model {
             ));
         }
         Ok(m)
+    }
+}
+
+/// A false-positive rate to set the threshold by: strictly between 0 and 1.
+/// Checked before any work in [`Model::train`], and again for direct callers of
+/// [`Model::from_vectors`].
+fn check_target(target_fpr: f64) -> Result<(), TrainError> {
+    if target_fpr > 0.0 && target_fpr < 1.0 {
+        Ok(())
+    } else {
+        Err(TrainError::TargetFpr(target_fpr))
     }
 }
 
