@@ -71,6 +71,57 @@ fn sampled(id: &str, rate: f64) -> bool {
                 .is_ok_and(|x| f64::from(x) < rate * f64::from(u32::MAX)))
 }
 
+/// A request refused before inspection.
+struct Refusal {
+    status: StatusCode,
+    /// The event's reason; `None` when this client was already reported lately.
+    report: Option<String>,
+    /// For 429: when to come back.
+    retry_after_us: Option<u64>,
+}
+
+/// The checks at the door, in order: IP block lists, bans, countries, rate
+/// limits. An allow-listed client skips them all.
+async fn at_the_door(
+    shared: &Shared,
+    guard: GuardDecision,
+    client: std::net::IpAddr,
+    path: &str,
+    headers: &http::HeaderMap,
+) -> Option<Refusal> {
+    let forbidden = |report: Option<String>| Refusal {
+        status: StatusCode::FORBIDDEN,
+        report,
+        retry_after_us: None,
+    };
+    match guard {
+        GuardDecision::Allow => return None,
+        GuardDecision::Block => {
+            return Some(forbidden(Some("client IP is on the block list".into())));
+        }
+        GuardDecision::Inspect => {}
+    }
+    if let Some(ban) = shared.bans.banned(client) {
+        let report = shared
+            .bans
+            .report(ban.ip)
+            .then(|| format!("banned: {}", ban.reason));
+        return Some(forbidden(report));
+    }
+    if let Some(why) = shared.country.as_ref().and_then(|g| g.refuses(client)) {
+        return Some(forbidden(Some(why)));
+    }
+    if shared.limiter.is_empty() {
+        return None;
+    }
+    let l = shared.limiter.check(path, client, headers).await?;
+    Some(Refusal {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        report: l.report.then(|| format!("rate limit {} exceeded", l.limit)),
+        retry_after_us: Some(l.retry_after_us),
+    })
+}
+
 async fn handle_inner(
     shared: &Arc<Shared>,
     peer: SocketAddr,
@@ -93,67 +144,21 @@ async fn handle_inner(
         Some(f) => protection.ip_lists.check_both(&f.lists.load(), client),
         None => protection.ip_lists.check(client),
     };
-    record.action = Some(if guard == GuardDecision::Block {
-        Action::Block
-    } else {
-        Action::Allow
-    });
-    if guard == GuardDecision::Block {
-        shared.events.publish(Event::guard(
-            &facts.borrow(0, req.headers()),
-            403,
-            "client IP is on the block list",
-        ));
-        return with_id(
-            respond::blocked(StatusCode::FORBIDDEN, &id, req.headers()),
-            &id,
-        );
-    }
-
-    if guard != GuardDecision::Allow
-        && let Some(ban) = shared.bans.banned(client)
-    {
+    record.action = Some(Action::Allow);
+    if let Some(no) = at_the_door(shared, guard, client, &facts.path, req.headers()).await {
         record.action = Some(Action::Block);
-        if shared.bans.report(ban.ip) {
+        if let Some(reason) = &no.report {
             shared.events.publish(Event::guard(
                 &facts.borrow(0, req.headers()),
-                403,
-                &format!("banned: {}", ban.reason),
+                no.status.as_u16(),
+                reason,
             ));
         }
-        return with_id(
-            respond::blocked(StatusCode::FORBIDDEN, &id, req.headers()),
-            &id,
-        );
-    }
-    if guard != GuardDecision::Allow
-        && let Some(why) = shared.country.as_ref().and_then(|g| g.refuses(client))
-    {
-        record.action = Some(Action::Block);
-        shared
-            .events
-            .publish(Event::guard(&facts.borrow(0, req.headers()), 403, &why));
-        return with_id(
-            respond::blocked(StatusCode::FORBIDDEN, &id, req.headers()),
-            &id,
-        );
-    }
-    if guard != GuardDecision::Allow
-        && !shared.limiter.is_empty()
-        && let Some(l) = shared
-            .limiter
-            .check(&facts.path, client, req.headers())
-            .await
-    {
-        record.action = Some(Action::Block);
-        if l.report {
-            shared.events.publish(Event::guard(
-                &facts.borrow(0, req.headers()),
-                429,
-                &format!("rate limit {} exceeded", l.limit),
-            ));
-        }
-        return with_id(respond::limited(l.retry_after_us, &id, req.headers()), &id);
+        let resp = match no.retry_after_us {
+            Some(us) => respond::limited(us, &id, req.headers()),
+            None => respond::blocked(no.status, &id, req.headers()),
+        };
+        return with_id(resp, &id);
     }
 
     let (parts, incoming) = req.into_parts();
