@@ -20,6 +20,7 @@ pub mod decode;
 pub mod detect;
 pub mod finding;
 mod fnv;
+mod memo;
 pub mod policy;
 pub mod request;
 pub mod rules;
@@ -86,6 +87,8 @@ pub struct EngineConfig {
 pub struct Engine {
     /// Shared by the engines a policy change makes (see [`Engine::with_policy`]).
     rules: std::sync::Arc<RuleSet>,
+    /// Clean header and cookie values; it depends on the rules only, so a policy change keeps it.
+    memo: std::sync::Arc<memo::CleanMemo>,
     policy: Policy,
     limits: Limits,
 }
@@ -174,6 +177,7 @@ impl Engine {
         let rules = RuleSet::compile(specs)?;
         Ok(Engine {
             rules: std::sync::Arc::new(rules),
+            memo: std::sync::Arc::new(memo::CleanMemo::new()),
             policy: config.policy,
             limits: config.limits,
         })
@@ -188,6 +192,7 @@ impl Engine {
     pub fn with_policy(&self, policy: Policy) -> Engine {
         Engine {
             rules: std::sync::Arc::clone(&self.rules),
+            memo: std::sync::Arc::clone(&self.memo),
             policy,
             limits: self.limits.clone(),
         }

@@ -15,6 +15,7 @@ use crate::detect::{self, protocol};
 use crate::finding::{Class, Severity};
 use crate::finding::{EXCERPT_MAX, Finding, excerpt};
 use crate::fnv::Fnv;
+use crate::memo::CleanMemo;
 use crate::policy::{ANOMALY_RULE, Effective, Mode};
 use crate::request::Location;
 use crate::request::{Part, Request, Value};
@@ -249,12 +250,26 @@ impl<'e> Transaction<'e> {
             if dedupe && clean.contains(&key) {
                 continue;
             }
-            let before = (hits.len(), self.findings.len(), self.score);
+            let paranoia = self.settings().paranoia;
+            let probe = if CleanMemo::eligible(&v.location, &v.text) {
+                match self.engine.memo.check(&v.location, &v.text, paranoia) {
+                    Ok(()) => continue,
+                    Err(probe) => Some(probe),
+                }
+            } else {
+                None
+            };
             // A second look at base64-encoded text, decoded; its findings say so.
-            let base64 = self.inspect_value(&v.location, &v.text, &mut hits);
-            if dedupe && base64.is_none() && before == (hits.len(), self.findings.len(), self.score)
-            {
-                clean.insert(key);
+            let (base64, found) = self.inspect_value(&v.location, &v.text, &mut hits);
+            if base64.is_none() && !found {
+                if dedupe {
+                    clean.insert(key);
+                }
+                if let Some(probe) = probe {
+                    self.engine
+                        .memo
+                        .remember(probe, &v.location, &v.text, paranoia);
+                }
             }
             if let Some(text) = base64 {
                 let (findings, mut b64_hits) = (self.findings.len(), Vec::new());
@@ -276,14 +291,16 @@ impl<'e> Transaction<'e> {
     }
 
     /// Runs protocol checks, detectors and rules over one value. Returns the
-    /// value's base64-decoded text when it plausibly is base64.
+    /// value's base64-decoded text when it plausibly is base64, and whether
+    /// anything was found, before exclusions and disabled rules are applied.
     fn inspect_value(
         &mut self,
         location: &crate::request::Location,
         raw: &str,
         hits: &mut Vec<protocol::Hit>,
-    ) -> Option<String> {
+    ) -> (Option<String>, bool) {
         let engine = self.engine;
+        let hits_before = hits.len();
         let layers = decode::decode_layers(raw);
         // A raw body that is binary data under a textual (or missing) type, as
         // protobuf and compressed uploads often are, has NULs and control bytes
@@ -300,11 +317,15 @@ impl<'e> Transaction<'e> {
         };
         detect::check_value(&input, hits);
         let settings = self.settings.as_ref().expect("head first");
-        let active = |r: &crate::rules::Rule| settings.rule_active(r.id, r.paranoia);
-        for m in engine
-            .rules
-            .matches_decoded(location, raw, &decoded, settings.paranoia, &active)
-        {
+        // Every match is taken, and inactive rules dropped after, so that `found`
+        // holds whatever this path's exclusions are (the memo serves every path).
+        let mut matches =
+            engine
+                .rules
+                .matches_decoded(location, raw, &decoded, settings.paranoia, &|_| true);
+        let found = !matches.is_empty() || hits.len() > hits_before;
+        matches.retain(|m| settings.rule_active(m.rule.id, m.rule.paranoia));
+        for m in matches {
             let finding = Finding {
                 rule_id: m.rule.id,
                 class: m.rule.class,
@@ -318,7 +339,9 @@ impl<'e> Transaction<'e> {
             };
             self.push(finding);
         }
-        decode::base64::plausible_text(&decoded).or_else(|| quoted_base64(location.part, &decoded))
+        let base64 = decode::base64::plausible_text(&decoded)
+            .or_else(|| quoted_base64(location.part, &decoded));
+        (base64, found)
     }
 
     fn record_hits(&mut self, hits: Vec<protocol::Hit>) {

@@ -51,6 +51,13 @@ fn engine(policy: Policy, limits: Limits) -> Engine {
                 &["header:x-probe"],
                 "zzheaderzz",
             ),
+            rule(
+                990005,
+                Severity::Critical,
+                2,
+                &["header:x-probe"],
+                "zzstricthdrzz",
+            ),
         ],
     })
     .expect("test rules compile")
@@ -357,4 +364,54 @@ fn binary_data_in_a_text_body_is_not_a_nul_attack_but_nul_in_args_is() {
         "{:?}",
         v.findings
     );
+}
+
+/// Header and cookie values found clean are remembered engine-wide (and across
+/// policy changes): that must never hide a finding another path, paranoia
+/// level or policy would make.
+#[test]
+fn remembered_clean_values_never_hide_a_finding() {
+    let probe = |target: &str, value: &str| get(target).header("X-Probe", value);
+
+    // An exclusion on one path hides the match there, not on the next path.
+    let mut p = Policy::default();
+    p.exclusions.push(wafer_engine::Exclusion {
+        path: PathPattern::parse("/excluded").unwrap(),
+        rules: vec![wafer_engine::RuleRange {
+            lo: 990004,
+            hi: 990004,
+        }],
+    });
+    let e = engine(p, Limits::default());
+    assert!(!ids(&e, &probe("/excluded", "zzheaderzz")).contains(&990004));
+    for _ in 0..3 {
+        assert!(ids(&e, &probe("/other", "zzheaderzz")).contains(&990004));
+    }
+
+    // A rule disabled in one policy is back in the next, which shares the memo.
+    let mut off = Policy::default();
+    off.disabled_rules.push(wafer_engine::RuleRange {
+        lo: 990004,
+        hi: 990004,
+    });
+    let e = engine(off, Limits::default());
+    assert!(!ids(&e, &probe("/", "zzheaderzz")).contains(&990004));
+    let back = e.with_policy(Policy::default());
+    assert!(ids(&back, &probe("/", "zzheaderzz")).contains(&990004));
+
+    // Clean at paranoia 1 is not clean at paranoia 2.
+    let pl1 = engine(Policy::default(), Limits::default());
+    for _ in 0..3 {
+        assert!(!ids(&pl1, &probe("/", "zzstricthdrzz")).contains(&990005));
+    }
+    let pl2 = pl1.with_policy(Policy {
+        paranoia: 2,
+        ..Policy::default()
+    });
+    assert!(ids(&pl2, &probe("/", "zzstricthdrzz")).contains(&990005));
+
+    // The same header name with another value is inspected afresh; the clean one stays clean.
+    assert!(ids(&pl1, &probe("/", "harmless")).is_empty());
+    assert!(ids(&pl1, &probe("/", "harmless")).is_empty());
+    assert!(ids(&pl1, &probe("/", "harmless zzheaderzz")).contains(&990004));
 }
