@@ -190,6 +190,16 @@ impl Rule {
         self.targets.iter().any(|t| t.admits(loc))
     }
 
+    /// A bit per `Part` the rule looks at (named headers count as headers).
+    fn parts(&self) -> u32 {
+        self.targets.iter().fold(0, |acc, t| {
+            acc | match t {
+                Target::Part(p) => part_bit(*p),
+                Target::Header(_) => part_bit(Part::Header),
+            }
+        })
+    }
+
     /// Where the rule matches in an already transformed value.
     /// Where the rule matches in an already transformed value, widened to
     /// character boundaries (an ASCII-mode class can match inside one).
@@ -222,6 +232,8 @@ fn build_regex(pattern: &str) -> Result<Regex, regex::Error> {
 #[derive(Debug)]
 struct Group {
     chain: Vec<Transform>,
+    /// Groups with the same chain have the same id: a value is transformed once per id.
+    chain_id: usize,
     /// Every member has this paranoia level: a request at level 1 never pays
     /// for scanning the stricter levels' patterns.
     paranoia: u8,
@@ -243,6 +255,8 @@ struct Group {
 pub struct RuleSet {
     rules: Vec<Rule>,
     groups: Vec<Group>,
+    /// Per `Part`, the groups with a member looking there, in order.
+    by_part: Vec<Vec<usize>>,
     bytes: alphabet::ByteTable,
 }
 
@@ -334,9 +348,17 @@ impl RuleSet {
         if !errors.is_empty() {
             return Err(errors);
         }
-        type GroupKey = (Vec<Transform>, u8, Option<Vec<String>>);
+        type GroupKey = (Vec<Transform>, u8, Option<Vec<String>>, Option<u32>);
         let mut by_chain: BTreeMap<GroupKey, Vec<usize>> = BTreeMap::new();
         for (i, r) in rules.iter().enumerate() {
+            // Rules that do not look at arguments (request line, file names,
+            // the query string as a whole...) are grouped by exactly where they
+            // look: in a shared set their patterns, often loose shape checks
+            // (`[=;]`, `^[^a-z]`), would match every argument and send each one
+            // through the per-rule regexes for nothing.
+            let parts = r.parts();
+            let args = part_bit(Part::QueryArg) | part_bit(Part::BodyArg);
+            let special = (parts & args == 0).then_some(parts);
             let mut headers: Option<Vec<String>> = Some(Vec::new());
             for t in &r.targets {
                 match (t, headers.as_mut()) {
@@ -349,12 +371,12 @@ impl RuleSet {
                 h.dedup();
             }
             by_chain
-                .entry((r.transforms.clone(), r.paranoia, headers))
+                .entry((r.transforms.clone(), r.paranoia, headers, special))
                 .or_default()
                 .push(i);
         }
         let mut groups = Vec::new();
-        for ((chain, paranoia, headers), members) in by_chain {
+        for ((chain, paranoia, headers, _), members) in by_chain {
             let patterns = members.iter().map(|&i| rules[i].pattern.as_str());
             let set = match RegexSetBuilder::new(patterns)
                 .size_limit(REGEX_SIZE_LIMIT)
@@ -364,18 +386,15 @@ impl RuleSet {
                 Ok(set) => set,
                 Err(e) => return Err(blame_members(&rules, &members, e)),
             };
-            let mut parts = 0;
-            for &i in &members {
-                for t in &rules[i].targets {
-                    parts |= match t {
-                        Target::Part(p) => part_bit(*p),
-                        Target::Header(_) => part_bit(Part::Header),
-                    };
-                }
-            }
+            let parts = members.iter().fold(0, |acc, &i| acc | rules[i].parts());
+            let chain_id = match groups.iter().find(|g: &&Group| g.chain == chain) {
+                Some(g) => g.chain_id,
+                None => groups.iter().map(|g| g.chain_id + 1).max().unwrap_or(0),
+            };
             groups.push(Group {
                 possible: alphabet::for_group(&chain, members.iter().map(|&i| possible[i])),
                 chain,
+                chain_id,
                 paranoia,
                 set,
                 members,
@@ -383,9 +402,17 @@ impl RuleSet {
                 headers,
             });
         }
+        let by_part = (0..32)
+            .map(|bit| {
+                (0..groups.len())
+                    .filter(|&g| groups[g].parts & (1 << bit) != 0)
+                    .collect()
+            })
+            .collect();
         Ok(RuleSet {
             rules,
             groups,
+            by_part,
             bytes: alphabet::ByteTable::new(),
         })
     }
@@ -416,15 +443,15 @@ impl RuleSet {
         active: &dyn Fn(&Rule) -> bool,
     ) -> Vec<RuleMatch<'r>> {
         let mut out = Vec::new();
-        let bit = part_bit(loc.part);
         // Text in an alphabet is left as it is by every transform, so the
         // raw value decides for every chain.
         let within = self.bytes.of(text);
         // Several groups share a chain (one per paranoia level, named-header
         // groups): transform the value once per chain.
-        let mut chains: Vec<(&[Transform], Cow<'_, str>)> = Vec::new();
-        for g in &self.groups {
-            if g.parts & bit == 0 || g.paranoia > paranoia || within & !g.possible != 0 {
+        let mut chains: Vec<(usize, Cow<'_, str>)> = Vec::new();
+        for &gi in &self.by_part[loc.part as usize] {
+            let g = &self.groups[gi];
+            if g.paranoia > paranoia || within & !g.possible != 0 {
                 continue;
             }
             if let Some(names) = &g.headers
@@ -435,14 +462,14 @@ impl RuleSet {
             {
                 continue;
             }
-            let i = match chains.iter().position(|(c, _)| *c == g.chain.as_slice()) {
+            let i = match chains.iter().position(|(c, _)| *c == g.chain_id) {
                 Some(i) => i,
                 None => {
                     let t = match g.chain.split_first() {
                         Some((Transform::Decode, rest)) => Transform::apply_chain(rest, decoded),
                         _ => Transform::apply_chain(&g.chain, text),
                     };
-                    chains.push((g.chain.as_slice(), t));
+                    chains.push((g.chain_id, t));
                     chains.len() - 1
                 }
             };

@@ -137,7 +137,11 @@ async fn handle_inner(
     let client = client_ip(peer.ip(), req.headers(), &cfg.trusted_proxies);
     let upgrade = upgrade_protocol(&req);
     let client_upgrade = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
-    let facts = Facts::of(&req, &id, client);
+    // What events say of the request is copied only for a request that has one.
+    let ts_ms = crate::clock::now_ms();
+    let facts = |parts: (&http::Method, &http::Uri, &http::HeaderMap)| {
+        Facts::of(parts, &id, ts_ms, client)
+    };
 
     let protection = shared.protection.load_full();
     let guard = match &shared.list_files {
@@ -145,9 +149,10 @@ async fn handle_inner(
         None => protection.ip_lists.check(client),
     };
     record.action = Some(Action::Allow);
-    if let Some(no) = at_the_door(shared, guard, client, &facts.path, req.headers()).await {
+    if let Some(no) = at_the_door(shared, guard, client, req.uri().path(), req.headers()).await {
         record.action = Some(Action::Block);
         if let Some(reason) = &no.report {
+            let facts = facts((req.method(), req.uri(), req.headers()));
             shared.events.publish(Event::guard(
                 &facts.borrow(0, req.headers()),
                 no.status.as_u16(),
@@ -230,6 +235,7 @@ async fn handle_inner(
             _ => None,
         };
         if verdict.action != Action::Allow || sampled(&id, shared.record_all) {
+            let facts = facts((&parts.method, &parts.uri, &parts.headers));
             let mut ev = Event::from_verdict(&facts.borrow(inspect_us, &parts.headers), &verdict);
             if let Some(b) = ban {
                 ev.reason = Some(format!(
@@ -258,7 +264,12 @@ async fn handle_inner(
         request_id: &id,
         upgrade,
     };
-    let req_headers = parts.headers.clone();
+    // The error page, if forwarding fails, is chosen by the client's Accept
+    // header: that is all of the request kept back once it is handed on.
+    let mut req_headers = http::HeaderMap::new();
+    for v in parts.headers.get_all(header::ACCEPT) {
+        req_headers.append(header::ACCEPT, v.clone());
+    }
     let sent = Instant::now();
     let result = shared.upstream.send(parts, body, &info).await;
     record.upstream_us = Some(sent.elapsed().as_micros().try_into().unwrap_or(u64::MAX));
@@ -423,22 +434,27 @@ struct Facts {
 }
 
 impl Facts {
-    fn of<B>(req: &http::Request<B>, id: &str, client: std::net::IpAddr) -> Facts {
+    fn of(
+        (method, uri, headers): (&http::Method, &http::Uri, &http::HeaderMap),
+        id: &str,
+        ts_ms: u64,
+        client: std::net::IpAddr,
+    ) -> Facts {
         let header = |name: header::HeaderName| {
-            req.headers()
+            headers
                 .get(name)
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         };
         Facts {
             id: id.to_owned(),
-            ts_ms: crate::clock::now_ms(),
+            ts_ms,
             client,
-            method: req.method().as_str().to_owned(),
+            method: method.as_str().to_owned(),
             host: header(header::HOST)
-                .or_else(|| req.uri().authority().map(|a| a.to_string()))
+                .or_else(|| uri.authority().map(|a| a.to_string()))
                 .unwrap_or_default(),
-            path: req.uri().path().to_owned(),
-            query: req.uri().query().unwrap_or("").to_owned(),
+            path: uri.path().to_owned(),
+            query: uri.query().unwrap_or("").to_owned(),
             user_agent: header(header::USER_AGENT).unwrap_or_default(),
         }
     }
