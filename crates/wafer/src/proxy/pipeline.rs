@@ -139,9 +139,8 @@ async fn handle_inner(
     let client_upgrade = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
     // What events say of the request is copied only for a request that has one.
     let ts_ms = crate::clock::now_ms();
-    let facts = |parts: (&http::Method, &http::Uri, &http::HeaderMap)| {
-        Facts::of(parts, &id, ts_ms, client)
-    };
+    let facts =
+        |parts: (&http::Method, &http::Uri, &http::HeaderMap)| Facts::of(parts, &id, ts_ms, client);
 
     let protection = shared.protection.load_full();
     let guard = match &shared.list_files {
