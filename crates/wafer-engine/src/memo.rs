@@ -26,7 +26,7 @@
 use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 use std::sync::Mutex;
 
-use crate::request::{Location, Part};
+use crate::request::Part;
 
 /// Slots in the table (a power of two).
 const SLOTS: usize = 4096;
@@ -46,11 +46,6 @@ pub(crate) struct CleanMemo {
     hasher: RandomState,
 }
 
-/// A looked-up key: where it would go if it is clean and not there yet.
-pub(crate) struct Probe {
-    hash: u64,
-}
-
 impl CleanMemo {
     pub(crate) fn new() -> Self {
         CleanMemo {
@@ -59,18 +54,15 @@ impl CleanMemo {
         }
     }
 
-    /// Whether values at this location and of this length are remembered at all.
-    pub(crate) fn eligible(location: &Location, text: &str) -> bool {
-        matches!(
-            location.part,
-            Part::Header | Part::Cookie | Part::CookieName
-        ) && text.len() <= MAX_TEXT
+    /// Whether values of this part and length are remembered at all.
+    pub(crate) fn eligible(part: Part, text: &str) -> bool {
+        matches!(part, Part::Header | Part::Cookie | Part::CookieName) && text.len() <= MAX_TEXT
     }
 
-    fn hash(&self, location: &Location, text: &str, paranoia: u8) -> u64 {
+    fn hash(&self, part: Part, name: &str, text: &str, paranoia: u8) -> u64 {
         let mut h = self.hasher.build_hasher();
-        location.part.hash(&mut h);
-        location.name.hash(&mut h);
+        part.hash(&mut h);
+        name.hash(&mut h);
         paranoia.hash(&mut h);
         text.hash(&mut h);
         h.finish()
@@ -80,34 +72,36 @@ impl CleanMemo {
         &self.slots[(hash as usize) & (SLOTS - 1)]
     }
 
-    /// `Ok(())` when the value is known clean; otherwise the probe to remember it with.
-    pub(crate) fn check(&self, location: &Location, text: &str, paranoia: u8) -> Result<(), Probe> {
-        let hash = self.hash(location, text, paranoia);
-        let Ok(slot) = self.slot(hash).try_lock() else {
-            return Err(Probe { hash });
-        };
-        match slot.as_ref() {
-            Some(e)
-                if e.hash == hash
-                    && e.part == location.part
-                    && e.paranoia == paranoia
-                    && *e.name == *location.name.as_deref().unwrap_or("")
-                    && *e.text == *text =>
-            {
-                Ok(())
-            }
-            _ => Err(Probe { hash }),
+    /// Whether the value (`name` is empty for an unnamed one) is known clean.
+    pub(crate) fn is_clean(&self, part: Part, name: &str, text: &str, paranoia: u8) -> bool {
+        if !Self::eligible(part, text) {
+            return false;
         }
+        let hash = self.hash(part, name, text, paranoia);
+        let Ok(slot) = self.slot(hash).try_lock() else {
+            return false;
+        };
+        slot.as_ref().is_some_and(|e| {
+            e.hash == hash
+                && e.part == part
+                && e.paranoia == paranoia
+                && *e.name == *name
+                && *e.text == *text
+        })
     }
 
     /// Remembers a value whose inspection found nothing.
-    pub(crate) fn remember(&self, probe: Probe, location: &Location, text: &str, paranoia: u8) {
-        if let Ok(mut slot) = self.slot(probe.hash).try_lock() {
+    pub(crate) fn remember(&self, part: Part, name: &str, text: &str, paranoia: u8) {
+        if !Self::eligible(part, text) {
+            return;
+        }
+        let hash = self.hash(part, name, text, paranoia);
+        if let Ok(mut slot) = self.slot(hash).try_lock() {
             *slot = Some(Entry {
-                hash: probe.hash,
-                part: location.part,
+                hash,
+                part,
                 paranoia,
-                name: location.name.as_deref().unwrap_or("").into(),
+                name: name.into(),
                 text: text.into(),
             });
         }
@@ -126,61 +120,49 @@ impl std::fmt::Debug for CleanMemo {
 mod tests {
     use super::*;
 
-    fn loc(part: Part, name: &str) -> Location {
-        Location::new(part, Some(name))
-    }
-
     #[test]
     fn remembers_by_part_name_paranoia_and_whole_text() {
         let m = CleanMemo::new();
-        let ua = loc(Part::Header, "user-agent");
-        let probe = m.check(&ua, "Mozilla/5.0", 1).unwrap_err();
-        m.remember(probe, &ua, "Mozilla/5.0", 1);
-        assert!(m.check(&ua, "Mozilla/5.0", 1).is_ok());
-        assert!(m.check(&ua, "Mozilla/5.1", 1).is_err());
+        let ua = (Part::Header, "user-agent");
+        assert!(!m.is_clean(ua.0, ua.1, "Mozilla/5.0", 1));
+        m.remember(ua.0, ua.1, "Mozilla/5.0", 1);
+        assert!(m.is_clean(ua.0, ua.1, "Mozilla/5.0", 1));
+        assert!(!m.is_clean(ua.0, ua.1, "Mozilla/5.1", 1));
         assert!(
-            m.check(&ua, "Mozilla/5.0", 2).is_err(),
+            !m.is_clean(ua.0, ua.1, "Mozilla/5.0", 2),
             "paranoia is part of the key"
         );
-        assert!(
-            m.check(&loc(Part::Header, "referer"), "Mozilla/5.0", 1)
-                .is_err()
-        );
-        assert!(
-            m.check(&loc(Part::Cookie, "user-agent"), "Mozilla/5.0", 1)
-                .is_err()
-        );
+        assert!(!m.is_clean(Part::Header, "referer", "Mozilla/5.0", 1));
+        assert!(!m.is_clean(Part::Cookie, "user-agent", "Mozilla/5.0", 1));
     }
 
     #[test]
     fn a_colliding_slot_is_overwritten_not_confused() {
         let m = CleanMemo::new();
-        let h = loc(Part::Header, "x");
         // More values than slots: every lookup must still compare the whole key.
         for i in 0..(SLOTS * 2) {
-            let text = format!("v{i}");
-            if let Err(p) = m.check(&h, &text, 1) {
-                m.remember(p, &h, &text, 1);
-            }
+            m.remember(Part::Header, "x", &format!("v{i}"), 1);
         }
         let remembered = (0..(SLOTS * 2))
-            .filter(|i| m.check(&h, &format!("v{i}"), 1).is_ok())
+            .filter(|i| m.is_clean(Part::Header, "x", &format!("v{i}"), 1))
             .count();
         assert!(remembered <= SLOTS && remembered > 0, "{remembered}");
-        assert!(m.check(&h, "never inserted", 1).is_err());
+        assert!(!m.is_clean(Part::Header, "x", "never inserted", 1));
     }
 
     #[test]
-    fn only_headers_and_cookies_up_to_the_limit_are_eligible() {
-        assert!(CleanMemo::eligible(
-            &loc(Part::Header, "accept"),
-            "text/html"
-        ));
-        assert!(CleanMemo::eligible(&loc(Part::Cookie, "sid"), "abc"));
-        assert!(!CleanMemo::eligible(&loc(Part::QueryArg, "id"), "1"));
-        assert!(!CleanMemo::eligible(
-            &loc(Part::Header, "accept"),
-            &"a".repeat(MAX_TEXT + 1)
-        ));
+    fn only_headers_and_cookies_up_to_the_limit_are_kept() {
+        let m = CleanMemo::new();
+        let long = "a".repeat(MAX_TEXT + 1);
+        for (part, text) in [
+            (Part::QueryArg, "1"),
+            (Part::Path, "/a"),
+            (Part::Header, &long),
+        ] {
+            m.remember(part, "n", text, 1);
+            assert!(!m.is_clean(part, "n", text, 1), "{part:?}");
+        }
+        m.remember(Part::Cookie, "sid", "abc", 1);
+        assert!(m.is_clean(Part::Cookie, "sid", "abc", 1));
     }
 }

@@ -15,7 +15,6 @@ use crate::detect::{self, protocol};
 use crate::finding::{Class, Severity};
 use crate::finding::{EXCERPT_MAX, Finding, excerpt};
 use crate::fnv::Fnv;
-use crate::memo::CleanMemo;
 use crate::policy::{ANOMALY_RULE, Effective, Mode};
 use crate::request::Location;
 use crate::request::{Part, Request, Value};
@@ -128,7 +127,11 @@ impl<'e> Transaction<'e> {
         if declared.is_some_and(|n| n > engine.limits.body_inspect_bytes as u64) {
             self.body_over_limit();
         }
-        let values = view::head_values(&self.req, engine.limits.body.max_args);
+        let paranoia = self.settings().paranoia;
+        let values =
+            view::head_values_except(&self.req, engine.limits.body.max_args, &|p, n, t| {
+                engine.memo.is_clean(p, n, t, paranoia)
+            });
         self.inspect_values(&values);
         self.flow()
     }
@@ -251,25 +254,15 @@ impl<'e> Transaction<'e> {
                 continue;
             }
             let paranoia = self.settings().paranoia;
-            let probe = if CleanMemo::eligible(&v.location, &v.text) {
-                match self.engine.memo.check(&v.location, &v.text, paranoia) {
-                    Ok(()) => continue,
-                    Err(probe) => Some(probe),
-                }
-            } else {
-                None
-            };
             // A second look at base64-encoded text, decoded; its findings say so.
             let (base64, found) = self.inspect_value(&v.location, &v.text, &mut hits);
             if base64.is_none() && !found {
                 if dedupe {
                     clean.insert(key);
                 }
-                if let Some(probe) = probe {
-                    self.engine
-                        .memo
-                        .remember(probe, &v.location, &v.text, paranoia);
-                }
+                self.engine
+                    .memo
+                    .remember(v.location.part, name, &v.text, paranoia);
             }
             if let Some(text) = base64 {
                 let (findings, mut b64_hits) = (self.findings.len(), Vec::new());

@@ -15,12 +15,27 @@ const SKIPPED_HEADERS: &[&str] = &[
 
 /// Values from the request head: method, request line, path, query, headers, cookies.
 pub fn head_values(req: &Request, max_args: usize) -> Vec<Value> {
+    head_values_except(req, max_args, &|_, _, _| false)
+}
+
+/// [`head_values`] without the header and cookie values for which `skip(part,
+/// name, text)` says so (values already known clean), which are then not copied.
+pub fn head_values_except(
+    req: &Request,
+    max_args: usize,
+    skip: &dyn Fn(Part, &str, &str) -> bool,
+) -> Vec<Value> {
     let mut out = Vec::with_capacity(8 + req.headers.len());
     let push = |out: &mut Vec<Value>, part, name: Option<&str>, text: &str| {
         out.push(Value {
             location: Location::new(part, name),
             text: text.to_owned(),
         });
+    };
+    let push_unless_known = |out: &mut Vec<Value>, part, name: &str, text: &str| {
+        if !skip(part, name, text) {
+            push(out, part, Some(name), text);
+        }
     };
     push(&mut out, Part::Method, None, &req.method);
     let line = format!("{} {} {}", req.method, req.target, req.version);
@@ -34,17 +49,22 @@ pub fn head_values(req: &Request, max_args: usize) -> Vec<Value> {
         }
     }
     for (name, value) in &req.headers {
-        let lname = name.to_ascii_lowercase();
+        // HTTP/2 and the proxy's HTTP/1 parser give lowercase names already.
+        let lname: std::borrow::Cow<'_, str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            name.to_ascii_lowercase().into()
+        } else {
+            name.as_str().into()
+        };
         if lname == "cookie" {
             for (k, v) in cookies(value) {
-                push(&mut out, Part::Cookie, Some(k), v);
-                push(&mut out, Part::CookieName, Some(k), k);
+                push_unless_known(&mut out, Part::Cookie, k, v);
+                push_unless_known(&mut out, Part::CookieName, k, k);
             }
         }
-        if SKIPPED_HEADERS.contains(&lname.as_str()) {
+        if SKIPPED_HEADERS.contains(&&*lname) {
             continue;
         }
-        push(&mut out, Part::Header, Some(&lname), value);
+        push_unless_known(&mut out, Part::Header, &lname, value);
     }
     out
 }
