@@ -40,6 +40,7 @@ run_wrk() { # port scenario threads
     json) args=(-s "$HERE/post-json.lua" -H "User-Agent: $UA" "http://127.0.0.1:$port/api/orders") ;;
     multipart) args=(-s "$HERE/post-multipart.lua" -H "User-Agent: $UA" "http://127.0.0.1:$port/upload") ;;
     mix) args=(-s "$HERE/mix.lua" "http://127.0.0.1:$port/") ;;
+    paced) args=(-s "$HERE/paced.lua" -H "User-Agent: $UA" -H "Accept: text/html,*/*;q=0.8" -H "Accept-Language: en-US,en;q=0.9" -H "Cookie: $COOKIE" "http://127.0.0.1:$port$GET_PATH") ;;
   esac
   wrk -t"$threads" -c"$CONNS" -d"${SECS}s" --latency "${args[@]}" 2>&1
 }
@@ -90,6 +91,26 @@ for mode in $MODES; do
     done
   done
   PEAK_RSS=$(awk '/VmHWM/ {print $2}' "/proc/$WAFER/status")
+  if [ "$W" = 1 ]; then
+    # The latency Wafer adds at about half its peak GET load: the same paced
+    # load (bench/paced.lua) on the upstream directly and through Wafer.
+    PACED_CONNS=$(awk -v r="${RPS[get:wafer]}" 'BEGIN {c = int(r / 2 / 800 + 0.5); print (c < 1 ? 1 : c)}')
+    echo
+    echo "Paced GET at about half Wafer's peak ($PACED_CONNS connections, each waiting 1 ms between requests):"
+    echo
+    echo "| target | requests/s | p50 | p99 |"
+    echo "| --- | ---: | ---: | ---: |"
+    declare -A P99=()
+    for target in "upstream direct:9000" "wafer:8083"; do
+      name=${target%:*}; port=${target##*:}
+      read -r rps p50 p99 _ < <(CONNS=$PACED_CONNS run_wrk "$port" paced "$W" | summarize)
+      P99[$name]=$p99
+      echo "| $name | $rps | $p50 | $p99 |"
+    done
+    echo
+    awk -v w="${P99[wafer]}" -v u="${P99[upstream direct]}" 'function ms(x) { if (x ~ /us$/) return x / 1000; if (x ~ /ms$/) return x + 0; return x * 1000 }
+      BEGIN {printf "- p99 added by Wafer at half its peak load: %.2f ms (%s vs %s direct)\n", ms(w) - ms(u), w, u}'
+  fi
   echo
   for scenario in get json multipart mix; do
     awk -v w="${RPS[$scenario:wafer]}" -v n="${RPS[$scenario:nginx proxy]}" -v m="${RPS[$scenario:nginx + ModSecurity + CRS]}" -v r="${RPS[$scenario:wafer, record all]}" -v s="$scenario" \

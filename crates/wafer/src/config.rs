@@ -71,6 +71,8 @@ pub enum LogFormat {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// Proxy worker threads, each with its own event loop (`None`: one per core).
+    pub workers: Option<usize>,
     /// `None` only when no upstream was given anywhere: `wafer run` refuses to start then.
     pub upstream: Option<http::Uri>,
     pub trusted_proxies: Vec<IpNet>,
@@ -138,6 +140,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: DEFAULT_LISTEN.parse().expect("valid default"),
+            workers: None,
             upstream: None,
             trusted_proxies: Vec::new(),
             timeouts: Timeouts::default(),

@@ -68,11 +68,16 @@ pub fn run(cfg: Config, workers: Option<usize>) -> Result<i32> {
     };
     init_logging(&cfg);
     let engine = super::build_engine(&cfg)?;
-    let mut rt = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = workers {
-        rt.worker_threads(n.max(1));
-    }
-    let rt = rt.enable_all().build().context("starting the runtime")?;
+    let cfg = Config {
+        workers: workers.or(cfg.workers),
+        ..cfg
+    };
+    // The proxy runs on its own worker threads (`proxy::Workers`); this
+    // runtime has the admin API, the event store and the timers.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
     rt.block_on(serve(cfg, upstream, engine, announce))?;
     Ok(0)
 }
@@ -304,11 +309,14 @@ pub async fn start(
     });
     let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let serve_shared = Arc::clone(&shared);
+    let n = cfg.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let workers = proxy::Workers::start(listener.into_std()?, Arc::clone(&serve_shared), n)
+        .context("starting the proxy workers")?;
     let done = tokio::spawn(async move {
-        proxy::serve(listener, Arc::clone(&serve_shared), async {
-            let _ = stop_rx.await;
-        })
-        .await?;
+        let _ = stop_rx.await;
+        workers.stop().await?;
         let _ = admin_stop.send(());
         if let Some(t) = admin_task {
             // Live streams never end on their own; give them a moment.

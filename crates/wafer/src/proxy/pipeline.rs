@@ -34,13 +34,14 @@ struct Record {
 /// The request handler. Never fails: every error becomes a response.
 pub(super) async fn handle(
     shared: Arc<Shared>,
+    upstream: Arc<super::forward::Upstream>,
     peer: SocketAddr,
     req: http::Request<Incoming>,
 ) -> Result<Response<RespBody>, Infallible> {
     let start = Instant::now();
     let bytes_in = content_length(req.headers());
     let mut record = Record::default();
-    let resp = handle_inner(&shared, peer, req, &mut record).await;
+    let resp = handle_inner(&shared, &upstream, peer, req, &mut record).await;
     shared.traffic.record(&crate::traffic::Outcome {
         action: record.action.unwrap_or(Action::Block),
         status: resp.status().as_u16(),
@@ -124,6 +125,7 @@ async fn at_the_door(
 
 async fn handle_inner(
     shared: &Arc<Shared>,
+    upstream: &super::forward::Upstream,
     peer: SocketAddr,
     mut req: http::Request<Incoming>,
     record: &mut Record,
@@ -270,7 +272,7 @@ async fn handle_inner(
         req_headers.append(header::ACCEPT, v.clone());
     }
     let sent = Instant::now();
-    let result = shared.upstream.send(parts, body, &info).await;
+    let result = upstream.send(parts, body, &info).await;
     record.upstream_us = Some(sent.elapsed().as_micros().try_into().unwrap_or(u64::MAX));
     match result {
         Ok(mut resp) => {
@@ -284,7 +286,7 @@ async fn handle_inner(
             with_id(resp, &id)
         }
         Err(e) => {
-            tracing::warn!(request_id = %id, %client, upstream = shared.upstream.display(), error = %e.chain(), "forwarding failed");
+            tracing::warn!(request_id = %id, %client, upstream = upstream.display(), error = %e.chain(), "forwarding failed");
             with_id(respond::error(e.status(), &id, &req_headers), &id)
         }
     }
