@@ -168,7 +168,9 @@ impl Walker<'_> {
                 ..
             }) => {
                 *next += 1;
-                (*next - 1).to_string()
+                let index = *next - 1;
+                let mut digits = [0u8; 20];
+                return self.name_for(index_text(index, &mut digits));
             }
         };
         self.name_for(&seg)
@@ -182,7 +184,13 @@ impl Walker<'_> {
         } else if self.path.is_empty() {
             seg.to_owned()
         } else {
-            format!("{}.{seg}", self.path)
+            // Not `format!`: this runs for every token, and the formatting
+            // machinery cost more than the rest of the walk together.
+            let mut name = String::with_capacity(self.path.len() + 1 + seg.len());
+            name.push_str(&self.path);
+            name.push('.');
+            name.push_str(seg);
+            name
         }
     }
 
@@ -209,6 +217,20 @@ impl Walker<'_> {
         let arg = BodyArg { part, name, value };
         self.full = !self.out.push_arg(arg, self.limits.max_args);
     }
+}
+
+/// `n` in decimal, written into `buf`.
+fn index_text(mut n: usize, buf: &mut [u8; 20]) -> &str {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[at..]).expect("ASCII digits")
 }
 
 /// The JSON string whose content starts at `start`: its value (escapes
@@ -285,5 +307,16 @@ fn escape(b: &[u8]) -> (Option<char>, usize) {
         },
         // Keep the backslash and the next character (whole, if multi-byte).
         Some(&c) => (None, utf8_len(c)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn index_text_writes_decimal() {
+        let mut buf = [0u8; 20];
+        for n in [0usize, 7, 10, 99, 12_345, usize::MAX] {
+            assert_eq!(super::index_text(n, &mut buf), n.to_string());
+        }
     }
 }
