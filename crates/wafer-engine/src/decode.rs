@@ -174,23 +174,46 @@ pub fn compress_whitespace(input: &str) -> Cow<'_, str> {
     if !b.is_ascii() {
         return compress_whitespace_chars(input);
     }
-    let needs =
-        b.iter().any(|&c| ascii_space(c) && c != b' ') || memchr::memmem::find(b, b"  ").is_some();
+    // memchr's vector loops: this runs over every value, uploads included.
+    let needs = memchr::memchr3(b'\t', b'\n', b'\r', b).is_some()
+        || memchr::memchr2(0x0b, 0x0c, b).is_some()
+        || memchr::memmem::find(b, b"  ").is_some();
     if !needs {
         return Cow::Borrowed(input);
     }
     let mut out = Vec::with_capacity(b.len());
-    let mut in_ws = false;
-    for &c in b {
-        if ascii_space(c) {
-            if !in_ws {
-                out.push(b' ');
+    if memchr::memchr2(0x0b, 0x0c, b).is_some() {
+        // Rare: the plain loop.
+        let mut in_ws = false;
+        for &c in b {
+            let ws = ascii_space(c);
+            if !(ws && in_ws) {
+                out.push(if ws { b' ' } else { c });
             }
-            in_ws = true;
-        } else {
-            out.push(c);
-            in_ws = false;
+            in_ws = ws;
         }
+        return Cow::Owned(ascii_string(out));
+    }
+    // Text with single spaces between words is copied span by span: the
+    // spans end where a tab, line break or second space starts a white run,
+    // found by memchr's vector loops, not byte by byte.
+    let double = memchr::memmem::Finder::new(b"  ");
+    let mut i = 0;
+    while i < b.len() {
+        let brk = memchr::memchr3(b'\t', b'\n', b'\r', &b[i..]).map_or(b.len(), |j| i + j);
+        let stop = double.find(&b[i..brk]).map_or(brk, |j| i + j);
+        if stop == b.len() {
+            out.extend_from_slice(&b[i..]);
+            break;
+        }
+        // The white run may begin with spaces just before `stop`.
+        let mut start = stop;
+        while start > i && b[start - 1] == b' ' {
+            start -= 1;
+        }
+        out.extend_from_slice(&b[i..start]);
+        out.push(b' ');
+        i = stop + b[stop..].iter().take_while(|&&c| ascii_space(c)).count();
     }
     Cow::Owned(ascii_string(out))
 }

@@ -25,7 +25,7 @@ use std::borrow::Cow;
 
 pub fn replace_comments(input: &str) -> Cow<'_, str> {
     let b = input.as_bytes();
-    if !b.iter().any(|c| matches!(c, b'/' | b'<' | b'-' | b'#')) {
+    if memchr::memchr3(b'/', b'<', b'-', b).is_none() && memchr::memchr(b'#', b).is_none() {
         return Cow::Borrowed(input);
     }
     let mut out: Option<String> = None;
