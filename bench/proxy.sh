@@ -9,6 +9,8 @@
 #
 # Needs: apt-get install nginx libnginx-mod-http-modsecurity modsecurity-crs wrk
 # Usage: bench/proxy.sh [seconds=10] [connections=32] [modes="1 all"]   (prints Markdown)
+#        WAFER_BIN=/path/to/wafer bench/proxy.sh ...   (another build, not this checkout's)
+#        SCENARIOS=get bench/proxy.sh 8 32 1            (some scenarios only; the paced run needs get)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -16,13 +18,18 @@ PEERS=${PEERS:-$ROOT/../shared/bench/peers}
 SECS=${1:-10}
 CONNS=${2:-32}
 MODES=${3:-1 all}
+SCENARIOS=${SCENARIOS:-get json multipart mix}
 export RUNDIR=${RUNDIR:-/tmp/wafer-bench-peers}
 
 for tool in nginx wrk; do
   command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install nginx libnginx-mod-http-modsecurity modsecurity-crs wrk" >&2; exit 1; }
 done
 
-cargo build --release -p wafer --manifest-path "$ROOT/Cargo.toml" >&2
+# WAFER_BIN=path measures another build (an earlier commit, say) with the same script.
+if [ -z "${WAFER_BIN:-}" ]; then
+  cargo build --release -p wafer --manifest-path "$ROOT/Cargo.toml" >&2
+  WAFER_BIN=$ROOT/target/release/wafer
+fi
 OUT=${OUT:-$ROOT/bench/out}
 mkdir -p "$OUT"
 WAFER_PIDS=()
@@ -53,7 +60,7 @@ start_wafer() { # port data-dir workers [env...]; prints the pid, start-up ms on
   local port=$1 dir=$2 workers=$3; shift 3
   rm -rf "$dir"
   local t0; t0=$(date +%s%N)
-  env "$@" "$ROOT/target/release/wafer" run --listen "127.0.0.1:$port" --upstream http://127.0.0.1:9000 \
+  env "$@" "$WAFER_BIN" run --listen "127.0.0.1:$port" --upstream http://127.0.0.1:9000 \
     --events none --log-level warn --workers "$workers" --admin-listen off --data-dir "$dir" >&2 &
   local pid=$!
   for _ in $(seq 200); do curl -fs -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && break; sleep 0.01; done
@@ -74,7 +81,9 @@ for mode in $MODES; do
   sh "$PEERS/start.sh" 1 "$W" >&2
   WAFER=$(start_wafer 8083 "$OUT/bench-data" "$W" 3>"$OUT/startup-ms")
   WAFER_RECORD=$(start_wafer 8084 "$OUT/bench-data-record" "$W" WAFER_RECORD_ALL=1 3>/dev/null)
-  WAFER_PIDS=("$WAFER" "$WAFER_RECORD")
+  # The proxy alone, nothing inspected: what the engine's cost is measured against.
+  WAFER_OFF=$(start_wafer 8085 "$OUT/bench-data-off" "$W" WAFER_MODE=off 3>/dev/null)
+  WAFER_PIDS=("$WAFER" "$WAFER_RECORD" "$WAFER_OFF")
   IDLE_RSS=$(awk '/VmRSS/ {print $2}' "/proc/$WAFER/status")
   echo
   echo "### $W worker(s) each (wrk -t$W -c$CONNS, ${SECS} s)"
@@ -82,8 +91,8 @@ for mode in $MODES; do
   echo "| scenario | target | requests/s | p50 | p99 | non-2xx |"
   echo "| --- | --- | ---: | ---: | ---: | ---: |"
   declare -A RPS=()
-  for scenario in get json multipart mix; do
-    for target in "upstream direct:9000" "nginx proxy:8081" "nginx + ModSecurity + CRS:8082" "wafer:8083" "wafer, record all:8084"; do
+  for scenario in $SCENARIOS; do
+    for target in "upstream direct:9000" "nginx proxy:8081" "nginx + ModSecurity + CRS:8082" "wafer:8083" "wafer, record all:8084" "wafer, inspection off:8085"; do
       name=${target%:*}; port=${target##*:}
       read -r rps p50 p99 bad < <(run_wrk "$port" "$scenario" "$W" | summarize)
       RPS[$scenario:$name]=$rps
@@ -91,12 +100,17 @@ for mode in $MODES; do
     done
   done
   PEAK_RSS=$(awk '/VmHWM/ {print $2}' "/proc/$WAFER/status")
-  if [ "$W" = 1 ]; then
+  if [ "$W" = 1 ] && [ -n "${RPS[get:wafer]:-}" ]; then
     # The latency Wafer adds at about half its peak GET load: the same paced
     # load (bench/paced.lua) on the upstream directly and through Wafer.
-    PACED_CONNS=$(awk -v r="${RPS[get:wafer]}" 'BEGIN {c = int(r / 2 / 800 + 0.5); print (c < 1 ? 1 : c)}')
+    # Each connection's rate depends on Wafer's latency, so a short run
+    # calibrates the number of connections to about half the peak.
+    HALF=$(awk -v r="${RPS[get:wafer]}" 'BEGIN {print r / 2}')
+    PACED_CONNS=$(awk -v h="$HALF" 'BEGIN {c = int(h / 800 + 0.5); print (c < 1 ? 1 : c)}')
+    read -r got _ < <(CONNS=$PACED_CONNS SECS=3 run_wrk 8083 paced "$W" | summarize)
+    PACED_CONNS=$(awk -v c="$PACED_CONNS" -v h="$HALF" -v g="$got" 'BEGIN {n = int(c * h / g + 0.5); print (n < 1 ? 1 : n)}')
     echo
-    echo "Paced GET at about half Wafer's peak ($PACED_CONNS connections, each waiting 1 ms between requests):"
+    echo "Paced GET at about half Wafer's peak ($PACED_CONNS connections, each waiting 0-2 ms at random between requests):"
     echo
     echo "| target | requests/s | p50 | p99 |"
     echo "| --- | ---: | ---: | ---: |"
@@ -112,9 +126,9 @@ for mode in $MODES; do
       BEGIN {printf "- p99 added by Wafer at half its peak load: %.2f ms (%s vs %s direct)\n", ms(w) - ms(u), w, u}'
   fi
   echo
-  for scenario in get json multipart mix; do
-    awk -v w="${RPS[$scenario:wafer]}" -v n="${RPS[$scenario:nginx proxy]}" -v m="${RPS[$scenario:nginx + ModSecurity + CRS]}" -v r="${RPS[$scenario:wafer, record all]}" -v s="$scenario" \
-      'BEGIN {printf "- %s: wafer/nginx = %.2f, wafer/modsecurity = %.1f, record all / off = %.2f\n", s, w/n, (m > 0 ? w/m : 0), r/w}'
+  for scenario in $SCENARIOS; do
+    awk -v w="${RPS[$scenario:wafer]}" -v n="${RPS[$scenario:nginx proxy]}" -v m="${RPS[$scenario:nginx + ModSecurity + CRS]}" -v r="${RPS[$scenario:wafer, record all]}" -v o="${RPS[$scenario:wafer, inspection off]}" -v s="$scenario" \
+      'BEGIN {printf "- %s: wafer/nginx = %.2f, wafer/modsecurity = %.1f, record all / off = %.2f, inspection off/nginx = %.2f\n", s, w/n, (m > 0 ? w/m : 0), r/w, o/n}'
   done
   echo "- wafer: start-up $(cat "$OUT/startup-ms") ms (to the first answered request), RSS idle $((IDLE_RSS / 1024)) MiB, peak $((PEAK_RSS / 1024)) MiB"
   echo "- nginx (upstream, proxy and ModSecurity servers in one nginx): peak RSS $(( $(nginx_rss_kib) / 1024 )) MiB"
