@@ -249,7 +249,9 @@ impl<'e> Transaction<'e> {
                 name.rsplit('.').next().unwrap_or(name),
                 v.text.as_str(),
             );
-            let dedupe = matches!(v.location.part, Part::BodyArg | Part::BodyArgName);
+            // Long values rarely come twice, and hashing one costs more than a repeat saves.
+            let dedupe = matches!(v.location.part, Part::BodyArg | Part::BodyArgName)
+                && v.text.len() <= MAX_DEDUPE_BYTES;
             if dedupe && clean.contains(&key) {
                 continue;
             }
@@ -487,6 +489,9 @@ fn looks_binary(text: &str) -> bool {
     }
     odd * 10 > total
 }
+
+/// Longest body value the per-request dedupe set keys on.
+const MAX_DEDUPE_BYTES: usize = 1024;
 
 /// Quoted strings checked for base64 inside one value.
 const MAX_QUOTED_BASE64: usize = 8;
