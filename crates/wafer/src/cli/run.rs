@@ -73,8 +73,11 @@ pub fn run(cfg: Config, workers: Option<usize>) -> Result<i32> {
         ..cfg
     };
     // The proxy runs on its own worker threads (`proxy::Workers`); this
-    // runtime has the admin API, the event store and the timers.
-    let rt = tokio::runtime::Builder::new_current_thread()
+    // runtime has the admin API, the event store, the timers and the Redis
+    // link. Two threads, so that one slow admin request (a large export)
+    // cannot hold up the Redis replies the proxy's rate limits wait for.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the runtime")?;
