@@ -175,14 +175,15 @@ pub fn compress_whitespace(input: &str) -> Cow<'_, str> {
         return compress_whitespace_chars(input);
     }
     // memchr's vector loops: this runs over every value, uploads included.
-    let needs = memchr::memchr3(b'\t', b'\n', b'\r', b).is_some()
-        || memchr::memchr2(0x0b, 0x0c, b).is_some()
+    let rare_space = memchr::memchr2(0x0b, 0x0c, b).is_some();
+    let needs = rare_space
+        || memchr::memchr3(b'\t', b'\n', b'\r', b).is_some()
         || memchr::memmem::find(b, b"  ").is_some();
     if !needs {
         return Cow::Borrowed(input);
     }
     let mut out = Vec::with_capacity(b.len());
-    if memchr::memchr2(0x0b, 0x0c, b).is_some() {
+    if rare_space {
         // Rare: the plain loop.
         let mut in_ws = false;
         for &c in b {

@@ -242,6 +242,7 @@ impl<'e> Transaction<'e> {
         // segment of their name (`items.7.sku` -> `sku`) and text: JSON arrays
         // and repeated form fields send the same keys and values again and again.
         let mut clean: HashSet<(Part, &str, &str), BuildHasherDefault<Fnv>> = HashSet::default();
+        let paranoia = self.settings().paranoia;
         for v in values {
             let name = v.location.name.as_deref().unwrap_or("");
             let key = (
@@ -255,7 +256,6 @@ impl<'e> Transaction<'e> {
             if dedupe && clean.contains(&key) {
                 continue;
             }
-            let paranoia = self.settings().paranoia;
             // A second look at base64-encoded text, decoded; its findings say so.
             let (base64, found) = self.inspect_value(&v.location, &v.text, &mut hits);
             if base64.is_none() && !found {

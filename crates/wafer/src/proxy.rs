@@ -106,7 +106,7 @@ impl Shared {
         config: ProxyConfig,
     ) -> Result<Shared, ProxyError> {
         // Checked here, once; each worker makes its own client (see `serve`).
-        forward::Upstream::new(&config)?;
+        forward::Upstream::target(&config)?;
         Ok(Shared {
             protection: ArcSwap::from_pointee(Protection { engine, ip_lists }),
             events,

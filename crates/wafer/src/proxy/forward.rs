@@ -47,7 +47,8 @@ pub(super) struct ForwardInfo<'a> {
 }
 
 impl Upstream {
-    pub(super) fn new(cfg: &ProxyConfig) -> Result<Upstream, ProxyError> {
+    /// The upstream's scheme and authority, or why it cannot be one.
+    pub(super) fn target(cfg: &ProxyConfig) -> Result<(Scheme, Authority), ProxyError> {
         let uri = &cfg.upstream;
         let scheme = uri.scheme().cloned().unwrap_or(Scheme::HTTP);
         if scheme != Scheme::HTTP {
@@ -59,6 +60,12 @@ impl Upstream {
             .authority()
             .cloned()
             .ok_or_else(|| ProxyError::BadUpstream(format!("{uri}: no host")))?;
+        Ok((scheme, authority))
+    }
+
+    pub(super) fn new(cfg: &ProxyConfig) -> Result<Upstream, ProxyError> {
+        let uri = &cfg.upstream;
+        let (scheme, authority) = Self::target(cfg)?;
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(cfg.timeouts.upstream_connect));
         connector.set_nodelay(true);
