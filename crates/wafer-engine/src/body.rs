@@ -166,6 +166,7 @@ pub fn parse(
     }
 }
 
+pub mod coding;
 pub mod json;
 pub mod multipart;
 pub mod urlencoded;
