@@ -4,8 +4,11 @@
 mod admin;
 mod anomaly;
 mod browser;
+mod bypass;
 mod cluster;
 mod dashboard;
 mod geo;
+mod h2raw;
 mod harness;
 mod proxy;
+mod recorder;
