@@ -10,7 +10,8 @@ use crate::request::Part;
 pub struct BodyLimits {
     /// Deepest JSON/XML nesting parsed; deeper structure is a problem, not a crash.
     pub max_depth: usize,
-    /// Most arguments taken from one body.
+    /// Most arguments taken from the query string, and from one body (names
+    /// count too): more is refused (413), since inspecting them all has no bound.
     pub max_args: usize,
 }
 
@@ -18,7 +19,7 @@ impl Default for BodyLimits {
     fn default() -> Self {
         BodyLimits {
             max_depth: 32,
-            max_args: 1024,
+            max_args: 10_000,
         }
     }
 }
@@ -149,7 +150,19 @@ pub fn parse(
     truncated: bool,
     limits: &BodyLimits,
 ) -> ParsedBody {
-    match kind_of(content_type) {
+    parse_as(kind_of(content_type), content_type, body, truncated, limits)
+}
+
+/// [`parse`] as `kind`, whatever `content_type` says (it still gives a
+/// multipart body its boundary).
+pub fn parse_as(
+    kind: BodyKind,
+    content_type: Option<&str>,
+    body: &[u8],
+    truncated: bool,
+    limits: &BodyLimits,
+) -> ParsedBody {
+    match kind {
         BodyKind::UrlEncoded => urlencoded::parse(body, limits),
         BodyKind::Json => json::parse(body, truncated, limits),
         BodyKind::Multipart => match content_type.and_then(multipart_boundary) {
@@ -169,6 +182,8 @@ pub fn parse(
 pub mod coding;
 pub mod json;
 pub mod multipart;
+pub mod sniff;
+pub mod stream;
 pub mod urlencoded;
 pub mod xml;
 

@@ -39,23 +39,32 @@ pub use tx::{BodyPlan, Flow, Transaction};
 
 use serde::{Deserialize, Serialize};
 
-/// What to do with a body larger than the inspection limit.
+/// What to do with a body larger than the parse buffer (`body_inspect_bytes`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BodyOverflow {
-    /// Inspect the first `body_inspect_bytes`, forward the rest unseen.
+    /// Inspect the rest as it streams, in overlapping windows (bounded memory),
+    /// up to `max_body_bytes`.
     #[default]
-    InspectPartial,
+    Stream,
     /// Refuse the request with 413.
     Reject,
 }
 
-/// Bounds on the work one request can cause.
+/// Bounds on the work one request can cause. Each limit fails safe: past it
+/// the request is refused (in block mode) with a finding that names the
+/// limit, never forwarded uninspected.
 #[derive(Clone, Debug)]
 pub struct Limits {
-    /// Bytes of body buffered for inspection (default 128 KiB).
+    /// Bytes of (decoded) body buffered and parsed whole (default 128 KiB);
+    /// past it the body is inspected as it streams.
     pub body_inspect_bytes: usize,
     pub body_overflow: BodyOverflow,
+    /// Largest body accepted, as sent and after decoding (default 64 MiB): 413 past it.
+    pub max_body_bytes: u64,
+    /// Largest decoded/compressed ratio of a `Content-Encoding` body past its
+    /// first MiB (default 100): a decompression bomb is refused with 413.
+    pub max_decompression_ratio: u32,
     pub body: BodyLimits,
     /// Findings kept per request (scores still count past it).
     pub max_findings: usize,
@@ -65,7 +74,9 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             body_inspect_bytes: 128 * 1024,
-            body_overflow: BodyOverflow::InspectPartial,
+            body_overflow: BodyOverflow::Stream,
+            max_body_bytes: 64 << 20,
+            max_decompression_ratio: 100,
             body: BodyLimits::default(),
             max_findings: 64,
         }

@@ -19,7 +19,9 @@ use crate::policy::{ANOMALY_RULE, Effective, Mode};
 use crate::request::Location;
 use crate::request::{Part, Request, Value};
 use crate::view;
-use crate::{Action, AnomalyFeature, AnomalyVerdict, BodyOverflow, Engine, Verdict};
+use crate::{Action, AnomalyFeature, AnomalyVerdict, Engine, Verdict};
+
+mod body_phase;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
@@ -57,8 +59,12 @@ pub struct Transaction<'e> {
     scored: Vec<u32>,
     score: u32,
     body_kind: BodyKind,
-    over_limit: bool,
+    /// The status a limit refused the request with (413, 415, 400): it
+    /// decides the request in block mode, whatever the score.
+    refusal: Option<u16>,
     stopped: bool,
+    /// The body's progress: bytes received, decoding, streaming inspection.
+    body: body_phase::BodyState,
     anomaly: Option<AnomalyVerdict>,
     /// The body's values as inspected, kept for the anomaly model's features.
     body_values: Option<Vec<Value>>,
@@ -75,8 +81,9 @@ impl<'e> Transaction<'e> {
             scored: Vec::new(),
             score: 0,
             body_kind: BodyKind::Opaque,
-            over_limit: false,
+            refusal: None,
             stopped: false,
+            body: body_phase::BodyState::default(),
             anomaly: None,
             body_values: None,
         }
@@ -107,26 +114,19 @@ impl<'e> Transaction<'e> {
         }
         let mut hits = Vec::new();
         protocol::check_head(&self.req, &engine.policy.allowed_methods, &mut hits);
+        self.record_hits(hits);
         let max_args = engine.limits.body.max_args;
         if let Some(q) = self.req.raw_query()
             && q.split('&').filter(|p| !p.is_empty()).count() > max_args
         {
-            // Arguments past the limit are not inspected: that is itself evidence.
-            hits.push(protocol::Hit {
-                rule: protocol::TOO_MANY_ARGS,
-                location: crate::request::Location::new(Part::QueryString, None),
-                value: format!("more than {max_args} query arguments"),
-                detail: None,
-            });
+            self.refuse(
+                protocol::TOO_MANY_ARGS,
+                413,
+                Location::new(Part::QueryString, None),
+                format!("more than {max_args} query arguments"),
+            );
         }
-        let declared = self
-            .req
-            .header_value("content-length")
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        self.record_hits(hits);
-        if declared.is_some_and(|n| n > engine.limits.body_inspect_bytes as u64) {
-            self.body_over_limit();
-        }
+        self.body_head();
         let paranoia = self.settings().paranoia;
         let values =
             view::head_values_except(&self.req, engine.limits.body.max_args, &|p, n, t| {
@@ -144,11 +144,7 @@ impl<'e> Transaction<'e> {
             .is_some_and(|v| v.trim() != "0")
             || self.req.header_value("transfer-encoding").is_some()
             || !self.req.version.starts_with("HTTP/1");
-        if self.stopped
-            || self.settings().mode == Mode::Off
-            || !has_body
-            || self.body_kind == BodyKind::Opaque
-        {
+        if self.stopped || self.settings().mode == Mode::Off || !has_body {
             BodyPlan::Skip
         } else {
             BodyPlan::Inspect {
@@ -157,78 +153,26 @@ impl<'e> Transaction<'e> {
         }
     }
 
-    /// Feeds a piece of the body. Bytes past the inspection limit are not kept;
-    /// the caller should stop feeding once `body_full()` is true.
-    pub fn on_request_chunk(&mut self, chunk: &[u8]) -> Flow {
-        self.advance(Phase::RequestBody);
-        let limit = self.engine.limits.body_inspect_bytes;
-        let room = limit.saturating_sub(self.req.body.len());
-        if chunk.len() > room {
-            self.req.body.extend_from_slice(&chunk[..room]);
-            self.req.body_truncated = true;
-            self.body_over_limit();
-        } else {
-            self.req.body.extend_from_slice(chunk);
+    /// Records a limit's finding; when the rule is active on this path, the
+    /// limit also decides the request (`status`) in block mode. A rule
+    /// disabled by the policy lifts its limit there.
+    fn refuse(&mut self, rule: u32, status: u16, location: Location, value: String) {
+        let r = detect::rule(rule);
+        if !self.settings().rule_active(r.id, r.paranoia) {
+            return;
         }
-        self.flow()
-    }
-
-    /// Under the `reject` policy a body past the limit decides the request (413).
-    fn body_over_limit(&mut self) {
-        if self.engine.limits.body_overflow == BodyOverflow::Reject && !self.over_limit {
-            self.over_limit = true;
-            let value = format!("limit {} bytes", self.engine.limits.body_inspect_bytes);
-            let hit = protocol::Hit {
-                rule: protocol::BODY_OVER_LIMIT,
-                location: crate::request::Location::new(Part::Body, None),
-                value,
-                detail: None,
-            };
-            self.record_hits(vec![hit]);
-        }
-    }
-
-    /// True once the buffered body reached the inspection limit.
-    pub fn body_full(&self) -> bool {
-        self.req.body_truncated
-    }
-
-    /// Inspects the buffered body.
-    pub fn on_request_body_end(&mut self) -> Flow {
-        self.advance(Phase::RequestBody);
-        if self.stopped || self.settings().mode == Mode::Off {
-            return self.flow();
-        }
-        let ct = self.req.header_value("content-type").map(str::to_owned);
-        let parsed = body::parse(
-            ct.as_deref(),
-            &self.req.body,
-            self.req.body_truncated,
-            &self.engine.limits.body,
-        );
-        let mut hits = Vec::new();
-        protocol::check_body(&parsed.problems, &mut hits);
-        protocol::check_multipart_charsets(ct.as_deref(), &self.req.body, &mut hits);
-        detect::upload::check_multipart(ct.as_deref(), &self.req.body, &mut hits);
-        self.record_hits(hits);
-        let mut values: Vec<Value> = view::body_values(parsed.args).collect();
-        if matches!(self.body_kind, BodyKind::Text | BodyKind::Xml) && !self.req.body.is_empty() {
-            values.push(Value {
-                location: crate::request::Location::new(Part::Body, None),
-                text: String::from_utf8_lossy(&self.req.body).into_owned(),
-            });
-        }
-        self.inspect_values(&values);
-        // The anomaly features read the same arguments; their parse uses depth 32.
-        if self.engine.limits.body.max_depth == 32 {
-            self.body_values = Some(values);
-        }
-        self.flow()
+        self.refusal.get_or_insert(status);
+        self.record_hits(vec![protocol::Hit {
+            rule,
+            location,
+            value,
+            detail: None,
+        }]);
     }
 
     fn flow(&mut self) -> Flow {
         let s = self.settings();
-        if s.mode == Mode::Block && (self.over_limit || self.score >= s.threshold) {
+        if s.mode == Mode::Block && (self.refusal.is_some() || self.score >= s.threshold) {
             self.stopped = true;
             Flow::Stop
         } else {
@@ -439,6 +383,20 @@ impl<'e> Transaction<'e> {
         });
     }
 
+    /// Whether the verdict will be to block, as [`finish`](Self::finish) will
+    /// decide it: a streamed body's last bytes are held back until this is known.
+    pub fn blocks(&self) -> bool {
+        let Some(s) = self.settings.as_ref() else {
+            return false;
+        };
+        let model_blocks = self
+            .anomaly
+            .as_ref()
+            .is_some_and(|a| a.anomalous && a.mode == Mode::Block);
+        s.mode == Mode::Block
+            && (s.score_over(self.score) || self.refusal.is_some() || model_blocks)
+    }
+
     /// The verdict. Consumes the transaction.
     pub fn finish(mut self) -> Verdict {
         self.advance(Phase::Done);
@@ -446,7 +404,7 @@ impl<'e> Transaction<'e> {
             .settings
             .clone()
             .unwrap_or_else(|| self.engine.policy.for_path("/"));
-        let over = s.score_over(self.score) || self.over_limit;
+        let over = s.score_over(self.score) || self.refusal.is_some();
         let model_blocks = self
             .anomaly
             .as_ref()
@@ -457,7 +415,7 @@ impl<'e> Transaction<'e> {
             _ if self.findings.is_empty() => Action::Allow,
             _ => Action::Flag,
         };
-        let status = if self.over_limit { 413 } else { 403 };
+        let status = self.refusal.unwrap_or(403);
         Verdict {
             action,
             status: (action == Action::Block).then_some(status),

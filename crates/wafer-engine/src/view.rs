@@ -7,7 +7,6 @@ use crate::request::{Location, Part, Request, Value};
 /// noisy in real traffic (checked by the protocol detector instead).
 const SKIPPED_HEADERS: &[&str] = &[
     "content-length",
-    "host",
     "cookie",
     "connection",
     "transfer-encoding",
@@ -43,10 +42,13 @@ pub fn head_values_except(
     push(&mut out, Part::Path, None, req.raw_path());
     if let Some(q) = req.raw_query() {
         push(&mut out, Part::QueryString, None, q);
+        let first = out.len();
         for (k, v) in urlencoded::pairs(q, max_args) {
             push(&mut out, Part::QueryArg, Some(&k), &v);
             push(&mut out, Part::QueryArgName, Some(&k), &k);
         }
+        let joined = joined_repeats(&out[first..], Part::QueryArg);
+        out.extend(joined);
     }
     for (name, value) in &req.headers {
         // HTTP/2 and the proxy's HTTP/1 parser give lowercase names already.
@@ -83,6 +85,32 @@ pub fn cookies(header: &str) -> impl Iterator<Item = (&str, &str)> {
     })
 }
 
+/// Arguments of `part` named more than once, each name's values joined with
+/// commas, as ASP.NET and others hand them to the application: `q=' UNION/*`
+/// and `q=*/SELECT` are harmless apart and an injection joined.
+pub fn joined_repeats(values: &[Value], part: Part) -> Vec<Value> {
+    let mut by_name: Vec<(&str, Vec<&str>)> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for v in values.iter().filter(|v| v.location.part == part) {
+        let name = v.location.name.as_deref().unwrap_or("");
+        match index.get(name) {
+            Some(&i) => by_name[i].1.push(&v.text),
+            None => {
+                index.insert(name, by_name.len());
+                by_name.push((name, vec![&v.text]));
+            }
+        }
+    }
+    by_name
+        .into_iter()
+        .filter(|(_, texts)| texts.len() > 1)
+        .map(|(name, texts)| Value {
+            location: Location::new(part, Some(name)),
+            text: texts.join(","),
+        })
+        .collect()
+}
+
 /// Body arguments as values.
 pub fn body_values(args: Vec<BodyArg>) -> impl Iterator<Item = Value> {
     args.into_iter().map(|a| Value {
@@ -97,6 +125,24 @@ pub fn body_values(args: Vec<BodyArg>) -> impl Iterator<Item = Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_names_are_also_inspected_joined() {
+        let req = Request::new("GET", "/?q=%27+UNION%2F*&x=1&q=*%2FSELECT+password&x=1");
+        let vals = head_values(&req, 100);
+        let joined: Vec<_> = vals
+            .iter()
+            .filter(|v| v.location.part == Part::QueryArg && v.text.contains(','))
+            .map(|v| (v.location.name.as_deref(), v.text.as_str()))
+            .collect();
+        assert_eq!(
+            joined,
+            vec![
+                (Some("q"), "' UNION/*,*/SELECT password"),
+                (Some("x"), "1,1")
+            ]
+        );
+    }
 
     #[test]
     fn head_values_cover_every_part() {
@@ -115,7 +161,8 @@ mod tests {
         assert_eq!(find(Part::Cookie, Some("theme")), Some("dark"));
         assert_eq!(find(Part::CookieName, Some("sid")), Some("sid"));
         assert_eq!(find(Part::Header, Some("user-agent")), Some("ua"));
-        assert_eq!(find(Part::Header, Some("host")), None);
+        // The Host header reaches the application (virtual hosts, links, resets).
+        assert_eq!(find(Part::Header, Some("host")), Some("h"));
         assert_eq!(find(Part::Path, None), Some("/a/b"));
         assert_eq!(
             find(Part::RequestLine, None),

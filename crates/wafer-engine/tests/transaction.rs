@@ -276,43 +276,105 @@ fn oversize_body_under_reject_is_413() {
 }
 
 #[test]
-fn oversize_body_under_inspect_partial_inspects_the_prefix() {
+fn a_body_past_the_buffer_is_inspected_to_its_last_byte() {
     let limits = Limits {
         body_inspect_bytes: 32,
         ..Limits::default()
     };
     let e = engine(Policy::default(), limits);
-    let early = format!("a=zzattackzz&pad={}", "x".repeat(100));
+    for body in [
+        format!("a=zzattackzz&pad={}", "x".repeat(100)),
+        format!("pad={}&a=zzattackzz", "x".repeat(100)),
+        format!("pad={}&a=zzattackzz", "x".repeat(200_000)),
+    ] {
+        // Whole, and fed in chunks of every shape.
+        let ct = "application/x-www-form-urlencoded";
+        assert_eq!(
+            e.inspect(&post("/", ct, body.as_bytes())).action,
+            Action::Block
+        );
+        for n in [1, 7, 31, 32, 33, 4096] {
+            let mut tx = e.transaction();
+            assert_eq!(
+                tx.on_request_head(post("/", ct, body.as_bytes())),
+                Flow::Continue
+            );
+            assert!(matches!(tx.body_plan(), BodyPlan::Inspect { .. }));
+            let mut flow = Flow::Continue;
+            for c in body.as_bytes().chunks(n) {
+                flow = tx.on_request_chunk(c);
+                if flow == Flow::Stop {
+                    break;
+                }
+            }
+            if flow == Flow::Continue {
+                flow = tx.on_request_body_end();
+            }
+            assert_eq!(flow, Flow::Stop, "chunks of {n}, body {}", body.len());
+            assert_eq!(tx.finish().action, Action::Block);
+        }
+    }
+    let clean = format!("pad={}&a=fine", "x".repeat(100));
     assert_eq!(
         e.inspect(&post(
             "/",
             "application/x-www-form-urlencoded",
-            early.as_bytes()
+            clean.as_bytes()
         ))
         .action,
-        Action::Block
-    );
-    let late = format!("pad={}&a=zzattackzz", "x".repeat(100));
-    let v = e.inspect(&post(
-        "/",
-        "application/x-www-form-urlencoded",
-        late.as_bytes(),
-    ));
-    assert_eq!(
-        v.action,
-        Action::Allow,
-        "past the limit is not inspected, by policy"
+        Action::Allow
     );
 }
 
 #[test]
-fn opaque_bodies_are_not_buffered() {
+fn a_body_past_the_largest_accepted_is_413() {
+    let limits = Limits {
+        body_inspect_bytes: 32,
+        max_body_bytes: 100,
+        ..Limits::default()
+    };
+    let e = engine(Policy::default(), limits);
+    let v = e.inspect(&post("/", "text/plain", &[b'a'; 101]));
+    assert_eq!((v.action, v.status), (Action::Block, Some(413)));
+    assert!(
+        v.findings
+            .iter()
+            .any(|f| f.rule_id == wafer_engine::detect::protocol::BODY_TOO_LARGE)
+    );
+    assert_eq!(
+        e.inspect(&post("/", "text/plain", &[b'a'; 100])).action,
+        Action::Allow
+    );
+}
+
+#[test]
+fn declared_binary_bodies_are_inspected_by_what_they_are() {
     let e = engine(Policy::default(), Limits::default());
-    let mut tx = e.transaction();
-    let head = post("/upload", "image/png", b"zzattackzz");
-    assert_eq!(tx.on_request_head(head), Flow::Continue);
-    assert_eq!(tx.body_plan(), BodyPlan::Skip);
-    assert_eq!(tx.finish().action, Action::Allow);
+    for ct in [
+        "image/png",
+        "application/octet-stream",
+        "application/grpc",
+        "application/zip",
+    ] {
+        let mut tx = e.transaction();
+        let head = post("/upload", ct, b"q=zzattackzz");
+        assert_eq!(tx.on_request_head(head), Flow::Continue);
+        assert!(matches!(tx.body_plan(), BodyPlan::Inspect { .. }), "{ct}");
+        let v = e.inspect(&post("/upload", ct, b"q=zzattackzz"));
+        assert_eq!(v.action, Action::Block, "{ct}");
+    }
+    // Real binary data passes, and its printable runs are still read.
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend((0..5000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8 | 0x80));
+    assert_eq!(
+        e.inspect(&post("/upload", "image/png", &png)).action,
+        Action::Allow
+    );
+    png.extend_from_slice(b"\x00\x12q=zzattackzz\x00");
+    assert_eq!(
+        e.inspect(&post("/upload", "image/png", &png)).action,
+        Action::Block
+    );
 }
 
 #[test]

@@ -149,7 +149,7 @@ impl Default for Config {
                 policy: Policy::default(),
                 limits: Limits {
                     body: BodyLimits::default(),
-                    body_overflow: BodyOverflow::InspectPartial,
+                    body_overflow: BodyOverflow::Stream,
                     ..Limits::default()
                 },
                 extra_rules: Vec::new(),

@@ -22,7 +22,9 @@ mod body;
 mod client_ip;
 mod error;
 mod forward;
+mod hygiene;
 mod pipeline;
+mod pump;
 mod request_id;
 mod respond;
 

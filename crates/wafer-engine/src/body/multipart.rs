@@ -19,11 +19,12 @@
 //! Each part gives its content as a `BodyArg` and its field name as a
 //! `BodyArgName` (both named by the field name, empty when there is none) and
 //! every file name (`filename` and `filename*`) as a `Filename`. The content
-//! of a *file* part (one with a file name) whose `Content-Type` is binary
-//! (`image/*`, `application/octet-stream`...: what [`super::kind_of`] calls
-//! opaque) is not inspected. A part without a file name is a form field to
-//! the back end whatever its `Content-Type` says, so it is always inspected:
-//! declaring a text field `image/png` hides nothing.
+//! of a *file* part (one with a file name) is skipped only when its content
+//! is binary by [`super::sniff`] (a file signature, NULs, control bytes):
+//! the declared `Content-Type` is the sender's word, so `shell.php` declared
+//! `image/png` is inspected as the text it is. A part without a file name is
+//! a form field to the back end whatever it contains, so it is always
+//! inspected.
 //!
 //! Problems (`MalformedMultipart`, each reported once): no delimiter at all,
 //! no parts, no close delimiter (unless `truncated`), a part without
@@ -32,7 +33,8 @@
 //! `multipart/mixed` part is inspected as text) and `Content-Transfer-Encoding`
 //! (deprecated for forms by RFC 7578; the content is inspected as sent).
 
-use super::{BodyArg, BodyKind, BodyLimits, BodyProblem, ParsedBody};
+use super::sniff::{Sniffed, sniff};
+use super::{BodyArg, BodyLimits, BodyProblem, ParsedBody};
 use crate::request::Part;
 use memchr::memmem;
 
@@ -89,15 +91,19 @@ pub fn parse(body: &[u8], boundary: &str, truncated: bool, limits: &BodyLimits) 
 }
 
 /// A delimiter line.
-struct Delimiter {
+pub(crate) struct Delimiter {
     /// Where `--boundary` starts.
-    at: usize,
+    pub(crate) at: usize,
     /// Where the part after it starts; `None` for the close delimiter.
-    content_start: Option<usize>,
+    pub(crate) content_start: Option<usize>,
 }
 
 /// The next delimiter at or after `from` (see the module doc for what counts).
-fn next_delimiter(body: &[u8], finder: &memmem::Finder<'_>, from: usize) -> Option<Delimiter> {
+pub(crate) fn next_delimiter(
+    body: &[u8],
+    finder: &memmem::Finder<'_>,
+    from: usize,
+) -> Option<Delimiter> {
     let mut search = from;
     while let Some(off) = finder.find(body.get(search..)?) {
         let at = search + off;
@@ -134,7 +140,7 @@ fn next_delimiter(body: &[u8], finder: &memmem::Finder<'_>, from: usize) -> Opti
 
 /// The end of a part's content: the line break before the delimiter at `at`
 /// belongs to the delimiter.
-fn strip_line_end(body: &[u8], start: usize, at: usize) -> usize {
+pub(crate) fn strip_line_end(body: &[u8], start: usize, at: usize) -> usize {
     let mut end = at;
     if end > start && body[end - 1] == b'\n' {
         end -= 1;
@@ -173,77 +179,104 @@ impl Parser<'_> {
 
     /// One part: `region` runs to the next delimiter, its content to `content_end`.
     fn part(&mut self, region: &[u8], content_end: usize, cut_short: bool) {
-        let mut disposition: Option<String> = None;
-        let mut content_type: Option<String> = None;
-        // The header being read (name, value), kept for folded lines.
-        let mut current: Option<(String, String)> = None;
-        let mut content_start = None;
-        let mut pos = 0;
-        while let Some(nl) = memchr::memchr(b'\n', &region[pos..]) {
-            let line = &region[pos..pos + nl];
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            pos += nl + 1;
-            if line.is_empty() {
-                content_start = Some(pos);
-                break;
-            }
-            if matches!(line[0], b' ' | b'\t') {
-                if let Some((_, v)) = &mut current {
-                    v.push(' ');
-                    v.push_str(String::from_utf8_lossy(line).trim());
-                }
-                continue;
-            }
-            take_header(&mut current, &mut disposition, &mut content_type);
-            current = line.iter().position(|&c| c == b':').map(|colon| {
-                (
-                    String::from_utf8_lossy(&line[..colon])
-                        .trim()
-                        .to_ascii_lowercase(),
-                    String::from_utf8_lossy(&line[colon + 1..])
-                        .trim()
-                        .to_owned(),
-                )
-            });
-        }
-        take_header(&mut current, &mut disposition, &mut content_type);
-        if content_start.is_none() && !cut_short {
+        let head = read_head(region);
+        if head.content_start.is_none() && !cut_short {
             self.problem("part headers not ended by an empty line");
         }
-        let params = disposition.as_deref().map(params).unwrap_or_default();
-        if disposition.is_none() && content_start.is_some() {
+        if !head.has_disposition && head.content_start.is_some() {
             self.problem("part without Content-Disposition");
         }
-        let mut name: Option<String> = None;
-        let mut filenames: Vec<String> = Vec::new();
-        for (k, v) in params {
-            match k.as_str() {
-                "name" | "name*" if name.is_none() => name = Some(v),
-                "filename" | "filename*" if !filenames.contains(&v) => filenames.push(v),
-                _ => {}
-            }
-        }
-        let name = name.unwrap_or_default();
-        if let Some(start) = content_start {
-            let binary_file = !filenames.is_empty()
-                && content_type
-                    .as_deref()
-                    .is_some_and(|ct| super::kind_of(Some(ct)) == BodyKind::Opaque);
+        if let Some(start) = head.content_start {
+            let content = region.get(start..content_end.max(start)).unwrap_or(&[]);
+            // A file is skipped only when its content is binary: the declared
+            // type is the sender's word, and `shell.php` declared `image/png` is text.
+            let binary_file = head.is_file() && sniff(content) == Sniffed::Binary;
             if !binary_file {
-                let content = region.get(start..content_end.max(start)).unwrap_or(&[]);
                 self.push(
                     Part::BodyArg,
-                    &name,
+                    &head.name,
                     String::from_utf8_lossy(content).into_owned(),
                 );
             }
         }
-        if disposition.is_some() {
-            self.push(Part::BodyArgName, &name, name.clone());
+        if head.has_disposition {
+            self.push(Part::BodyArgName, &head.name, head.name.clone());
         }
-        for f in filenames {
-            self.push(Part::Filename, &name, f);
+        for f in head.filenames {
+            self.push(Part::Filename, &head.name, f);
         }
+    }
+}
+
+/// What a part's headers say.
+#[derive(Debug, Default)]
+pub(crate) struct PartHead {
+    /// The field name (empty when there is none).
+    pub(crate) name: String,
+    pub(crate) filenames: Vec<String>,
+    pub(crate) has_disposition: bool,
+    /// Where the content starts in the region read; `None`: the headers did not end.
+    pub(crate) content_start: Option<usize>,
+}
+
+impl PartHead {
+    pub(crate) fn is_file(&self) -> bool {
+        !self.filenames.is_empty()
+    }
+}
+
+/// Reads a part's headers from the start of `region` (the bytes after a delimiter line).
+pub(crate) fn read_head(region: &[u8]) -> PartHead {
+    let mut disposition: Option<String> = None;
+    // Read, never trusted: a part's content decides whether it is binary.
+    let mut content_type: Option<String> = None;
+    // The header being read (name, value), kept for folded lines.
+    let mut current: Option<(String, String)> = None;
+    let mut content_start = None;
+    let mut pos = 0;
+    while let Some(nl) = memchr::memchr(b'\n', &region[pos..]) {
+        let line = &region[pos..pos + nl];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        pos += nl + 1;
+        if line.is_empty() {
+            content_start = Some(pos);
+            break;
+        }
+        if matches!(line[0], b' ' | b'\t') {
+            if let Some((_, v)) = &mut current {
+                v.push(' ');
+                v.push_str(String::from_utf8_lossy(line).trim());
+            }
+            continue;
+        }
+        take_header(&mut current, &mut disposition, &mut content_type);
+        current = line.iter().position(|&c| c == b':').map(|colon| {
+            (
+                String::from_utf8_lossy(&line[..colon])
+                    .trim()
+                    .to_ascii_lowercase(),
+                String::from_utf8_lossy(&line[colon + 1..])
+                    .trim()
+                    .to_owned(),
+            )
+        });
+    }
+    take_header(&mut current, &mut disposition, &mut content_type);
+    let params = disposition.as_deref().map(params).unwrap_or_default();
+    let mut name: Option<String> = None;
+    let mut filenames: Vec<String> = Vec::new();
+    for (k, v) in params {
+        match k.as_str() {
+            "name" | "name*" if name.is_none() => name = Some(v),
+            "filename" | "filename*" if !filenames.contains(&v) => filenames.push(v),
+            _ => {}
+        }
+    }
+    PartHead {
+        name: name.unwrap_or_default(),
+        filenames,
+        has_disposition: disposition.is_some(),
+        content_start,
     }
 }
 

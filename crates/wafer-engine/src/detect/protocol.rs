@@ -31,7 +31,7 @@ rules! {
     INVALID_UTF8 = 1009, Notice, 2, "value is not valid UTF-8 after decoding";
     MALFORMED_BODY = 1010, Critical, 1, "request body does not parse as its Content-Type says";
     BODY_TOO_DEEP = 1011, Warning, 1, "body nesting deeper than the limit";
-    TOO_MANY_ARGS = 1012, Warning, 1, "more arguments than the limit";
+    TOO_MANY_ARGS = 1012, Critical, 1, "more arguments than the limit (refused: the rest could not be inspected)";
     XML_DOCTYPE = 1013, Critical, 1, "XML body declares a DOCTYPE or ENTITY (XXE)";
     MISSING_USER_AGENT = 1014, Notice, 2, "request without User-Agent";
     MISSING_ACCEPT = 1015, Notice, 3, "request without Accept";
@@ -46,6 +46,9 @@ rules! {
     UNKNOWN_MULTIPART = 1024, Critical, 1, "multipart Content-Type with an unknown subtype";
     BAD_CHARSET = 1025, Critical, 1, "form or multipart part declares a charset other than UTF-8 / ISO-8859-1(5) / windows-1252 / US-ASCII";
     BAD_CACHE_CONTROL = 1027, Critical, 3, "request Cache-Control with a directive requests do not use, or an empty one";
+    BODY_TOO_LARGE = 1028, Critical, 1, "body larger than the largest accepted (max_body_bytes)";
+    UNSUPPORTED_ENCODING = 1029, Critical, 1, "request Content-Encoding that cannot be decoded for inspection";
+    BAD_ENCODING = 1030, Critical, 1, "compressed body that is corrupt, or inflates past the limits (decompression bomb)";
     METHOD_OVERRIDE = 1026, Critical, 2, "HTTP method override (_method parameter or X-HTTP-Method-Override header) naming a real method";
 }
 

@@ -1,7 +1,8 @@
 //! Server-side script hidden in a file upload declared as binary.
 //!
-//! **Inspects:** the raw multipart body (the parser skips the content of file
-//! parts typed `image/*`, `application/octet-stream`...).
+//! **Inspects:** the raw multipart body's file parts that are binary by their
+//! declared type or by their content (the parser skips the content of the
+//! latter), and binary bodies and windows of them.
 //! **Finds:** a PHP, JSP or ASP opening tag inside such a part: the classic
 //! "shell.png" that is a script to the server once it is stored under the web
 //! root or included. Real image and archive data do not contain these tokens
@@ -9,6 +10,7 @@
 //! variable or a call), so this holds at paranoia 1.
 
 use super::Hit;
+use crate::body::sniff::{Sniffed, sniff};
 use crate::body::{self, BodyKind};
 use crate::request::{Location, Part};
 use memchr::memmem;
@@ -59,6 +61,18 @@ pub fn check_multipart(content_type: Option<&str>, raw: &[u8], out: &mut Vec<Hit
     }
 }
 
+/// Checks binary content (a body, or a window of one) for script tags.
+pub fn check_binary(content: &[u8], out: &mut Vec<Hit>) {
+    if let Some(tag) = find_script(content) {
+        out.push(Hit {
+            rule: SCRIPT_IN_BINARY_UPLOAD,
+            location: Location::new(Part::Body, None),
+            value: String::from_utf8_lossy(tag).into_owned(),
+            detail: None,
+        });
+    }
+}
+
 /// A script tag near the start or the end of a file's content.
 fn find_script(content: &[u8]) -> Option<&[u8]> {
     let head = &content[..content.len().min(SCAN_BYTES)];
@@ -76,20 +90,21 @@ fn part_at<'a>(raw: &'a [u8], start: usize, delimiter: &[u8]) -> &'a [u8] {
     &rest[..end]
 }
 
-/// The content of a part that names a file and declares a binary type;
-/// `None` for anything else (those parts are inspected as text already).
+/// The content of a part that names a file and is binary, by its declared
+/// type or by its content; `None` for anything else.
 fn binary_file_content(part: &[u8]) -> Option<&[u8]> {
     let (head_end, sep) = memmem::find(part, b"\r\n\r\n")
         .map(|i| (i, 4))
         .or_else(|| memmem::find(part, b"\n\n").map(|i| (i, 2)))?;
     let head = String::from_utf8_lossy(&part[..head_end]).to_ascii_lowercase();
-    let names_file = head.contains("filename");
-    let binary = head.lines().any(|line| {
+    let content = &part[head_end + sep..];
+    let declared_binary = head.lines().any(|line| {
         line.trim_start()
             .strip_prefix("content-type:")
             .is_some_and(|v| body::kind_of(Some(v.trim())) == BodyKind::Opaque)
     });
-    (names_file && binary).then(|| &part[head_end + sep..])
+    let binary = declared_binary || sniff(content) == Sniffed::Binary;
+    (head.contains("filename") && binary).then_some(content)
 }
 
 #[cfg(test)]

@@ -127,6 +127,8 @@ pub struct FileInspection {
     pub body_overflow: Option<String>,
     pub max_json_depth: Option<i64>,
     pub max_args: Option<i64>,
+    pub max_body_bytes: Option<i64>,
+    pub max_decompression_ratio: Option<i64>,
     pub allowed_methods: Option<Vec<String>>,
     #[serde(default)]
     pub disabled_rules: Vec<String>,

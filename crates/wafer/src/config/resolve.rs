@@ -216,11 +216,31 @@ pub fn resolve(
     }
     if let Some(v) = ins.body_overflow {
         match v.as_str() {
-            "inspect_partial" => cfg.engine.limits.body_overflow = BodyOverflow::InspectPartial,
+            "stream" => cfg.engine.limits.body_overflow = BodyOverflow::Stream,
             "reject" => cfg.engine.limits.body_overflow = BodyOverflow::Reject,
+            "inspect_partial" => c.fail(
+                "inspection.body_overflow",
+                "inspect_partial was removed: it forwarded the bytes past body_limit_bytes \
+                 uninspected; use stream (the default: the rest is inspected as it streams) or reject",
+            ),
             _ => c.fail(
                 "inspection.body_overflow",
-                format!("expected inspect_partial or reject, not {v:?}"),
+                format!("expected stream or reject, not {v:?}"),
+            ),
+        }
+    }
+    if let Some(n) = ins.max_body_bytes {
+        match u64::try_from(n) {
+            Ok(n) if n >= 1 => cfg.engine.limits.max_body_bytes = n,
+            _ => c.fail("inspection.max_body_bytes", "must be at least 1"),
+        }
+    }
+    if let Some(n) = ins.max_decompression_ratio {
+        match u32::try_from(n) {
+            Ok(n) if (2..=100_000).contains(&n) => cfg.engine.limits.max_decompression_ratio = n,
+            _ => c.fail(
+                "inspection.max_decompression_ratio",
+                "must be between 2 and 100000",
             ),
         }
     }

@@ -158,6 +158,22 @@ fn the_example_file_is_valid_and_documents_the_defaults() {
         defaults.engine.limits.body.max_depth
     );
     assert_eq!(
+        cfg.engine.limits.body.max_args,
+        defaults.engine.limits.body.max_args
+    );
+    assert_eq!(
+        cfg.engine.limits.body_overflow,
+        defaults.engine.limits.body_overflow
+    );
+    assert_eq!(
+        cfg.engine.limits.max_body_bytes,
+        defaults.engine.limits.max_body_bytes
+    );
+    assert_eq!(
+        cfg.engine.limits.max_decompression_ratio,
+        defaults.engine.limits.max_decompression_ratio
+    );
+    assert_eq!(
         cfg.engine.policy.allowed_methods,
         defaults.engine.policy.allowed_methods
     );
@@ -257,4 +273,33 @@ fn geoip_rules_need_a_database_and_valid_codes() {
         let errs = load(file, &[], &Overrides::default()).unwrap_err();
         assert!(errs.0.iter().any(|e| e.key == key), "{key}: {errs:?}");
     }
+}
+
+#[test]
+fn the_unsafe_inspect_partial_is_refused_with_the_reason() {
+    let errs = load(
+        "[inspection]\nbody_overflow = \"inspect_partial\"\nmax_body_bytes = 0\nmax_decompression_ratio = 1",
+        &[],
+        &Overrides::default(),
+    )
+    .unwrap_err();
+    let text = errs.to_string();
+    assert!(text.contains("uninspected"), "{text}");
+    assert!(text.contains("inspection.max_body_bytes"), "{text}");
+    assert!(
+        text.contains("inspection.max_decompression_ratio"),
+        "{text}"
+    );
+    let cfg = load(
+        "[inspection]\nbody_overflow = \"reject\"\nmax_body_bytes = 1000\nmax_decompression_ratio = 20",
+        &[],
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        cfg.engine.limits.body_overflow,
+        wafer_engine::BodyOverflow::Reject
+    );
+    assert_eq!(cfg.engine.limits.max_body_bytes, 1000);
+    assert_eq!(cfg.engine.limits.max_decompression_ratio, 20);
 }

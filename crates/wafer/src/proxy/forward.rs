@@ -28,6 +28,16 @@ const HOP_BY_HOP: &[&str] = &[
     "upgrade",
 ];
 
+/// Headers a `Connection` option cannot remove.
+const END_TO_END: &[&str] = &[
+    "content-type",
+    "content-length",
+    "content-encoding",
+    "host",
+    "cookie",
+    "authorization",
+];
+
 pub(super) struct Upstream {
     client: Client<HttpConnector, ReplayBody>,
     scheme: Scheme,
@@ -176,7 +186,11 @@ pub(super) fn strip_hop_by_hop(mut headers: HeaderMap) -> HeaderMap {
         .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
         .collect();
     for name in named {
-        headers.remove(name);
+        // `Connection` may not take away what says what the body is or whom
+        // the request is for: the upstream must get the request Wafer inspected.
+        if !END_TO_END.contains(&name.as_str()) {
+            headers.remove(name);
+        }
     }
     for name in HOP_BY_HOP {
         headers.remove(*name);
@@ -240,6 +254,25 @@ mod tests {
         let h = strip_hop_by_hop(h);
         assert_eq!(h.len(), 1, "{h:?}");
         assert_eq!(h["x-kept"], "yes");
+    }
+
+    #[test]
+    fn connection_cannot_take_away_the_body_type_or_host() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "connection",
+            "content-type, content-length, host, x-hop".parse().unwrap(),
+        );
+        h.insert(
+            "content-type",
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        h.insert("content-length", "3".parse().unwrap());
+        h.insert("host", "a".parse().unwrap());
+        h.insert("x-hop", "1".parse().unwrap());
+        let h = strip_hop_by_hop(h);
+        assert_eq!(h.len(), 3, "{h:?}");
+        assert!(h.contains_key("content-type") && h.contains_key("host"));
     }
 
     #[test]

@@ -17,6 +17,7 @@ use wafer_engine::{Action, BodyPlan, Flow, Transaction};
 use super::body::ReplayBody;
 use super::client_ip::client_ip;
 use super::forward::{self, ForwardInfo};
+use super::pump::PumpEnd;
 use super::respond::{self, RespBody};
 use super::{ProxyError, Shared, request_id};
 use crate::events::{Event, RequestFacts};
@@ -144,6 +145,18 @@ async fn handle_inner(
     let facts =
         |parts: (&http::Method, &http::Uri, &http::HeaderMap)| Facts::of(parts, &id, ts_ms, client);
 
+    if let Some(why) = super::hygiene::problem(req.version(), req.uri(), req.headers()) {
+        record.action = Some(Action::Block);
+        let facts = facts((req.method(), req.uri(), req.headers()));
+        let status = StatusCode::BAD_REQUEST;
+        let reason = format!("malformed request: {why}");
+        shared.events.publish(Event::guard(
+            &facts.borrow(0, req.headers()),
+            status.as_u16(),
+            &reason,
+        ));
+        return with_id(respond::error(status, &id, req.headers()), &id);
+    }
     let protection = shared.protection.load_full();
     let guard = match &shared.list_files {
         Some(f) => protection.ip_lists.check_both(&f.lists.load(), client),
@@ -168,57 +181,231 @@ async fn handle_inner(
     }
 
     let (parts, incoming) = req.into_parts();
-    let body = if guard == GuardDecision::Allow {
-        ReplayBody::streaming(incoming)
+    let info = ForwardInfo {
+        peer: peer.ip(),
+        peer_trusted,
+        request_id: &id,
+        upgrade,
+    };
+    // The error page, if forwarding fails, is chosen by the client's Accept
+    // header: that is all of the request kept back once it is handed on.
+    let mut accept = http::HeaderMap::new();
+    for v in parts.headers.get_all(header::ACCEPT) {
+        accept.append(header::ACCEPT, v.clone());
+    }
+    if guard == GuardDecision::Allow {
+        let sent = upstream
+            .send(parts, ReplayBody::streaming(incoming), &info)
+            .await;
+        return answer(sent, upstream, client_upgrade, &accept, &id, client);
+    }
+
+    let mut step = Inspection::new(shared, &protection.engine);
+    let flow = step.head(&parts);
+    let body = if flow == Flow::Stop {
+        None
     } else {
-        let engine = &protection.engine;
-        let mut tx = engine.transaction();
-        let mut clock = Clock::default();
-        let head = engine_head(&parts);
-        let flow = clock.time(|| tx.on_request_head(head));
-        let body = if flow == Flow::Stop {
-            None
-        } else {
-            match tx.body_plan() {
-                BodyPlan::Skip => Some(ReplayBody::streaming(incoming)),
-                BodyPlan::Inspect { .. } => {
-                    match read_for_inspection(
-                        &mut tx,
-                        incoming,
-                        cfg.timeouts.client_body,
-                        &mut clock,
-                    )
-                    .await
-                    {
-                        Ok(b) => b,
-                        Err(e) => {
-                            tracing::info!(request_id = %id, %client, error = %e.chain(), "request body failed");
-                            let _ = tx.finish();
-                            return with_id(respond::error(e.status(), &id, &parts.headers), &id);
-                        }
+        match step.tx.body_plan() {
+            BodyPlan::Skip => Some(ReplayBody::streaming(incoming)),
+            BodyPlan::Inspect { .. } => {
+                match read_for_inspection(&mut step, incoming, cfg.timeouts.client_body).await {
+                    Ok(Read::Whole(buffered)) => {
+                        let stop = step.clock.time(|| step.tx.on_request_body_end()) == Flow::Stop;
+                        (!stop).then(|| ReplayBody::replay(buffered))
+                    }
+                    Ok(Read::Stopped) => None,
+                    Ok(Read::Streaming { buffered, rest }) => {
+                        return stream_through(
+                            step,
+                            parts,
+                            buffered,
+                            rest,
+                            upstream,
+                            &info,
+                            client_upgrade,
+                            &accept,
+                            &id,
+                            ts_ms,
+                            client,
+                            record,
+                        )
+                        .await;
+                    }
+                    Err(e) => {
+                        tracing::info!(request_id = %id, %client, error = %e.chain(), "request body failed");
+                        return with_id(respond::error(e.status(), &id, &parts.headers), &id);
                     }
                 }
             }
-        };
+        }
+    };
+    step.score_model();
+    let facts = || facts((&parts.method, &parts.uri, &parts.headers));
+    let verdict = step.conclude(record, &id, facts, &parts.headers).await;
+    let body = match (verdict.action, body) {
+        (Action::Block, _) | (_, None) => {
+            return with_id(respond::blocked(verdict.status, &id, &parts.headers), &id);
+        }
+        (_, Some(body)) => body,
+    };
+    let sent = Instant::now();
+    let result = upstream.send(parts, body, &info).await;
+    record.upstream_us = Some(elapsed_us(sent));
+    answer(result, upstream, client_upgrade, &accept, &id, client)
+}
+
+/// A body past the parse buffer: forwarded as it is inspected (see
+/// [`pump`](super::pump)), the upstream request aborted if it is blocked.
+#[allow(clippy::too_many_arguments)]
+async fn stream_through(
+    mut step: Inspection<'_>,
+    parts: http::request::Parts,
+    mut buffered: VecDeque<Frame<Bytes>>,
+    rest: Incoming,
+    upstream: &super::forward::Upstream,
+    info: &ForwardInfo<'_>,
+    client_upgrade: Option<hyper::upgrade::OnUpgrade>,
+    accept: &http::HeaderMap,
+    id: &str,
+    ts_ms: u64,
+    client: std::net::IpAddr,
+    record: &mut Record,
+) -> Response<RespBody> {
+    // The request is handed on before the verdict: what events say of it is kept now.
+    let facts = Facts::of(
+        (&parts.method, &parts.uri, &parts.headers),
+        id,
+        ts_ms,
+        client,
+    );
+    let headers = parts.headers.clone();
+    let held = buffered.pop_back();
+    let (body, link) = ReplayBody::pumped(buffered);
+    let idle = step.shared.config.timeouts.client_body;
+    let started = Instant::now();
+    let send = upstream.send(parts, body, info);
+    tokio::pin!(send);
+    let mut response = None;
+    let end = {
+        let pump = super::pump::run(&mut step, rest, held, link, idle);
+        tokio::pin!(pump);
+        loop {
+            tokio::select! {
+                end = &mut pump => break end,
+                r = &mut send, if response.is_none() => response = Some(r),
+            }
+        }
+    };
+    let verdict = step.conclude(record, id, move || facts, &headers).await;
+    match end {
+        PumpEnd::Failed(e) => {
+            tracing::info!(request_id = %id, %client, error = %e.chain(), "request body failed");
+            with_id(respond::error(e.status(), id, &headers), id)
+        }
+        PumpEnd::Blocked => with_id(respond::blocked(verdict.status, id, &headers), id),
+        PumpEnd::Passed => {
+            let result = match response {
+                Some(r) => r,
+                None => send.await,
+            };
+            record.upstream_us = Some(elapsed_us(started));
+            answer(result, upstream, client_upgrade, accept, id, client)
+        }
+    }
+}
+
+/// The upstream's answer (or the failure to get one) as the client's response.
+fn answer(
+    result: Result<Response<Incoming>, ProxyError>,
+    upstream: &super::forward::Upstream,
+    client_upgrade: Option<hyper::upgrade::OnUpgrade>,
+    accept: &http::HeaderMap,
+    id: &str,
+    client: std::net::IpAddr,
+) -> Response<RespBody> {
+    match result {
+        Ok(mut resp) => {
+            let switching = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
+            if switching && let Some(client_side) = client_upgrade {
+                let upstream_side = hyper::upgrade::on(&mut resp);
+                tokio::spawn(tunnel(client_side, upstream_side, id.to_owned()));
+            }
+            forward::response_headers(resp.headers_mut(), switching);
+            let resp = resp.map(|b| b.map_err(Into::into).boxed());
+            with_id(resp, id)
+        }
+        Err(e) => {
+            tracing::warn!(request_id = %id, %client, upstream = upstream.display(), error = %e.chain(), "forwarding failed");
+            with_id(respond::error(e.status(), id, accept), id)
+        }
+    }
+}
+
+fn elapsed_us(since: Instant) -> u64 {
+    since.elapsed().as_micros().try_into().unwrap_or(u64::MAX)
+}
+
+/// One request's inspection: the transaction, the time spent in it, and what
+/// the learning period may keep of it.
+struct Inspection<'a> {
+    shared: &'a Arc<Shared>,
+    tx: Transaction<'a>,
+    clock: Clock,
+    to_learn: Option<wafer_engine::Request>,
+}
+
+impl<'a> Inspection<'a> {
+    fn new(shared: &'a Arc<Shared>, engine: &'a wafer_engine::Engine) -> Self {
+        Inspection {
+            shared,
+            tx: engine.transaction(),
+            clock: Clock::default(),
+            to_learn: None,
+        }
+    }
+
+    fn head(&mut self, parts: &http::request::Parts) -> Flow {
+        let head = engine_head(parts);
+        self.clock.time(|| self.tx.on_request_head(head))
+    }
+
+    /// Scores the request with the anomaly model in use (or, while it is
+    /// learning, scores it for the record and offers it to the learner).
+    fn score_model(&mut self) {
+        let shared = self.shared;
         let model = shared.model.load_full();
-        let mut to_learn = None;
         match model.as_deref() {
             Some(m) if m.learning => {
-                let s = clock.time(|| m.model.score(tx.request()));
+                let s = self.clock.time(|| m.model.score(self.tx.request()));
                 shared.scores.record(s.score, false);
-                if shared.learner.takes(tx.request()) {
-                    to_learn = Some(tx.request().clone());
+                if shared.learner.takes(self.tx.request()) {
+                    self.to_learn = Some(self.tx.request().clone());
                 }
             }
-            Some(m) => clock.time(|| tx.score_anomaly(&m.model, &m.version)),
+            Some(m) => {
+                let tx = &mut self.tx;
+                self.clock.time(|| tx.score_anomaly(&m.model, &m.version));
+            }
             None => {}
         }
-        let verdict = tx.finish();
+    }
+
+    /// The verdict, and everything it sets off: the model's statistics, the
+    /// learning period, a ban, the event.
+    async fn conclude(
+        self,
+        record: &mut Record,
+        id: &str,
+        facts: impl FnOnce() -> Facts,
+        headers: &http::HeaderMap,
+    ) -> Concluded {
+        let shared = self.shared;
+        let verdict = self.tx.finish();
         if let Some(a) = &verdict.anomaly {
             shared.scores.record(a.score, a.anomalous);
         }
         if verdict.action == Action::Allow
-            && let Some(set) = to_learn.and_then(|r| shared.learner.offer(r))
+            && let Some(set) = self.to_learn.and_then(|r| shared.learner.offer(r))
         {
             crate::anomaly::learn::finish(
                 set,
@@ -226,18 +413,22 @@ async fn handle_inner(
                 Arc::clone(shared),
             );
         }
-        let inspect_us = clock.total.as_micros().try_into().unwrap_or(u64::MAX);
+        let inspect_us = self.clock.total.as_micros().try_into().unwrap_or(u64::MAX);
         record.action = Some(verdict.action);
         record.inspect_us = inspect_us;
         record.classes = crate::traffic::class_bits(verdict.findings.iter().map(|f| &f.class));
-        // A block may earn the client a ban: said on this request's own event.
-        let ban = match verdict.action {
-            Action::Block => shared.bans.strike(client).await,
-            _ => None,
-        };
-        if verdict.action != Action::Allow || sampled(&id, shared.record_all) {
-            let facts = facts((&parts.method, &parts.uri, &parts.headers));
-            let mut ev = Event::from_verdict(&facts.borrow(inspect_us, &parts.headers), &verdict);
+        let status = verdict
+            .status
+            .and_then(|s| StatusCode::from_u16(s).ok())
+            .unwrap_or(StatusCode::FORBIDDEN);
+        if verdict.action != Action::Allow || sampled(id, shared.record_all) {
+            let facts = facts();
+            // A block may earn the client a ban: said on this request's own event.
+            let ban = match verdict.action {
+                Action::Block => shared.bans.strike(facts.client).await,
+                _ => None,
+            };
+            let mut ev = Event::from_verdict(&facts.borrow(inspect_us, headers), &verdict);
             if let Some(b) = ban {
                 ev.reason = Some(format!(
                     "client banned for {} min: {}",
@@ -247,88 +438,83 @@ async fn handle_inner(
             }
             shared.events.publish(ev);
         }
-        match (verdict.action, body) {
-            (Action::Block, _) | (_, None) => {
-                let status = verdict
-                    .status
-                    .and_then(|s| StatusCode::from_u16(s).ok())
-                    .unwrap_or(StatusCode::FORBIDDEN);
-                return with_id(respond::blocked(status, &id, &parts.headers), &id);
-            }
-            (_, Some(body)) => body,
-        }
-    };
-
-    let info = ForwardInfo {
-        peer: peer.ip(),
-        peer_trusted,
-        request_id: &id,
-        upgrade,
-    };
-    // The error page, if forwarding fails, is chosen by the client's Accept
-    // header: that is all of the request kept back once it is handed on.
-    let mut req_headers = http::HeaderMap::new();
-    for v in parts.headers.get_all(header::ACCEPT) {
-        req_headers.append(header::ACCEPT, v.clone());
-    }
-    let sent = Instant::now();
-    let result = upstream.send(parts, body, &info).await;
-    record.upstream_us = Some(sent.elapsed().as_micros().try_into().unwrap_or(u64::MAX));
-    match result {
-        Ok(mut resp) => {
-            let switching = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
-            if switching && let Some(client_side) = client_upgrade {
-                let upstream_side = hyper::upgrade::on(&mut resp);
-                tokio::spawn(tunnel(client_side, upstream_side, id.clone()));
-            }
-            forward::response_headers(resp.headers_mut(), switching);
-            let resp = resp.map(|b| b.map_err(Into::into).boxed());
-            with_id(resp, &id)
-        }
-        Err(e) => {
-            tracing::warn!(request_id = %id, %client, upstream = upstream.display(), error = %e.chain(), "forwarding failed");
-            with_id(respond::error(e.status(), &id, &req_headers), &id)
+        Concluded {
+            action: verdict.action,
+            status,
         }
     }
 }
 
-/// Reads the body into the transaction up to its inspection limit. Returns the
-/// body to forward (what was read, then the unread rest), or `None` when the
-/// transaction decided to stop while reading.
+/// What the rest of the handler needs of the verdict.
+struct Concluded {
+    action: Action,
+    status: StatusCode,
+}
+
+impl super::pump::Inspect for Inspection<'_> {
+    fn chunk(&mut self, data: &[u8]) -> bool {
+        let tx = &mut self.tx;
+        self.clock.time(|| tx.on_request_chunk(data)) == Flow::Stop
+    }
+
+    fn end(&mut self) -> bool {
+        let tx = &mut self.tx;
+        if self.clock.time(|| tx.on_request_body_end()) == Flow::Stop {
+            return true;
+        }
+        // The model may block too: it speaks before the last bytes leave.
+        self.score_model();
+        self.tx.blocks()
+    }
+}
+
+/// How reading the body for inspection ended.
+enum Read {
+    /// The whole body, inspected up to its end phase (not yet called).
+    Whole(VecDeque<Frame<Bytes>>),
+    /// The transaction decided to block while reading.
+    Stopped,
+    /// The body outgrew the parse buffer: what was read (all inspected),
+    /// and the rest, to be inspected as it streams on.
+    Streaming {
+        buffered: VecDeque<Frame<Bytes>>,
+        rest: Incoming,
+    },
+}
+
+/// Reads the body into the transaction until it ends, the transaction stops
+/// it, or it outgrows the parse buffer.
 async fn read_for_inspection(
-    tx: &mut Transaction<'_>,
-    incoming: Incoming,
+    step: &mut Inspection<'_>,
+    mut incoming: Incoming,
     idle: Duration,
-    clock: &mut Clock,
-) -> Result<Option<ReplayBody>, ProxyError> {
+) -> Result<Read, ProxyError> {
     let mut buffered: VecDeque<Frame<Bytes>> = VecDeque::new();
-    let mut rest = Some(incoming);
-    while let Some(body) = rest.as_mut() {
-        let frame = match tokio::time::timeout(idle, body.frame()).await {
+    loop {
+        let frame = match tokio::time::timeout(idle, incoming.frame()).await {
             Err(_) => return Err(ProxyError::ClientBodyTimeout(idle)),
-            Ok(None) => {
-                rest = None;
-                break;
-            }
+            Ok(None) => return Ok(Read::Whole(buffered)),
             Ok(Some(Err(e))) => return Err(ProxyError::ClientBody(e)),
             Ok(Some(Ok(frame))) => frame,
         };
         let flow = match frame.data_ref() {
-            Some(data) => clock.time(|| tx.on_request_chunk(data)),
+            Some(data) => {
+                let tx = &mut step.tx;
+                step.clock.time(|| tx.on_request_chunk(data))
+            }
             None => Flow::Continue,
         };
         buffered.push_back(frame);
         if flow == Flow::Stop {
-            return Ok(None);
+            return Ok(Read::Stopped);
         }
-        if tx.body_full() {
-            break;
+        if step.tx.body_streaming() {
+            return Ok(Read::Streaming {
+                buffered,
+                rest: incoming,
+            });
         }
     }
-    if clock.time(|| tx.on_request_body_end()) == Flow::Stop {
-        return Ok(None);
-    }
-    Ok(Some(ReplayBody::replay(buffered, rest)))
 }
 
 /// Time spent inside the engine, summed over the phases.

@@ -1,0 +1,360 @@
+//! The body phases of a transaction: every byte the upstream will receive is
+//! counted, decoded (`Content-Encoding`) and inspected.
+//!
+//! A body that fits the parse buffer is parsed whole by its kind; past the
+//! buffer it is inspected as it streams ([`crate::body::stream`]). The kind
+//! is the declared one where the engine parses that type, and the content's
+//! otherwise: a body declared `application/octet-stream` that is a form is
+//! inspected as a form. Each limit is a finding that refuses the request in
+//! block mode: a body past `max_body_bytes` (413), a coding that cannot be
+//! decoded (415), a corrupt or bomb-like compressed body (400 / 413).
+
+use super::{Flow, Phase, Transaction};
+use crate::BodyOverflow;
+use crate::body::coding::{self, CodingError, DecodeLimits, Decoder};
+use crate::body::sniff::{self, Sniffed};
+use crate::body::stream::{BodyStream, Pieces};
+use crate::body::{self, BodyKind, BodyProblem};
+use crate::detect::{self, protocol};
+use crate::policy::Mode;
+use crate::request::{Location, Part, Value};
+use crate::view;
+
+/// Where the body is.
+#[derive(Debug, Default)]
+pub(super) struct BodyState {
+    /// Bytes received as sent (compressed, when it is).
+    received: u64,
+    decoder: Option<Decoder>,
+    /// Set once the body outgrew the parse buffer.
+    stream: Option<BodyStream>,
+    /// Body arguments inspected so far (against `max_args`).
+    args: usize,
+    /// The decoder failed: the rest of the body cannot be read.
+    undecodable: bool,
+}
+
+impl Transaction<'_> {
+    /// What the head says of the body: its declared size and its coding.
+    pub(super) fn body_head(&mut self) {
+        let limits = &self.engine.limits;
+        let declared = self
+            .req
+            .header_value("content-length")
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if let Some(n) = declared
+            && n > limits.max_body_bytes
+        {
+            self.body_too_large();
+        }
+        if let Some(n) = declared
+            && n > limits.body_inspect_bytes as u64
+            && limits.body_overflow == BodyOverflow::Reject
+        {
+            self.over_buffer();
+        }
+        let encodings: Vec<&str> = self
+            .req
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("content-encoding"))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        if encodings.is_empty() {
+            return;
+        }
+        let decode_limits = DecodeLimits {
+            max_output: usize::try_from(limits.max_body_bytes).unwrap_or(usize::MAX),
+            max_ratio: limits.max_decompression_ratio,
+        };
+        let decoder = coding::parse_content_encoding(encodings.iter().copied())
+            .and_then(|c| Decoder::new(&c, decode_limits));
+        match decoder {
+            Ok(d) => self.body.decoder = Some(d),
+            Err(e) => self.coding_failed(&e),
+        }
+    }
+
+    fn body_too_large(&mut self) {
+        let max = self.engine.limits.max_body_bytes;
+        self.refuse(
+            protocol::BODY_TOO_LARGE,
+            413,
+            Location::new(Part::Body, None),
+            format!("limit {max} bytes"),
+        );
+    }
+
+    fn over_buffer(&mut self) {
+        let limit = self.engine.limits.body_inspect_bytes;
+        self.refuse(
+            protocol::BODY_OVER_LIMIT,
+            413,
+            Location::new(Part::Body, None),
+            format!("limit {limit} bytes"),
+        );
+    }
+
+    fn coding_failed(&mut self, e: &CodingError) {
+        self.body.undecodable = true;
+        let (rule, status) = match e {
+            CodingError::Unknown(_) | CodingError::TooManyLayers => {
+                (protocol::UNSUPPORTED_ENCODING, 415)
+            }
+            CodingError::TooLarge { .. } | CodingError::Ratio { .. } => {
+                (protocol::BAD_ENCODING, 413)
+            }
+            CodingError::Corrupt(_) => (protocol::BAD_ENCODING, 400),
+        };
+        self.refuse(
+            rule,
+            status,
+            Location::new(Part::Header, Some("content-encoding")),
+            e.to_string(),
+        );
+    }
+
+    /// Feeds a piece of the body as received. Nothing is skipped: bytes past
+    /// the parse buffer are inspected as they stream.
+    pub fn on_request_chunk(&mut self, chunk: &[u8]) -> Flow {
+        self.advance(Phase::RequestBody);
+        if self.stopped || self.settings().mode == Mode::Off {
+            return self.flow();
+        }
+        self.body.received += chunk.len() as u64;
+        if self.body.received > self.engine.limits.max_body_bytes && self.refusal.is_none() {
+            self.body_too_large();
+        }
+        if self.body.undecodable {
+            return self.flow();
+        }
+        match self.body.decoder.take() {
+            Some(mut d) => {
+                let mut plain = Vec::new();
+                let r = d.push(chunk, &mut plain);
+                self.body.decoder = Some(d);
+                self.take_plain(&plain);
+                if let Err(e) = r {
+                    self.coding_failed(&e);
+                }
+            }
+            None => self.take_plain(chunk),
+        }
+        self.flow()
+    }
+
+    /// Plain (decoded) body bytes: buffered while they fit, streamed after.
+    fn take_plain(&mut self, plain: &[u8]) {
+        if let Some(stream) = &mut self.body.stream {
+            let mut pieces = Pieces::default();
+            stream.push(plain, &mut pieces);
+            self.keep_prefix(plain);
+            self.inspect_pieces(pieces);
+            return;
+        }
+        let limit = self.engine.limits.body_inspect_bytes;
+        if self.req.body.len() + plain.len() <= limit {
+            self.req.body.extend_from_slice(plain);
+            return;
+        }
+        if self.engine.limits.body_overflow == BodyOverflow::Reject {
+            if !self.req.body_truncated {
+                self.over_buffer();
+            }
+            self.keep_prefix(plain);
+            return;
+        }
+        // Past the buffer: everything so far, then the rest, goes through the stream.
+        let kind = self.streamed_kind();
+        let ct = self.req.header_value("content-type").map(str::to_owned);
+        let mut stream = BodyStream::new(kind, ct.as_deref(), &self.req.body);
+        let mut pieces = Pieces::default();
+        stream.push(&self.req.body, &mut pieces);
+        stream.push(plain, &mut pieces);
+        self.body.stream = Some(stream);
+        self.keep_prefix(plain);
+        self.inspect_pieces(pieces);
+    }
+
+    /// Keeps the body's first `body_inspect_bytes` (the anomaly model's view).
+    fn keep_prefix(&mut self, plain: &[u8]) {
+        let room = self
+            .engine
+            .limits
+            .body_inspect_bytes
+            .saturating_sub(self.req.body.len());
+        self.req
+            .body
+            .extend_from_slice(&plain[..room.min(plain.len())]);
+        self.req.body_truncated = true;
+    }
+
+    /// The kind a streamed body is split by: the declared one where the engine
+    /// parses that type; by content (`Opaque` lets the stream sniff) otherwise.
+    fn streamed_kind(&self) -> BodyKind {
+        match self.body_kind {
+            BodyKind::Text | BodyKind::Opaque => BodyKind::Opaque,
+            k => k,
+        }
+    }
+
+    /// True once the body outgrew the parse buffer and is inspected as it streams.
+    pub fn body_streaming(&self) -> bool {
+        self.body.stream.is_some() || self.req.body_truncated
+    }
+
+    /// The end of the body: inspects what is buffered, or the stream's rest.
+    pub fn on_request_body_end(&mut self) -> Flow {
+        self.advance(Phase::RequestBody);
+        if self.stopped || self.settings().mode == Mode::Off {
+            return self.flow();
+        }
+        if !self.body.undecodable
+            && let Some(mut d) = self.body.decoder.take()
+        {
+            let mut plain = Vec::new();
+            let r = d.finish(&mut plain);
+            self.take_plain(&plain);
+            if let Err(e) = r {
+                self.coding_failed(&e);
+            }
+        }
+        if let Some(mut stream) = self.body.stream.take() {
+            let mut pieces = Pieces::default();
+            stream.finish(&mut pieces);
+            self.inspect_pieces(pieces);
+        } else if !self.req.body_truncated {
+            self.inspect_buffered();
+        }
+        self.flow()
+    }
+
+    /// What the stream gave: values, binary windows and problems.
+    fn inspect_pieces(&mut self, pieces: Pieces) {
+        let mut hits = Vec::new();
+        protocol::check_body(&pieces.problems, &mut hits);
+        for w in &pieces.binary {
+            detect::upload::check_binary(w, &mut hits);
+        }
+        self.record_hits(hits);
+        self.count_args(&pieces.values);
+        self.inspect_values(&pieces.values);
+    }
+
+    /// Counts body arguments against `max_args`; past it the request is refused.
+    fn count_args(&mut self, values: &[Value]) {
+        self.body.args += values
+            .iter()
+            .filter(|v| matches!(v.location.part, Part::BodyArg | Part::BodyArgName))
+            .count();
+        let max = self.engine.limits.body.max_args;
+        if self.body.args > max && self.refusal.is_none() {
+            self.refuse(
+                protocol::TOO_MANY_ARGS,
+                413,
+                Location::new(Part::Body, None),
+                format!("more than {max} body arguments"),
+            );
+        }
+    }
+
+    /// A body that fit the buffer: parsed whole, by its declared type where the
+    /// engine parses it, by its content otherwise.
+    fn inspect_buffered(&mut self) {
+        let ct = self.req.header_value("content-type").map(str::to_owned);
+        let sniffed = sniff::sniff(&self.req.body);
+        let kind = match self.body_kind {
+            BodyKind::Text | BodyKind::Opaque => match sniffed {
+                Sniffed::UrlEncoded => BodyKind::UrlEncoded,
+                Sniffed::Json => BodyKind::Json,
+                Sniffed::Xml => BodyKind::Xml,
+                Sniffed::Text | Sniffed::Binary => BodyKind::Text,
+            },
+            k => k,
+        };
+        let declared_parse = kind == self.body_kind;
+        let parsed = body::parse_as(
+            kind,
+            ct.as_deref(),
+            &self.req.body,
+            false,
+            &self.engine.limits.body,
+        );
+        let mut hits = Vec::new();
+        // A sniffed kind that does not parse is no evidence: it was a guess.
+        let problems: Vec<BodyProblem> = parsed
+            .problems
+            .iter()
+            .filter(|p| declared_parse || !is_malformed(p))
+            .cloned()
+            .collect();
+        let too_many = problems.contains(&BodyProblem::TooManyArgs);
+        let problems: Vec<BodyProblem> = problems
+            .into_iter()
+            .filter(|p| *p != BodyProblem::TooManyArgs)
+            .collect();
+        protocol::check_body(&problems, &mut hits);
+        protocol::check_multipart_charsets(ct.as_deref(), &self.req.body, &mut hits);
+        detect::upload::check_multipart(ct.as_deref(), &self.req.body, &mut hits);
+        if sniffed == Sniffed::Binary && kind == BodyKind::Text {
+            detect::upload::check_binary(&self.req.body, &mut hits);
+        }
+        self.record_hits(hits);
+        if too_many {
+            let max = self.engine.limits.body.max_args;
+            self.refuse(
+                protocol::TOO_MANY_ARGS,
+                413,
+                Location::new(Part::Body, None),
+                format!("more than {max} body arguments"),
+            );
+        }
+        let malformed = parsed.problems.iter().any(is_malformed);
+        let mut values: Vec<Value> = view::body_values(parsed.args).collect();
+        self.count_args(&values);
+        let text = || {
+            if sniffed == Sniffed::Binary {
+                sniff::printable_runs(&self.req.body, 6, self.req.body.len())
+            } else {
+                String::from_utf8_lossy(&self.req.body).into_owned()
+            }
+        };
+        let raw_value = |text: String| Value {
+            location: Location::new(Part::Body, None),
+            text,
+        };
+        // The raw text too, where no parser takes the body apart.
+        let declared_text = matches!(self.body_kind, BodyKind::Text | BodyKind::Xml);
+        if declared_text && !self.req.body.is_empty() {
+            values.push(raw_value(text()));
+        }
+        // What the anomaly features see is what they saw before sniffing:
+        // the extra values below are for the signatures only.
+        let for_model = values.len();
+        values.extend(view::joined_repeats(&values, Part::BodyArg));
+        if !declared_text
+            && (self.body_kind == BodyKind::Opaque || malformed)
+            && !self.req.body.is_empty()
+        {
+            let t = text();
+            if !t.is_empty() {
+                values.push(raw_value(t));
+            }
+        }
+        self.inspect_values(&values);
+        // The anomaly features read the same arguments; their parse uses depth 32.
+        if self.engine.limits.body.max_depth == 32 && declared_parse {
+            values.truncate(for_model);
+            self.body_values = Some(values);
+        }
+    }
+}
+
+fn is_malformed(p: &BodyProblem) -> bool {
+    matches!(
+        p,
+        BodyProblem::MalformedJson(_)
+            | BodyProblem::MalformedMultipart(_)
+            | BodyProblem::MalformedXml(_)
+    )
+}
