@@ -11,6 +11,7 @@
 # Usage: bench/proxy.sh [seconds=10] [connections=32] [modes="1 all"]   (prints Markdown)
 #        WAFER_BIN=/path/to/wafer bench/proxy.sh ...   (another build, not this checkout's)
 #        SCENARIOS=get bench/proxy.sh 8 32 1            (some scenarios only; the paced run needs get)
+#        SCENARIOS="json multipart upload" ...            (upload: 1 MiB binary file, past the parse buffer)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -46,6 +47,7 @@ run_wrk() { # port scenario threads
     get) args=(-H "User-Agent: $UA" -H "Accept: text/html,*/*;q=0.8" -H "Accept-Language: en-US,en;q=0.9" -H "Cookie: $COOKIE" "http://127.0.0.1:$port$GET_PATH") ;;
     json) args=(-s "$HERE/post-json.lua" -H "User-Agent: $UA" "http://127.0.0.1:$port/api/orders") ;;
     multipart) args=(-s "$HERE/post-multipart.lua" -H "User-Agent: $UA" "http://127.0.0.1:$port/upload") ;;
+    upload) args=(-s "$HERE/post-upload.lua" -H "User-Agent: $UA" "http://127.0.0.1:$port/upload") ;;
     mix) args=(-s "$HERE/mix.lua" "http://127.0.0.1:$port/") ;;
     paced) args=(-s "$HERE/paced.lua" -H "User-Agent: $UA" -H "Accept: text/html,*/*;q=0.8" -H "Accept-Language: en-US,en;q=0.9" -H "Cookie: $COOKIE" "http://127.0.0.1:$port$GET_PATH") ;;
   esac
