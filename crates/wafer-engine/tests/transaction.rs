@@ -363,14 +363,29 @@ fn declared_binary_bodies_are_inspected_by_what_they_are() {
         let v = e.inspect(&post("/upload", ct, b"q=zzattackzz"));
         assert_eq!(v.action, Action::Block, "{ct}");
     }
-    // Real binary data passes, and its printable runs are still read.
+    // Real binary data passes; a gRPC message's strings are read, and so
+    // is a script hidden in an image.
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     png.extend((0..5000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8 | 0x80));
     assert_eq!(
         e.inspect(&post("/upload", "image/png", &png)).action,
         Action::Allow
     );
-    png.extend_from_slice(b"\x00\x12q=zzattackzz\x00");
+    let mut grpc = b"\x00\x00\x00\x00\x10\x0a\x0c".to_vec();
+    grpc.extend_from_slice(b"q=zzattackzz\x10\x01");
+    assert_eq!(
+        e.inspect(&post("/rpc", "application/grpc", &grpc)).action,
+        Action::Block
+    );
+    // Past the parse buffer, in one piece or many, an image is still an image.
+    let mut big = png.clone();
+    big.extend((0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8 | 0x80));
+    big.extend_from_slice(b"\x00zzattackzz\x00");
+    assert_eq!(
+        e.inspect(&post("/upload", "image/png", &big)).action,
+        Action::Allow
+    );
+    png.extend_from_slice(b"<?php system($_GET[1]); ?>");
     assert_eq!(
         e.inspect(&post("/upload", "image/png", &png)).action,
         Action::Block

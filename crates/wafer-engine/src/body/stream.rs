@@ -12,8 +12,8 @@
 //!   field inspected in windows, unless it is a file whose content is binary,
 //!   which is only searched for server-side script tags;
 //! - JSON, XML and text are inspected in windows of the raw text;
-//! - binary content gives its printable runs (what protobuf and gRPC carry in
-//!   the clear) and is searched for script tags.
+//! - binary content is searched for script tags; gRPC and protobuf also give
+//!   their printable runs (the strings they carry in the clear).
 //!
 //! Windows overlap by [`OVERLAP`] bytes, so a token up to that long that
 //! straddles two windows (or two network chunks) is whole in one of them.
@@ -66,7 +66,8 @@ enum Mode {
     Form(FormStream),
     Multipart(Box<MultipartStream>),
     Text(Windows),
-    Binary(Windows),
+    /// Binary content; `true`: its printable runs are inspected too (gRPC, protobuf).
+    Binary(Windows, bool),
 }
 
 impl BodyStream {
@@ -83,7 +84,9 @@ impl BodyStream {
             BodyKind::UrlEncoded => Mode::Form(FormStream::default()),
             BodyKind::Json | BodyKind::Xml | BodyKind::Text => Mode::Text(Windows::default()),
             BodyKind::Opaque => match sniff::sniff(head) {
-                Sniffed::Binary => Mode::Binary(Windows::default()),
+                Sniffed::Binary => {
+                    Mode::Binary(Windows::default(), sniff::carries_text_fields(content_type))
+                }
                 Sniffed::UrlEncoded => Mode::Form(FormStream::default()),
                 _ => Mode::Text(Windows::default()),
             },
@@ -97,7 +100,7 @@ impl BodyStream {
             Mode::Form(f) => f.push(data, out),
             Mode::Multipart(m) => m.push(data, out),
             Mode::Text(w) => w.push(data, &mut |win| text_window(win, out)),
-            Mode::Binary(w) => w.push(data, &mut |win| binary_window(win, out)),
+            Mode::Binary(w, strings) => w.push(data, &mut |win| binary_window(win, *strings, out)),
         }
     }
 
@@ -107,7 +110,7 @@ impl BodyStream {
             Mode::Form(f) => f.finish(out),
             Mode::Multipart(m) => m.finish(out),
             Mode::Text(w) => w.finish(&mut |win| text_window(win, out)),
-            Mode::Binary(w) => w.finish(&mut |win| binary_window(win, out)),
+            Mode::Binary(w, strings) => w.finish(&mut |win| binary_window(win, *strings, out)),
         }
     }
 }
@@ -116,10 +119,12 @@ fn text_window(win: &[u8], out: &mut Pieces) {
     out.value(Part::Body, None, String::from_utf8_lossy(win).into_owned());
 }
 
-fn binary_window(win: &[u8], out: &mut Pieces) {
-    let runs = sniff::printable_runs(win, MIN_RUN, WINDOW);
-    if !runs.is_empty() {
-        out.value(Part::Body, None, runs);
+fn binary_window(win: &[u8], strings: bool, out: &mut Pieces) {
+    if strings {
+        let runs = sniff::printable_runs(win, MIN_RUN, WINDOW);
+        if !runs.is_empty() {
+            out.value(Part::Body, None, runs);
+        }
     }
     out.binary.push(win.to_vec());
 }

@@ -12,7 +12,7 @@
 use super::{Flow, Phase, Transaction};
 use crate::BodyOverflow;
 use crate::body::coding::{self, CodingError, DecodeLimits, Decoder};
-use crate::body::sniff::{self, Sniffed};
+use crate::body::sniff::{self, SNIFF_BYTES, Sniffed};
 use crate::body::stream::{BodyStream, Pieces};
 use crate::body::{self, BodyKind, BodyProblem};
 use crate::detect::{self, protocol};
@@ -167,7 +167,10 @@ impl Transaction<'_> {
         // Past the buffer: everything so far, then the rest, goes through the stream.
         let kind = self.streamed_kind();
         let ct = self.req.header_value("content-type").map(str::to_owned);
-        let mut stream = BodyStream::new(kind, ct.as_deref(), &self.req.body);
+        // What the body is, by its first bytes, wherever they came from.
+        let mut head = self.req.body[..self.req.body.len().min(SNIFF_BYTES)].to_vec();
+        head.extend_from_slice(&plain[..plain.len().min(SNIFF_BYTES - head.len())]);
+        let mut stream = BodyStream::new(kind, ct.as_deref(), &head);
         let mut pieces = Pieces::default();
         stream.push(&self.req.body, &mut pieces);
         stream.push(plain, &mut pieces);
@@ -312,12 +315,13 @@ impl Transaction<'_> {
         let malformed = parsed.problems.iter().any(is_malformed);
         let mut values: Vec<Value> = view::body_values(parsed.args).collect();
         self.count_args(&values);
-        let text = || {
-            if sniffed == Sniffed::Binary {
+        let text = || match sniffed {
+            Sniffed::Binary if sniff::carries_text_fields(ct.as_deref()) => {
                 sniff::printable_runs(&self.req.body, 6, self.req.body.len())
-            } else {
-                String::from_utf8_lossy(&self.req.body).into_owned()
             }
+            // Other binary content is searched for scripts only (above).
+            Sniffed::Binary => String::new(),
+            _ => String::from_utf8_lossy(&self.req.body).into_owned(),
         };
         let raw_value = |text: String| Value {
             location: Location::new(Part::Body, None),
@@ -326,7 +330,10 @@ impl Transaction<'_> {
         // The raw text too, where no parser takes the body apart.
         let declared_text = matches!(self.body_kind, BodyKind::Text | BodyKind::Xml);
         if declared_text && !self.req.body.is_empty() {
-            values.push(raw_value(text()));
+            let t = text();
+            if !t.is_empty() {
+                values.push(raw_value(t));
+            }
         }
         // What the anomaly features see is what they saw before sniffing:
         // the extra values below are for the signatures only.
