@@ -87,7 +87,7 @@ impl BodyStream {
                 Sniffed::Binary => {
                     Mode::Binary(Windows::default(), sniff::carries_text_fields(content_type))
                 }
-                Sniffed::UrlEncoded => Mode::Form(FormStream::default()),
+                // Text whatever it looks like, as in the buffered path.
                 _ => Mode::Text(Windows::default()),
             },
         };
