@@ -1092,3 +1092,126 @@ async fn issue14_8_attack_split_across_repeated_parameters() {
         assert_upstream_never_saw(&rec, "*/SELECT");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Bodies past the parse buffer: inspected as they stream, and forwarded whole
+// and unchanged when they are clean.
+
+/// A deterministic body of `n` bytes that no rule minds: words and digits.
+fn clean_text(n: usize) -> Vec<u8> {
+    let words = [
+        "alpha ", "bravo ", "charlie ", "delta ", "echo ", "foxtrot ", "2026 ",
+    ];
+    let mut out = Vec::with_capacity(n + 16);
+    let mut i = 0usize;
+    while out.len() < n {
+        out.extend_from_slice(words[(i * 7 + i / 3) % words.len()].as_bytes());
+        i += 1;
+    }
+    out.truncate(n);
+    out
+}
+
+#[tokio::test]
+async fn large_clean_bodies_reach_the_upstream_byte_exact() {
+    let form = {
+        let mut b = b"note=".to_vec();
+        b.extend(
+            clean_text(3 << 20)
+                .iter()
+                .map(|&c| if c == b' ' { b'+' } else { c }),
+        );
+        b
+    };
+    let image = {
+        let mut b = png_like(2 << 20);
+        b.truncate(2 << 20);
+        b
+    };
+    for (ct, body) in [(FORM, form), ("image/png", image)] {
+        // With Content-Length, and chunked in uneven pieces.
+        let (rec, wafer) = pair().await;
+        let resp = send_raw(wafer.addr, &post("/upload", ct, &body)).await;
+        assert_eq!(
+            statuses(&resp),
+            [200],
+            "{ct}: {}",
+            &resp[..resp.len().min(300)]
+        );
+        let got = rec.requests();
+        assert_eq!(got.len(), 1, "{ct}");
+        assert!(got[0].body == body, "{ct}: the upstream got another body");
+        let (rec, wafer) = pair().await;
+        let parts: Vec<&[u8]> = body.chunks(70_001).collect();
+        let resp = send_raw(
+            wafer.addr,
+            &chunked_post("/upload", ct, &chunked(&parts, |n| format!("{n:x}"))),
+        )
+        .await;
+        assert_eq!(statuses(&resp), [200], "{ct} chunked");
+        let got = rec.requests();
+        assert_eq!(got.len(), 1, "{ct} chunked");
+        assert!(
+            got[0].body == body,
+            "{ct} chunked: the upstream got another body"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_attack_in_the_last_bytes_of_a_slow_large_body_never_leaves() {
+    let (rec, wafer) = pair().await;
+    let mut body = b"note=".to_vec();
+    body.extend(
+        clean_text(1 << 20)
+            .iter()
+            .map(|&c| if c == b' ' { b'+' } else { c }),
+    );
+    body.extend_from_slice(format!("&{}", form_attack()).as_bytes());
+    let req = post("/comment", FORM, &body);
+    let writes: Vec<&[u8]> = req.chunks(64 * 1024).collect();
+    let resp = exchange(
+        wafer.addr,
+        &writes,
+        Duration::from_millis(5),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(statuses(&resp), [403], "{resp}");
+    assert_never_completed(&rec);
+    // The upstream did get most of the body: the abort, not a buffer, stopped it.
+    assert!(rec.bytes().len() > 512 * 1024, "{}", rec.bytes().len());
+    let events = wafer.stop().await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].status, Some(403));
+}
+
+#[tokio::test]
+async fn a_compressed_attack_past_the_buffer_once_decoded_is_blocked() {
+    // The attack sits past the parse buffer once decoded. Padding that
+    // compresses a thousandfold would be refused as a bomb (413), so it is
+    // letters from a generator.
+    let mut plain = b"note=".to_vec();
+    plain.extend(png_like(2 << 20)[8..].iter().map(|b| b'a' + b % 26));
+    plain.extend_from_slice(format!("&{}", form_attack()).as_bytes());
+    let (rec, resp) = compressed("gzip", FORM, gzip(&plain)).await;
+    assert_eq!(statuses(&resp), [403], "{resp}");
+    assert!(rec.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_streamed_attack_in_detect_mode_is_forwarded_and_recorded() {
+    let rec = Recorder::start().await;
+    let mut setup = Setup::default();
+    setup.engine.policy.mode = wafer_engine::Mode::Detect;
+    let wafer = Wafer::start(rec.addr, setup).await;
+    let body = padded_attack();
+    let resp = send_raw(wafer.addr, &post("/comment", FORM, body.as_bytes())).await;
+    assert_eq!(statuses(&resp), [200], "{resp}");
+    let got = rec.requests();
+    assert_eq!(got.len(), 1);
+    assert!(got[0].body == body.as_bytes());
+    let events = wafer.stop().await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].action, wafer_engine::Action::Flag);
+}
