@@ -200,6 +200,7 @@ fn routes_override_mode_threshold_and_rules() {
                 disabled_rules: vec![],
                 anomaly_mode: None,
                 anomaly_threshold: None,
+                inspect_websocket: None,
             },
             Route {
                 path: PathPattern::parse("/search").unwrap(),
@@ -209,6 +210,7 @@ fn routes_override_mode_threshold_and_rules() {
                 disabled_rules: vec!["990001".parse().unwrap()],
                 anomaly_mode: None,
                 anomaly_threshold: None,
+                inspect_websocket: None,
             },
         ],
         disabled_rules: vec!["990004".parse().unwrap()],
@@ -244,6 +246,7 @@ fn routes_match_the_decoded_canonical_path() {
             disabled_rules: vec![],
             anomaly_mode: None,
             anomaly_threshold: None,
+            inspect_websocket: None,
         }],
         mode: Mode::Detect,
         ..Policy::default()

@@ -28,6 +28,13 @@ pub struct PolicyDoc {
     pub ip: IpDoc,
     #[serde(default)]
     pub anomaly: AnomalyDoc,
+    /// Inspect the client's WebSocket messages (routes may override).
+    #[serde(default = "yes")]
+    pub inspect_websocket: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The anomaly model's part in decisions.
@@ -66,6 +73,8 @@ pub struct RouteDoc {
     pub anomaly_mode: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anomaly_threshold: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inspect_websocket: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -107,6 +116,7 @@ impl PolicyDoc {
                     disabled_rules: ranges(&r.disabled_rules),
                     anomaly_mode: r.anomaly_mode.map(|m| m.to_string()),
                     anomaly_threshold: r.anomaly_threshold,
+                    inspect_websocket: r.inspect_websocket,
                 })
                 .collect(),
             exclusions: p
@@ -125,6 +135,7 @@ impl PolicyDoc {
                 mode: p.anomaly.mode.to_string(),
                 threshold: p.anomaly.threshold,
             },
+            inspect_websocket: p.inspect_websocket,
         }
     }
 
@@ -166,6 +177,7 @@ impl PolicyDoc {
         }
         policy.threshold = self.threshold;
         policy.disabled_rules = rules("disabled_rules", &self.disabled_rules, &mut errs);
+        policy.inspect_websocket = self.inspect_websocket;
         policy.routes = Vec::new();
         for (i, r) in self.routes.iter().enumerate() {
             let key = format!("routes[{i}]");
@@ -203,6 +215,7 @@ impl PolicyDoc {
                     disabled_rules: disabled,
                     anomaly_mode,
                     anomaly_threshold,
+                    inspect_websocket: r.inspect_websocket,
                 });
             }
         }
@@ -300,6 +313,7 @@ mod tests {
             disabled_rules: vec!["x".into()],
             anomaly_mode: Some("loud".into()),
             anomaly_threshold: Some(2.0),
+            inspect_websocket: None,
         });
         bad.anomaly.threshold = Some(0.0);
         bad.exclusions.push(ExclusionDoc {
