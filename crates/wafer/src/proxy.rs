@@ -25,6 +25,7 @@ mod forward;
 mod pipeline;
 mod request_id;
 mod respond;
+mod websocket;
 
 pub use error::ProxyError;
 

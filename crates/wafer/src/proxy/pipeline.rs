@@ -18,7 +18,7 @@ use super::body::ReplayBody;
 use super::client_ip::client_ip;
 use super::forward::{self, ForwardInfo};
 use super::respond::{self, RespBody};
-use super::{ProxyError, Shared, request_id};
+use super::{Protection, ProxyError, Shared, request_id, websocket};
 use crate::events::{Event, RequestFacts};
 use crate::guard::{GuardDecision, canonical};
 
@@ -137,7 +137,7 @@ async fn handle_inner(
         .iter()
         .any(|n| n.contains(&canonical(peer.ip())));
     let client = client_ip(peer.ip(), req.headers(), &cfg.trusted_proxies);
-    let upgrade = upgrade_protocol(&req);
+    let upgrade = websocket::upgrade_of(&req);
     let client_upgrade = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
     // What events say of the request is copied only for a request that has one.
     let ts_ms = crate::clock::now_ms();
@@ -259,6 +259,12 @@ async fn handle_inner(
         }
     };
 
+    let session = (upgrade.is_some() && guard != GuardDecision::Allow)
+        .then(|| {
+            let facts = facts((&parts.method, &parts.uri, &parts.headers));
+            websocket_session(shared, &protection, facts, &parts, &id)
+        })
+        .flatten();
     let info = ForwardInfo {
         peer: peer.ip(),
         peer_trusted,
@@ -277,9 +283,14 @@ async fn handle_inner(
     match result {
         Ok(mut resp) => {
             let switching = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
-            if switching && let Some(client_side) = client_upgrade {
-                let upstream_side = hyper::upgrade::on(&mut resp);
-                tokio::spawn(tunnel(client_side, upstream_side, id.clone()));
+            if switching
+                && let Err(why) = websocket::switch(&mut resp, client_upgrade, session, &id)
+            {
+                tracing::warn!(request_id = %id, upstream = upstream.display(), "{why}");
+                return with_id(
+                    respond::error(StatusCode::BAD_GATEWAY, &id, &req_headers),
+                    &id,
+                );
             }
             forward::response_headers(resp.headers_mut(), switching);
             let resp = resp.map(|b| b.map_err(Into::into).boxed());
@@ -378,40 +389,24 @@ fn engine_head(parts: &http::request::Parts) -> wafer_engine::Request {
     req
 }
 
-/// `Some(protocol)` for an HTTP/1.1 upgrade request (WebSocket and the like).
-fn upgrade_protocol<B>(req: &http::Request<B>) -> Option<HeaderValue> {
-    let wants = req
-        .headers()
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| {
-            v.split(',')
-                .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
-        });
-    (wants && req.version() == Version::HTTP_11)
-        .then(|| req.headers().get(header::UPGRADE).cloned())
-        .flatten()
-}
-
-/// Copies bytes both ways once both sides have switched protocols.
-async fn tunnel(
-    client: hyper::upgrade::OnUpgrade,
-    upstream: hyper::upgrade::OnUpgrade,
-    id: String,
-) {
-    let (client, upstream) = match tokio::try_join!(client, upstream) {
-        Ok(pair) => pair,
-        Err(e) => {
-            tracing::info!(request_id = %id, error = %e, "upgrade failed");
-            return;
-        }
-    };
-    let mut client = hyper_util::rt::TokioIo::new(client);
-    let mut upstream = hyper_util::rt::TokioIo::new(upstream);
-    if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
-        tracing::debug!(request_id = %id, error = %e, "upgraded connection ended");
+/// What inspecting the messages of the WebSocket connection this request
+/// opens needs, or `None` when they are not inspected (see `websocket`).
+fn websocket_session(
+    shared: &Shared,
+    protection: &Arc<Protection>,
+    facts: Facts,
+    parts: &http::request::Parts,
+    id: &str,
+) -> Option<websocket::Session> {
+    let headers = parts.headers.clone();
+    websocket::Session {
+        id: id.to_owned(),
+        protection: Arc::clone(protection),
+        target: parts.uri.to_string(),
+        events: shared.events.clone(),
+        event: Box::new(move |v| Event::from_verdict(&facts.borrow(0, &headers), v)),
     }
+    .inspecting()
 }
 
 fn with_id(mut resp: Response<RespBody>, id: &str) -> Response<RespBody> {
