@@ -302,6 +302,32 @@ mod tests {
             doc
         );
 
+        // WebSocket inspection, on by default, round-trips off globally and per route.
+        assert!(doc.inspect_websocket);
+        let mut ws = doc.clone();
+        ws.inspect_websocket = false;
+        ws.routes.push(RouteDoc {
+            path: "/live/".into(),
+            mode: None,
+            threshold: None,
+            paranoia: None,
+            disabled_rules: vec![],
+            anomaly_mode: None,
+            anomaly_threshold: None,
+            inspect_websocket: Some(true),
+        });
+        let (p, _) = ws.build(engine.policy()).unwrap();
+        assert!(p.for_path("/live/x").inspect_websocket);
+        assert!(!p.for_path("/x").inspect_websocket);
+        assert_eq!(
+            PolicyDoc::of(&engine.with_policy(p), &IpLists::default()),
+            ws
+        );
+        // Saved documents from before the option keep inspecting.
+        let old: PolicyDoc =
+            serde_json::from_str(r#"{"mode":"block","paranoia":1,"threshold":5}"#).unwrap();
+        assert!(old.inspect_websocket);
+
         let mut bad = doc.clone();
         bad.mode = "loud".into();
         bad.paranoia = 9;

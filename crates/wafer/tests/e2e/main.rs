@@ -9,3 +9,4 @@ mod dashboard;
 mod geo;
 mod harness;
 mod proxy;
+mod websocket;
