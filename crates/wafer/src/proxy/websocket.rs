@@ -291,14 +291,23 @@ fn publish(s: &Session, verdict: &Verdict, n: u64, inspect_us: u64, fail: Option
     ev.id = super::request_id::next();
     ev.status = None;
     ev.inspect_us = inspect_us;
-    let what = match (fail, verdict.action) {
-        (Some(f), _) => format!("connection closed ({}: {})", f.code(), f.reason()),
-        (None, Action::Block) => "blocked, connection closed (1008)".to_owned(),
-        (None, _) => "flagged, forwarded".to_owned(),
-    };
-    ev.reason = Some(format!(
-        "WebSocket message {n} on connection {}: {what}",
-        s.id
-    ));
+    let id = &s.id;
+    ev.reason = Some(match (fail, verdict.action) {
+        // Bad framing may come between messages: it is the connection's, not a message's.
+        (Some(f @ Fail::Protocol(_)), _) => format!(
+            "WebSocket connection {id} closed ({}: {}) after {n} messages",
+            f.code(),
+            f.reason()
+        ),
+        (Some(f), _) => format!(
+            "WebSocket message {n} on connection {id}: connection closed ({}: {})",
+            f.code(),
+            f.reason()
+        ),
+        (None, Action::Block) => {
+            format!("WebSocket message {n} on connection {id}: blocked, connection closed (1008)")
+        }
+        (None, _) => format!("WebSocket message {n} on connection {id}: flagged, forwarded"),
+    });
     s.events.publish(ev);
 }

@@ -317,7 +317,12 @@ async fn an_unmasked_client_frame_closes_1002() {
     ws.send(&rsv).await;
     assert_eq!(ws.close_code().await, 1002);
     assert!(origin.ws_data().is_empty(), "{:?}", origin.ws_data());
-    wafer.stop().await;
+    let events = wafer.stop().await;
+    assert_eq!(events.len(), 2, "{events:#?}");
+    assert!(
+        events.iter().all(|e| e.action == Action::Block
+            && e.reason.as_deref().is_some_and(|r| r.contains("(1002: ")))
+    );
 }
 
 #[tokio::test]
