@@ -7,6 +7,9 @@
 //!     find /usr/share -type f \( -name '*.png' -o -name '*.gz' \) | \
 //!       cargo run --release -p wafer-engine --example binary_uploads
 
+// A measuring tool, not the engine: it reads the files it is given.
+#![allow(clippy::disallowed_methods)]
+
 use std::io::BufRead;
 use wafer_engine::{Action, Engine, EngineConfig, Request};
 

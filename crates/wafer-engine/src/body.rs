@@ -19,7 +19,7 @@ impl Default for BodyLimits {
     fn default() -> Self {
         BodyLimits {
             max_depth: 32,
-            max_args: 10_000,
+            max_args: 50_000,
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod detect;
 pub mod finding;
 mod fnv;
 mod memo;
+pub mod message;
 pub mod policy;
 pub mod request;
 pub mod rules;
@@ -32,6 +33,7 @@ mod testing;
 
 pub use body::BodyLimits;
 pub use finding::{Class, Finding, Severity};
+pub use message::{MessageKind, Messages};
 pub use policy::{Exclusion, Mode, PathPattern, Policy, Route, RuleRange};
 pub use request::{Location, Part, Request};
 pub use rules::{RuleError, RuleSet, RuleSpec};
@@ -68,6 +70,9 @@ pub struct Limits {
     pub body: BodyLimits,
     /// Findings kept per request (scores still count past it).
     pub max_findings: usize,
+    /// Largest WebSocket message (bytes) the proxy holds for inspection;
+    /// a larger one closes the connection (default 1 MiB).
+    pub websocket_max_message_bytes: usize,
 }
 
 impl Default for Limits {
@@ -79,6 +84,7 @@ impl Default for Limits {
             max_decompression_ratio: 100,
             body: BodyLimits::default(),
             max_findings: 64,
+            websocket_max_message_bytes: 1 << 20,
         }
     }
 }

@@ -156,6 +156,8 @@ pub struct Route {
     pub anomaly_mode: Option<Mode>,
     /// Anomaly score (0 to 1) over which a request counts as anomalous here.
     pub anomaly_threshold: Option<f64>,
+    /// Whether the messages of WebSocket connections opened here are inspected.
+    pub inspect_websocket: Option<bool>,
 }
 
 /// The anomaly model's part in the decision: its own contribution, with its
@@ -196,6 +198,9 @@ pub struct Policy {
     /// Rules switched off on some paths: every matching exclusion applies, whichever route does.
     pub exclusions: Vec<Exclusion>,
     pub anomaly: AnomalyPolicy,
+    /// Whether the client's WebSocket messages are inspected (default true;
+    /// routes may say otherwise). The upgrade request itself always is.
+    pub inspect_websocket: bool,
 }
 
 /// "Rule R does not count on path P": how a false positive is tuned away
@@ -220,6 +225,7 @@ impl Default for Policy {
                 .collect(),
             exclusions: Vec::new(),
             anomaly: AnomalyPolicy::default(),
+            inspect_websocket: true,
         }
     }
 }
@@ -235,6 +241,8 @@ pub struct Effective<'p> {
     pub anomaly_threshold: Option<f64>,
     /// The route that matched, if any (its path pattern).
     pub route: Option<&'p str>,
+    /// Whether WebSocket messages are inspected (always false when `mode` is off).
+    pub inspect_websocket: bool,
     route_disabled: &'p [RuleRange],
     global_disabled: &'p [RuleRange],
     /// The exclusions whose path matched.
@@ -274,6 +282,10 @@ impl Policy {
             paranoia: route.and_then(|r| r.paranoia).unwrap_or(self.paranoia),
             threshold: route.and_then(|r| r.threshold).unwrap_or(self.threshold),
             route: route.map(|r| r.path.as_str()),
+            inspect_websocket: mode != Mode::Off
+                && route
+                    .and_then(|r| r.inspect_websocket)
+                    .unwrap_or(self.inspect_websocket),
             route_disabled: route.map_or(&[][..], |r| &r.disabled_rules),
             global_disabled: &self.disabled_rules,
             excluded: self
@@ -312,6 +324,7 @@ mod tests {
             disabled_rules: vec![],
             anomaly_mode: None,
             anomaly_threshold: Some(0.9),
+            inspect_websocket: None,
         });
         assert_eq!(p.for_path("/x").anomaly_mode, Mode::Block);
         assert_eq!(p.for_path("/x").anomaly_threshold, None);
@@ -366,6 +379,7 @@ mod tests {
             disabled_rules: vec!["100-199".parse().unwrap()],
             anomaly_mode: None,
             anomaly_threshold: None,
+            inspect_websocket: None,
         });
         let e = p.for_path("/upload/file");
         assert_eq!(
@@ -392,6 +406,7 @@ mod tests {
             disabled_rules: vec![],
             anomaly_mode: None,
             anomaly_threshold: None,
+            inspect_websocket: None,
         });
         p.exclusions.push(Exclusion {
             path: PathPattern::parse("/search").unwrap(),

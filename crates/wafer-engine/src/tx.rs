@@ -496,3 +496,26 @@ fn short_base64(piece: &str) -> Option<String> {
     let padded = format!("{SPACES}{piece}");
     decode::base64::plausible_text(&padded).map(|t| t.trim_start().to_owned())
 }
+
+/// Messages on an upgraded connection (see [`crate::message`]): kept apart
+/// from the request phases above, which they do not go through.
+impl<'e> Transaction<'e> {
+    /// A transaction for one message: the upgrade request's head was inspected
+    /// by its own transaction, so this one starts at the body phase, under the
+    /// settings that request's path had.
+    pub(crate) fn for_message(engine: &'e Engine, settings: Effective<'e>) -> Self {
+        let mut tx = Transaction::new(engine);
+        tx.settings = Some(settings);
+        tx.phase = Phase::RequestBody;
+        tx
+    }
+
+    /// Inspects a message's values as body values, and what its parser
+    /// reported as protocol findings. Call [`finish`](Self::finish) after.
+    pub(crate) fn on_message(&mut self, problems: &[body::BodyProblem], values: &[Value]) {
+        let mut hits = Vec::new();
+        protocol::check_body(problems, &mut hits);
+        self.record_hits(hits);
+        self.inspect_values(values);
+    }
+}

@@ -109,6 +109,7 @@ fn routes_thresholds_exclusions_and_off_apply() {
         disabled_rules: vec![],
         anomaly_mode: Some(Mode::Detect),
         anomaly_threshold: None,
+        inspect_websocket: None,
     });
     let v = decide(&engine(p.clone()), &m, &odd());
     assert_eq!(v.action, Action::Flag, "the route only flags");

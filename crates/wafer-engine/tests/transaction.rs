@@ -200,6 +200,7 @@ fn routes_override_mode_threshold_and_rules() {
                 disabled_rules: vec![],
                 anomaly_mode: None,
                 anomaly_threshold: None,
+                inspect_websocket: None,
             },
             Route {
                 path: PathPattern::parse("/search").unwrap(),
@@ -209,6 +210,7 @@ fn routes_override_mode_threshold_and_rules() {
                 disabled_rules: vec!["990001".parse().unwrap()],
                 anomaly_mode: None,
                 anomaly_threshold: None,
+                inspect_websocket: None,
             },
         ],
         disabled_rules: vec!["990004".parse().unwrap()],
@@ -244,6 +246,7 @@ fn routes_match_the_decoded_canonical_path() {
             disabled_rules: vec![],
             anomaly_mode: None,
             anomaly_threshold: None,
+            inspect_websocket: None,
         }],
         mode: Mode::Detect,
         ..Policy::default()
@@ -491,4 +494,54 @@ fn remembered_clean_values_never_hide_a_finding() {
     assert!(ids(&pl1, &probe("/", "harmless")).is_empty());
     assert!(ids(&pl1, &probe("/", "harmless")).is_empty());
     assert!(ids(&pl1, &probe("/", "harmless zzheaderzz")).contains(&990004));
+}
+
+#[test]
+fn arguments_past_max_args_refuse_the_request_instead_of_going_uninspected() {
+    let limits = Limits {
+        body: wafer_engine::BodyLimits {
+            max_args: 10,
+            ..Default::default()
+        },
+        ..Limits::default()
+    };
+    let e = engine(Policy::default(), limits);
+    let many = |n: usize| {
+        (0..n)
+            .map(|i| format!("a{i}=x"))
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    let too_many = wafer_engine::detect::protocol::TOO_MANY_ARGS;
+    let v = e.inspect(&get(&format!("/?{}", many(11))));
+    assert_eq!((v.action, v.status), (Action::Block, Some(413)));
+    assert!(v.findings.iter().any(|f| f.rule_id == too_many));
+    assert_eq!(
+        e.inspect(&get(&format!("/?{}", many(10)))).action,
+        Action::Allow
+    );
+    let form = "application/x-www-form-urlencoded";
+    // Names count too: 5 pairs are 10 arguments, 6 pairs are 12.
+    assert_eq!(
+        e.inspect(&post("/", form, many(5).as_bytes())).action,
+        Action::Allow
+    );
+    let v = e.inspect(&post("/", form, many(6).as_bytes()));
+    assert_eq!((v.action, v.status), (Action::Block, Some(413)));
+    // Past the parse buffer too, counted as the body streams.
+    let streamed = Limits {
+        body_inspect_bytes: 16,
+        body: wafer_engine::BodyLimits {
+            max_args: 10,
+            ..Default::default()
+        },
+        ..Limits::default()
+    };
+    let e = engine(Policy::default(), streamed);
+    let v = e.inspect(&post("/", form, many(6).as_bytes()));
+    assert_eq!((v.action, v.status), (Action::Block, Some(413)));
+    assert_eq!(
+        e.inspect(&post("/", form, many(5).as_bytes())).action,
+        Action::Allow
+    );
 }

@@ -27,6 +27,7 @@ mod pipeline;
 mod pump;
 mod request_id;
 mod respond;
+mod websocket;
 
 pub use error::ProxyError;
 

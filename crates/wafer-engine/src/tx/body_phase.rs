@@ -328,7 +328,10 @@ impl Transaction<'_> {
         // The anomaly features see the values they were trained on; what
         // follows is for the signatures only.
         let for_model = values.len();
-        values.extend(view::joined_repeats(&values, Part::BodyArg));
+        // Forms repeat names by design; JSON and XML paths are unique.
+        if matches!(self.body_kind, BodyKind::UrlEncoded | BodyKind::Multipart) {
+            values.extend(view::joined_repeats(&values, Part::BodyArg));
+        }
         // A declared structure that does not parse is still read by lenient back ends.
         if malformed && !raw_too {
             values.extend(raw(text()));

@@ -28,6 +28,13 @@ pub struct PolicyDoc {
     pub ip: IpDoc,
     #[serde(default)]
     pub anomaly: AnomalyDoc,
+    /// Inspect the client's WebSocket messages (routes may override).
+    #[serde(default = "yes")]
+    pub inspect_websocket: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The anomaly model's part in decisions.
@@ -66,6 +73,8 @@ pub struct RouteDoc {
     pub anomaly_mode: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anomaly_threshold: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inspect_websocket: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -107,6 +116,7 @@ impl PolicyDoc {
                     disabled_rules: ranges(&r.disabled_rules),
                     anomaly_mode: r.anomaly_mode.map(|m| m.to_string()),
                     anomaly_threshold: r.anomaly_threshold,
+                    inspect_websocket: r.inspect_websocket,
                 })
                 .collect(),
             exclusions: p
@@ -125,6 +135,7 @@ impl PolicyDoc {
                 mode: p.anomaly.mode.to_string(),
                 threshold: p.anomaly.threshold,
             },
+            inspect_websocket: p.inspect_websocket,
         }
     }
 
@@ -166,6 +177,7 @@ impl PolicyDoc {
         }
         policy.threshold = self.threshold;
         policy.disabled_rules = rules("disabled_rules", &self.disabled_rules, &mut errs);
+        policy.inspect_websocket = self.inspect_websocket;
         policy.routes = Vec::new();
         for (i, r) in self.routes.iter().enumerate() {
             let key = format!("routes[{i}]");
@@ -203,6 +215,7 @@ impl PolicyDoc {
                     disabled_rules: disabled,
                     anomaly_mode,
                     anomaly_threshold,
+                    inspect_websocket: r.inspect_websocket,
                 });
             }
         }
@@ -289,6 +302,32 @@ mod tests {
             doc
         );
 
+        // WebSocket inspection, on by default, round-trips off globally and per route.
+        assert!(doc.inspect_websocket);
+        let mut ws = doc.clone();
+        ws.inspect_websocket = false;
+        ws.routes.push(RouteDoc {
+            path: "/live/".into(),
+            mode: None,
+            threshold: None,
+            paranoia: None,
+            disabled_rules: vec![],
+            anomaly_mode: None,
+            anomaly_threshold: None,
+            inspect_websocket: Some(true),
+        });
+        let (p, _) = ws.build(engine.policy()).unwrap();
+        assert!(p.for_path("/live/x").inspect_websocket);
+        assert!(!p.for_path("/x").inspect_websocket);
+        assert_eq!(
+            PolicyDoc::of(&engine.with_policy(p), &IpLists::default()),
+            ws
+        );
+        // Saved documents from before the option keep inspecting.
+        let old: PolicyDoc =
+            serde_json::from_str(r#"{"mode":"block","paranoia":1,"threshold":5}"#).unwrap();
+        assert!(old.inspect_websocket);
+
         let mut bad = doc.clone();
         bad.mode = "loud".into();
         bad.paranoia = 9;
@@ -300,6 +339,7 @@ mod tests {
             disabled_rules: vec!["x".into()],
             anomaly_mode: Some("loud".into()),
             anomaly_threshold: Some(2.0),
+            inspect_websocket: None,
         });
         bad.anomaly.threshold = Some(0.0);
         bad.exclusions.push(ExclusionDoc {

@@ -134,6 +134,10 @@ pub struct FileInspection {
     pub disabled_rules: Vec<String>,
     #[serde(default)]
     pub rule_files: Vec<String>,
+    /// Inspect the client's WebSocket messages (default true; routes may override).
+    pub inspect_websocket: Option<bool>,
+    /// Largest WebSocket message held for inspection; larger closes the connection (1009).
+    pub websocket_max_message_bytes: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -147,6 +151,7 @@ pub struct FileRoute {
     pub disabled_rules: Vec<String>,
     pub anomaly_mode: Option<String>,
     pub anomaly_threshold: Option<f64>,
+    pub inspect_websocket: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

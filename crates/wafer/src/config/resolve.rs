@@ -244,6 +244,20 @@ pub fn resolve(
             ),
         }
     }
+    if let Some(b) = ins.inspect_websocket {
+        policy.inspect_websocket = b;
+    }
+    if let Some(n) = ins.websocket_max_message_bytes {
+        match usize::try_from(n) {
+            Ok(n) if (1024..=64 << 20).contains(&n) => {
+                cfg.engine.limits.websocket_max_message_bytes = n;
+            }
+            _ => c.fail(
+                "inspection.websocket_max_message_bytes",
+                "must be between 1024 and 67108864 (64 MiB)",
+            ),
+        }
+    }
     if let Some(n) = ins.max_json_depth {
         match usize::try_from(n) {
             Ok(n) if (1..=128).contains(&n) => cfg.engine.limits.body.max_depth = n,
@@ -313,6 +327,7 @@ pub fn resolve(
                 disabled_rules,
                 anomaly_mode,
                 anomaly_threshold,
+                inspect_websocket: r.inspect_websocket,
             });
         }
     }

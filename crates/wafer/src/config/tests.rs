@@ -182,6 +182,32 @@ fn the_example_file_is_valid_and_documents_the_defaults() {
         defaults.engine.policy.threshold
     );
     assert_eq!(cfg.events, defaults.events);
+    assert_eq!(
+        cfg.engine.limits.websocket_max_message_bytes,
+        defaults.engine.limits.websocket_max_message_bytes
+    );
+    assert!(cfg.engine.policy.inspect_websocket);
+}
+
+#[test]
+fn websocket_settings_resolve_or_name_the_bad_key() {
+    let good = r#"
+        [inspection]
+        inspect_websocket = false
+        websocket_max_message_bytes = 65536
+        [[routes]]
+        path = "/live/"
+        inspect_websocket = true
+    "#;
+    let cfg = load(good, &[], &Overrides::default()).unwrap();
+    let p = &cfg.engine.policy;
+    assert!(!p.inspect_websocket);
+    assert_eq!(cfg.engine.limits.websocket_max_message_bytes, 65536);
+    assert!(p.for_path("/live/feed").inspect_websocket);
+    assert!(!p.for_path("/other").inspect_websocket);
+    let bad = "[inspection]\nwebsocket_max_message_bytes = 10";
+    let errs = load(bad, &[], &Overrides::default()).unwrap_err();
+    assert_eq!(errs.0[0].key, "inspection.websocket_max_message_bytes");
 }
 
 #[test]

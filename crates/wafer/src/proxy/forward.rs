@@ -26,6 +26,8 @@ const HOP_BY_HOP: &[&str] = &[
     "trailer",
     "transfer-encoding",
     "upgrade",
+    // Only ever sent with `Upgrade: h2c`, which is never forwarded (RFC 9113 drops it too).
+    "http2-settings",
 ];
 
 /// Headers a `Connection` option cannot remove.
@@ -166,6 +168,9 @@ impl Upstream {
         if let Some(proto) = &info.upgrade {
             headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
             headers.insert(header::UPGRADE, proto.clone());
+            // Extensions (permessage-deflate) would make frames Wafer cannot
+            // inspect: none is offered (see `websocket`).
+            headers.remove(header::SEC_WEBSOCKET_EXTENSIONS);
         }
         let mut req = Request::new(body);
         *req.method_mut() = parts.method;

@@ -19,7 +19,7 @@ use super::client_ip::client_ip;
 use super::forward::{self, ForwardInfo};
 use super::pump::PumpEnd;
 use super::respond::{self, RespBody};
-use super::{ProxyError, Shared, request_id};
+use super::{Protection, ProxyError, Shared, request_id, websocket};
 use crate::events::{Event, RequestFacts};
 use crate::guard::{GuardDecision, canonical};
 
@@ -138,7 +138,7 @@ async fn handle_inner(
         .iter()
         .any(|n| n.contains(&canonical(peer.ip())));
     let client = client_ip(peer.ip(), req.headers(), &cfg.trusted_proxies);
-    let upgrade = upgrade_protocol(&req);
+    let upgrade = websocket::upgrade_of(&req);
     let client_upgrade = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
     // What events say of the request is copied only for a request that has one.
     let ts_ms = crate::clock::now_ms();
@@ -197,7 +197,7 @@ async fn handle_inner(
         let sent = upstream
             .send(parts, ReplayBody::streaming(incoming), &info)
             .await;
-        return answer(sent, upstream, client_upgrade, &accept, &id, client);
+        return answer(sent, upstream, client_upgrade, None, &accept, &id, client);
     }
 
     let mut step = Inspection::new(shared, &protection.engine);
@@ -217,6 +217,7 @@ async fn handle_inner(
                     Ok(Read::Streaming { buffered, rest }) => {
                         return stream_through(
                             step,
+                            &protection,
                             parts,
                             buffered,
                             rest,
@@ -240,18 +241,33 @@ async fn handle_inner(
         }
     };
     step.score_model();
-    let facts = || facts((&parts.method, &parts.uri, &parts.headers));
-    let verdict = step.conclude(record, &id, facts, &parts.headers).await;
+    let request_facts = || facts((&parts.method, &parts.uri, &parts.headers));
+    let verdict = step
+        .conclude(record, &id, request_facts, &parts.headers)
+        .await;
     let body = match (verdict.action, body) {
         (Action::Block, _) | (_, None) => {
             return with_id(respond::blocked(verdict.status, &id, &parts.headers), &id);
         }
         (_, Some(body)) => body,
     };
+    let session = info
+        .upgrade
+        .is_some()
+        .then(|| websocket_session(shared, &protection, request_facts(), &parts, &id))
+        .flatten();
     let sent = Instant::now();
     let result = upstream.send(parts, body, &info).await;
     record.upstream_us = Some(elapsed_us(sent));
-    answer(result, upstream, client_upgrade, &accept, &id, client)
+    answer(
+        result,
+        upstream,
+        client_upgrade,
+        session,
+        &accept,
+        &id,
+        client,
+    )
 }
 
 /// A body past the parse buffer: forwarded as it is inspected (see
@@ -259,6 +275,7 @@ async fn handle_inner(
 #[allow(clippy::too_many_arguments)]
 async fn stream_through(
     mut step: Inspection<'_>,
+    protection: &Arc<Protection>,
     parts: http::request::Parts,
     mut buffered: VecDeque<Frame<Bytes>>,
     rest: Incoming,
@@ -279,6 +296,11 @@ async fn stream_through(
         client,
     );
     let headers = parts.headers.clone();
+    let session = info
+        .upgrade
+        .is_some()
+        .then(|| websocket_session(step.shared, protection, facts.clone(), &parts, id))
+        .flatten();
     let held = buffered.pop_back();
     let (body, link) = ReplayBody::pumped(buffered);
     let idle = step.shared.config.timeouts.client_body;
@@ -309,16 +331,27 @@ async fn stream_through(
                 None => send.await,
             };
             record.upstream_us = Some(elapsed_us(started));
-            answer(result, upstream, client_upgrade, accept, id, client)
+            answer(
+                result,
+                upstream,
+                client_upgrade,
+                session,
+                accept,
+                id,
+                client,
+            )
         }
     }
 }
 
 /// The upstream's answer (or the failure to get one) as the client's response.
+/// A `101` switches to the WebSocket relay, which inspects each message when
+/// there is a `session` (none: an allow-listed client, or inspection off).
 fn answer(
     result: Result<Response<Incoming>, ProxyError>,
     upstream: &super::forward::Upstream,
     client_upgrade: Option<hyper::upgrade::OnUpgrade>,
+    session: Option<websocket::Session>,
     accept: &http::HeaderMap,
     id: &str,
     client: std::net::IpAddr,
@@ -326,9 +359,10 @@ fn answer(
     match result {
         Ok(mut resp) => {
             let switching = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
-            if switching && let Some(client_side) = client_upgrade {
-                let upstream_side = hyper::upgrade::on(&mut resp);
-                tokio::spawn(tunnel(client_side, upstream_side, id.to_owned()));
+            if switching && let Err(why) = websocket::switch(&mut resp, client_upgrade, session, id)
+            {
+                tracing::warn!(request_id = %id, upstream = upstream.display(), "{why}");
+                return with_id(respond::error(StatusCode::BAD_GATEWAY, id, accept), id);
             }
             forward::response_headers(resp.headers_mut(), switching);
             let resp = resp.map(|b| b.map_err(Into::into).boxed());
@@ -564,40 +598,24 @@ fn engine_head(parts: &http::request::Parts) -> wafer_engine::Request {
     req
 }
 
-/// `Some(protocol)` for an HTTP/1.1 upgrade request (WebSocket and the like).
-fn upgrade_protocol<B>(req: &http::Request<B>) -> Option<HeaderValue> {
-    let wants = req
-        .headers()
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| {
-            v.split(',')
-                .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
-        });
-    (wants && req.version() == Version::HTTP_11)
-        .then(|| req.headers().get(header::UPGRADE).cloned())
-        .flatten()
-}
-
-/// Copies bytes both ways once both sides have switched protocols.
-async fn tunnel(
-    client: hyper::upgrade::OnUpgrade,
-    upstream: hyper::upgrade::OnUpgrade,
-    id: String,
-) {
-    let (client, upstream) = match tokio::try_join!(client, upstream) {
-        Ok(pair) => pair,
-        Err(e) => {
-            tracing::info!(request_id = %id, error = %e, "upgrade failed");
-            return;
-        }
-    };
-    let mut client = hyper_util::rt::TokioIo::new(client);
-    let mut upstream = hyper_util::rt::TokioIo::new(upstream);
-    if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
-        tracing::debug!(request_id = %id, error = %e, "upgraded connection ended");
+/// What inspecting the messages of the WebSocket connection this request
+/// opens needs, or `None` when they are not inspected (see `websocket`).
+fn websocket_session(
+    shared: &Shared,
+    protection: &Arc<Protection>,
+    facts: Facts,
+    parts: &http::request::Parts,
+    id: &str,
+) -> Option<websocket::Session> {
+    let headers = parts.headers.clone();
+    websocket::Session {
+        id: id.to_owned(),
+        protection: Arc::clone(protection),
+        target: parts.uri.to_string(),
+        events: shared.events.clone(),
+        event: Box::new(move |v| Event::from_verdict(&facts.borrow(0, &headers), v)),
     }
+    .inspecting()
 }
 
 fn with_id(mut resp: Response<RespBody>, id: &str) -> Response<RespBody> {
@@ -609,6 +627,7 @@ fn with_id(mut resp: Response<RespBody>, id: &str) -> Response<RespBody> {
 
 /// What an event says about the request besides the verdict, captured before
 /// the request is handed on.
+#[derive(Clone)]
 struct Facts {
     id: String,
     ts_ms: u64,

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use wafer::events::{Event, EventSink, SinkTarget};
 use wafer::guard::IpLists;
@@ -29,10 +30,15 @@ pub(crate) struct Seen {
 }
 
 /// The application behind Wafer. Answers 200 with `x-upstream: 1` and echoes
-/// the body; `/slow` waits 3 s; `/ws` is a WebSocket echo.
+/// the body; `/slow` waits 3 s; `/ws` and `/ws/...` are a WebSocket echo that
+/// records every message it receives; `/ws-deflate` is one whose 101 names
+/// permessage-deflate whatever was offered; and it accepts any `Upgrade: h2c`
+/// with a 101, as an h2c-capable server would.
 pub(crate) struct Origin {
     pub(crate) addr: SocketAddr,
     pub(crate) seen: Arc<Mutex<Vec<Seen>>>,
+    /// Every WebSocket message the echo received, on any connection, in order.
+    pub(crate) ws_seen: Arc<Mutex<Vec<Message>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -47,15 +53,20 @@ impl Origin {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let ws_seen: Arc<Mutex<Vec<Message>>> = Arc::default();
         let log = Arc::clone(&seen);
+        let ws_log = Arc::clone(&ws_seen);
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
                 let log = Arc::clone(&log);
+                let ws_log = Arc::clone(&ws_log);
                 tokio::spawn(async move {
-                    let svc = hyper::service::service_fn(move |req| origin(Arc::clone(&log), req));
+                    let svc = hyper::service::service_fn(move |req| {
+                        origin(Arc::clone(&log), Arc::clone(&ws_log), req)
+                    });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), svc)
                         .with_upgrades()
@@ -63,45 +74,90 @@ impl Origin {
                 });
             }
         });
-        Origin { addr, seen, task }
+        Origin {
+            addr,
+            seen,
+            ws_seen,
+            task,
+        }
     }
 
     pub(crate) fn requests(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
+
+    /// The text and binary messages the WebSocket echo received, as bytes.
+    pub(crate) fn ws_data(&self) -> Vec<Vec<u8>> {
+        self.ws_seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|m| m.is_text() || m.is_binary())
+            .map(|m| m.clone().into_data().to_vec())
+            .collect()
+    }
 }
 
 async fn origin(
     log: Arc<Mutex<Vec<Seen>>>,
+    ws_log: Arc<Mutex<Vec<Message>>>,
     mut req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, hyper::Error> {
-    if req.uri().path() == "/ws" {
-        let key = req.headers()["sec-websocket-key"].as_bytes().to_vec();
-        let upgrade = hyper::upgrade::on(&mut req);
+    let path = req.uri().path().to_owned();
+    let h2c = req
+        .headers()
+        .get("upgrade")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"h2c"));
+    let ws = (path == "/ws" || path.starts_with("/ws/") || path == "/ws-deflate")
+        && req
+            .headers()
+            .get("upgrade")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+    if (ws && req.headers().contains_key("sec-websocket-key")) || h2c {
         log.lock().unwrap().push(Seen {
             method: req.method().to_string(),
             uri: req.uri().to_string(),
             headers: req.headers().clone(),
             body: Bytes::new(),
         });
+    }
+    if h2c {
+        // Switches and then talks no HTTP/2 at all: the test only needs to see whether it switched.
+        return Ok(Response::builder()
+            .status(StatusCode::SWITCHING_PROTOCOLS)
+            .header("connection", "upgrade")
+            .header("upgrade", "h2c")
+            .body(Full::new(Bytes::new()))
+            .unwrap());
+    }
+    if ws && let Some(key) = req.headers().get("sec-websocket-key") {
+        let key = key.as_bytes().to_vec();
+        let upgrade = hyper::upgrade::on(&mut req);
         tokio::spawn(async move {
-            let io = TokioIo::new(upgrade.await.unwrap());
-            let mut ws =
-                tokio_tungstenite::WebSocketStream::from_raw_socket(io, Role::Server, None).await;
+            let Ok(io) = upgrade.await else { return };
+            let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
+                TokioIo::new(io),
+                Role::Server,
+                None,
+            )
+            .await;
             while let Some(Ok(msg)) = ws.next().await {
+                ws_log.lock().unwrap().push(msg.clone());
                 if msg.is_text() || msg.is_binary() {
                     let _ = ws.send(msg).await;
                 }
             }
         });
         let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(&key);
-        return Ok(Response::builder()
+        let mut resp = Response::builder()
             .status(StatusCode::SWITCHING_PROTOCOLS)
             .header("connection", "upgrade")
             .header("upgrade", "websocket")
-            .header("sec-websocket-accept", accept)
-            .body(Full::new(Bytes::new()))
-            .unwrap());
+            .header("sec-websocket-accept", accept);
+        if path == "/ws-deflate" {
+            resp = resp.header("sec-websocket-extensions", "permessage-deflate");
+        }
+        return Ok(resp.body(Full::new(Bytes::new())).unwrap());
     }
     let (parts, body) = req.into_parts();
     let body = body.collect().await?.to_bytes();

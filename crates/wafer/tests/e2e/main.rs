@@ -12,3 +12,4 @@ mod h2raw;
 mod harness;
 mod proxy;
 mod recorder;
+mod websocket;

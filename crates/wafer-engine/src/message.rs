@@ -1,0 +1,242 @@
+//! WebSocket messages. Once a connection is upgraded, each message the client
+//! sends is a request in all but name: a WAF that looked only at the
+//! handshake would let any payload through after it. The proxy reassembles
+//! every message and asks here before handing it on.
+//!
+//! A message is inspected like a request body, under the settings of the
+//! upgrade request's path, so every rule that looks at bodies applies; the
+//! head is not inspected again. JSON is inspected by its values' paths
+//! (`BodyArg` named `ws.<n>.<json path>`, keys as `BodyArgName`), anything
+//! else as one `Body` value named `ws.<n>`, where `n` counts the connection's
+//! messages from 1. A binary message is inspected only when it sniffs as text
+//! (valid UTF-8, almost no control characters); other binary is opaque, as
+//! binary bodies are.
+
+use crate::body::{self, BodyProblem};
+use crate::policy::Effective;
+use crate::request::{Location, Part, Request, Value};
+use crate::tx::Transaction;
+use crate::{Engine, Verdict, decode};
+
+/// The message's opcode, as far as inspection cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageKind {
+    Text,
+    Binary,
+}
+
+/// The inspector for the messages of one upgraded connection.
+#[derive(Clone, Debug)]
+pub struct Messages<'e> {
+    engine: &'e Engine,
+    settings: Effective<'e>,
+}
+
+impl Engine {
+    /// The inspector for the messages of a connection upgraded by a request
+    /// for `target` (the request-target as received: its path picks the
+    /// settings, canonicalized as for the request itself).
+    pub fn messages(&self, target: &str) -> Messages<'_> {
+        let head = Request::new("GET", target);
+        let path = decode::path::canonicalize(&decode::normalize(head.raw_path())).into_owned();
+        Messages {
+            engine: self,
+            settings: self.policy.for_path(&path),
+        }
+    }
+}
+
+impl Messages<'_> {
+    /// Whether messages are inspected at all here (mode not off, and
+    /// WebSocket inspection on for the path). When not, [`inspect`](Self::inspect)
+    /// allows everything and the proxy need not look at the frames.
+    pub fn inspects(&self) -> bool {
+        self.settings.inspect_websocket
+    }
+
+    /// Inspects message number `n` (from 1) of the connection, whole and unmasked.
+    pub fn inspect(&self, n: u64, kind: MessageKind, payload: &[u8]) -> Verdict {
+        let mut tx = Transaction::for_message(self.engine, self.settings.clone());
+        if self.inspects() {
+            let text = match kind {
+                MessageKind::Text => Some(String::from_utf8_lossy(payload)),
+                MessageKind::Binary => sniff_text(payload).map(Into::into),
+            };
+            if let Some(text) = text.filter(|t| !t.is_empty()) {
+                let (problems, values) = self.values(n, &text);
+                tx.on_message(&problems, &values);
+            }
+        }
+        tx.finish()
+    }
+
+    /// The verdict on a connection closed for its framing (bad frames, a
+    /// message over the size limit): blocked whatever the mode, as a body over
+    /// the limit under `reject` is, with no findings.
+    pub fn refused(&self) -> Verdict {
+        let mut v = Transaction::for_message(self.engine, self.settings.clone()).finish();
+        v.action = crate::Action::Block;
+        v.would_block = true;
+        v
+    }
+
+    /// JSON's leaves and keys by their paths, or else the text as one value.
+    fn values(&self, n: u64, text: &str) -> (Vec<BodyProblem>, Vec<Value>) {
+        let parsed = body::json::parse(text.as_bytes(), false, &self.engine.limits.body);
+        let is_json = !parsed
+            .problems
+            .iter()
+            .any(|p| matches!(p, BodyProblem::MalformedJson(_)));
+        if !is_json {
+            let value = Value {
+                location: Location::new(Part::Body, Some(&format!("ws.{n}"))),
+                text: text.to_owned(),
+            };
+            return (Vec::new(), vec![value]);
+        }
+        let values = parsed
+            .args
+            .into_iter()
+            .map(|a| {
+                let name = if a.name.is_empty() {
+                    format!("ws.{n}")
+                } else {
+                    format!("ws.{n}.{}", a.name)
+                };
+                Value {
+                    location: Location {
+                        part: a.part,
+                        name: Some(name),
+                    },
+                    text: a.value,
+                }
+            })
+            .collect();
+        (parsed.problems, values)
+    }
+}
+
+/// The payload as text, if it is valid UTF-8 with no NUL and at most one
+/// character in ten a control character other than white space.
+pub fn sniff_text(payload: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(payload).ok()?;
+    let (mut total, mut odd) = (0usize, 0usize);
+    for c in text.chars() {
+        total += 1;
+        if c == '\0' {
+            return None;
+        }
+        if c.is_control() && !c.is_whitespace() {
+            odd += 1;
+        }
+    }
+    (odd * 10 <= total).then_some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Action, Class, Mode, PathPattern, Policy, Route};
+
+    const SQLI: &str = "' UNION SELECT password FROM users--";
+
+    fn sqli(v: &Verdict) -> Option<&crate::Finding> {
+        v.findings.iter().find(|f| f.class == Class::Sqli)
+    }
+
+    #[test]
+    fn text_is_one_body_value_named_by_the_message_number() {
+        let e = Engine::builtin();
+        let m = e.messages("/ws?room=1");
+        assert!(m.inspects());
+        let v = m.inspect(3, MessageKind::Text, SQLI.as_bytes());
+        assert_eq!(v.action, Action::Block);
+        let f = sqli(&v).expect("an SQLi finding");
+        assert_eq!(f.location.part, Part::Body);
+        assert_eq!(f.location.name.as_deref(), Some("ws.3"));
+        let ok = m.inspect(4, MessageKind::Text, b"hello there, how are you?");
+        assert_eq!((ok.action, ok.findings.len()), (Action::Allow, 0));
+    }
+
+    #[test]
+    fn json_values_are_named_by_their_paths() {
+        let e = Engine::builtin();
+        let msg = format!(
+            r#"{{"op":"search","args":{{"q":"{}"}}}}"#,
+            SQLI.replace('"', "")
+        );
+        let v = e
+            .messages("/ws")
+            .inspect(7, MessageKind::Text, msg.as_bytes());
+        assert_eq!(v.action, Action::Block);
+        let f = sqli(&v).expect("an SQLi finding");
+        assert_eq!(f.location.part, Part::BodyArg);
+        assert_eq!(f.location.name.as_deref(), Some("ws.7.args.q"));
+    }
+
+    #[test]
+    fn binary_is_inspected_only_when_it_is_text() {
+        let e = Engine::builtin();
+        let m = e.messages("/ws");
+        let v = m.inspect(1, MessageKind::Binary, SQLI.as_bytes());
+        assert_eq!(v.action, Action::Block, "binary that is text");
+        let mut blob = SQLI.as_bytes().to_vec();
+        blob.extend([0u8, 1, 2, 0xff, 0xfe]);
+        let v = m.inspect(2, MessageKind::Binary, &blob);
+        assert_eq!((v.action, v.findings.len()), (Action::Allow, 0));
+        assert!(sniff_text(b"plain words\r\n\tand tabs").is_some());
+        assert!(sniff_text(b"\x01\x02\x03abc").is_none());
+        assert!(sniff_text(&[0xc3, 0x28]).is_none());
+    }
+
+    #[test]
+    fn routes_turn_inspection_off_and_detect_mode_flags() {
+        let mut p = Policy::default();
+        p.routes.push(Route {
+            path: PathPattern::parse("/live").unwrap(),
+            mode: None,
+            threshold: None,
+            paranoia: None,
+            disabled_rules: vec![],
+            anomaly_mode: None,
+            anomaly_threshold: None,
+            inspect_websocket: Some(false),
+        });
+        p.routes.push(Route {
+            path: PathPattern::parse("/watch").unwrap(),
+            mode: Some(Mode::Detect),
+            threshold: None,
+            paranoia: None,
+            disabled_rules: vec![],
+            anomaly_mode: None,
+            anomaly_threshold: None,
+            inspect_websocket: None,
+        });
+        let e = Engine::builtin().with_policy(p);
+        let off = e.messages("/live/feed");
+        assert!(!off.inspects());
+        let v = off.inspect(1, MessageKind::Text, SQLI.as_bytes());
+        assert_eq!((v.action, v.findings.len()), (Action::Allow, 0));
+        // The route is chosen by the canonical path, as for requests.
+        assert!(!e.messages("/%6cive/feed").inspects());
+        let v = e
+            .messages("/watch")
+            .inspect(1, MessageKind::Text, SQLI.as_bytes());
+        assert_eq!((v.action, v.mode), (Action::Flag, Mode::Detect));
+        assert!(v.would_block);
+
+        let mut p = Policy {
+            mode: Mode::Off,
+            ..Policy::default()
+        };
+        assert!(
+            !Engine::builtin()
+                .with_policy(p.clone())
+                .messages("/")
+                .inspects()
+        );
+        p.mode = Mode::Block;
+        p.inspect_websocket = false;
+        assert!(!Engine::builtin().with_policy(p).messages("/").inspects());
+    }
+}
