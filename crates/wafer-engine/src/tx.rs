@@ -43,7 +43,7 @@ pub enum Flow {
 /// What the transaction wants of the body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BodyPlan {
-    /// Forward it as it streams; it is not inspected (no body, opaque type, mode off, or already decided).
+    /// Forward it as it streams; it is not inspected (no body, mode off, or already decided).
     Skip,
     /// Buffer at most `limit` bytes and feed them to `on_request_chunk`.
     Inspect { limit: usize },
