@@ -98,17 +98,22 @@ pub(crate) fn utf8_len(lead: u8) -> usize {
     }
 }
 
+/// A `Content-Type` value's media type, lowercased, without its parameters.
+pub(crate) fn media_type(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
 /// Classifies a `Content-Type` value.
 pub fn kind_of(content_type: Option<&str>) -> BodyKind {
     let Some(ct) = content_type else {
         return BodyKind::Text;
     };
-    let ct = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let ct = media_type(ct);
     match ct.as_str() {
         "application/x-www-form-urlencoded" => BodyKind::UrlEncoded,
         "multipart/form-data" | "multipart/mixed" | "multipart/related" => BodyKind::Multipart,

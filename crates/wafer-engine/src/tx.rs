@@ -244,7 +244,7 @@ impl<'e> Transaction<'e> {
         // A raw body that is binary data under a textual (or missing) type, as
         // protobuf and compressed uploads often are, has NULs and control bytes
         // by nature: that is not evidence. Its text is still inspected.
-        if !(location.part == Part::Body && looks_binary(raw)) {
+        if !(location.part == Part::Body && body::sniff::looks_binary(prefix(raw, 4096))) {
             protocol::check_value(location, raw, &layers, hits);
         }
         let decoded = decode::remove_nulls(&layers);
@@ -431,21 +431,9 @@ impl<'e> Transaction<'e> {
     }
 }
 
-/// Mostly not text: NUL bytes or lost UTF-8 (U+FFFD) and control characters
-/// in more than a tenth of the first 4 KiB.
-fn looks_binary(text: &str) -> bool {
-    let mut total = 0usize;
-    let mut odd = 0usize;
-    for c in text.chars().take(4096) {
-        total += 1;
-        if c == '\0' {
-            return true;
-        }
-        if c == '\u{FFFD}' || (c.is_control() && !c.is_whitespace()) {
-            odd += 1;
-        }
-    }
-    odd * 10 > total
+/// At most the first `n` bytes of `s` (whether a value is binary shows early).
+fn prefix(s: &str, n: usize) -> &[u8] {
+    &s.as_bytes()[..s.len().min(n)]
 }
 
 /// Longest body value the per-request dedupe set keys on.

@@ -545,3 +545,46 @@ fn arguments_past_max_args_refuse_the_request_instead_of_going_uninspected() {
         Action::Allow
     );
 }
+
+#[test]
+fn padding_a_body_with_binary_bytes_does_not_hide_a_form_in_it() {
+    // A lenient back end still reads `q` out of each of these.
+    let e = engine(Policy::default(), Limits::default());
+    let controls = {
+        let mut b = b"q=zzattackzz&pad=".to_vec();
+        b.extend(std::iter::repeat_n(1u8, 500));
+        b
+    };
+    let signature = {
+        let mut b = b"\x89PNG\r\n\x1a\n\x00&q=zzattackzz&".to_vec();
+        b.extend((0..5000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8 | 0x80));
+        b
+    };
+    for body in [&controls, &signature] {
+        for ct in ["application/octet-stream", "image/png", "text/plain"] {
+            assert_eq!(
+                e.inspect(&post("/", ct, body)).action,
+                Action::Block,
+                "{ct}"
+            );
+        }
+    }
+    // Past the parse buffer too.
+    let streamed = engine(
+        Policy::default(),
+        Limits {
+            body_inspect_bytes: 64,
+            ..Limits::default()
+        },
+    );
+    let mut big = signature.clone();
+    big.extend_from_slice(b"&q=zzattackzz&");
+    big.extend((0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8 | 0x80));
+    for ct in ["application/octet-stream", "text/plain"] {
+        assert_eq!(
+            streamed.inspect(&post("/", ct, &big)).action,
+            Action::Block,
+            "{ct}"
+        );
+    }
+}

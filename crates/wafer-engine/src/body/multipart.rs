@@ -33,7 +33,7 @@
 //! `multipart/mixed` part is inspected as text) and `Content-Transfer-Encoding`
 //! (deprecated for forms by RFC 7578; the content is inspected as sent).
 
-use super::sniff::{Sniffed, sniff};
+use super::sniff::is_binary;
 use super::{BodyArg, BodyLimits, BodyProblem, ParsedBody};
 use crate::request::Part;
 use memchr::memmem;
@@ -190,7 +190,7 @@ impl Parser<'_> {
             let content = region.get(start..content_end.max(start)).unwrap_or(&[]);
             // A file is skipped only when its content is binary: the declared
             // type is the sender's word, and `shell.php` declared `image/png` is text.
-            let binary_file = head.is_file() && sniff(content) == Sniffed::Binary;
+            let binary_file = head.is_file() && is_binary(content);
             if !binary_file {
                 self.push(
                     Part::BodyArg,

@@ -1,22 +1,12 @@
-//! What a body *is*, whatever its `Content-Type` claims.
+//! Whether a body is binary data, whatever its `Content-Type` claims.
 //!
-//! Many frameworks parse a body by its content or ignore the declared type
-//! (PHP reads `php://input`, Express's parsers can be told to take any type,
-//! gRPC-web gateways decode what they get), so a body declared binary is
-//! not evidence that no back end reads it as a form. The engine therefore
-//! decides by content for every body whose declared type it would not parse
-//! itself: only content that looks like real binary data (a known file
-//! signature, or NULs and control bytes) is treated as binary.
-
-/// What a body's first bytes look like.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Sniffed {
-    UrlEncoded,
-    Json,
-    Xml,
-    Text,
-    Binary,
-}
+//! A body declared binary is not evidence that no back end reads it (PHP reads
+//! `php://input`, Express's parsers can be told to take any type), and a body
+//! declared text can be binary. Content decides what is inspected: real binary
+//! data (a known file signature, NULs, control bytes) is noise to the text
+//! signatures (its printable runs read like anything), so it gets what a back
+//! end could still read out of it: `name=value` pairs a lenient form parser
+//! would take, server-side script tags, and the strings of gRPC and protobuf.
 
 /// How much of the body the decision reads.
 pub const SNIFF_BYTES: usize = 4096;
@@ -47,19 +37,10 @@ const MAGIC: &[&[u8]] = &[
     b"MM\x00*",
 ];
 
-/// Classifies `head` (the first [`SNIFF_BYTES`] of a body, or all of it).
-pub fn sniff(head: &[u8]) -> Sniffed {
+/// True when `head` (a body's first [`SNIFF_BYTES`], or all of it) is binary data.
+pub fn is_binary(head: &[u8]) -> bool {
     let head = &head[..head.len().min(SNIFF_BYTES)];
-    if MAGIC.iter().any(|m| head.starts_with(m)) || is_iso_media(head) || looks_binary(head) {
-        return Sniffed::Binary;
-    }
-    let trimmed = head.trim_ascii_start();
-    match trimmed.first() {
-        Some(b'{' | b'[') => Sniffed::Json,
-        Some(b'<') => Sniffed::Xml,
-        Some(_) if looks_like_form(trimmed) => Sniffed::UrlEncoded,
-        _ => Sniffed::Text,
-    }
+    MAGIC.iter().any(|m| head.starts_with(m)) || is_iso_media(head) || looks_binary(head)
 }
 
 /// MP4, MOV, HEIC, AVIF: a size then `ftyp`.
@@ -86,14 +67,44 @@ pub fn looks_binary(bytes: &[u8]) -> bool {
     odd * 10 > total
 }
 
-/// `name=value` first, the way a form or query string starts: a short name
-/// of URL-safe characters, then `=`.
-fn looks_like_form(b: &[u8]) -> bool {
-    let name_len = b
-        .iter()
-        .take_while(|&&c| c.is_ascii_alphanumeric() || b"_.-[]%+*$:@".contains(&c))
-        .count();
-    (1..=256).contains(&name_len) && b.get(name_len) == Some(&b'=')
+/// The `name=value` pairs a lenient form parser would take out of binary
+/// data (percent-decoded), where the name is one a form could have: a short
+/// run of letters, digits and `_.-[]`. Binary noise between `&`s has no such
+/// names; a pair planted after a file signature or among control bytes does.
+/// A value is given as its runs of printable text (split at control bytes
+/// and bytes past ASCII), the first always, the others from 4 characters:
+/// binary formats end their strings with NUL and catalogues hold URLs whose
+/// last parameter runs on into other records, which whole read like header
+/// injection; and the bytes after a planted name in image data are noise.
+/// (700 system files as raw bodies: 1 % blocked with whole values, 0.14 %
+/// line by line, none this way.) An attack split by a control byte is still
+/// seen piece by piece.
+pub fn embedded_form_args(bytes: &[u8]) -> Vec<(String, String)> {
+    const MIN_VALUE_RUN: usize = 4;
+    let is_name = |n: &[u8]| {
+        (1..=64).contains(&n.len())
+            && n.iter()
+                .all(|&c| c.is_ascii_alphanumeric() || b"_.-[]".contains(&c))
+    };
+    let decode = |b: &[u8]| super::urlencoded::form_decode(&String::from_utf8_lossy(b));
+    let mut out = Vec::new();
+    for piece in bytes.split(|&c| c == b'&') {
+        let Some(eq) = memchr::memchr(b'=', piece) else {
+            continue;
+        };
+        let (name, value) = (&piece[..eq], &piece[eq + 1..]);
+        if !is_name(name) {
+            continue;
+        }
+        let name = decode(name);
+        let printable = |c: &u8| (0x20..0x7f).contains(c) || *c == b'\t';
+        for (i, run) in value.split(|c| !printable(c)).enumerate() {
+            if i == 0 || run.len() >= MIN_VALUE_RUN {
+                out.push((name.clone(), decode(run)));
+            }
+        }
+    }
+    out
 }
 
 /// Binary framings whose fields are the application's strings in the clear
@@ -105,12 +116,7 @@ pub fn carries_text_fields(content_type: Option<&str>) -> bool {
     let Some(ct) = content_type else {
         return false;
     };
-    let ct = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let ct = super::media_type(ct);
     ct.starts_with("application/grpc")
         || ct.ends_with("protobuf")
         || ct.ends_with("+proto")
@@ -154,32 +160,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn content_decides() {
-        assert_eq!(sniff(b"q=%27+UNION+SELECT+1--&x=2"), Sniffed::UrlEncoded);
-        assert_eq!(
-            sniff(b"q=' UNION SELECT password FROM users--"),
-            Sniffed::UrlEncoded
-        );
-        assert_eq!(sniff(b"  {\"a\": 1}"), Sniffed::Json);
-        assert_eq!(sniff(b"[1,2]"), Sniffed::Json);
-        assert_eq!(sniff(b"<?xml version=\"1.0\"?><a/>"), Sniffed::Xml);
-        assert_eq!(sniff(b"hello world, how are you"), Sniffed::Text);
-        assert_eq!(sniff(b"a b=c"), Sniffed::Text);
-        assert_eq!(sniff(b""), Sniffed::Text);
+    fn text_of_every_kind_is_not_binary() {
+        for t in [
+            &b"q=%27+UNION+SELECT+1--&x=2"[..],
+            b"q=' UNION SELECT password FROM users--",
+            b"  {\"a\": 1}",
+            b"<?xml version=\"1.0\"?><a/>",
+            b"hello world, how are you",
+            b"",
+        ] {
+            assert!(!is_binary(t), "{}", String::from_utf8_lossy(t));
+        }
     }
 
     #[test]
     fn binary_by_signature_or_bytes() {
-        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nq=1"), Sniffed::Binary);
-        assert_eq!(sniff(b"\x1f\x8b\x08\x00q=1"), Sniffed::Binary);
-        assert_eq!(sniff(b"\x00\x00\x00\x18ftypmp42"), Sniffed::Binary);
-        assert_eq!(sniff(b"q=1\x00"), Sniffed::Binary);
+        assert!(is_binary(b"\x89PNG\r\n\x1a\nq=1"));
+        assert!(is_binary(b"\x1f\x8b\x08\x00q=1"));
+        assert!(is_binary(b"\x00\x00\x00\x18ftypmp42"));
+        assert!(is_binary(b"q=1\x00"));
         let noise: Vec<u8> = (0..2000u32).map(|i| (i * 7919 % 251) as u8).collect();
-        assert_eq!(sniff(&noise), Sniffed::Binary);
+        assert!(is_binary(&noise));
         // A UTF-8 sequence cut at the end of the window is not binary.
         let mut text = "é".repeat(100).into_bytes();
         text.pop();
-        assert_eq!(sniff(&text), Sniffed::Text);
+        assert!(!is_binary(&text));
+    }
+
+    #[test]
+    fn form_pairs_planted_in_binary_data_are_found() {
+        let mut b = b"\x89PNG\r\n\x1a\n\x00\x01&q=%27+UNION+SELECT+1--&\x02".to_vec();
+        b.extend((0..500u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8 | 0x80));
+        b.extend_from_slice(b"&id=7&\xff\xfe=x&=y&a b=z&n=x\x00' OR 1=1\r\n\x01ab\xff");
+        assert_eq!(
+            embedded_form_args(&b),
+            vec![
+                ("q".to_owned(), "' UNION SELECT 1--".to_owned()),
+                ("id".to_owned(), "7".to_owned()),
+                ("n".to_owned(), "x".to_owned()),
+                ("n".to_owned(), "' OR 1=1".to_owned()),
+            ]
+        );
     }
 
     #[test]

@@ -12,15 +12,16 @@
 //!   field inspected in windows, unless it is a file whose content is binary,
 //!   which is only searched for server-side script tags;
 //! - JSON, XML and text are inspected in windows of the raw text;
-//! - binary content is searched for script tags; gRPC and protobuf also give
-//!   their printable runs (the strings they carry in the clear).
+//! - binary content (in a body of a type no parser takes) gives the form
+//!   pairs a lenient parser would read out of it and is searched for script
+//!   tags; gRPC and protobuf also give their printable runs.
 //!
 //! Windows overlap by [`OVERLAP`] bytes, so a token up to that long that
 //! straddles two windows (or two network chunks) is whole in one of them.
 //! Memory is bounded by about two windows per stream, whatever the body's size.
 
 use super::multipart::{self, PartHead};
-use super::sniff::{self, Sniffed};
+use super::sniff;
 use super::{BodyKind, BodyProblem, urlencoded};
 use crate::request::{Location, Part, Value};
 use memchr::memmem;
@@ -67,7 +68,13 @@ enum Mode {
     Multipart(Box<MultipartStream>),
     Text(Windows),
     /// Binary content; `true`: its printable runs are inspected too (gRPC, protobuf).
-    Binary(Windows, bool),
+    Binary {
+        windows: Windows,
+        /// Its printable runs are inspected too.
+        strings: bool,
+        /// No window emitted yet: the next one starts at the body's first byte.
+        first: bool,
+    },
 }
 
 impl BodyStream {
@@ -83,13 +90,13 @@ impl BodyStream {
             },
             BodyKind::UrlEncoded => Mode::Form(FormStream::default()),
             BodyKind::Json | BodyKind::Xml | BodyKind::Text => Mode::Text(Windows::default()),
-            BodyKind::Opaque => match sniff::sniff(head) {
-                Sniffed::Binary => {
-                    Mode::Binary(Windows::default(), sniff::carries_text_fields(content_type))
-                }
-                // Text whatever it looks like, as in the buffered path.
-                _ => Mode::Text(Windows::default()),
+            // A type no parser takes is text, unless its content is binary.
+            BodyKind::Opaque if sniff::is_binary(head) => Mode::Binary {
+                windows: Windows::default(),
+                strings: sniff::carries_text_fields(content_type),
+                first: true,
             },
+            BodyKind::Opaque => Mode::Text(Windows::default()),
         };
         BodyStream { mode }
     }
@@ -100,7 +107,11 @@ impl BodyStream {
             Mode::Form(f) => f.push(data, out),
             Mode::Multipart(m) => m.push(data, out),
             Mode::Text(w) => w.push(data, &mut |win| text_window(win, out)),
-            Mode::Binary(w, strings) => w.push(data, &mut |win| binary_window(win, *strings, out)),
+            Mode::Binary {
+                windows,
+                strings,
+                first,
+            } => windows.push(data, &mut |win| binary_window(win, *strings, first, out)),
         }
     }
 
@@ -110,7 +121,11 @@ impl BodyStream {
             Mode::Form(f) => f.finish(out),
             Mode::Multipart(m) => m.finish(out),
             Mode::Text(w) => w.finish(&mut |win| text_window(win, out)),
-            Mode::Binary(w, strings) => w.finish(&mut |win| binary_window(win, *strings, out)),
+            Mode::Binary {
+                windows,
+                strings,
+                first,
+            } => windows.finish(&mut |win| binary_window(win, *strings, first, out)),
         }
     }
 }
@@ -119,7 +134,18 @@ fn text_window(win: &[u8], out: &mut Pieces) {
     out.value(Part::Body, None, String::from_utf8_lossy(win).into_owned());
 }
 
-fn binary_window(win: &[u8], strings: bool, out: &mut Pieces) {
+fn binary_window(win: &[u8], strings: bool, first: &mut bool, out: &mut Pieces) {
+    // Past the first window, the text before the first `&` is the middle of
+    // something, not a name: a pair that starts there started after an `&`
+    // inside the previous window's overlap, where it was seen whole.
+    let from = if std::mem::take(first) {
+        0
+    } else {
+        memchr::memchr(b'&', win).unwrap_or(win.len())
+    };
+    for (name, value) in sniff::embedded_form_args(&win[from..]) {
+        out.value(Part::BodyArg, Some(&name), value);
+    }
     if strings {
         let runs = sniff::printable_runs(win, MIN_RUN, WINDOW);
         if !runs.is_empty() {
@@ -278,7 +304,7 @@ impl Content {
         s.extend_from_slice(data);
         if s.len() >= FILE_SNIFF {
             let held = self.sniff.take().unwrap_or_default();
-            self.binary = sniff::sniff(&held) == Sniffed::Binary;
+            self.binary = sniff::is_binary(&held);
             self.feed(&held, out);
         }
     }
@@ -291,7 +317,7 @@ impl Content {
 
     fn finish(&mut self, out: &mut Pieces) {
         if let Some(held) = self.sniff.take() {
-            self.binary = sniff::sniff(&held) == Sniffed::Binary;
+            self.binary = sniff::is_binary(&held);
             self.feed(&held, out);
         }
         let (name, binary) = (&self.name, self.binary);

@@ -10,7 +10,7 @@
 //! variable or a call), so this holds at paranoia 1.
 
 use super::Hit;
-use crate::body::sniff::{Sniffed, sniff};
+use crate::body::sniff::is_binary;
 use crate::body::{self, BodyKind};
 use crate::request::{Location, Part};
 use memchr::memmem;
@@ -103,7 +103,7 @@ fn binary_file_content(part: &[u8]) -> Option<&[u8]> {
             .strip_prefix("content-type:")
             .is_some_and(|v| body::kind_of(Some(v.trim())) == BodyKind::Opaque)
     });
-    let binary = declared_binary || sniff(content) == Sniffed::Binary;
+    let binary = declared_binary || is_binary(content);
     (head.contains("filename") && binary).then_some(content)
 }
 

@@ -12,7 +12,7 @@
 use super::{Flow, Phase, Transaction};
 use crate::BodyOverflow;
 use crate::body::coding::{self, CodingError, DecodeLimits, Decoder};
-use crate::body::sniff::{self, SNIFF_BYTES, Sniffed};
+use crate::body::sniff::{self, SNIFF_BYTES};
 use crate::body::stream::{BodyStream, Pieces};
 use crate::body::{self, BodyKind, BodyProblem};
 use crate::detect::{self, protocol};
@@ -165,12 +165,11 @@ impl Transaction<'_> {
             return;
         }
         // Past the buffer: everything so far, then the rest, goes through the stream.
-        let kind = self.streamed_kind();
         let ct = self.req.header_value("content-type").map(str::to_owned);
         // What the body is, by its first bytes, wherever they came from.
         let mut head = self.req.body[..self.req.body.len().min(SNIFF_BYTES)].to_vec();
         head.extend_from_slice(&plain[..plain.len().min(SNIFF_BYTES - head.len())]);
-        let mut stream = BodyStream::new(kind, ct.as_deref(), &head);
+        let mut stream = BodyStream::new(self.body_kind, ct.as_deref(), &head);
         let mut pieces = Pieces::default();
         stream.push(&self.req.body, &mut pieces);
         stream.push(plain, &mut pieces);
@@ -190,15 +189,6 @@ impl Transaction<'_> {
             .body
             .extend_from_slice(&plain[..room.min(plain.len())]);
         self.req.body_truncated = true;
-    }
-
-    /// The kind a streamed body is split by: the declared one where the engine
-    /// parses that type; by content (`Opaque` lets the stream sniff) otherwise.
-    fn streamed_kind(&self) -> BodyKind {
-        match self.body_kind {
-            BodyKind::Text | BodyKind::Opaque => BodyKind::Opaque,
-            k => k,
-        }
     }
 
     /// True once the body outgrew the parse buffer and is inspected as it streams.
@@ -250,15 +240,19 @@ impl Transaction<'_> {
             .iter()
             .filter(|v| matches!(v.location.part, Part::BodyArg | Part::BodyArgName))
             .count();
-        let max = self.engine.limits.body.max_args;
-        if self.body.args > max && self.refusal.is_none() {
-            self.refuse(
-                protocol::TOO_MANY_ARGS,
-                413,
-                Location::new(Part::Body, None),
-                format!("more than {max} body arguments"),
-            );
+        if self.body.args > self.engine.limits.body.max_args && self.refusal.is_none() {
+            self.too_many_body_args();
         }
+    }
+
+    fn too_many_body_args(&mut self) {
+        let max = self.engine.limits.body.max_args;
+        self.refuse(
+            protocol::TOO_MANY_ARGS,
+            413,
+            Location::new(Part::Body, None),
+            format!("more than {max} body arguments"),
+        );
     }
 
     /// A body that fit the buffer: parsed whole by its declared type where the
@@ -268,7 +262,9 @@ impl Transaction<'_> {
     /// JSON beacons sent as `text/plain`); the text holds the same attack.
     fn inspect_buffered(&mut self) {
         let ct = self.req.header_value("content-type").map(str::to_owned);
-        let binary = sniff::sniff(&self.req.body) == Sniffed::Binary;
+        // A declared binary type with binary content: only what a back end
+        // could still read out of it is inspected. Declared text is text.
+        let binary = self.body_kind == BodyKind::Opaque && sniff::is_binary(&self.req.body);
         let parsed = body::parse_as(
             self.body_kind,
             ct.as_deref(),
@@ -287,22 +283,23 @@ impl Transaction<'_> {
         protocol::check_body(&problems, &mut hits);
         protocol::check_multipart_charsets(ct.as_deref(), &self.req.body, &mut hits);
         detect::upload::check_multipart(ct.as_deref(), &self.req.body, &mut hits);
-        let unparsed = matches!(self.body_kind, BodyKind::Text | BodyKind::Opaque);
-        if binary && unparsed {
+        if binary {
             detect::upload::check_binary(&self.req.body, &mut hits);
         }
         self.record_hits(hits);
         if too_many {
-            let max = self.engine.limits.body.max_args;
-            self.refuse(
-                protocol::TOO_MANY_ARGS,
-                413,
-                Location::new(Part::Body, None),
-                format!("more than {max} body arguments"),
-            );
+            self.too_many_body_args();
         }
         let malformed = parsed.problems.iter().any(is_malformed);
         let mut values: Vec<Value> = view::body_values(parsed.args).collect();
+        if binary {
+            values.extend(sniff::embedded_form_args(&self.req.body).into_iter().map(
+                |(name, text)| Value {
+                    location: Location::new(Part::BodyArg, Some(&name)),
+                    text,
+                },
+            ));
+        }
         self.count_args(&values);
         let text = || {
             if !binary {
@@ -321,7 +318,10 @@ impl Transaction<'_> {
             })
         };
         // The raw text too, where no parser takes the body apart.
-        let raw_too = unparsed || self.body_kind == BodyKind::Xml;
+        let raw_too = matches!(
+            self.body_kind,
+            BodyKind::Text | BodyKind::Opaque | BodyKind::Xml
+        );
         if raw_too {
             values.extend(raw(text()));
         }

@@ -1215,3 +1215,26 @@ async fn a_streamed_attack_in_detect_mode_is_forwarded_and_recorded() {
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].action, wafer_engine::Action::Flag);
 }
+
+#[tokio::test]
+async fn a_form_hidden_in_binary_looking_bytes_is_still_inspected() {
+    let signature = {
+        let mut b = png_like(4096);
+        b.extend_from_slice(format!("&{}&", form_attack()).as_bytes());
+        b.extend(png_like(4096));
+        b
+    };
+    let controls = {
+        let mut b = format!("{}&pad=", form_attack()).into_bytes();
+        b.extend(std::iter::repeat_n(1u8, 2000));
+        b
+    };
+    for body in [signature, controls] {
+        for ct in ["application/octet-stream", "image/png", "text/plain"] {
+            let (rec, wafer) = pair().await;
+            let resp = send_raw(wafer.addr, &post("/upload", ct, &body)).await;
+            assert_eq!(statuses(&resp), [403], "{ct}: {resp}");
+            assert_upstream_never_saw(&rec, MARKER);
+        }
+    }
+}
