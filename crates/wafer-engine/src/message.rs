@@ -60,7 +60,7 @@ impl Messages<'_> {
         if self.inspects() {
             let text = match kind {
                 MessageKind::Text => Some(String::from_utf8_lossy(payload)),
-                MessageKind::Binary => sniff_text(payload).map(Into::into),
+                MessageKind::Binary => binary_text(payload),
             };
             if let Some(text) = text.filter(|t| !t.is_empty()) {
                 let (problems, values) = self.values(n, &text);
@@ -116,21 +116,27 @@ impl Messages<'_> {
     }
 }
 
-/// The payload as text, if it is valid UTF-8 with no NUL and at most one
-/// character in ten a control character other than white space.
+/// The payload as text, if it is valid UTF-8 that does not look binary (no
+/// NUL, at most one character in ten a control character or U+FFFD).
 pub fn sniff_text(payload: &[u8]) -> Option<&str> {
-    let text = std::str::from_utf8(payload).ok()?;
-    let (mut total, mut odd) = (0usize, 0usize);
-    for c in text.chars() {
-        total += 1;
-        if c == '\0' {
-            return None;
-        }
-        if c.is_control() && !c.is_whitespace() {
-            odd += 1;
-        }
+    std::str::from_utf8(payload)
+        .ok()
+        .filter(|t| !body::sniff::looks_binary(t.as_bytes()))
+}
+
+/// What of a binary message is inspected: all of it when it is text; nothing
+/// when it is a file (an image, an archive); otherwise its printable runs,
+/// the strings MessagePack, protobuf and the like carry in the clear, and the
+/// text of a message padded with NULs or stray bytes so as not to look like
+/// text (a back end that decodes it still reads the attack).
+fn binary_text(payload: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
+    if let Some(t) = sniff_text(payload) {
+        return Some(t.into());
     }
-    (odd * 10 <= total).then_some(text)
+    if body::sniff::has_file_signature(payload) {
+        return None;
+    }
+    Some(body::sniff::printable_runs(payload, 6, payload.len()).into())
 }
 
 #[cfg(test)]
@@ -180,9 +186,15 @@ mod tests {
         let m = e.messages("/ws");
         let v = m.inspect(1, MessageKind::Binary, SQLI.as_bytes());
         assert_eq!(v.action, Action::Block, "binary that is text");
+        // Padding with NULs and stray bytes does not hide the attack.
         let mut blob = SQLI.as_bytes().to_vec();
         blob.extend([0u8, 1, 2, 0xff, 0xfe]);
         let v = m.inspect(2, MessageKind::Binary, &blob);
+        assert_eq!(v.action, Action::Block, "padded binary");
+        // A file is not read as text.
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend_from_slice(SQLI.as_bytes());
+        let v = m.inspect(3, MessageKind::Binary, &png);
         assert_eq!((v.action, v.findings.len()), (Action::Allow, 0));
         assert!(sniff_text(b"plain words\r\n\tand tabs").is_some());
         assert!(sniff_text(b"\x01\x02\x03abc").is_none());

@@ -40,7 +40,12 @@ const MAGIC: &[&[u8]] = &[
 /// True when `head` (a body's first [`SNIFF_BYTES`], or all of it) is binary data.
 pub fn is_binary(head: &[u8]) -> bool {
     let head = &head[..head.len().min(SNIFF_BYTES)];
-    MAGIC.iter().any(|m| head.starts_with(m)) || is_iso_media(head) || looks_binary(head)
+    has_file_signature(head) || looks_binary(head)
+}
+
+/// Starts like a known binary file format (image, archive, font, media...).
+pub fn has_file_signature(head: &[u8]) -> bool {
+    MAGIC.iter().any(|m| head.starts_with(m)) || is_iso_media(head)
 }
 
 /// MP4, MOV, HEIC, AVIF: a size then `ftyp`.
