@@ -16,6 +16,7 @@ use crate::events::SinkTarget;
 use crate::guard::IpLists;
 use crate::proxy::Timeouts;
 
+pub mod bounds;
 pub mod file;
 mod resolve;
 

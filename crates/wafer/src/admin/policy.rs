@@ -10,6 +10,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use wafer_engine::{Engine, Exclusion, Mode, PathPattern, Policy, Route, RuleRange};
 
+use crate::config::bounds;
 use crate::guard::IpLists;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -162,20 +163,24 @@ impl PolicyDoc {
                 .map_err(|e| errs.push(format!("{key}: {e}")))
                 .ok()
         };
-        let paranoia_ok = |p: u8| (1..=4).contains(&p);
+        // The same bounds as the config file's (`config::bounds`).
+        let check = |key: &str, r: Result<(), String>, errs: &mut Vec<String>| {
+            r.map_err(|e| errs.push(format!("{key}: {e}"))).is_ok()
+        };
         let mut policy = base.clone();
         if let Some(m) = mode("mode", &self.mode, &mut errs) {
             policy.mode = m;
         }
-        if paranoia_ok(self.paranoia) {
-            policy.paranoia = self.paranoia;
-        } else {
-            errs.push("paranoia: must be 1 to 4".into());
+        if let Ok(p) = bounds::paranoia(i64::from(self.paranoia))
+            .map_err(|e| errs.push(format!("paranoia: {e}")))
+        {
+            policy.paranoia = p;
         }
-        if self.threshold == 0 {
-            errs.push("threshold: must be at least 1".into());
+        if let Ok(t) = bounds::threshold(i64::from(self.threshold))
+            .map_err(|e| errs.push(format!("threshold: {e}")))
+        {
+            policy.threshold = t;
         }
-        policy.threshold = self.threshold;
         policy.disabled_rules = rules("disabled_rules", &self.disabled_rules, &mut errs);
         policy.inspect_websocket = self.inspect_websocket;
         policy.routes = Vec::new();
@@ -186,11 +191,19 @@ impl PolicyDoc {
                 .mode
                 .as_deref()
                 .and_then(|m| mode(&format!("{key}.mode"), m, &mut errs));
-            if r.paranoia.is_some_and(|p| !paranoia_ok(p)) {
-                errs.push(format!("{key}.paranoia: must be 1 to 4"));
+            if let Some(p) = r.paranoia {
+                check(
+                    &format!("{key}.paranoia"),
+                    bounds::paranoia(i64::from(p)).map(drop),
+                    &mut errs,
+                );
             }
-            if r.threshold == Some(0) {
-                errs.push(format!("{key}.threshold: must be at least 1"));
+            if let Some(t) = r.threshold {
+                check(
+                    &format!("{key}.threshold"),
+                    bounds::threshold(i64::from(t)).map(drop),
+                    &mut errs,
+                );
             }
             let disabled = rules(
                 &format!("{key}.disabled_rules"),
@@ -202,7 +215,7 @@ impl PolicyDoc {
                 .as_deref()
                 .and_then(|m| mode(&format!("{key}.anomaly_mode"), m, &mut errs));
             let anomaly_threshold = r.anomaly_threshold.and_then(|t| {
-                crate::config::parse_anomaly_threshold(t)
+                bounds::anomaly_threshold(t)
                     .map_err(|e| errs.push(format!("{key}.anomaly_threshold: {e}")))
                     .ok()
             });
@@ -223,7 +236,7 @@ impl PolicyDoc {
             policy.anomaly.mode = m;
         }
         policy.anomaly.threshold = self.anomaly.threshold.and_then(|t| {
-            crate::config::parse_anomaly_threshold(t)
+            bounds::anomaly_threshold(t)
                 .map_err(|e| errs.push(format!("anomaly.threshold: {e}")))
                 .ok()
         });
@@ -252,6 +265,9 @@ impl PolicyDoc {
             allow: nets("ip.allow", &self.ip.allow, &mut errs),
             block: nets("ip.block", &self.ip.block, &mut errs),
         };
+        for (key, message) in bounds::lists(&policy, &ip) {
+            errs.push(format!("{key}: {message}"));
+        }
         if errs.is_empty() {
             Ok((policy, ip))
         } else {
@@ -365,5 +381,53 @@ mod tests {
                 "{key} not in {errs:?}"
             );
         }
+    }
+
+    /// Issue 15: the same out-of-range value the config file refuses
+    /// (`config::tests::the_file_refuses_the_thresholds_the_api_refuses`).
+    #[test]
+    fn the_api_refuses_the_thresholds_the_file_refuses() {
+        let engine = Engine::builtin();
+        let doc = PolicyDoc::of(&engine, &IpLists::default());
+        for (t, ok) in [
+            (u32::MAX, false),
+            (10_001, false),
+            (0, false),
+            (10_000, true),
+        ] {
+            let mut d = doc.clone();
+            d.threshold = t;
+            d.routes.push(RouteDoc {
+                path: "/a/".into(),
+                mode: None,
+                threshold: Some(t),
+                paranoia: None,
+                disabled_rules: vec![],
+                anomaly_mode: None,
+                anomaly_threshold: None,
+                inspect_websocket: None,
+            });
+            match d.build(engine.policy()) {
+                Ok((p, _)) => assert!(ok && p.threshold == t, "{t} accepted"),
+                Err(errs) => {
+                    assert!(!ok, "{t} refused: {errs:?}");
+                    let want = crate::config::bounds::threshold(i64::from(t)).unwrap_err();
+                    assert_eq!(
+                        errs,
+                        [
+                            format!("threshold: {want}"),
+                            format!("routes[0].threshold: {want}")
+                        ]
+                    );
+                }
+            }
+        }
+        let mut d = doc.clone();
+        d.ip.allow = vec!["10.0.0.1".into(); crate::config::bounds::MAX_IP_ENTRIES + 1];
+        let errs = d.build(engine.policy()).unwrap_err();
+        assert!(
+            errs.len() == 1 && errs[0].starts_with("ip.allow:"),
+            "{errs:?}"
+        );
     }
 }

@@ -345,6 +345,14 @@ pub fn resolve(
         .filter_map(|n| c.ok("ip.block", parse_net(n)))
         .collect();
 
+    for (key, message) in super::bounds::lists(&cfg.engine.policy, &cfg.ip_lists) {
+        let key = match key.as_str() {
+            "disabled_rules" => "inspection.disabled_rules".to_owned(),
+            _ => key,
+        };
+        c.fail(&key, message);
+    }
+
     if let Some((_, v)) = pick(
         flags.events.clone().map(|v| ("--events", v)),
         env_pair(env, "WAFER_EVENTS"),
@@ -579,28 +587,22 @@ pub(crate) fn parse_net(v: &str) -> Result<IpNet, String> {
         .map_err(|_| format!("expected an IP address or CIDR like 10.0.0.0/8, not {v:?}"))
 }
 
+// Flags and environment variables arrive as text; the bounds are shared with
+// the admin API (`super::bounds`).
 fn parse_paranoia(v: &str) -> Result<u8, String> {
-    match v.trim().parse::<u8>() {
-        Ok(p @ 1..=4) => Ok(p),
-        _ => Err(format!("paranoia must be 1, 2, 3 or 4, not {v:?}")),
+    match v.trim().parse::<i64>() {
+        Ok(p) => super::bounds::paranoia(p),
+        Err(_) => Err(format!("paranoia must be 1, 2, 3 or 4, not {v:?}")),
     }
 }
 
 pub fn parse_anomaly_threshold(t: f64) -> Result<f64, String> {
-    if t > 0.0 && t < 1.0 {
-        Ok(t)
-    } else {
-        Err(format!(
-            "an anomaly threshold is a score between 0 and 1, not {t}"
-        ))
-    }
+    super::bounds::anomaly_threshold(t)
 }
 
 fn parse_threshold(v: &str) -> Result<u32, String> {
-    match v.trim().parse::<u32>() {
-        Ok(t @ 1..=10_000) => Ok(t),
-        _ => Err(format!(
-            "threshold must be a whole number from 1 to 10000, not {v:?}"
-        )),
+    match v.trim().parse::<i64>() {
+        Ok(t) => super::bounds::threshold(t),
+        Err(_) => super::bounds::threshold(0).map_err(|e| format!("{e} ({v:?})")),
     }
 }

@@ -329,3 +329,41 @@ fn the_unsafe_inspect_partial_is_refused_with_the_reason() {
     assert_eq!(cfg.engine.limits.max_body_bytes, 1000);
     assert_eq!(cfg.engine.limits.max_decompression_ratio, 20);
 }
+
+/// Issue 15: the file and the admin API share one set of bounds
+/// (`config::bounds`); the API side is `admin::policy`'s test of the same value.
+#[test]
+fn the_file_refuses_the_thresholds_the_api_refuses() {
+    for (threshold, ok) in [
+        ("4294967295", false),
+        ("10001", false),
+        ("0", false),
+        ("10000", true),
+    ] {
+        let file = format!(
+            "upstream = \"http://127.0.0.1:1\"\n[inspection]\nthreshold = {threshold}\n\
+             [[routes]]\npath = \"/a/\"\nthreshold = {threshold}"
+        );
+        match load(&file, &[], &Overrides::default()) {
+            Ok(cfg) => {
+                assert!(ok, "{threshold} accepted");
+                assert_eq!(cfg.engine.policy.threshold, 10_000);
+            }
+            Err(errs) => {
+                assert!(!ok, "{threshold} refused: {errs}");
+                let keys: Vec<&str> = errs.0.iter().map(|e| e.key.as_str()).collect();
+                assert_eq!(keys, ["inspection.threshold", "routes[0].threshold"]);
+                let want =
+                    crate::config::bounds::threshold(threshold.parse().unwrap()).unwrap_err();
+                assert!(errs.0.iter().all(|e| e.message == want), "{errs}");
+            }
+        }
+    }
+    let big = (0..=crate::config::bounds::MAX_IP_ENTRIES)
+        .map(|i| format!("\"10.{}.{}.{}\"", i >> 16 & 255, i >> 8 & 255, i & 255))
+        .collect::<Vec<_>>()
+        .join(",");
+    let file = format!("upstream = \"http://127.0.0.1:1\"\n[ip]\nblock = [{big}]");
+    let errs = load(&file, &[], &Overrides::default()).unwrap_err();
+    assert_eq!(errs.0[0].key, "ip.block");
+}
