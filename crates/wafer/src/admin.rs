@@ -6,11 +6,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Form, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Json, Redirect, Response};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Json, Redirect, Response};
 use axum::routing::get;
-use serde::Deserialize;
 use tokio::sync::broadcast;
 
 use crate::proxy::Shared;
@@ -20,14 +19,17 @@ use crate::traffic::Second;
 pub mod api;
 pub mod auth;
 pub mod bans;
+pub mod csrf;
 pub mod dashboard;
 pub mod live;
+pub mod login;
 pub mod metrics;
 pub mod model;
 pub mod openapi;
 pub mod policy;
 pub mod policy_routes;
 pub mod policy_sync;
+pub mod throttle;
 
 pub use auth::Auth;
 
@@ -77,13 +79,13 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/events", get(live::sse))
         .route("/ws", get(live::ws))
         .route("/metrics", get(metrics::metrics))
-        .route("/logout", axum::routing::post(logout))
+        .route("/logout", axum::routing::post(login::logout))
         .route_layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             auth::require,
         ));
     Router::new()
-        .route("/login", get(login_page).post(login))
+        .route("/login", get(login::login_page).post(login::login))
         .merge(protected)
         .fallback(not_found)
         // Policy documents and login forms are small; nothing else has a body.
@@ -97,7 +99,9 @@ pub async fn serve(
     state: Arc<AdminState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    // The peer address feeds the per-client login throttle (`auth::client_ip`).
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -127,71 +131,4 @@ async fn info(State(s): State<Arc<AdminState>>) -> Response {
         "paranoia": p.engine.policy().paranoia,
     }))
     .into_response()
-}
-
-#[derive(Deserialize)]
-struct NextQuery {
-    next: Option<String>,
-    error: Option<String>,
-}
-
-fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-async fn login_page(Query(q): Query<NextQuery>) -> Response {
-    let next = auth::safe_next(q.next.as_deref());
-    let error = if q.error.is_some() {
-        "<p role=alert>That token is not right.</p>"
-    } else {
-        ""
-    };
-    let page = format!(
-        "<!doctype html><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
-         <title>Wafer: log in</title><h1>Wafer admin</h1>{error}\
-         <form method=post action=/login><input type=hidden name=next value=\"{}\">\
-         <label>Admin token <input name=token type=password autocomplete=current-password autofocus required></label>\
-         <button>Log in</button></form>\
-         <p>The token is printed when Wafer first starts, and kept in the data directory's <code>admin-token</code> file.</p>",
-        escape_html(&next)
-    );
-    ([(header::CACHE_CONTROL, "no-store")], Html(page)).into_response()
-}
-
-#[derive(Deserialize)]
-struct LoginForm {
-    token: String,
-    next: Option<String>,
-}
-
-async fn login(State(s): State<Arc<AdminState>>, Form(f): Form<LoginForm>) -> Response {
-    let next = auth::safe_next(f.next.as_deref());
-    if !s.auth.token_matches(&f.token) {
-        tracing::warn!("admin login with a wrong token");
-        return Redirect::to(&format!("/login?error=1&next={}", auth::encode(&next)))
-            .into_response();
-    }
-    let session = s.auth.new_session();
-    (
-        [(header::SET_COOKIE, auth::set_cookie(&session))],
-        Redirect::to(&next),
-    )
-        .into_response()
-}
-
-async fn logout(State(s): State<Arc<AdminState>>, headers: HeaderMap) -> Response {
-    if let Some(session) = auth::session_cookie(&headers) {
-        s.auth.end_session(&session);
-    }
-    (
-        [(
-            header::SET_COOKIE,
-            format!("{}=; Path=/; Max-Age=0", auth::COOKIE),
-        )],
-        Redirect::to("/login"),
-    )
-        .into_response()
 }

@@ -8,13 +8,17 @@ use std::io::Write as _;
 use std::path::Path;
 use std::sync::Mutex;
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use std::sync::Arc;
 
 use super::AdminState;
+use super::csrf::LoginForms;
+use super::throttle::Throttle;
 
 pub const COOKIE: &str = "wafer_session";
 const SESSION_MS: u64 = 12 * 3_600_000;
@@ -23,6 +27,22 @@ const MAX_SESSIONS: usize = 10_000;
 pub struct Auth {
     token: String,
     sessions: Mutex<HashMap<String, u64>>,
+    /// Wrong tokens per client (login form, bearer header, `?token=`).
+    pub throttle: Arc<Throttle>,
+    /// The login form's CSRF tokens.
+    pub login_forms: LoginForms,
+}
+
+/// What a request shows to prove who it is.
+pub enum Credential {
+    /// The right bearer token.
+    Bearer,
+    /// A bearer token, but not the right one.
+    WrongBearer,
+    /// A live session cookie.
+    Session,
+    /// Nothing that works.
+    None,
 }
 
 /// Equal without leaking where the first difference is.
@@ -37,11 +57,23 @@ fn random_hex(bytes: usize) -> String {
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The token of an `Authorization: Bearer TOKEN` header. The scheme name is
+/// case-insensitive (RFC 9110 section 11.1): `bearer` and `BEARER` are the same.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.trim_start().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim_matches(' '))
+}
+
 impl Auth {
     pub fn new(token: String) -> Auth {
         Auth {
             token,
             sessions: Mutex::new(HashMap::new()),
+            throttle: Arc::new(Throttle::default()),
+            login_forms: LoginForms::new(),
         }
     }
 
@@ -77,16 +109,29 @@ impl Auth {
             .is_some_and(|exp| *exp > now)
     }
 
+    /// What the request carries. A bearer header is judged on its own: a
+    /// wrong one is not rescued by a cookie.
+    pub fn credential(&self, headers: &HeaderMap) -> Credential {
+        if let Some(t) = bearer(headers) {
+            return if self.token_matches(t) {
+                Credential::Bearer
+            } else {
+                Credential::WrongBearer
+            };
+        }
+        if session_cookie(headers).is_some_and(|s| self.session_valid(&s)) {
+            Credential::Session
+        } else {
+            Credential::None
+        }
+    }
+
     /// Whether the request carries the token or a live session.
     pub fn allows(&self, headers: &HeaderMap) -> bool {
-        let bearer = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if bearer.is_some_and(|t| self.token_matches(t)) {
-            return true;
-        }
-        session_cookie(headers).is_some_and(|s| self.session_valid(&s))
+        matches!(
+            self.credential(headers),
+            Credential::Bearer | Credential::Session
+        )
     }
 }
 
@@ -135,12 +180,68 @@ pub fn load_or_create_token(
     Ok((token, true))
 }
 
+/// The client's address, as the listener saw it. Without it (a listener
+/// set up without connect info) all clients share one throttle: stricter,
+/// never looser.
+pub fn client_ip(req: &Request) -> IpAddr {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED), |c| c.0.ip())
+}
+
+/// 429 with Retry-After: the client tried too many wrong tokens.
+pub fn too_many(retry_after_s: u64) -> Response {
+    let mut r = super::api::ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!("too many wrong admin tokens from this address: try again in {retry_after_s} s"),
+    )
+    .into_response();
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+    r
+}
+
+/// Checks a token a client tried (throttled per client): `Err` is the answer
+/// to send (429 while the client must wait, 401 for a wrong token).
+fn try_token(state: &AdminState, ip: IpAddr, token: &str) -> Result<(), Response> {
+    let now = crate::clock::now_ms();
+    if let Err(wait) = state.auth.throttle.check(ip, now) {
+        return Err(too_many(wait));
+    }
+    if state.auth.token_matches(token) {
+        state.auth.throttle.success(ip);
+        Ok(())
+    } else {
+        state.auth.throttle.failure(ip, now);
+        Err(
+            super::api::ApiError::new(StatusCode::UNAUTHORIZED, "wrong admin token")
+                .into_response(),
+        )
+    }
+}
+
 /// Middleware: lets authorized requests through. A browser opening a page with
 /// `?token=` gets a session cookie and the same address without the token; a
 /// browser without a session goes to the login page; anything else gets 401.
+/// Changes made with the session cookie must pass the CSRF check
+/// ([`super::csrf`]); wrong tokens are throttled per client ([`Throttle`]).
 pub async fn require(State(state): State<Arc<AdminState>>, req: Request, next: Next) -> Response {
-    if state.auth.allows(req.headers()) {
-        return next.run(req).await;
+    let ip = client_ip(&req);
+    match state.auth.credential(req.headers()) {
+        Credential::Session => {
+            return match super::csrf::check_write(req.method(), req.uri(), req.headers()) {
+                Ok(()) => next.run(req).await,
+                Err(why) => super::api::ApiError::new(StatusCode::FORBIDDEN, why).into_response(),
+            };
+        }
+        Credential::Bearer | Credential::WrongBearer => {
+            let token = bearer(req.headers()).unwrap_or_default().to_owned();
+            return match try_token(&state, ip, &token) {
+                Ok(()) => next.run(req).await,
+                Err(r) => r,
+            };
+        }
+        Credential::None => {}
     }
     let uri = req.uri().clone();
     if let Some(q) = uri.query() {
@@ -154,24 +255,30 @@ pub async fn require(State(state): State<Arc<AdminState>>, req: Request, next: N
             }
         }
         if let Some(t) = token {
-            if state.auth.token_matches(&t) && req.method() == axum::http::Method::GET {
-                let session = state.auth.new_session();
-                let clean = if rest.is_empty() {
-                    uri.path().to_owned()
-                } else {
-                    let q: Vec<String> = rest
-                        .iter()
-                        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-                        .collect();
-                    format!("{}?{}", uri.path(), q.join("&"))
-                };
-                return (
-                    [(header::SET_COOKIE, set_cookie(&session))],
-                    Redirect::to(&clean),
-                )
-                    .into_response();
+            if let Err(r) = try_token(&state, ip, &t) {
+                return r;
             }
-            return super::api::ApiError::new(StatusCode::UNAUTHORIZED, "wrong admin token")
+            if req.method() != axum::http::Method::GET {
+                return super::api::ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "?token= logs in on GET only: send Authorization: Bearer TOKEN",
+                )
+                .into_response();
+            }
+            let session = state.auth.new_session();
+            let clean = if rest.is_empty() {
+                uri.path().to_owned()
+            } else {
+                let q: Vec<String> = rest
+                    .iter()
+                    .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                    .collect();
+                format!("{}?{}", uri.path(), q.join("&"))
+            };
+            return (
+                [(header::SET_COOKIE, set_cookie(&session))],
+                Redirect::to(&clean),
+            )
                 .into_response();
         }
     }
@@ -202,14 +309,6 @@ pub fn encode(s: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Where a login may send the browser afterwards: only our own paths.
-pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/".to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,11 +337,28 @@ mod tests {
     }
 
     #[test]
-    fn next_stays_on_this_site() {
-        assert_eq!(safe_next(Some("/dashboard")), "/dashboard");
-        assert_eq!(safe_next(Some("//evil.example")), "/");
-        assert_eq!(safe_next(Some("https://evil.example")), "/");
-        assert_eq!(safe_next(None), "/");
+    fn the_bearer_scheme_is_case_insensitive() {
+        let a = Auth::new("0123456789abcdef0123".into());
+        for v in [
+            "Bearer 0123456789abcdef0123",
+            "bearer 0123456789abcdef0123",
+            "BEARER 0123456789abcdef0123",
+            "bEaReR  0123456789abcdef0123",
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(header::AUTHORIZATION, v.parse().unwrap());
+            assert!(a.allows(&h), "{v}");
+        }
+        for v in [
+            "Basic 0123456789abcdef0123",
+            "Bearer0123456789abcdef0123",
+            "Bearer",
+            "Bearer x",
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(header::AUTHORIZATION, v.parse().unwrap());
+            assert!(!a.allows(&h), "{v}");
+        }
     }
 
     #[test]

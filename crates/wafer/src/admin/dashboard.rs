@@ -64,6 +64,13 @@ fn serve(asset: &'static Asset, headers: &HeaderMap) -> Response {
         "no-cache"
     };
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    security_headers(h);
+    r
+}
+
+/// What every admin page carries (the dashboard and the login page): no
+/// framing, no sniffing, no referrer, and the CSP above.
+pub fn security_headers(h: &mut HeaderMap) {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CSP),
@@ -77,7 +84,6 @@ fn serve(asset: &'static Asset, headers: &HeaderMap) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    r
 }
 
 /// `/dashboard/`: the page.

@@ -2,6 +2,7 @@
 //! front of it, real clients (HTTP/1.1, h2c, WebSocket, raw sockets).
 
 mod admin;
+mod admin_guard;
 mod anomaly;
 mod browser;
 mod bypass;
