@@ -44,7 +44,12 @@ pub fn check_write(method: &Method, uri: &Uri, headers: &HeaderMap) -> Result<()
 /// `Origin` (or, without it, `Sec-Fetch-Site`) says the request comes from
 /// this listener's own pages.
 pub fn same_origin(uri: &Uri, headers: &HeaderMap) -> Result<(), &'static str> {
-    match headers.get(header::ORIGIN) {
+    // `Origin: null` says nothing (a privacy setting or a sandboxed frame):
+    // judged like no Origin, by Sec-Fetch-Site, which pages cannot set.
+    let origin = headers
+        .get(header::ORIGIN)
+        .filter(|o| o.as_bytes() != b"null");
+    match origin {
         Some(origin) => {
             let own = own_authority(uri, headers);
             match (origin.to_str().ok().and_then(parse_origin), own) {
@@ -56,7 +61,7 @@ pub fn same_origin(uri: &Uri, headers: &HeaderMap) -> Result<(), &'static str> {
             Some("same-origin") => Ok(()),
             _ => Err(
                 "refused: a change made with the session cookie must come from the dashboard \
-                 (no Origin, and Sec-Fetch-Site is not same-origin); API clients send \
+                 (no Origin or Origin null, and Sec-Fetch-Site is not same-origin); API clients send \
                  Authorization: Bearer TOKEN",
             ),
         },
@@ -282,6 +287,18 @@ mod tests {
             )
             .is_ok()
         );
+        let null_same = [
+            ("host", "127.0.0.1:9443"),
+            ("origin", "null"),
+            ("sec-fetch-site", "same-origin"),
+        ];
+        assert!(same_origin(&uri, &req(&null_same)).is_ok());
+        let null_site = [
+            ("host", "127.0.0.1:9443"),
+            ("origin", "null"),
+            ("sec-fetch-site", "same-site"),
+        ];
+        assert!(same_origin(&uri, &req(&null_site)).is_err());
         for ctype in [
             "text/plain",
             "application/x-www-form-urlencoded",

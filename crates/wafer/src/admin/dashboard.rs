@@ -69,7 +69,9 @@ fn serve(asset: &'static Asset, headers: &HeaderMap) -> Response {
 }
 
 /// What every admin page carries (the dashboard and the login page): no
-/// framing, no sniffing, no referrer, and the CSP above.
+/// framing, no sniffing, no referrer to other origins, and the CSP above.
+/// (`no-referrer` would also make Chromium send `Origin: null` on the login
+/// form's POST, which the CSRF check must then refuse.)
 pub fn security_headers(h: &mut HeaderMap) {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -82,7 +84,7 @@ pub fn security_headers(h: &mut HeaderMap) {
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
 }
 

@@ -70,7 +70,7 @@ pub fn document() -> Value {
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Wafer admin API", "version": env!("CARGO_PKG_VERSION"),
-                 "description": "Served on the admin listener only. Authenticate with `Authorization: Bearer TOKEN` or the session cookie set by /login."},
+                 "description": "Served on the admin listener only. Authenticate with `Authorization: Bearer TOKEN` or the session cookie set by /login. A change made with the session cookie must send JSON and come from this listener's own origin (Origin, or Sec-Fetch-Site: same-origin), else 403. After 5 wrong tokens a client gets 429 with Retry-After until its backoff has passed."},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}, "session": {"type": "apiKey", "in": "cookie", "name": super::auth::COOKIE}},
             "schemas": {"Error": {"type": "object", "properties": {"error": {"type": "string"}, "details": {"type": "array", "items": {"type": "string"}}}, "required": ["error"]}}

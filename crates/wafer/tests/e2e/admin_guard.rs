@@ -83,7 +83,7 @@ async fn the_login_form_needs_its_csrf_token_and_has_the_dashboard_headers() {
     );
     assert_eq!(h["x-frame-options"], "DENY");
     assert_eq!(h["x-content-type-options"], "nosniff");
-    assert_eq!(h["referrer-policy"], "no-referrer");
+    assert_eq!(h["referrer-policy"], "same-origin");
     assert_eq!(h["cache-control"], "no-store");
     let set = h["set-cookie"].to_str().unwrap();
     assert!(

@@ -70,3 +70,59 @@ async fn the_dashboard_works_in_a_real_browser() {
     assert!(status.success(), "dashboard browser test failed: {status}");
     println!("screenshots in {}", shots.display());
 }
+
+/// Issue 15, CSRF: after logging in, pages on another port of 127.0.0.1 try
+/// every admin write with the session cookie (no-cors and cors fetches, HTML
+/// forms of each encoding); nothing changes, the session survives, and the
+/// same writes from the dashboard's own origin work (`ui/e2e/csrf.mjs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_origin_pages_change_nothing_in_a_real_browser() {
+    let chromium = chromium();
+    let ui = ui_dir();
+    assert!(
+        ui.join("node_modules/playwright-core").exists(),
+        "run `npm ci` in {} (the build does it unless WAFER_UI_DIST is set)",
+        ui.display()
+    );
+    let node = Node::start(None).await;
+    let mut cmd = std::process::Command::new("node");
+    cmd.arg(ui.join("e2e/csrf.mjs"))
+        .current_dir(&ui)
+        .env("WAFER_ADMIN_URL", node.admin("").trim_end_matches('/'))
+        .env("WAFER_TOKEN", "test-admin-token-0123456789")
+        .env("CHROMIUM", &chromium);
+    // The script has its own 90 s watchdog.
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .unwrap()
+        .expect("node (Node.js 20+) must be installed");
+    let log = String::from_utf8_lossy(&out.stdout);
+    println!("{log}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "CSRF browser test failed");
+    // Checked here too, through the API with the bearer token: the attacker's
+    // values are absent, the dashboard's own changes are present.
+    let (_, policy) = node.api("/api/policy").await;
+    let text = policy.to_string();
+    assert!(!text.contains("0.0.0.0/0"), "{text}");
+    assert!(!text.contains("csrf-probe"), "{text}");
+    assert_ne!(policy["mode"], "off", "{text}");
+    assert_eq!(policy["threshold"], 7, "{text}");
+    assert!(text.contains("/csrf-own"), "{text}");
+    let (_, bans) = node.api("/api/bans").await;
+    let bans = bans.to_string();
+    assert!(
+        bans.contains("198.51.100.66") && !bans.contains("198.51.100.77"),
+        "{bans}"
+    );
+    // Every cross-origin attempt was refused by the browser or with 401/403/405.
+    for line in log.lines().filter(|l| l.starts_with("try ")) {
+        assert!(
+            !line.contains(" 200")
+                && !line.contains(" 201")
+                && !line.contains(" 204")
+                && !line.contains(" 303"),
+            "{line}"
+        );
+    }
+    node.running.stop().await.unwrap();
+}
