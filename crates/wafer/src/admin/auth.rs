@@ -201,22 +201,38 @@ pub fn too_many(retry_after_s: u64) -> Response {
     r
 }
 
-/// Checks a token a client tried (throttled per client): `Err` is the answer
-/// to send (429 while the client must wait, 401 for a wrong token).
-fn try_token(state: &AdminState, ip: IpAddr, token: &str) -> Result<(), Response> {
+/// Why a token a client tried was not accepted.
+enum Refusal {
+    /// The client must wait this many seconds (429).
+    Throttled(u64),
+    /// The wrong token (401).
+    Wrong,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::Throttled(wait) => too_many(wait),
+            Refusal::Wrong => {
+                super::api::ApiError::new(StatusCode::UNAUTHORIZED, "wrong admin token")
+                    .into_response()
+            }
+        }
+    }
+}
+
+/// Checks a token a client tried, throttled per client.
+fn try_token(state: &AdminState, ip: IpAddr, token: &str) -> Result<(), Refusal> {
     let now = crate::clock::now_ms();
     if let Err(wait) = state.auth.throttle.check(ip, now) {
-        return Err(too_many(wait));
+        return Err(Refusal::Throttled(wait));
     }
     if state.auth.token_matches(token) {
         state.auth.throttle.success(ip);
         Ok(())
     } else {
         state.auth.throttle.failure(ip, now);
-        Err(
-            super::api::ApiError::new(StatusCode::UNAUTHORIZED, "wrong admin token")
-                .into_response(),
-        )
+        Err(Refusal::Wrong)
     }
 }
 
@@ -238,7 +254,7 @@ pub async fn require(State(state): State<Arc<AdminState>>, req: Request, next: N
             let token = bearer(req.headers()).unwrap_or_default().to_owned();
             return match try_token(&state, ip, &token) {
                 Ok(()) => next.run(req).await,
-                Err(r) => r,
+                Err(r) => r.into_response(),
             };
         }
         Credential::None => {}
@@ -256,7 +272,7 @@ pub async fn require(State(state): State<Arc<AdminState>>, req: Request, next: N
         }
         if let Some(t) = token {
             if let Err(r) = try_token(&state, ip, &t) {
-                return r;
+                return r.into_response();
             }
             if req.method() != axum::http::Method::GET {
                 return super::api::ApiError::new(

@@ -100,8 +100,10 @@ mod tests {
         for bad in [0.0, 1.0, -0.5, f64::NAN, f64::INFINITY] {
             assert!(anomaly_threshold(bad).is_err(), "{bad}");
         }
-        let mut ip = IpLists::default();
-        ip.block = vec!["10.0.0.1/32".parse().unwrap(); MAX_IP_ENTRIES + 1];
+        let ip = IpLists {
+            block: vec!["10.0.0.1/32".parse().unwrap(); MAX_IP_ENTRIES + 1],
+            ..IpLists::default()
+        };
         let errs = lists(&Policy::default(), &ip);
         assert_eq!(errs.len(), 1);
         assert_eq!(errs[0].0, "ip.block");
