@@ -20,6 +20,8 @@ pub mod decode;
 pub mod detect;
 pub mod finding;
 mod fnv;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod memo;
 pub mod message;
 pub mod policy;

@@ -355,6 +355,10 @@ struct MultipartStream {
     /// `buf` starts a line (the byte dropped before it was a line feed, or
     /// nothing was dropped): only then may a delimiter start at its byte 0.
     line_start: bool,
+    /// In a part's head: where its unfinished last line starts in `buf`. The
+    /// lines before it are known not to be empty, so a head that arrives in
+    /// small pieces is scanned once, not again on every push.
+    head_scanned: usize,
 }
 
 impl MultipartStream {
@@ -366,6 +370,7 @@ impl MultipartStream {
             parts: 0,
             preamble_untouched: true,
             line_start: true,
+            head_scanned: 0,
         }
     }
 
@@ -402,6 +407,20 @@ impl MultipartStream {
     fn push(&mut self, data: &[u8], out: &mut Pieces) {
         self.buf.extend_from_slice(data);
         self.run(false, out);
+    }
+
+    /// Whether the part's head in `buf` has ended (an empty line arrived),
+    /// looking only at what came since the last call.
+    fn head_ended(&mut self) -> bool {
+        let mut pos = self.head_scanned;
+        while let Some(nl) = memchr::memchr(b'\n', &self.buf[pos..]) {
+            if matches!(&self.buf[pos..pos + nl], b"" | b"\r") {
+                return true;
+            }
+            pos += nl + 1;
+        }
+        self.head_scanned = pos;
+        false
     }
 
     /// Drops the first `n` bytes, remembering whether what is left starts a line.
@@ -446,6 +465,11 @@ impl MultipartStream {
                     }
                 },
                 Phase::Head => {
+                    // Reading the head is costly (headers, parameters): wait for its end.
+                    if !end && self.buf.len() <= MAX_PART_HEAD && !self.head_ended() {
+                        self.phase = Phase::Head;
+                        return;
+                    }
                     let head = multipart::read_head(&self.buf);
                     match head.content_start {
                         Some(start) => {
@@ -515,6 +539,7 @@ impl MultipartStream {
         match d.content_start {
             Some(start) => {
                 self.drop_front(start.min(self.buf.len()));
+                self.head_scanned = 0;
                 self.phase = Phase::Head;
             }
             None => {
