@@ -16,7 +16,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 export SOAK_WAFER=${SOAK_WAFER:-$TARGET/release/wafer}
-export SOAK_WORK
+export SOAK_WORK PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in the tree
 SOAK_WORK=$(mktemp -d /tmp/wafer-soak.XXXXXX)
 echo "soak: logs and data in $SOAK_WORK" >&2
 

@@ -578,8 +578,12 @@ def report(wafer, rows, api_total, up_stats, metrics_end, codes, duration):
         by_kind[k] += 1
         ids[k].add(eid)
     out(f"  published (both runs) {pub} = stored by Wafer {stored} = rows in the store {len(rows)} "
-        f"(through /api/export: {api_total}; store failures in run 2: {failed_store})")
+        f"(through /api/export: {api_total}); run 2's /metrics before its SIGTERM: published "
+        f"{metric(metrics_end, 'wafer_events_published_total')}, stored {metric(metrics_end, 'wafer_events_stored_total')}, "
+        f"dropped {metric(metrics_end, 'wafer_events_dropped_total')}, store failures {failed_store}")
     out("  stored, by kind: " + ", ".join(f"{k}: {v}" for k, v in sorted(by_kind.items())))
+    if failed_store:
+        fail.append(f"the store refused {failed_store} events for good")
     if not (pub == stored == len(rows) == api_total):
         fail.append(f"events: published {pub}, stored {stored}, in the store {len(rows)}, exported {api_total}")
     blocked_ids = ids["inspected, block"]
