@@ -167,6 +167,96 @@ fn eval_reports_rates_per_class() {
     assert!(stdout(&o).contains("class=xss"));
 }
 
+#[test]
+fn sigterm_exits_while_live_clients_are_connected() {
+    // An open dashboard (SSE and WebSocket on the admin listener) kept the
+    // event bus alive, so the event file's writer never saw its end and
+    // `wafer run` hung after SIGTERM until it was killed.
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let admin = format!("127.0.0.1:{}", free_port());
+    let token = "live-clients-test-token-0123";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wafer"))
+        .args(["demo", "--listen", &addr, "--admin-listen", &admin])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("WAFER_EVENTS", &events)
+        .env("WAFER_ADMIN_TOKEN", token)
+        .env_remove("WAFER_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut up = false;
+    for _ in 0..100 {
+        if http_status(&addr, "/").is_some() {
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(up, "wafer demo did not start on {addr}");
+    // Both live views, each left open and never read again.
+    let open = |req: String, want: &str| {
+        let mut s = std::net::TcpStream::connect(&admin).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        s.write_all(req.as_bytes()).unwrap();
+        let mut head = [0u8; 12];
+        s.read_exact(&mut head).unwrap();
+        let head = String::from_utf8_lossy(&head).into_owned();
+        assert!(head.ends_with(want), "{req:?} answered {head:?}");
+        s
+    };
+    let _sse = open(
+        format!("GET /events HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer {token}\r\n\r\n"),
+        " 200",
+    );
+    let _ws = open(
+        format!(
+            "GET /ws HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer {token}\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ),
+        " 101",
+    );
+    assert_eq!(
+        http_status(
+            &addr,
+            "/search?q=%27%20UNION%20SELECT%20password%20FROM%20users--"
+        ),
+        Some(403)
+    );
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // A bound on the wait, so that a hang fails the test instead of stalling it.
+    let mut status = None;
+    for _ in 0..600 {
+        status = child.try_wait().unwrap();
+        if status.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    if status.is_none() {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(0),
+        "wafer did not exit on SIGTERM with live clients connected:\n{err}"
+    );
+    assert!(err.contains("stopped published=1"), "{err}");
+    assert_eq!(std::fs::read_to_string(&events).unwrap().lines().count(), 1);
+}
+
 /// One HTTP/1.1 request over a fresh connection; the status, or `None` if the connection failed.
 fn http_status(addr: &str, target: &str) -> Option<u16> {
     use std::io::Read;

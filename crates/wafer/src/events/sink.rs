@@ -5,7 +5,7 @@ use std::fs::OpenOptions;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -18,9 +18,10 @@ pub enum SinkTarget {
     None,
 }
 
-/// The running sink. Dropping the last `Publisher` and calling `close` flushes everything.
+/// The running sink. `close` (or dropping the last `Publisher`) flushes everything.
 pub struct EventSink {
     handle: Option<JoinHandle<io::Result<()>>>,
+    closing: Arc<AtomicBool>,
 }
 
 /// Events waiting to be written before new ones are dropped.
@@ -35,7 +36,16 @@ impl EventSink {
     /// As [`start`](Self::start), adding the file to an existing bus.
     pub fn start_on(target: SinkTarget, bus: Publisher) -> io::Result<(EventSink, Publisher)> {
         let out: Box<dyn Write + Send> = match &target {
-            SinkTarget::None => return Ok((EventSink { handle: None }, bus)),
+            SinkTarget::None => {
+                let closing = Arc::default();
+                return Ok((
+                    EventSink {
+                        handle: None,
+                        closing,
+                    },
+                    bus,
+                ));
+            }
             SinkTarget::Stdout => Box::new(io::stdout()),
             SinkTarget::File(p) => Box::new(
                 OpenOptions::new()
@@ -50,19 +60,25 @@ impl EventSink {
         let (tx, rx) = sync_channel(QUEUE);
         let stats = Arc::clone(bus.stats());
         let thread_stats = Arc::clone(&stats);
+        let closing = Arc::new(AtomicBool::new(false));
+        let thread_closing = Arc::clone(&closing);
         let handle = std::thread::Builder::new()
             .name("wafer-events".into())
-            .spawn(move || write_loop(rx, BufWriter::new(out), &thread_stats))?;
+            .spawn(move || write_loop(rx, BufWriter::new(out), &thread_stats, &thread_closing))?;
         Ok((
             EventSink {
                 handle: Some(handle),
+                closing,
             },
             bus.with_file(tx, stats),
         ))
     }
 
-    /// Waits until every queued event is written. All publishers must be dropped first.
+    /// Waits until every queued event is written. Publishing must have
+    /// stopped; a `Publisher` still held elsewhere (a live admin connection
+    /// outlives the shutdown) does not keep the sink open.
     pub fn close(mut self) -> io::Result<()> {
+        self.closing.store(true, Ordering::Release);
         match self.handle.take() {
             Some(h) => h
                 .join()
@@ -76,6 +92,7 @@ fn write_loop(
     rx: Receiver<Arc<Event>>,
     mut out: BufWriter<Box<dyn Write + Send>>,
     stats: &EventStats,
+    closing: &AtomicBool,
 ) -> io::Result<()> {
     let mut reported_drops = 0;
     loop {
@@ -94,8 +111,54 @@ fn write_loop(
                 out.write_all(b"\n")?;
                 stats.written.fetch_add(1, Ordering::Relaxed);
             }
-            Err(RecvTimeoutError::Timeout) => out.flush()?,
+            Err(RecvTimeoutError::Timeout) => {
+                out.flush()?;
+                // Nothing came for a while: whatever was queued before `close` is written.
+                if closing.load(Ordering::Acquire) {
+                    return Ok(());
+                }
+            }
             Err(RecvTimeoutError::Disconnected) => return out.flush(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{Event, RequestFacts};
+
+    #[test]
+    fn close_writes_every_queued_event_while_a_publisher_is_still_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        let (sink, bus) = EventSink::start(SinkTarget::File(path.clone())).unwrap();
+        let headers = http::HeaderMap::new();
+        for i in 0..3 {
+            let id = format!("{i:016x}");
+            let facts = RequestFacts {
+                id: &id,
+                ts_ms: 1,
+                client_ip: "127.0.0.1".parse().unwrap(),
+                method: "GET",
+                host: "a",
+                path: "/",
+                query: "",
+                user_agent: "",
+                headers: &headers,
+                inspect_us: 0,
+            };
+            bus.publish(Event::guard(&facts, 403, "test"));
+        }
+        // As a live admin connection does, past the shutdown.
+        let _held = bus.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(sink.close().map_err(|e| e.to_string())));
+        let closed = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("close() returned although a publisher is still held");
+        closed.unwrap();
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(written.lines().count(), 3);
     }
 }
