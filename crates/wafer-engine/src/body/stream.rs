@@ -171,9 +171,10 @@ impl Windows {
             self.fresh += take;
             data = &data[take..];
             if self.buf.len() == WINDOW {
-                emit(&self.buf);
-                self.buf.drain(..WINDOW - OVERLAP);
-                self.fresh = 0;
+                let (end, next) = window_cut(&self.buf);
+                emit(&self.buf[..end]);
+                self.buf.drain(..next);
+                self.fresh = self.buf.len() - (end - next);
             }
         }
     }
@@ -185,6 +186,37 @@ impl Windows {
         self.buf.clear();
         self.fresh = 0;
     }
+}
+
+/// Part of a word: letters, digits, `_`, and any byte of a multi-byte
+/// character (so a cut never splits a character either).
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+}
+
+/// Where a full window ends and where the next one starts.
+///
+/// A window cut inside a word gives rules a word that is not in the text:
+/// `\nshirt` cut after `\nsh` reads as a shell command at the start of a
+/// line, and benign uploads were blocked for it. So a window ends after the
+/// last non-word byte of its final `OVERLAP / 2` bytes, and the next one
+/// starts at the first non-word byte of the `OVERLAP / 4` bytes before its
+/// `OVERLAP` of context. Only a word longer than those spans is still cut.
+/// The next window starts at least `OVERLAP` before this one's end, so a
+/// token up to `OVERLAP` long is still whole in one of them.
+fn window_cut(buf: &[u8]) -> (usize, usize) {
+    let len = buf.len();
+    let end = buf[len - OVERLAP / 2..]
+        .iter()
+        .rposition(|&b| !is_word_byte(b))
+        .map_or(len, |i| len - OVERLAP / 2 + i + 1);
+    let latest = end - OVERLAP;
+    let earliest = latest - OVERLAP / 4;
+    let next = buf[earliest..latest]
+        .iter()
+        .position(|&b| !is_word_byte(b))
+        .map_or(latest, |i| earliest + i);
+    (end, next)
 }
 
 /// `a=1&b=2...`, split as it streams.

@@ -250,3 +250,49 @@ fn a_head_fed_byte_by_byte_is_read_once_it_ends() {
         );
     }
 }
+
+#[test]
+fn windows_end_between_words_not_inside_one() {
+    // A window cut inside `shirt` after a line break read as `\nsh`, a shell
+    // command at the start of a line, and blocked benign uploads.
+    let mut body = Vec::new();
+    let mut i = 0usize;
+    while body.len() < 200_000 {
+        // Words of varying length so cuts fall everywhere.
+        body.extend_from_slice(b"shirt");
+        body.extend(std::iter::repeat_n(b'x', i % 7));
+        body.extend_from_slice(if i % 3 == 0 { b"\n" } else { b" " });
+        i += 1;
+    }
+    let words = |text: &str| {
+        text.split(['\n', ' '])
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let mut form = b"q=".to_vec();
+    form.extend_from_slice(&body);
+    for (kind, ct, body) in [
+        (BodyKind::Json, "application/json", &body),
+        (BodyKind::Opaque, "text/plain", &body),
+        (
+            BodyKind::UrlEncoded,
+            "application/x-www-form-urlencoded",
+            &form,
+        ),
+    ] {
+        for chunks in CHUNKINGS {
+            let got = stream(kind, ct, body, chunks);
+            let windows: Vec<_> = got.values.iter().filter(|v| v.text.len() > 1000).collect();
+            assert!(windows.len() > 10, "{kind:?} {chunks:?}");
+            for v in windows {
+                for w in words(&v.text.replace('+', " ")) {
+                    assert!(
+                        w.starts_with("shirt") && w[5..].bytes().all(|b| b == b'x'),
+                        "{kind:?} {chunks:?}: a window holds the cut word {w:?}"
+                    );
+                }
+            }
+        }
+    }
+}
