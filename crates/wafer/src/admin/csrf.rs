@@ -6,9 +6,13 @@
 //!
 //! - a body, if any, is `application/json`: an HTML form or a `no-cors` fetch
 //!   cannot send that type without a CORS preflight, which we never grant;
-//! - `Origin` names this listener (scheme, host and port, as the request's
-//!   own `Host` gives them), or, without `Origin`, `Sec-Fetch-Site` says
-//!   `same-origin`.
+//! - `Origin` names this listener (host and port, as the request's own
+//!   `Host` gives them), or, without `Origin`, `Sec-Fetch-Site` says
+//!   `same-origin`. The listener speaks plain HTTP, but an operator may put
+//!   a TLS-terminating proxy in front of it, whose pages have an `https`
+//!   origin; so either scheme is taken, each with its default port when
+//!   the `Host` names none. A page of the other scheme on the very same
+//!   host and port cannot exist beside this listener.
 //!
 //! Requests with the bearer token are not checked: a browser never adds that
 //! header on its own, so there is nothing ambient to forge.
@@ -21,8 +25,6 @@ use axum::http::{HeaderMap, Method, Uri, header};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-/// The admin listener speaks plain HTTP (loopback by default).
-const SCHEME: &str = "http";
 /// The login form's cookie, sent back only to `/login`.
 pub const LOGIN_COOKIE: &str = "wafer_login";
 /// How long a login form stays valid.
@@ -53,7 +55,7 @@ pub fn same_origin(uri: &Uri, headers: &HeaderMap) -> Result<(), &'static str> {
         Some(origin) => {
             let own = own_authority(uri, headers);
             match (origin.to_str().ok().and_then(parse_origin), own) {
-                (Some(o), Some(own)) if o == own => Ok(()),
+                (Some(o), Some(own)) if matches_own(&o, &own) => Ok(()),
                 _ => Err("refused: cross-origin change (Origin is not this admin listener)"),
             }
         }
@@ -88,17 +90,17 @@ fn is_json(headers: &HeaderMap) -> bool {
         })
 }
 
-/// (host, port) of an authority, the host lowercased, the port defaulted.
-fn host_port(authority: &str) -> Option<(String, u16)> {
+/// (host, port) of an authority, the host lowercased, the port as given.
+fn host_port(authority: &str) -> Option<(String, Option<u16>)> {
     let a: axum::http::uri::Authority = authority.parse().ok()?;
     if authority.contains('@') {
         return None;
     }
-    Some((a.host().to_ascii_lowercase(), a.port_u16().unwrap_or(80)))
+    Some((a.host().to_ascii_lowercase(), a.port_u16()))
 }
 
 /// This listener as the client addressed it: `Host`, or the h2 `:authority`.
-fn own_authority(uri: &Uri, headers: &HeaderMap) -> Option<(String, u16)> {
+fn own_authority(uri: &Uri, headers: &HeaderMap) -> Option<(String, Option<u16>)> {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -106,13 +108,29 @@ fn own_authority(uri: &Uri, headers: &HeaderMap) -> Option<(String, u16)> {
     host_port(host)
 }
 
+/// (host, port) of an `http` or `https` origin, the port defaulted by scheme.
 fn parse_origin(origin: &str) -> Option<(String, u16)> {
-    let rest = origin.strip_prefix(SCHEME)?.strip_prefix("://")?;
+    let (rest, default_port) = if let Some(rest) = origin.strip_prefix("http://") {
+        (rest, 80)
+    } else {
+        (origin.strip_prefix("https://")?, 443)
+    };
     // An origin is scheme://host[:port] and nothing else.
     if rest.is_empty() || rest.contains(['/', '?', '#']) {
         return None;
     }
-    host_port(rest)
+    let (host, port) = host_port(rest)?;
+    Some((host, port.unwrap_or(default_port)))
+}
+
+/// The origin's port must be the one the `Host` names; a `Host` without a
+/// port was reached on the default port of the origin's own scheme.
+fn matches_own((host, port): &(String, u16), (own_host, own_port): &(String, Option<u16>)) -> bool {
+    host == own_host
+        && match own_port {
+            Some(own) => own == port,
+            None => *port == 80 || *port == 443,
+        }
 }
 
 /// Signs and checks the login form's token.
@@ -252,6 +270,18 @@ mod tests {
             )
             .is_ok()
         );
+        // A TLS-terminating proxy in front: the pages' origin is https.
+        for (host, origin) in [
+            ("admin.example", "https://admin.example"),
+            ("admin.example", "https://admin.example:443"),
+            ("admin.example:8443", "https://admin.example:8443"),
+            ("127.0.0.1:9443", "https://127.0.0.1:9443"),
+        ] {
+            assert!(
+                same_origin(&uri, &req(&[("host", host), ("origin", origin)])).is_ok(),
+                "{host} {origin}"
+            );
+        }
         for bad in [
             vec![
                 ("host", "127.0.0.1:9443"),
@@ -259,7 +289,16 @@ mod tests {
             ],
             vec![
                 ("host", "127.0.0.1:9443"),
-                ("origin", "https://127.0.0.1:9443"),
+                ("origin", "https://127.0.0.1:8443"),
+            ],
+            // Behind a TLS proxy, the Host names no port: only a default one.
+            vec![
+                ("host", "admin.example"),
+                ("origin", "https://admin.example:8443"),
+            ],
+            vec![
+                ("host", "admin.example"),
+                ("origin", "https://evil.example"),
             ],
             vec![("host", "127.0.0.1:9443"), ("origin", "null")],
             vec![
