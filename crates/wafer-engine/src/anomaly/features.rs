@@ -147,6 +147,7 @@ pub(crate) struct Args {
     kind: u8,
 }
 
+#[cfg(test)]
 pub(crate) fn args(req: &Request) -> Args {
     args_with(req, None)
 }
