@@ -500,7 +500,7 @@ async fn the_byte_budget_holds_with_large_headers() {
             learned(&node).await
         );
         // Turn about (both in one head would pass the 64 KiB header limit).
-        let status = if i % 2 == 0 {
+        let status = if i.is_multiple_of(2) {
             from(&node, "192.0.2.5", &normal_target(i), &[("x-big", &big)]).await
         } else {
             from(&node, "192.0.2.5", &format!("/form?{q}"), &[]).await
