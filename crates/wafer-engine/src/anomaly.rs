@@ -24,6 +24,7 @@ pub mod features;
 pub mod forest;
 pub mod model;
 pub mod route;
+pub mod sample;
 
 #[cfg(test)]
 mod tests;
@@ -35,3 +36,4 @@ pub use model::{
     ScoreQuantiles, TrainError,
 };
 pub use route::{RouteProfile, RouteProfiles, Shape, route_template};
+pub use sample::Sample;

@@ -101,6 +101,8 @@ pub struct Config {
     pub models_dir: Option<PathBuf>,
     /// Allowed requests learned from before the first model is trained (0: no learning period).
     pub learn_requests: usize,
+    /// The learning period's memory, per-client share and distinct clients.
+    pub learn_limits: crate::anomaly::learn::LearnLimits,
     pub rate_limits: Vec<crate::guard::limit::Limit>,
     /// Rate limits shared through this Redis; `None`: each node counts alone.
     pub redis_url: Option<String>,
@@ -169,6 +171,7 @@ impl Default for Config {
             node: host_name(),
             models_dir: None,
             learn_requests: 10_000,
+            learn_limits: Default::default(),
             rate_limits: Vec::new(),
             redis_url: None,
             geoip: None,

@@ -118,7 +118,11 @@ impl Shared {
             record_all: 0.0,
             model: arc_swap::ArcSwapOption::empty(),
             scores: crate::anomaly::ScoreStats::default(),
-            learner: crate::anomaly::learn::Learner::new(0, std::path::PathBuf::new()),
+            learner: crate::anomaly::learn::Learner::new(
+                0,
+                Default::default(),
+                std::path::PathBuf::new(),
+            ),
             limiter: crate::guard::limit::shared::Limiter::new(Vec::new(), None),
             country: None,
             bans: crate::guard::bans::Bans::new(Default::default(), None),

@@ -22,7 +22,7 @@
 //! headers, whose normal values (User-Agent: `;`, `(`) would drown them.
 //! Character-class ratios are over argument values only.
 
-use super::route::{RouteProfiles, Shape, route_template};
+use super::route::{ArgView, RouteProfiles, route_template};
 use crate::body::{self, BodyKind, BodyLimits};
 use crate::request::{Part, Request};
 use aho_corasick::AhoCorasick;
@@ -147,6 +147,7 @@ pub(crate) struct Args {
     kind: u8,
 }
 
+#[cfg(test)]
 pub(crate) fn args(req: &Request) -> Args {
     args_with(req, None)
 }
@@ -275,9 +276,12 @@ fn cap(mut v: String) -> String {
     v
 }
 
+/// Argument names are cut to this many bytes.
+pub(crate) const MAX_NAME: usize = 128;
+
 fn norm_name(mut n: String) -> String {
-    if n.len() > 128 {
-        let end = prefix(&n, 128).len();
+    if n.len() > MAX_NAME {
+        let end = prefix(&n, MAX_NAME).len();
         n.truncate(end);
     }
     if !n.contains('.') || !n.bytes().any(|b| b.is_ascii_digit()) {
@@ -330,6 +334,14 @@ pub(crate) fn from_args(
     template: &str,
     routes: &RouteProfiles,
 ) -> Features {
+    let mut f = base(req, a);
+    route_features(&mut f, &a.pairs, template, routes);
+    f
+}
+
+/// Every feature but the route features (left 0): what a request gives
+/// before the routes are known (see [`Sample`](super::Sample)).
+pub(crate) fn base(req: &Request, a: &Args) -> Features {
     let mut f = [0f32; N];
     let m = req.method.as_str();
     f[0] = if m.eq_ignore_ascii_case("GET") || m.eq_ignore_ascii_case("HEAD") {
@@ -418,11 +430,17 @@ pub(crate) fn from_args(
     for (i, t) in toks.iter().enumerate() {
         f[idx::TOK_FIRST + i] = log_len(*t as usize);
     }
-    route_features(&mut f, a, template, routes);
     f
 }
 
-fn route_features(f: &mut Features, a: &Args, template: &str, routes: &RouteProfiles) {
+/// Sets the route features of `f` from the request's arguments (at most
+/// [`MAX_ARGS`], as [`Args::pairs`]) judged against its route.
+pub(crate) fn route_features<A: ArgView>(
+    f: &mut Features,
+    args: &[A],
+    template: &str,
+    routes: &RouteProfiles,
+) {
     let Some(route) = routes.get(template) else {
         // Unseen: nothing to compare with. The other route features stay 0 so
         // the forest sees unseen routes as one group (training has them too:
@@ -431,17 +449,17 @@ fn route_features(f: &mut Features, a: &Args, template: &str, routes: &RouteProf
         return;
     };
     let (mut unknown, mut mismatch, mut z) = (0usize, 0usize, 0f32);
-    for (k, v) in &a.pairs {
-        match route.names.get(k) {
+    for a in args {
+        match route.names.get(a.name()) {
             None => unknown += 1,
             Some(p) => {
-                mismatch += usize::from(p.unusual(Shape::of(v)));
-                z = z.max(p.z(v.len()));
+                mismatch += usize::from(p.unusual(a.shape()));
+                z = z.max(p.z(a.value_len()));
             }
         }
     }
-    if !a.pairs.is_empty() {
-        f[idx::ROUTE_UNKNOWN] = unknown as f32 / a.pairs.len() as f32;
+    if !args.is_empty() {
+        f[idx::ROUTE_UNKNOWN] = unknown as f32 / args.len() as f32;
     }
     f[idx::ROUTE_SHAPE] = log_len(mismatch);
     f[idx::ROUTE_Z] = (1.0 + z).log2();

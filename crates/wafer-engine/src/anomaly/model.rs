@@ -3,7 +3,8 @@
 
 use super::features::{self, FEATURE_NAMES, Features, N, SCHEMA_VERSION};
 use super::forest::{FitError, Forest, ForestParams};
-use super::route::{Learner, RouteParams, RouteProfiles, route_template};
+use super::route::{Learner, RouteParams, RouteProfiles};
+use super::sample::Sample;
 use crate::request::Request;
 use serde::{Deserialize, Serialize};
 use std::hash::Hasher;
@@ -113,26 +114,29 @@ impl Model {
         created_ms: u64,
     ) -> Result<Model, TrainError> {
         check_target(target_fpr)?;
-        if requests.is_empty() {
+        let samples: Vec<Sample> = requests.iter().map(Sample::of).collect();
+        Self::train_samples(&samples, params, target_fpr, created_ms)
+    }
+
+    /// [`train`](Self::train) on what was kept of the requests.
+    pub fn train_samples(
+        samples: &[Sample],
+        params: &ForestParams,
+        target_fpr: f64,
+        created_ms: u64,
+    ) -> Result<Model, TrainError> {
+        check_target(target_fpr)?;
+        if samples.is_empty() {
             return Err(FitError::Empty.into());
         }
-        // Parse once, use twice: profiles need every request's arguments
-        // before any request's route features can be computed.
-        let parsed: Vec<(features::Args, String)> = requests
-            .iter()
-            .map(|r| (features::args(r), route_template(r.raw_path())))
-            .collect();
+        // Profiles need every request's arguments before any request's
+        // route features can be computed.
         let mut learner = Learner::default();
-        for (a, t) in &parsed {
-            learner.add(t, a.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        for s in samples {
+            s.learn_into(&mut learner);
         }
         let routes = learner.finish(RouteParams::default());
-        let vectors: Vec<Features> = requests
-            .iter()
-            .zip(&parsed)
-            .map(|(r, (a, t))| features::from_args(r, a, t, &routes))
-            .collect();
-        drop(parsed);
+        let vectors: Vec<Features> = samples.iter().map(|s| s.features(&routes)).collect();
         Self::from_vectors(&vectors, routes, params, target_fpr, created_ms)
     }
 
@@ -179,6 +183,11 @@ impl Model {
 
     pub fn score(&self, req: &Request) -> AnomalyScore {
         self.score_features(&self.features(req))
+    }
+
+    /// The score of the request a sample was taken from.
+    pub fn score_sample(&self, s: &Sample) -> AnomalyScore {
+        self.score_features(&s.features(&self.routes))
     }
 
     /// [`score`](Self::score), reusing the engine's parse of the body (the

@@ -15,6 +15,9 @@ use std::collections::BTreeMap;
 const MAX_SEGMENTS: usize = 16;
 /// A segment longer than this is an identifier or a payload, not a word.
 const MAX_WORD: usize = 64;
+/// The longest template [`route_template`] makes: the part before the first
+/// `/`, the segments kept, then `/{more}`.
+pub(crate) const MAX_TEMPLATE: usize = MAX_WORD + MAX_SEGMENTS * (1 + MAX_WORD) + "/{more}".len();
 /// Mixed letters-and-digits segments at least this long are tokens (`{id}`).
 const TOKEN_MIN: usize = 16;
 
@@ -158,6 +161,51 @@ impl Shape {
     }
 }
 
+/// An argument as route profiles see it: its name, how long its value is
+/// and what the value looks like. A parsed `(name, value)` pair is one; so is
+/// a [`Sample`](super::Sample)'s argument, which keeps no value.
+pub(crate) trait ArgView {
+    fn name(&self) -> &str;
+    fn value_len(&self) -> usize;
+    fn shape(&self) -> Shape;
+}
+
+impl ArgView for (String, String) {
+    fn name(&self) -> &str {
+        &self.0
+    }
+    fn value_len(&self) -> usize {
+        self.1.len()
+    }
+    fn shape(&self) -> Shape {
+        Shape::of(&self.1)
+    }
+}
+
+impl ArgView for (&str, &str) {
+    fn name(&self) -> &str {
+        self.0
+    }
+    fn value_len(&self) -> usize {
+        self.1.len()
+    }
+    fn shape(&self) -> Shape {
+        Shape::of(self.1)
+    }
+}
+
+impl<T: ArgView> ArgView for &T {
+    fn name(&self) -> &str {
+        (*self).name()
+    }
+    fn value_len(&self) -> usize {
+        (*self).value_len()
+    }
+    fn shape(&self) -> Shape {
+        (*self).shape()
+    }
+}
+
 /// Bounds on learning (defaults: a route needs 20 requests, at most 2,000
 /// routes and 64 names per route are kept).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -265,13 +313,9 @@ struct Acc {
 }
 
 impl Learner {
-    /// One request: its template and its (name, decoded value) arguments.
+    /// One request: its template and its arguments (decoded values).
     /// A name repeated in one request counts once per value.
-    pub(crate) fn add<'a>(
-        &mut self,
-        template: &str,
-        args: impl Iterator<Item = (&'a str, &'a str)>,
-    ) {
+    pub(crate) fn add<A: ArgView>(&mut self, template: &str, args: impl Iterator<Item = A>) {
         if !self.routes.contains_key(template) {
             if self.routes.len() >= LEARN_ROUTES {
                 return;
@@ -282,7 +326,8 @@ impl Learner {
             return;
         };
         *count = count.saturating_add(1);
-        for (name, value) in args {
+        for arg in args {
+            let name = arg.name();
             if !names.contains_key(name) {
                 if names.len() >= LEARN_NAMES {
                     continue;
@@ -293,11 +338,11 @@ impl Learner {
                 continue;
             };
             a.count = a.count.saturating_add(1);
-            let x = value.len() as f64;
+            let x = arg.value_len() as f64;
             let d = x - a.mean;
             a.mean += d / f64::from(a.count);
             a.m2 += d * (x - a.mean);
-            a.shapes[Shape::of(value).index()] += 1;
+            a.shapes[arg.shape().index()] += 1;
         }
     }
 

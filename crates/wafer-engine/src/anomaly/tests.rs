@@ -420,3 +420,62 @@ fn reusing_the_engines_body_parse_gives_the_same_features() {
         );
     }
 }
+
+/// The learning period keeps samples, not requests: their features against
+/// any routes must be what scoring the request computes, and their size must
+/// not grow with what the request carries.
+#[test]
+fn samples_give_the_requests_features_and_stay_small() {
+    use crate::body::{self, BodyLimits};
+    let m = Model::train(&site(600), &ForestParams::default(), 0.001, 0).unwrap();
+    let json = r#"{"items":[{"sku":"SKU-1","qty":2}],"note":"gift wrap"}"#;
+    let long_names: String = (0..100)
+        .map(|i| format!("{}{i}=v&", "n".repeat(300)))
+        .collect();
+    let mut requests = site(30);
+    requests.extend([
+        get("/products/77?ref=home&page=3"),
+        get("/products/77?ref=%27%20union%20select&zzz=1"),
+        get(&format!("/{}", "seg/".repeat(100))),
+        get("/search?q=shoes").header("X-Big", &"h".repeat(60 * 1024)),
+        Request::new("POST", &format!("/f?{long_names}"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(long_names.clone()),
+        Request::new("POST", "/api/cart")
+            .header("Content-Type", "application/json")
+            .body(json),
+        Request::default(),
+    ]);
+    for r in &requests {
+        let s = Sample::of(r);
+        assert_eq!(s.features(&m.routes), m.features(r), "{}", r.target.len());
+        assert_eq!(m.score_sample(&s), m.score(r));
+        assert!(s.bytes() <= Sample::MAX_BYTES, "{} bytes", s.bytes());
+        let parsed = body::parse(
+            r.header_value("content-type"),
+            &r.body,
+            false,
+            &BodyLimits::default(),
+        );
+        let values: Vec<_> = crate::view::body_values(parsed.args).collect();
+        assert_eq!(
+            Sample::of_with(r, Some(&values)),
+            s,
+            "reusing the body parse"
+        );
+    }
+    let big_header = Sample::of(&requests[33]);
+    assert!(big_header.bytes() < 300, "{} bytes", big_header.bytes());
+    let fattest = Sample::of(&requests[34]);
+    assert!(
+        fattest.bytes() > Sample::MAX_BYTES / 2,
+        "{}",
+        fattest.bytes()
+    );
+    const { assert!(Sample::MAX_BYTES < 16 * 1024) };
+    // Training on samples is training on the requests.
+    let samples: Vec<Sample> = site(600).iter().map(Sample::of).collect();
+    let from_samples = Model::train_samples(&samples, &ForestParams::default(), 0.001, 0).unwrap();
+    assert_eq!(from_samples, m);
+    assert!(Model::train_samples(&[], &ForestParams::default(), 0.001, 0).is_err());
+}

@@ -55,7 +55,7 @@ pub async fn get(State(s): State<Arc<AdminState>>) -> ApiResult<Response> {
             "features": wafer_engine::anomaly::FEATURE_NAMES.as_slice(),
         })),
         "learning": active.as_deref().is_some_and(|m| m.learning),
-        "learned": {"requests": s.shared.learner.progress().0, "of": s.shared.learner.progress().1},
+        "learned": s.shared.learner.status(),
         "mode": policy.mode.to_string(),
         "threshold_override": policy.threshold,
         "recent": {

@@ -208,10 +208,16 @@ pub async fn start(
     let models = crate::anomaly::ModelsDir::new(cfg.models_dir());
     let first = crate::anomaly::reload::initial(&models, cfg.learn_requests > 0);
     if first.as_ref().is_some_and(|m| m.learning) {
-        shared.learner =
-            crate::anomaly::learn::Learner::new(cfg.learn_requests, models.path().to_owned());
+        shared.learner = crate::anomaly::learn::Learner::new(
+            cfg.learn_requests,
+            cfg.learn_limits,
+            models.path().to_owned(),
+        );
         tracing::info!(
             requests = cfg.learn_requests,
+            max_bytes = cfg.learn_limits.max_bytes,
+            client_share_pct = cfg.learn_limits.client_share_pct,
+            min_clients = cfg.learn_limits.min_clients,
             "no trained anomaly model: learning this site's traffic first"
         );
     }

@@ -89,6 +89,12 @@ pub struct FileAnomaly {
     pub models_dir: Option<String>,
     /// Allowed requests to learn from before training the site's first model (0: off).
     pub learn_requests: Option<usize>,
+    /// Memory the learning period's samples may hold (bytes).
+    pub learn_max_bytes: Option<usize>,
+    /// The most of the learning set one client may give (percent).
+    pub learn_client_share: Option<f64>,
+    /// Distinct clients the learning set needs before a model is trained.
+    pub learn_min_clients: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -474,6 +474,15 @@ pub fn resolve(
             c.fail("anomaly.learn_requests", "0 (off) or 100 to 1000000");
         }
     }
+    cfg.learn_limits = resolve_learn_limits(
+        (
+            file.anomaly.learn_max_bytes,
+            file.anomaly.learn_client_share,
+            file.anomaly.learn_min_clients,
+        ),
+        cfg.learn_requests,
+        &mut c,
+    );
     if let Some(t) = file.anomaly.threshold {
         cfg.engine.policy.anomaly.threshold = c.ok("anomaly.threshold", parse_anomaly_threshold(t));
     }
@@ -605,4 +614,65 @@ fn parse_threshold(v: &str) -> Result<u32, String> {
         Ok(t) => super::bounds::threshold(t),
         Err(_) => super::bounds::threshold(0).map_err(|e| format!("{e} ({v:?})")),
     }
+}
+
+/// `anomaly.learn_*`: the learning period's bounds (see `anomaly::learn`).
+fn resolve_learn_limits(
+    (max_bytes, share, min_clients): (Option<usize>, Option<f64>, Option<usize>),
+    learn_requests: usize,
+    c: &mut Check,
+) -> crate::anomaly::learn::LearnLimits {
+    use crate::anomaly::learn::{LearnLimits, MAX_SAMPLE_COST};
+    let mut l = LearnLimits::default();
+    if let Some(n) = max_bytes {
+        if ((1 << 20)..=(1 << 30)).contains(&n) {
+            l.max_bytes = n;
+        } else {
+            c.fail(
+                "anomaly.learn_max_bytes",
+                "1048576 (1 MiB) to 1073741824 (1 GiB)",
+            );
+        }
+    }
+    if let Some(p) = share {
+        if p > 0.0 && p <= 100.0 {
+            l.client_share_pct = p;
+        } else {
+            c.fail(
+                "anomaly.learn_client_share",
+                format!("a percentage above 0 and at most 100, not {p}"),
+            );
+        }
+    }
+    if let Some(n) = min_clients {
+        if (1..=10_000).contains(&n) {
+            l.min_clients = n;
+        } else {
+            c.fail("anomaly.learn_min_clients", "1 to 10000");
+        }
+    }
+    if learn_requests > 0 && l.min_clients > learn_requests {
+        c.fail(
+            "anomaly.learn_min_clients",
+            format!(
+                "{} distinct clients cannot fit in a learning set of {learn_requests} requests \
+                 (anomaly.learn_requests)",
+                l.min_clients
+            ),
+        );
+    }
+    // A set the byte budget completes early must still hold a sample from
+    // each of the clients it needs, at the largest sample size.
+    let need = l.min_clients.saturating_mul(MAX_SAMPLE_COST);
+    if l.max_bytes < need {
+        c.fail(
+            "anomaly.learn_max_bytes",
+            format!(
+                "{} bytes cannot hold a sample from each of {} clients \
+                 (anomaly.learn_min_clients): at least {need}",
+                l.max_bytes, l.min_clients
+            ),
+        );
+    }
+    l
 }

@@ -367,3 +367,52 @@ fn the_file_refuses_the_thresholds_the_api_refuses() {
     let errs = load(&file, &[], &Overrides::default()).unwrap_err();
     assert_eq!(errs.0[0].key, "ip.block");
 }
+
+#[test]
+fn learning_period_bounds_resolve_or_name_the_bad_key() {
+    let cfg = load(
+        "[anomaly]\nlearn_requests = 2000\nlearn_max_bytes = 8388608\nlearn_client_share = 2.5\nlearn_min_clients = 40\n",
+        &[],
+        &Overrides::default(),
+    )
+    .unwrap();
+    let l = cfg.learn_limits;
+    assert_eq!(
+        (l.max_bytes, l.client_share_pct, l.min_clients),
+        (8 << 20, 2.5, 40)
+    );
+    // Whole percentages are numbers too.
+    let cfg = load(
+        "[anomaly]\nlearn_client_share = 10\n",
+        &[],
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(cfg.learn_limits.client_share_pct, 10.0);
+    let d = Config::default().learn_limits;
+    assert_eq!(
+        (d.max_bytes, d.client_share_pct, d.min_clients),
+        (32 << 20, 5.0, 20)
+    );
+    for (file, key) in [
+        ("learn_max_bytes = 1000", "anomaly.learn_max_bytes"),
+        ("learn_max_bytes = 2147483648", "anomaly.learn_max_bytes"),
+        ("learn_client_share = 0", "anomaly.learn_client_share"),
+        ("learn_client_share = 101", "anomaly.learn_client_share"),
+        ("learn_client_share = nan", "anomaly.learn_client_share"),
+        ("learn_min_clients = 0", "anomaly.learn_min_clients"),
+        // More clients than the set has requests.
+        (
+            "learn_requests = 100\nlearn_min_clients = 200",
+            "anomaly.learn_min_clients",
+        ),
+        // A budget that cannot hold a sample from each client needed.
+        (
+            "learn_max_bytes = 1048576\nlearn_min_clients = 5000",
+            "anomaly.learn_max_bytes",
+        ),
+    ] {
+        let errs = load(&format!("[anomaly]\n{file}\n"), &[], &Overrides::default()).unwrap_err();
+        assert!(errs.0.iter().any(|e| e.key == key), "{file}: {errs:?}");
+    }
+}

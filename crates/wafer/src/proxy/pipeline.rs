@@ -200,7 +200,7 @@ async fn handle_inner(
         return answer(sent, upstream, client_upgrade, None, &accept, &id, client);
     }
 
-    let mut step = Inspection::new(shared, &protection.engine);
+    let mut step = Inspection::new(shared, &protection.engine, client);
     let flow = step.head(&parts);
     let body = if flow == Flow::Stop {
         None
@@ -385,15 +385,21 @@ struct Inspection<'a> {
     shared: &'a Arc<Shared>,
     tx: Transaction<'a>,
     clock: Clock,
-    to_learn: Option<wafer_engine::Request>,
+    client: std::net::IpAddr,
+    to_learn: Option<wafer_engine::anomaly::Sample>,
 }
 
 impl<'a> Inspection<'a> {
-    fn new(shared: &'a Arc<Shared>, engine: &'a wafer_engine::Engine) -> Self {
+    fn new(
+        shared: &'a Arc<Shared>,
+        engine: &'a wafer_engine::Engine,
+        client: std::net::IpAddr,
+    ) -> Self {
         Inspection {
             shared,
             tx: engine.transaction(),
             clock: Clock::default(),
+            client,
             to_learn: None,
         }
     }
@@ -410,11 +416,18 @@ impl<'a> Inspection<'a> {
         let model = shared.model.load_full();
         match model.as_deref() {
             Some(m) if m.learning => {
-                let s = self.clock.time(|| m.model.score(self.tx.request()));
+                // The learner keeps a sample (features, not the request); it
+                // is scored from the same numbers.
+                let req = self.tx.request();
+                let s = if shared.learner.takes(self.client) {
+                    let sample = self.clock.time(|| wafer_engine::anomaly::Sample::of(req));
+                    let s = m.model.score_sample(&sample);
+                    self.to_learn = Some(sample);
+                    s
+                } else {
+                    self.clock.time(|| m.model.score(req))
+                };
                 shared.scores.record(s.score, false);
-                if shared.learner.takes(self.tx.request()) {
-                    self.to_learn = Some(self.tx.request().clone());
-                }
             }
             Some(m) => {
                 let tx = &mut self.tx;
@@ -438,8 +451,11 @@ impl<'a> Inspection<'a> {
         if let Some(a) = &verdict.anomaly {
             shared.scores.record(a.score, a.anomalous);
         }
-        if verdict.action == Action::Allow
-            && let Some(set) = self.to_learn.and_then(|r| shared.learner.offer(r))
+        // Learned only when allowed with no finding at all.
+        let clean = verdict.action == Action::Allow && verdict.findings.is_empty();
+        if let Some(set) = self
+            .to_learn
+            .and_then(|s| shared.learner.offer(self.client, s, clean))
         {
             crate::anomaly::learn::finish(
                 set,

@@ -1,7 +1,10 @@
 //! The anomaly model on a running node: the learning period trains on the
 //! site's own traffic and switches to it; models are activated and rolled
 //! back while traffic flows, without a failed request; a model of another
-//! feature schema is refused and the one in use stays.
+//! feature schema is refused and the one in use stays. The learning period
+//! is bounded: one client gives at most its share, requests with findings are
+//! not learned, a set from too few clients is not trained on, and the samples
+//! stay within their byte budget whatever the requests carry.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,6 +15,7 @@ use http::{Request, StatusCode};
 use http_body_util::Full;
 use serde_json::{Value, json};
 use wafer::anomaly::ModelsDir;
+use wafer::anomaly::learn::{LearnLimits, MAX_SAMPLE_COST};
 use wafer_engine::anomaly::{ForestParams, Model};
 
 use crate::admin::Node;
@@ -60,7 +64,17 @@ async fn active_version(node: &Node) -> String {
 
 #[tokio::test]
 async fn the_learning_period_trains_on_this_site_and_then_flags() {
-    let node = Node::start_cfg(|c| c.learn_requests = 300).await;
+    // One test client: the share and distinct-client bounds are lifted here
+    // (they have their own tests below).
+    let node = Node::start_cfg(|c| {
+        c.learn_requests = 300;
+        c.learn_limits = LearnLimits {
+            client_share_pct: 100.0,
+            min_clients: 1,
+            ..LearnLimits::default()
+        };
+    })
+    .await;
     let (_, m) = node.api("/api/model").await;
     assert_eq!(
         (
@@ -252,5 +266,259 @@ async fn a_model_of_another_schema_is_refused_and_the_current_one_stays() {
     std::fs::write(dir.path().join("ACTIVE"), "future\n").unwrap();
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(active_version(&node).await, good);
+    node.running.stop().await.unwrap();
+}
+
+/// Loopback is a trusted proxy in these tests, so `X-Forwarded-For` names the client.
+fn learning_node(
+    learn_requests: usize,
+    limits: LearnLimits,
+) -> impl std::future::Future<Output = Node> {
+    Node::start_cfg(move |c| {
+        c.learn_requests = learn_requests;
+        c.learn_limits = limits;
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+}
+
+/// A GET from `client` (through the trusted proxy), with `extra` headers.
+async fn from(node: &Node, client: &str, target: &str, extra: &[(&str, &str)]) -> StatusCode {
+    let mut req = get(&node.proxy(target)).header("x-forwarded-for", client);
+    for (k, v) in extra {
+        req = req.header(*k, *v);
+    }
+    send(req.body(empty()).unwrap()).await.0.status
+}
+
+async fn learned(node: &Node) -> Value {
+    node.api("/api/model").await.1["learned"].clone()
+}
+
+async fn wait_for_model(node: &Node) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let v = active_version(node).await;
+        if v != "default" {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no model learned: {}",
+            learned(node).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn one_client_flooding_the_learning_period_gives_only_its_share() {
+    // 200 requests, at most 5 % (10) from one client, at least 20 clients.
+    let node = learning_node(200, LearnLimits::default()).await;
+    let big = "b".repeat(60 * 1024);
+    for i in 0..120 {
+        let status = from(&node, "203.0.113.66", &normal_target(i), &[("x-big", &big)]).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let l = learned(&node).await;
+    assert_eq!(l["state"], "collecting", "{l}");
+    assert_eq!(
+        (l["requests"].as_u64(), l["clients"].as_u64()),
+        (Some(10), Some(1)),
+        "{l}"
+    );
+    assert_eq!(l["skipped_share"], 110, "{l}");
+    assert_eq!(l["max_per_client"], 10, "{l}");
+    // Samples, not requests: a 60 KiB header costs nothing in the set.
+    let per_sample = l["bytes"].as_u64().unwrap() / 10;
+    assert!(per_sample < 1024, "{per_sample} bytes per sample: {l}");
+    assert!(l["reason"].as_str().unwrap().contains("10 of 200"), "{l}");
+    assert_eq!(active_version(&node).await, "default");
+
+    // Nineteen more clients complete the set: trained on 20 clients, 10 each.
+    for c in 1..20 {
+        for i in 0..10 {
+            let status = from(
+                &node,
+                &format!("198.51.100.{c}"),
+                &normal_target(c * 10 + i),
+                &[],
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK);
+        }
+    }
+    let version = wait_for_model(&node).await;
+    let (_, m) = node.api("/api/model").await;
+    assert_eq!(m["active"]["info"]["samples"], 200, "{m}");
+    assert_eq!(m["learning"], false);
+    let l = &m["learned"];
+    assert_eq!(
+        (l["state"].as_str(), l["clients"].as_u64()),
+        (Some("done"), Some(20)),
+        "{l}"
+    );
+    assert!(l["reason"].as_str().unwrap().contains(&version), "{l}");
+    node.running.stop().await.unwrap();
+}
+
+const SQLI: &str = "/search?q=%27%20UNION%20SELECT%20password%20FROM%20users--";
+const XSS: &str = "/search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E";
+
+#[tokio::test]
+async fn requests_with_findings_are_not_learned() {
+    let lifted = LearnLimits {
+        client_share_pct: 100.0,
+        min_clients: 1,
+        ..LearnLimits::default()
+    };
+    let node = learning_node(40, lifted).await;
+    // Blocked (the default mode is block).
+    for (i, attack) in [SQLI, XSS, SQLI].iter().enumerate() {
+        assert_eq!(
+            from(&node, "192.0.2.1", attack, &[]).await,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            from(&node, "192.0.2.1", &normal_target(i as u32), &[]).await,
+            StatusCode::OK
+        );
+    }
+    // Flagged but let through (detect mode): findings all the same.
+    let (_, mut policy) = node.api("/api/policy").await;
+    policy["mode"] = "detect".into();
+    let (parts, body) = send(
+        Request::put(node.admin("/api/policy"))
+            .header("authorization", "Bearer test-admin-token-0123456789")
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(policy.to_string())))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        parts.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    for attack in [SQLI, XSS] {
+        assert_eq!(from(&node, "192.0.2.2", attack, &[]).await, StatusCode::OK);
+    }
+    let l = learned(&node).await;
+    assert_eq!(
+        (l["requests"].as_u64(), l["skipped_findings"].as_u64()),
+        (Some(3), Some(5)),
+        "{l}"
+    );
+    for i in 3..40 {
+        assert_eq!(
+            from(&node, "192.0.2.3", &normal_target(i), &[]).await,
+            StatusCode::OK
+        );
+    }
+    wait_for_model(&node).await;
+    let (_, m) = node.api("/api/model").await;
+    assert_eq!(
+        m["active"]["info"]["samples"], 40,
+        "only the clean requests: {m}"
+    );
+    assert_eq!(m["learned"]["skipped_findings"], 5, "{m}");
+    node.running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_model_from_too_few_clients_is_not_activated_and_the_status_says_why() {
+    let limits = LearnLimits {
+        client_share_pct: 50.0,
+        min_clients: 3,
+        ..LearnLimits::default()
+    };
+    let node = learning_node(40, limits).await;
+    for i in 0..60 {
+        let client = if i % 2 == 0 {
+            "192.0.2.10"
+        } else {
+            "192.0.2.20"
+        };
+        assert_eq!(
+            from(&node, client, &normal_target(i), &[]).await,
+            StatusCode::OK
+        );
+    }
+    let (_, m) = node.api("/api/model").await;
+    let l = &m["learned"];
+    assert_eq!(l["state"], "waiting_for_clients", "{m}");
+    assert_eq!(
+        (l["requests"].as_u64(), l["clients"].as_u64()),
+        (Some(40), Some(2)),
+        "{l}"
+    );
+    let reason = l["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("2 distinct clients") && reason.contains("at least 3"),
+        "{reason}"
+    );
+    assert_eq!(m["learning"], true);
+    assert_eq!(m["active"]["info"]["version"], "default");
+    // Nothing trained, nothing saved: the models directory has no model.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let dir = ModelsDir::new(node.data_dir.join("models"));
+    assert!(dir.list().unwrap().is_empty());
+    assert_eq!(dir.active().unwrap(), None);
+
+    // A third client: its request takes the place of one of the others', and the model is trained.
+    assert_eq!(
+        from(&node, "198.51.100.30", &normal_target(61), &[]).await,
+        StatusCode::OK
+    );
+    let version = wait_for_model(&node).await;
+    assert_eq!(dir.active().unwrap().as_deref(), Some(version.as_str()));
+    let (_, m) = node.api("/api/model").await;
+    assert_eq!(m["active"]["info"]["samples"], 40, "{m}");
+    assert_eq!(m["learned"]["clients"], 3, "{m}");
+    node.running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_byte_budget_holds_with_large_headers() {
+    let max_bytes = 30 * MAX_SAMPLE_COST;
+    let limits = LearnLimits {
+        max_bytes,
+        client_share_pct: 100.0,
+        min_clients: 1,
+    };
+    let node = learning_node(10_000, limits).await;
+    let big = "b".repeat(60 * 1024);
+    // 64 arguments with long names: the largest samples there are.
+    let q: String = (0..64)
+        .map(|k| format!("{}{k}=v&", "n".repeat(120)))
+        .collect();
+    let mut i = 0u32;
+    while active_version(&node).await == "default" {
+        assert!(
+            i < 300,
+            "the budget never completed the set: {}",
+            learned(&node).await
+        );
+        // Turn about (both in one head would pass the 64 KiB header limit).
+        let status = if i.is_multiple_of(2) {
+            from(&node, "192.0.2.5", &normal_target(i), &[("x-big", &big)]).await
+        } else {
+            from(&node, "192.0.2.5", &format!("/form?{q}"), &[]).await
+        };
+        assert_eq!(status, StatusCode::OK);
+        let l = learned(&node).await;
+        assert!(l["bytes"].as_u64().unwrap() as usize <= max_bytes, "{l}");
+        i += 1;
+    }
+    let (_, m) = node.api("/api/model").await;
+    let samples = m["active"]["info"]["samples"].as_u64().unwrap();
+    // No sample costs more than MAX_SAMPLE_COST, so at least 29 fit; half of
+    // them near that size, far fewer than the 10,000 asked for.
+    assert!((29..100).contains(&samples), "{samples}: {m}");
+    let bytes = m["learned"]["bytes"].as_u64().unwrap() as usize;
+    assert!(
+        bytes <= max_bytes && bytes + MAX_SAMPLE_COST > max_bytes,
+        "{m}"
+    );
     node.running.stop().await.unwrap();
 }

@@ -347,6 +347,9 @@ async function main() {
     ).then((h) => h.jsonValue()).catch(() => null);
     assert(version, `no active model version shown (status: ${status})`);
     assert(await page.$('[data-testid=model-scores-chart] canvas'), 'the recent scores chart has no canvas');
+    // The node is still learning: the banner says where learning stands and why there is no model yet.
+    const reason = (await page.textContent('[data-testid=model-learning-reason]'))?.trim() ?? '';
+    assert(reason.startsWith('learning:') && reason.includes('distinct clients'), `no learning reason shown: ${reason}`);
     const rows = await page.$$eval('[data-testid=model-row]', (els) => els.map((e) => e.getAttribute('data-version')));
     assert(rows.every((v) => v), 'a model row lacks data-version');
     // Toasts left by the earlier steps would cover the table.

@@ -155,7 +155,20 @@ export interface ModelInfo {
   available: boolean;
   message?: string;
   learning?: boolean;
-  learned?: { requests: number; of: number };
+  learned?: {
+    requests: number;
+    of: number;
+    state?: string;
+    reason?: string;
+    bytes?: number;
+    max_bytes?: number;
+    clients?: number;
+    min_clients?: number;
+    max_per_client?: number;
+    skipped_share?: number;
+    skipped_findings?: number;
+    skipped_budget?: number;
+  };
   mode?: string;
   threshold_override?: number | null;
   active?: { info: ModelVersionInfo; trees: number; routes: number; features: string[] } | null;

@@ -102,6 +102,7 @@ export function modelView(root: HTMLElement): () => void {
 
   function learningBanner(m: ModelInfo): HTMLElement | null {
     if (!m.learning) return null;
+    const l = m.learned;
     const done = m.learned?.requests ?? 0;
     const of = Math.max(1, m.learned?.of ?? 1);
     const frac = Math.min(1, done / of);
@@ -113,10 +114,17 @@ export function modelView(root: HTMLElement): () => void {
     h('h2', { id: 'model-learning-h', class: 'text-sm font-semibold text-sky-900 dark:text-sky-200' }, 'Learning this site’s traffic'),
     h('p', { class: 'text-sm text-sky-900 dark:text-sky-100' },
       'No model has been trained on this site yet. The built-in model scores requests but does not flag them; after ',
-      fmtNum(of), ' allowed requests Wafer trains a model for this site and switches to it.'),
+      fmtNum(of), ' requests allowed without a finding, from enough distinct clients, Wafer trains a model for this site and switches to it.'),
     h('label', { for: id, class: 'block text-xs font-medium text-sky-900 dark:text-sky-200' },
       `${fmtNum(done)} of ${fmtNum(of)} requests (${Math.floor(frac * 100)} %)`),
-    h('progress', { id, class: 'progress', max: of, value: Math.min(done, of), 'data-testid': 'model-learning-progress' }));
+    h('progress', { id, class: 'progress', max: of, value: Math.min(done, of), 'data-testid': 'model-learning-progress' }),
+    // Why no model yet (too few clients, a failure...), and what was left out.
+    l?.reason ? h('p', { class: 'text-sm font-medium text-sky-900 dark:text-sky-100', 'data-testid': 'model-learning-reason' }, l.reason) : null,
+    l ? h('p', { class: 'text-xs text-sky-900 dark:text-sky-200', 'data-testid': 'model-learning-counts' },
+      `${fmtNum(l.clients ?? 0)} distinct clients (${fmtNum(l.min_clients ?? 0)} needed) · `
+      + `${fmtNum(l.bytes ?? 0)} of ${fmtNum(l.max_bytes ?? 0)} bytes · not kept: `
+      + `${fmtNum(l.skipped_share ?? 0)} past a client's share, ${fmtNum(l.skipped_findings ?? 0)} with findings, `
+      + `${fmtNum(l.skipped_budget ?? 0)} over the byte budget`) : null);
   }
 
   function modeCard(m: ModelInfo, threshold: number | null): HTMLElement {
