@@ -9,22 +9,22 @@ use std::path::Path;
 
 /// Replaces `path` with `bytes` through the temporary file `tmp` (same directory).
 pub fn write_atomic(path: &Path, tmp: &Path, bytes: &[u8]) -> io::Result<()> {
-    let written = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(tmp, path)
-    })();
-    if written.is_err() {
+    if let Err(e) = write_synced(tmp, bytes).and_then(|()| std::fs::rename(tmp, path)) {
         // Best effort: a failed write leaves no stray temporary file behind.
         let _ = std::fs::remove_file(tmp);
+        return Err(e);
     }
-    written?;
     sync_dir(path)
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }
 
 /// Makes the rename itself durable: the directory entry lives in the directory.

@@ -76,7 +76,7 @@ impl Bucket {
             true
         } else {
             self.over += 1;
-            self.over % u64::from(rate.one_in.max(1)) == 0
+            self.over.is_multiple_of(u64::from(rate.one_in.max(1)))
         };
         if keep {
             Some(std::mem::take(&mut self.skipped))
