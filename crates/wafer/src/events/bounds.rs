@@ -138,7 +138,7 @@ pub(crate) fn pick_findings(all: &[Finding]) -> (Vec<Finding>, u32) {
 /// JSON punctuation and numbers around each part, roughly.
 const EVENT_OVERHEAD: usize = 400;
 const HEADER_OVERHEAD: usize = 8;
-const FINDING_OVERHEAD: usize = 120;
+const FINDING_OVERHEAD: usize = 160;
 
 fn header_bytes(h: &(String, String)) -> usize {
     h.0.len() + h.1.len() + HEADER_OVERHEAD

@@ -24,10 +24,12 @@ use tokio::sync::{mpsc, watch};
 use super::{Retention, Store};
 use crate::events::{ByteBudget, EventStats, Queue, Queued, StoreQueue};
 
-/// Most events in one transaction.
-pub const BATCH: usize = 1024;
+/// Most events in one transaction: small enough that a commit takes tens of
+/// milliseconds even on a loaded machine (a SQLite commit in WAL mode with
+/// `synchronous = NORMAL` costs no fsync, so small batches cost little).
+pub const BATCH: usize = 256;
 /// Most bytes (as [`crate::events::bounds::approx_bytes`] counts) in one transaction.
-pub const BATCH_BYTES: usize = 2 * 1024 * 1024;
+pub const BATCH_BYTES: usize = 512 * 1024;
 /// Events waiting for the store before new ones are dropped (and counted);
 /// the byte budget (`events.queue_bytes`) usually binds first.
 pub const QUEUE: usize = 64 * 1024;
