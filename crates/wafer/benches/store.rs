@@ -52,6 +52,9 @@ fn event(i: u64, blocked: bool) -> Arc<Event> {
         anomaly: None,
         inspect_us: 40,
         dropped_before: 0,
+        findings_omitted: 0,
+        headers_omitted: 0,
+        sampled_before: 0,
     })
 }
 

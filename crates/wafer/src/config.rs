@@ -90,6 +90,8 @@ pub struct Config {
     /// `sqlite:PATH` or `postgres://...`; `None`: events.db in the data dir.
     pub store: Option<String>,
     pub retention: crate::store::Retention,
+    /// Event size, queue bytes and per-client sampling.
+    pub event_bounds: crate::events::EventBounds,
     /// `None`: no admin listener.
     pub admin_listen: Option<SocketAddr>,
     /// `None`: read from (or created in) the data dir.
@@ -165,6 +167,7 @@ impl Default for Config {
             data_dir: PathBuf::from("wafer-data"),
             store: None,
             retention: crate::store::Retention::default(),
+            event_bounds: crate::events::EventBounds::default(),
             admin_listen: Some(DEFAULT_ADMIN_LISTEN.parse().expect("valid default")),
             admin_token: None,
             record_all: 0.0,

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod durable;
 pub mod events;
 pub mod guard;
 pub mod periodic;

@@ -115,15 +115,37 @@ pub struct Retention {
     pub max_age_ms: u64,
     /// When more are stored, the oldest go (0: no limit).
     pub max_events: u64,
+    /// When the events take more bytes than this, the oldest go (0: no
+    /// limit). SQLite: the database's used pages; PostgreSQL: the events'
+    /// documents plus [`PG_ROW_OVERHEAD`] a row (see [`Store::size_bytes`]).
+    pub max_bytes: u64,
 }
+
+pub const DEFAULT_MAX_STORE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+/// Bytes counted per PostgreSQL event row besides its document: the other
+/// columns, the findings rows and the indexes, roughly.
+pub const PG_ROW_OVERHEAD: u64 = 400;
 
 impl Default for Retention {
     fn default() -> Self {
         Retention {
             max_age_ms: 30 * 86_400_000,
             max_events: 5_000_000,
+            max_bytes: DEFAULT_MAX_STORE_BYTES,
         }
     }
+}
+
+/// How many of `n` events (oldest first) to remove so that `used` bytes come
+/// down to 90 % of `max`: some room, so that the next check need not prune again.
+pub(crate) fn to_remove(used: u64, max: u64, n: u64) -> u64 {
+    if used <= max || n == 0 {
+        return 0;
+    }
+    let target = max / 10 * 9;
+    let share = (used - target) as f64 / used as f64;
+    ((share * n as f64).ceil() as u64).clamp(1, n)
 }
 
 /// An event store.
@@ -138,8 +160,10 @@ pub trait Store: Send + Sync + 'static {
     fn since(&self, after: String, filter: Filter, limit: usize) -> StoreFuture<'_, Vec<Event>>;
     fn stats(&self, q: StatsQuery) -> StoreFuture<'_, Stats>;
     fn record_traffic(&self, minutes: Vec<TrafficMinute>) -> StoreFuture<'_, ()>;
-    /// Applies retention; returns how many events were removed.
+    /// Applies retention (age, count, then bytes); returns how many events were removed.
     fn prune(&self, r: Retention, now_ms: u64) -> StoreFuture<'_, u64>;
+    /// The bytes `Retention::max_bytes` is compared with.
+    fn size_bytes(&self) -> StoreFuture<'_, u64>;
     /// How many events are stored.
     fn count(&self) -> StoreFuture<'_, u64>;
 }

@@ -285,8 +285,13 @@ fn free_port() -> u16 {
 fn demo_blocks_attacks_and_sigterm_flushes_every_event() {
     let dir = tempfile::tempdir().unwrap();
     let events = dir.path().join("events.jsonl");
+    // Every event, not a per-client sample: one event per blocked request is what is counted.
+    let config = dir.path().join("wafer.toml");
+    std::fs::write(&config, "[events]\nsample_per_sec = 0\n").unwrap();
     let addr = format!("127.0.0.1:{}", free_port());
     let mut child = Command::new(env!("CARGO_BIN_EXE_wafer"))
+        .arg("--config")
+        .arg(&config)
         .args(["demo", "--listen", &addr, "--admin-listen", "127.0.0.1:0"])
         .arg("--data-dir")
         .arg(dir.path())

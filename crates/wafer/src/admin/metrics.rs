@@ -122,6 +122,25 @@ pub fn render(s: &AdminState) -> String {
     );
     counter(
         &mut out,
+        "wafer_events_sampled_total",
+        "Events of flooding clients left out by per-client sampling (the requests were still decided).",
+        load(&e.sampled),
+    );
+    let (store_q, file_q) = s.shared.events.queued_bytes();
+    gauge(
+        &mut out,
+        "wafer_events_store_queue_bytes",
+        "Bytes of events waiting for the store.",
+        store_q as u64,
+    );
+    gauge(
+        &mut out,
+        "wafer_events_output_queue_bytes",
+        "Bytes of events waiting for the output (stdout or file).",
+        file_q as u64,
+    );
+    counter(
+        &mut out,
         "wafer_events_stored_total",
         "Events written to the store.",
         load(&e.stored),

@@ -280,18 +280,14 @@ pub fn saved_path(data_dir: &Path) -> PathBuf {
     data_dir.join("policy.json")
 }
 
-/// Writes the document so that a crash mid-write leaves the old one: a
-/// temporary file, then a rename.
+/// Writes the document so that a crash or power cut mid-write leaves the old
+/// one: a synced temporary file, a rename, a synced directory.
 pub fn save(path: &Path, doc: &PolicyDoc) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(
-        &tmp,
-        serde_json::to_vec_pretty(doc).map_err(std::io::Error::other)?,
-    )?;
-    std::fs::rename(&tmp, path)
+    let bytes = serde_json::to_vec_pretty(doc).map_err(std::io::Error::other)?;
+    crate::durable::write_atomic(path, &path.with_extension("json.tmp"), &bytes)
 }
 
 pub fn load(path: &Path) -> std::io::Result<Option<PolicyDoc>> {
@@ -307,6 +303,17 @@ pub fn load(path: &Path) -> std::io::Result<Option<PolicyDoc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn save_writes_the_whole_document_and_no_temporary_file_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = saved_path(dir.path());
+        let doc = PolicyDoc::of(&Engine::builtin(), &IpLists::default());
+        save(&path, &doc).unwrap();
+        save(&path, &doc).unwrap();
+        assert_eq!(load(&path).unwrap(), Some(doc));
+        assert!(!path.with_extension("json.tmp").exists());
+    }
 
     #[test]
     fn round_trips_and_names_every_bad_field() {

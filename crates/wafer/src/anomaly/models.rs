@@ -103,10 +103,9 @@ fn valid_name(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 }
 
+/// Synced before and after the rename: a model, HISTORY or ACTIVE is whole after a crash.
 fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
+    crate::durable::write_atomic(path, &path.with_extension("tmp"), bytes)
 }
 
 impl ModelsDir {
@@ -237,6 +236,23 @@ mod tests {
         assert_eq!(utc_stamp(0), "19700101-000000");
         assert_eq!(utc_stamp(1_796_131_002_884), "20261201-131642");
         assert_eq!(utc_stamp(951_782_400_000), "20000229-000000");
+    }
+
+    #[test]
+    fn activation_files_are_whole_and_no_temporary_file_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = ModelsDir::new(dir.path());
+        m.set_active("v1", &["v1".to_owned()]).unwrap();
+        m.set_active("v2", &["v1".to_owned(), "v2".to_owned()])
+            .unwrap();
+        assert_eq!(m.active().unwrap().as_deref(), Some("v2"));
+        assert_eq!(m.history().unwrap(), ["v1", "v2"]);
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 
     #[test]

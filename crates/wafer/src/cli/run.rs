@@ -148,9 +148,15 @@ pub async fn start(
         }
         None => (engine, cfg.ip_lists.clone()),
     };
-    let bus = crate::events::Publisher::disabled();
-    let (writer, store_tx) =
-        crate::store::writer::StoreWriter::start(Arc::clone(&store), Arc::clone(bus.stats()));
+    let bus = crate::events::Publisher::new(cfg.event_bounds.clone());
+    let (writer, store_tx) = crate::store::writer::StoreWriter::start(
+        Arc::clone(&store),
+        Arc::clone(bus.stats()),
+        crate::store::writer::WriterOptions {
+            queue_bytes: cfg.event_bounds.queue_bytes,
+            max_store_bytes: cfg.retention.max_bytes,
+        },
+    );
     let (sink, bus) = EventSink::start_on(cfg.events.clone(), bus.with_store(store_tx))
         .context("starting the event sink")?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)

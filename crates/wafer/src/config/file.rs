@@ -104,6 +104,8 @@ pub struct FileStore {
     pub url: Option<String>,
     pub retention_days: Option<f64>,
     pub max_events: Option<u64>,
+    /// Past this many bytes of events, the oldest go (0: no limit).
+    pub max_bytes: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -181,6 +183,15 @@ pub struct FileEvents {
     pub output: Option<String>,
     /// Fraction of allowed requests kept as events too (0 to 1).
     pub record_all: Option<f64>,
+    /// One event's byte budget.
+    pub max_event_bytes: Option<u64>,
+    /// Bytes of events waiting for the store, and for the output, each.
+    pub queue_bytes: Option<u64>,
+    /// A client's events kept a second before sampling starts (0: no sampling).
+    pub sample_per_sec: Option<u32>,
+    pub sample_burst: Option<u32>,
+    /// Past the rate, one event in this many is kept.
+    pub sample_one_in: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -353,6 +353,7 @@ pub fn resolve(
         c.fail(&key, message);
     }
 
+    resolve_event_bounds(&mut c, &file.events, &mut cfg.event_bounds);
     if let Some((_, v)) = pick(
         flags.events.clone().map(|v| ("--events", v)),
         env_pair(env, "WAFER_EVENTS"),
@@ -506,6 +507,17 @@ pub fn resolve(
     if let Some(n) = file.store.max_events {
         cfg.retention.max_events = n;
     }
+    if let Some(n) = file.store.max_bytes {
+        if n == 0 || n >= 16 << 20 {
+            cfg.retention.max_bytes = n;
+        } else {
+            c.fail(
+                "store.max_bytes",
+                "0 (no limit) or at least 16777216 (16 MiB)",
+            );
+        }
+    }
+
     if let Some((key, v)) = pick(
         flags.admin_listen.clone().map(|v| ("--admin-listen", v)),
         env_pair(env, "WAFER_ADMIN_LISTEN"),
@@ -571,6 +583,59 @@ pub fn resolve(
         Ok(cfg)
     } else {
         Err(ConfigErrors(c.errors))
+    }
+}
+
+/// `[events]` bounds: each in its range, or an error naming the key.
+fn resolve_event_bounds(
+    c: &mut Check,
+    f: &super::file::FileEvents,
+    b: &mut crate::events::EventBounds,
+) {
+    use crate::events::bounds::MIN_MAX_EVENT_BYTES;
+    let mut in_range = |key: &str, v: Option<u64>, lo: u64, hi: u64| -> Option<u64> {
+        let v = v?;
+        if (lo..=hi).contains(&v) {
+            Some(v)
+        } else {
+            c.fail(key, format!("{lo} to {hi}, not {v}"));
+            None
+        }
+    };
+    if let Some(v) = in_range(
+        "events.max_event_bytes",
+        f.max_event_bytes,
+        MIN_MAX_EVENT_BYTES as u64,
+        1 << 20,
+    ) {
+        b.max_event_bytes = v as usize;
+    }
+    if let Some(v) = in_range("events.queue_bytes", f.queue_bytes, 1 << 20, 1 << 30) {
+        b.queue_bytes = v as usize;
+    }
+    if let Some(v) = in_range(
+        "events.sample_per_sec",
+        f.sample_per_sec.map(u64::from),
+        0,
+        100_000,
+    ) {
+        b.sample.per_sec = v as u32;
+    }
+    if let Some(v) = in_range(
+        "events.sample_burst",
+        f.sample_burst.map(u64::from),
+        1,
+        1_000_000,
+    ) {
+        b.sample.burst = v as u32;
+    }
+    if let Some(v) = in_range(
+        "events.sample_one_in",
+        f.sample_one_in.map(u64::from),
+        1,
+        1_000_000,
+    ) {
+        b.sample.one_in = v as u32;
     }
 }
 

@@ -416,3 +416,45 @@ fn learning_period_bounds_resolve_or_name_the_bad_key() {
         assert!(errs.0.iter().any(|e| e.key == key), "{file}: {errs:?}");
     }
 }
+
+#[test]
+fn event_bounds_and_store_bytes_resolve_or_name_the_bad_key() {
+    let text = include_str!("../../../../wafer.example.toml");
+    let cfg = resolve(
+        FileConfig::parse(text).expect("example parses"),
+        &env(&[]),
+        &Overrides::default(),
+    )
+    .unwrap();
+    let defaults = Config::default();
+    assert_eq!(cfg.event_bounds, defaults.event_bounds);
+    assert_eq!(cfg.retention, defaults.retention);
+
+    let cfg = load(
+        "[events]\nmax_event_bytes = 65536\nsample_per_sec = 0\n[store]\nmax_bytes = 0",
+        &[],
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(cfg.event_bounds.max_event_bytes, 65536);
+    assert_eq!(cfg.event_bounds.sample.per_sec, 0);
+    assert_eq!(cfg.retention.max_bytes, 0);
+
+    let errs = load(
+        "[events]\nmax_event_bytes = 100\nqueue_bytes = 99999999999\nsample_per_sec = 100001\nsample_burst = 0\nsample_one_in = 0\n[store]\nmax_bytes = 1000",
+        &[],
+        &Overrides::default(),
+    )
+    .unwrap_err();
+    let keys: Vec<&str> = errs.0.iter().map(|e| e.key.as_str()).collect();
+    for key in [
+        "events.max_event_bytes",
+        "events.queue_bytes",
+        "events.sample_per_sec",
+        "events.sample_burst",
+        "events.sample_one_in",
+        "store.max_bytes",
+    ] {
+        assert!(keys.contains(&key), "{key} not in {keys:?}");
+    }
+}

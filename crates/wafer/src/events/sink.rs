@@ -1,6 +1,9 @@
-//! The JSON-lines sink: a dedicated thread that drains the event queue.
+//! The JSON-lines sink: a dedicated thread that drains the event queue. The
+//! queue is bounded in entries and in bytes (`events.queue_bytes`), so what
+//! waits for a slow stdout or disk stays bounded; the rest is dropped and
+//! counted on the next line written.
 
-use super::{Event, EventStats, Publisher};
+use super::{ByteBudget, EventStats, Publisher, Queue, Queued};
 use std::fs::OpenOptions;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
@@ -58,19 +61,29 @@ impl EventSink {
             ),
         };
         let (tx, rx) = sync_channel(QUEUE);
+        let budget = ByteBudget::new(bus.bounds().queue_bytes);
+        let thread_budget = Arc::clone(&budget);
         let stats = Arc::clone(bus.stats());
         let thread_stats = Arc::clone(&stats);
         let closing = Arc::new(AtomicBool::new(false));
         let thread_closing = Arc::clone(&closing);
         let handle = std::thread::Builder::new()
             .name("wafer-events".into())
-            .spawn(move || write_loop(rx, BufWriter::new(out), &thread_stats, &thread_closing))?;
+            .spawn(move || {
+                write_loop(
+                    rx,
+                    BufWriter::new(out),
+                    &thread_stats,
+                    &thread_budget,
+                    &thread_closing,
+                )
+            })?;
         Ok((
             EventSink {
                 handle: Some(handle),
                 closing,
             },
-            bus.with_file(tx, stats),
+            bus.with_file(Queue::new(tx, budget), stats),
         ))
     }
 
@@ -89,15 +102,16 @@ impl EventSink {
 }
 
 fn write_loop(
-    rx: Receiver<Arc<Event>>,
+    rx: Receiver<Queued>,
     mut out: BufWriter<Box<dyn Write + Send>>,
     stats: &EventStats,
+    budget: &ByteBudget,
     closing: &AtomicBool,
 ) -> io::Result<()> {
     let mut reported_drops = 0;
     loop {
         match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(ev) => {
+            Ok(Queued { event: ev, bytes }) => {
                 let dropped = stats.file_dropped.load(Ordering::Relaxed);
                 let line = if dropped != reported_drops {
                     let mut e = (*ev).clone();
@@ -109,6 +123,8 @@ fn write_loop(
                 };
                 out.write_all(line.map_err(io::Error::other)?.as_bytes())?;
                 out.write_all(b"\n")?;
+                drop(ev);
+                budget.give(bytes);
                 stats.written.fetch_add(1, Ordering::Relaxed);
             }
             Err(RecvTimeoutError::Timeout) => {

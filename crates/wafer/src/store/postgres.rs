@@ -49,6 +49,16 @@ fn refs(b: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
     b.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect()
 }
 
+/// Events and the bytes they count for the size bound. PostgreSQL's files
+/// keep the space of deleted rows for reuse (after autovacuum), so they are
+/// not the measure: the documents plus a per-row allowance are.
+fn size_sql() -> String {
+    format!(
+        "SELECT COUNT(*)::BIGINT, (COALESCE(SUM(octet_length(doc)), 0) + COUNT(*) * {})::BIGINT FROM events",
+        super::PG_ROW_OVERHEAD
+    )
+}
+
 impl PgStore {
     pub async fn connect(url: &str) -> StoreResult<PgStore> {
         let client = connect(url).await?;
@@ -307,8 +317,43 @@ impl Store for PgStore {
                         .await?;
                 }
             }
+            for _ in 0..8 {
+                if r.max_bytes == 0 {
+                    break;
+                }
+                let row = tx.query_one(&size_sql(), &[]).await?;
+                let (n, used) = (
+                    row.get::<_, i64>(0).max(0) as u64,
+                    row.get::<_, i64>(1).max(0) as u64,
+                );
+                let remove = super::to_remove(used, r.max_bytes, n);
+                if remove == 0 {
+                    break;
+                }
+                let cutoff: i64 = tx
+                    .query_one(
+                        "SELECT ts_ms FROM events ORDER BY ts_ms LIMIT 1 OFFSET $1",
+                        &[&sql_int(remove - 1)],
+                    )
+                    .await?
+                    .get(0);
+                removed += tx
+                    .execute("DELETE FROM events WHERE ts_ms <= $1", &[&cutoff])
+                    .await?;
+                tx.execute("DELETE FROM event_findings WHERE ts_ms <= $1", &[&cutoff])
+                    .await?;
+            }
             tx.commit().await?;
             Ok(removed)
+        })
+    }
+
+    fn size_bytes(&self) -> StoreFuture<'_, u64> {
+        Box::pin(async move {
+            let g = self.client(&self.reader).await?;
+            let c = g.as_ref().expect("connected above");
+            let row = c.query_one(&size_sql(), &[]).await?;
+            Ok(row.get::<_, i64>(1).max(0) as u64)
         })
     }
 

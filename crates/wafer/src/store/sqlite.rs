@@ -108,6 +108,16 @@ fn to_sql(v: &SqlValue) -> rusqlite::types::Value {
     }
 }
 
+/// Bytes in use: the database's pages minus the free ones (deleted rows'
+/// pages are reused, so the file itself stays near its high-water mark).
+fn used_bytes(c: &Connection) -> StoreResult<u64> {
+    let pragma = |name: &str| -> StoreResult<i64> {
+        Ok(c.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))?)
+    };
+    let used = (pragma("page_count")? - pragma("freelist_count")?).max(0) * pragma("page_size")?;
+    Ok(used.max(0) as u64)
+}
+
 fn docs(c: &Connection, sql: &str, params: &[SqlValue]) -> StoreResult<Vec<Event>> {
     let mut st = c.prepare_cached(sql)?;
     let rows = st.query_map(params_from_iter(params.iter().map(to_sql)), |r| {
@@ -282,9 +292,33 @@ impl Store for SqliteStore {
                     tx.execute("DELETE FROM event_findings WHERE ts_ms <= ?1", [cutoff])?;
                 }
             }
+            // A few rounds: each removes the share of rows the excess is of the
+            // bytes, which is close when events are of similar sizes.
+            for _ in 0..8 {
+                if r.max_bytes == 0 {
+                    break;
+                }
+                let used = used_bytes(&tx)?;
+                let n: i64 = tx.query_row("SELECT COUNT(*) FROM events", [], |row| row.get(0))?;
+                let remove = super::to_remove(used, r.max_bytes, n.max(0) as u64);
+                if remove == 0 {
+                    break;
+                }
+                let cutoff: i64 = tx.query_row(
+                    "SELECT ts_ms FROM events ORDER BY ts_ms LIMIT 1 OFFSET ?1",
+                    [sql_int(remove - 1)],
+                    |row| row.get(0),
+                )?;
+                removed += tx.execute("DELETE FROM events WHERE ts_ms <= ?1", [cutoff])? as u64;
+                tx.execute("DELETE FROM event_findings WHERE ts_ms <= ?1", [cutoff])?;
+            }
             tx.commit()?;
             Ok(removed)
         })
+    }
+
+    fn size_bytes(&self) -> StoreFuture<'_, u64> {
+        self.run(|inner| used_bytes(&lock(&inner.reader)))
     }
 
     fn count(&self) -> StoreFuture<'_, u64> {

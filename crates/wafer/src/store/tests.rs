@@ -55,6 +55,9 @@ pub(crate) fn event(
         anomaly: None,
         inspect_us: 10,
         dropped_before: 0,
+        findings_omitted: 0,
+        headers_omitted: 0,
+        sampled_before: 0,
     }
 }
 
@@ -191,6 +194,7 @@ async fn exercise(store: Arc<dyn Store>) {
             Retention {
                 max_age_ms: 0,
                 max_events: 25,
+                max_bytes: 0,
             },
             base,
         )
@@ -204,6 +208,7 @@ async fn exercise(store: Arc<dyn Store>) {
             Retention {
                 max_age_ms: 10_000,
                 max_events: 0,
+                max_bytes: 0,
             },
             base + 30_000,
         )
@@ -275,6 +280,59 @@ async fn postgres_store_keeps_filters_pages_and_prunes() {
     exercise(store).await;
 }
 
+/// 40 MB of events in a store bounded to 16 MiB: the oldest go, the newest
+/// stay, and the store's size is within the bound afterwards.
+async fn bounded_in_bytes(store: Arc<dyn Store>) {
+    let max = 16u64 << 20;
+    for b in 0..10u64 {
+        let batch = (0..500u64)
+            .map(|i| {
+                let n = b * 500 + i;
+                let mut e = event(
+                    &format!("b{n:05}"),
+                    1_000 + n,
+                    "192.0.2.1",
+                    Action::Block,
+                    &[(1, Class::Sqli)],
+                );
+                e.query = format!("{n:08x}").repeat(1000);
+                Arc::new(e)
+            })
+            .collect();
+        store.insert(batch).await.unwrap();
+    }
+    assert!(store.size_bytes().await.unwrap() > max);
+    let r = Retention {
+        max_age_ms: 0,
+        max_events: 0,
+        max_bytes: max,
+    };
+    let removed = store.prune(r.clone(), 0).await.unwrap();
+    let size = store.size_bytes().await.unwrap();
+    assert!(size <= max, "{size} > {max} after removing {removed}");
+    assert!(removed > 2_000 && removed < 5_000, "removed {removed}");
+    assert!(store.get("b00000".into()).await.unwrap().is_none());
+    assert!(store.get("b04999".into()).await.unwrap().is_some());
+    assert_eq!(store.count().await.unwrap(), 5_000 - removed);
+    // Within the bound: nothing more goes.
+    assert_eq!(store.prune(r, 0).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn sqlite_store_is_bounded_in_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path().join("e.db").to_str().unwrap())
+        .await
+        .unwrap();
+    bounded_in_bytes(store).await;
+}
+
+#[tokio::test]
+async fn postgres_store_is_bounded_in_bytes() {
+    let url = crate::testing::postgres_database("store_bytes").await;
+    bounded_in_bytes(open(&url).await.unwrap()).await;
+}
+
 #[tokio::test]
 async fn writer_stores_every_accepted_event_on_close() {
     let dir = tempfile::tempdir().unwrap();
@@ -283,7 +341,11 @@ async fn writer_stores_every_accepted_event_on_close() {
         .unwrap();
     let bus = crate::events::Publisher::disabled();
     let stats = Arc::clone(bus.stats());
-    let (writer, tx) = writer::StoreWriter::start(Arc::clone(&store), Arc::clone(&stats));
+    let (writer, tx) = writer::StoreWriter::start(
+        Arc::clone(&store),
+        Arc::clone(&stats),
+        writer::WriterOptions::default(),
+    );
     let bus = bus.with_store(tx);
     for i in 0..5000 {
         bus.publish(event(

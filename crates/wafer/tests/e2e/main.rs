@@ -8,6 +8,7 @@ mod browser;
 mod bypass;
 mod cluster;
 mod dashboard;
+mod events_bounds;
 mod geo;
 mod h2raw;
 mod harness;
