@@ -436,6 +436,27 @@ impl Publisher {
         &self.stats
     }
 
+    /// Waits (at most `limit`) until every event published so far has left the
+    /// store's queue: stored, refused for good, or dropped. A live client that
+    /// resumes subscribes first, then waits for this, then reads the store:
+    /// an event published just before it subscribed is then in the store, where
+    /// it would otherwise have been in neither. Returns at once without a store.
+    pub async fn store_caught_up(&self, limit: std::time::Duration) {
+        if self.store.is_none() {
+            return;
+        }
+        let published = self.stats.published.load(Ordering::Acquire);
+        let settled = || {
+            self.stats.stored.load(Ordering::Acquire)
+                + self.stats.store_failed.load(Ordering::Acquire)
+                + self.stats.store_dropped.load(Ordering::Acquire)
+        };
+        let deadline = tokio::time::Instant::now() + limit;
+        while settled() < published && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
     /// Bytes waiting for the store and for the file sink.
     pub fn queued_bytes(&self) -> (usize, usize) {
         (

@@ -52,14 +52,21 @@ pub async fn sse(
                 .map(|(_, v)| v.clone())
         })
         .filter(|id| filter::valid_id(id));
-    // Subscribe before replaying, so nothing published meanwhile is missed.
+    // Subscribe before replaying, so nothing published meanwhile is missed;
+    // then let the store take what was published before, which would
+    // otherwise be in neither the feed nor the store yet.
     let mut rx = s.shared.events.subscribe();
     let replay = match &last {
-        Some(id) => s
-            .store
-            .since(id.clone(), f.clone(), REPLAY_MAX)
-            .await
-            .map_err(ApiError::from)?,
+        Some(id) => {
+            s.shared
+                .events
+                .store_caught_up(Duration::from_secs(2))
+                .await;
+            s.store
+                .since(id.clone(), f.clone(), REPLAY_MAX)
+                .await
+                .map_err(ApiError::from)?
+        }
         None => Vec::new(),
     };
     let (tx, out) = mpsc::channel::<Result<SseEvent, Infallible>>(256);

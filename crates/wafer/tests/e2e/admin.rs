@@ -505,6 +505,21 @@ async fn live_streams_deliver_events_within_a_second_and_resume() {
         assert_eq!(ids, [a, b]);
     }
 
+    // Resume at once after new events, without waiting for the store: events
+    // published before the stream subscribed are still replayed (the stream
+    // waits for the store to take them), none is missed.
+    let mut fresh = Vec::new();
+    for r in 3..8 {
+        fresh.push(node.attack(&format!("{SQLI}&r={r}")).await);
+    }
+    let got = sse_ids(&node, "/events?class=sqli", Some(&sent), 7, async {}).await;
+    for id in &fresh {
+        assert!(
+            got.contains(id),
+            "{id}, published just before a resume, was missed: {got:?}"
+        );
+    }
+
     // The WebSocket tap: events and per-second telemetry.
     let url = format!("ws://{}/ws", node.running.admin_addr.unwrap());
     let mut req =
