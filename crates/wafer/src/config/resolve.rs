@@ -207,10 +207,12 @@ pub fn resolve(
     }
     if let Some(n) = ins.body_limit_bytes {
         match usize::try_from(n) {
-            Ok(n) if (1..=64 << 20).contains(&n) => cfg.engine.limits.body_inspect_bytes = n,
+            // At least the bytes a streamed body is sniffed by, so how a client
+            // chunks a body cannot change whether it is read as binary.
+            Ok(n) if (4096..=64 << 20).contains(&n) => cfg.engine.limits.body_inspect_bytes = n,
             _ => c.fail(
                 "inspection.body_limit_bytes",
-                "must be between 1 and 67108864 (64 MiB)",
+                "must be between 4096 and 67108864 (64 MiB)",
             ),
         }
     }

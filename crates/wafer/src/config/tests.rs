@@ -458,3 +458,25 @@ fn event_bounds_and_store_bytes_resolve_or_name_the_bad_key() {
         assert!(keys.contains(&key), "{key} not in {keys:?}");
     }
 }
+
+#[test]
+fn the_body_buffer_holds_at_least_the_sniffed_bytes() {
+    // Below 4 KiB, how a client chunks a streamed body could change whether
+    // it is read as binary (found while fuzzing the streamed inspection).
+    for (n, ok) in [(1, false), (4095, false), (4096, true), (131072, true)] {
+        let r = load(
+            &format!("[inspection]\nbody_limit_bytes = {n}\n"),
+            &[],
+            &Overrides::default(),
+        );
+        assert_eq!(r.is_ok(), ok, "{n}");
+        if let Err(errs) = r {
+            assert_eq!(errs.0[0].key, "inspection.body_limit_bytes");
+        }
+    }
+    assert_eq!(
+        wafer_engine::body::sniff::SNIFF_BYTES,
+        4096,
+        "the bound above follows the sniffed bytes"
+    );
+}
