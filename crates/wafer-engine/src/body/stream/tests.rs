@@ -261,7 +261,7 @@ fn windows_end_between_words_not_inside_one() {
         // Words of varying length so cuts fall everywhere.
         body.extend_from_slice(b"shirt");
         body.extend(std::iter::repeat_n(b'x', i % 7));
-        body.extend_from_slice(if i % 3 == 0 { b"\n" } else { b" " });
+        body.extend_from_slice(if i.is_multiple_of(3) { b"\n" } else { b" " });
         i += 1;
     }
     let words = |text: &str| {
