@@ -184,6 +184,7 @@ pub(crate) struct Setup {
     pub(crate) trusted_proxies: Vec<ipnet::IpNet>,
     pub(crate) timeouts: Timeouts,
     pub(crate) max_header_bytes: usize,
+    pub(crate) max_connections: usize,
 }
 
 impl Default for Setup {
@@ -194,6 +195,7 @@ impl Default for Setup {
             trusted_proxies: Vec::new(),
             timeouts: Timeouts::default(),
             max_header_bytes: 64 * 1024,
+            max_connections: 10_000,
         }
     }
 }
@@ -201,6 +203,7 @@ impl Default for Setup {
 /// A running Wafer, its events written to a real file.
 pub(crate) struct Wafer {
     pub(crate) addr: SocketAddr,
+    pub(crate) shared: Arc<Shared>,
     events_path: PathBuf,
     _dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -228,6 +231,7 @@ impl Wafer {
                     trusted_proxies: setup.trusted_proxies,
                     timeouts: setup.timeouts,
                     max_header_bytes: setup.max_header_bytes,
+                    max_connections: setup.max_connections,
                 },
             )
             .unwrap(),
@@ -235,8 +239,9 @@ impl Wafer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = Arc::clone(&shared);
         let done = tokio::spawn(async move {
-            proxy::serve(listener, shared, async {
+            proxy::serve(listener, serving, async {
                 let _ = stopped.await;
             })
             .await
@@ -244,6 +249,7 @@ impl Wafer {
         });
         Wafer {
             addr,
+            shared,
             events_path,
             _dir: dir,
             stop: Some(stop),

@@ -7,6 +7,7 @@ mod browser;
 mod bypass;
 mod cluster;
 mod dashboard;
+mod exhaustion;
 mod geo;
 mod h2raw;
 mod harness;
