@@ -105,14 +105,11 @@ async fn issue15_3_a_connection_that_sends_nothing_is_closed() {
     let mut s = TcpStream::connect(wafer.addr).await.unwrap();
     let got = until_closed(&mut s).await.expect("closed, not held open");
     assert!(got.is_empty(), "{got:?}");
-    assert_eq!(
-        wafer.shared.connections.timed_out.load(Ordering::Relaxed),
-        1
-    );
+    assert_eq!(wafer.connections.timed_out.load(Ordering::Relaxed), 1);
     assert!(rec.bytes().is_empty());
     // Its place under the cap is free again.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(wafer.shared.connections.open(), 0);
+    assert_eq!(wafer.connections.open(), 0);
 }
 
 #[tokio::test]
@@ -121,10 +118,7 @@ async fn issue15_3_an_h2_client_that_stops_inside_its_preface_is_closed() {
     let mut s = TcpStream::connect(wafer.addr).await.unwrap();
     s.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
     until_closed(&mut s).await.expect("closed, not held open");
-    assert_eq!(
-        wafer.shared.connections.timed_out.load(Ordering::Relaxed),
-        1
-    );
+    assert_eq!(wafer.connections.timed_out.load(Ordering::Relaxed), 1);
     assert!(rec.bytes().is_empty());
 }
 
@@ -166,10 +160,7 @@ async fn issue15_3_an_idle_h2_connection_is_closed_after_its_request() {
     s.write_all(&out).await.unwrap();
     until_closed(&mut s).await.expect("closed once idle");
     assert_eq!(rec.requests().len(), 1, "the request was served first");
-    assert_eq!(
-        wafer.shared.connections.timed_out.load(Ordering::Relaxed),
-        1
-    );
+    assert_eq!(wafer.connections.timed_out.load(Ordering::Relaxed), 1);
 }
 
 #[tokio::test]
@@ -210,10 +201,7 @@ async fn issue15_3_a_body_under_the_minimum_rate_gets_408() {
     assert_eq!(statuses(&answer), [408], "{answer}");
     assert!(sent < pieces.len(), "the whole body went out: {answer}");
     assert!(rec.requests().is_empty(), "{:?}", rec.requests());
-    assert_eq!(
-        wafer.shared.connections.slow_bodies.load(Ordering::Relaxed),
-        1
-    );
+    assert_eq!(wafer.connections.slow_bodies.load(Ordering::Relaxed), 1);
 
     // The same body at 400 bytes/s passes whole.
     let mut fast = vec![pieces[0].clone()];

@@ -203,7 +203,9 @@ impl Default for Setup {
 /// A running Wafer, its events written to a real file.
 pub(crate) struct Wafer {
     pub(crate) addr: SocketAddr,
-    pub(crate) shared: Arc<Shared>,
+    /// The proxy's connection counters (not the whole `Shared`: holding its
+    /// event publisher would keep the sink from closing in `stop`).
+    pub(crate) connections: Arc<proxy::conn::Connections>,
     events_path: PathBuf,
     _dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -239,9 +241,9 @@ impl Wafer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let serving = Arc::clone(&shared);
+        let connections = Arc::clone(&shared.connections);
         let done = tokio::spawn(async move {
-            proxy::serve(listener, serving, async {
+            proxy::serve(listener, shared, async {
                 let _ = stopped.await;
             })
             .await
@@ -249,7 +251,7 @@ impl Wafer {
         });
         Wafer {
             addr,
-            shared,
+            connections,
             events_path,
             _dir: dir,
             stop: Some(stop),
