@@ -93,17 +93,62 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves.
+/// Serves until `shutdown` resolves. The listener has its own connection
+/// cap (`shared.admin_connections`) and the proxy's client timeouts, so a
+/// flood of connections to the proxy, or to this port, leaves it usable.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<AdminState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // The peer address feeds the per-client login throttle (`auth::client_ip`).
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    use crate::proxy::idle;
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+
+    let conns = Arc::clone(&state.shared.admin_connections);
+    let t = &state.shared.config.timeouts;
+    let limits = idle::Limits {
+        first: t.client_header,
+        idle: t.client_idle,
+    };
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(t.client_header);
+    builder.http2().timer(TokioTimer::new());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let app = hyper_util::service::TowerToHyperService::new(router(state));
+    crate::proxy::conn::accept_loop(
+        &listener,
+        &conns,
+        "admin",
+        shutdown,
+        |stream, peer, slot| {
+            let (io, activity) = idle::Watched::new(stream, slot, limits);
+            let app = app.clone();
+            let service =
+                hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
+                    let busy = activity.begin();
+                    // What `axum::serve` with connect info gives handlers: the peer address.
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    let answered = hyper::service::Service::call(&app, req);
+                    async move { answered.await.map(|resp| idle::finish(resp, busy)) }
+                });
+            let conn = builder
+                .serve_connection_with_upgrades(TokioIo::new(io), service)
+                .into_owned();
+            let conn = graceful.watch(conn);
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+        },
+    )
+    .await;
+    drop(listener);
+    // Live streams never end on their own: they are given a moment, then dropped.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), graceful.shutdown()).await;
+    Ok(())
 }
 
 async fn not_found() -> Response {

@@ -79,6 +79,9 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     pub timeouts: Timeouts,
     pub max_header_bytes: usize,
+    /// Client connections open at once (`None`: derived from the file-descriptor limit at start).
+    pub max_connections: Option<usize>,
+    pub admin_max_connections: usize,
     pub engine: EngineConfig,
     pub ip_lists: IpLists,
     pub events: SinkTarget,
@@ -150,6 +153,8 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             timeouts: Timeouts::default(),
             max_header_bytes: 64 * 1024,
+            max_connections: None,
+            admin_max_connections: crate::proxy::nofile::DEFAULT_ADMIN_CONNECTIONS,
             engine: EngineConfig {
                 policy: Policy::default(),
                 limits: Limits {

@@ -20,9 +20,13 @@ use crate::guard::IpLists;
 
 mod body;
 mod client_ip;
+pub mod conn;
+mod deadline;
 mod error;
 mod forward;
 mod hygiene;
+pub(crate) mod idle;
+pub mod nofile;
 mod pipeline;
 mod pump;
 mod request_id;
@@ -34,10 +38,17 @@ pub use error::ProxyError;
 /// Timeouts, each answered with a clear status and a logged reason.
 #[derive(Clone, Debug)]
 pub struct Timeouts {
-    /// Client must send the request head within this (then the connection is closed).
+    /// Client must send the request head within this (then the connection is
+    /// closed), counted from accept for a connection's first request.
     pub client_header: Duration,
+    /// Longest a connection may sit with no request in flight after its
+    /// first (then it is closed).
+    pub client_idle: Duration,
     /// Longest pause between two pieces of a request body being inspected (then 408).
     pub client_body: Duration,
+    /// Past a first `client_body`, a body must average at least this many
+    /// bytes a second since it began (then 408).
+    pub client_body_min_rate: u64,
     /// Connecting to the upstream (then 502).
     pub upstream_connect: Duration,
     /// Upstream response head after the request was sent (then 504).
@@ -48,7 +59,9 @@ impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {
             client_header: Duration::from_secs(10),
+            client_idle: Duration::from_secs(60),
             client_body: Duration::from_secs(30),
+            client_body_min_rate: 1024,
             upstream_connect: Duration::from_secs(5),
             upstream_response: Duration::from_secs(60),
         }
@@ -65,6 +78,9 @@ pub struct ProxyConfig {
     pub timeouts: Timeouts,
     /// Largest request head accepted from clients (bytes); larger gets 431.
     pub max_header_bytes: usize,
+    /// Client connections open at once, all workers together; past it a
+    /// new connection gets a 503 and is closed.
+    pub max_connections: usize,
 }
 
 /// What a policy change replaces, in one step: a request sees the old engine
@@ -99,6 +115,10 @@ pub struct Shared {
     pub policy_rev: std::sync::atomic::AtomicU64,
     /// The cluster's Redis, when configured (limits and bans).
     pub redis: Option<Arc<crate::guard::redis::RedisLink>>,
+    /// The proxy's client connections (its cap and counters).
+    pub connections: Arc<conn::Connections>,
+    /// The admin listener's, apart: a saturated proxy leaves the admin reachable.
+    pub admin_connections: Arc<conn::Connections>,
 }
 
 impl Shared {
@@ -110,6 +130,7 @@ impl Shared {
     ) -> Result<Shared, ProxyError> {
         // Checked here, once; each worker makes its own client (see `serve`).
         forward::Upstream::target(&config)?;
+        let connections = Arc::new(conn::Connections::new(config.max_connections));
         Ok(Shared {
             protection: ArcSwap::from_pointee(Protection { engine, ip_lists }),
             events,
@@ -129,6 +150,8 @@ impl Shared {
             list_files: None,
             policy_rev: std::sync::atomic::AtomicU64::new(0),
             redis: None,
+            connections,
+            admin_connections: Arc::new(conn::Connections::new(nofile::DEFAULT_ADMIN_CONNECTIONS)),
         })
     }
 }
@@ -161,36 +184,40 @@ pub async fn serve(
         .max_header_list_size(u32::try_from(shared.config.max_header_bytes).unwrap_or(u32::MAX));
     let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
-    tokio::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
+    let t = &shared.config.timeouts;
+    let limits = idle::Limits {
+        first: t.client_header,
+        idle: t.client_idle,
+    };
+    let conns = Arc::clone(&shared.connections);
+    conn::accept_loop(
+        &listener,
+        &conns,
+        "proxy",
+        shutdown,
+        |stream, peer, slot| {
+            let _ = stream.set_nodelay(true);
+            let (io, activity) = idle::Watched::new(stream, slot, limits);
+            let shared = Arc::clone(&shared);
+            let upstream = Arc::clone(&upstream);
+            let service = hyper::service::service_fn(move |req| {
+                let busy = activity.begin();
+                let handled =
+                    pipeline::handle(Arc::clone(&shared), Arc::clone(&upstream), peer, req);
+                async move { handled.await.map(|resp| idle::finish(resp, busy)) }
+            });
+            let conn = builder
+                .serve_connection_with_upgrades(TokioIo::new(io), service)
+                .into_owned();
+            let conn = graceful.watch(conn);
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    tracing::debug!(%peer, error = %e, "client connection ended with an error");
                 }
-            },
-            () = &mut shutdown => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let shared = Arc::clone(&shared);
-        let upstream = Arc::clone(&upstream);
-        let service = hyper::service::service_fn(move |req| {
-            pipeline::handle(Arc::clone(&shared), Arc::clone(&upstream), peer, req)
-        });
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(%peer, error = %e, "client connection ended with an error");
-            }
-        });
-    }
+            });
+        },
+    )
+    .await;
     drop(listener);
     tokio::select! {
         () = graceful.shutdown() => {},

@@ -43,6 +43,56 @@ fn histogram(out: &mut String, name: &str, help: &str, h: &Histogram) {
     let _ = writeln!(out, "{name}_count {cum}");
 }
 
+/// The proxy's and the admin listener's connections (`proxy::conn`).
+fn connections(out: &mut String, s: &AdminState) {
+    let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    let (p, a) = (&s.shared.connections, &s.shared.admin_connections);
+    for (name, help, values) in [
+        (
+            "wafer_connections_open",
+            "Client connections open now.",
+            [p.open() as u64, a.open() as u64],
+        ),
+        (
+            "wafer_connections_refused_total",
+            "Connections refused at the connection cap (503, then closed).",
+            [load(&p.refused), load(&a.refused)],
+        ),
+        (
+            "wafer_connections_timed_out_total",
+            "Connections closed for sending no complete request in time, or idle too long.",
+            [load(&p.timed_out), load(&a.timed_out)],
+        ),
+        (
+            "wafer_accept_errors_total",
+            "Failed accepts (out of file descriptors and the like).",
+            [load(&p.accept_errors), load(&a.accept_errors)],
+        ),
+    ] {
+        let kind = if name.ends_with("_total") {
+            "counter"
+        } else {
+            "gauge"
+        };
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (listener, v) in ["proxy", "admin"].into_iter().zip(values) {
+            let _ = writeln!(out, "{name}{{listener=\"{listener}\"}} {v}");
+        }
+    }
+    gauge(
+        out,
+        "wafer_connections_max",
+        "The proxy's connection cap.",
+        s.shared.connections.max() as u64,
+    );
+    counter(
+        out,
+        "wafer_request_body_too_slow_total",
+        "Request bodies refused with 408 for arriving under the minimum rate.",
+        load(&s.shared.connections.slow_bodies),
+    );
+}
+
 pub fn render(s: &AdminState) -> String {
     let t = &s.shared.traffic;
     let snap = t.snapshot();
@@ -165,6 +215,7 @@ pub fn render(s: &AdminState) -> String {
         "Open live streams (SSE and WebSocket).",
         s.shared.events.subscribers() as u64,
     );
+    connections(&mut out, s);
     let lim = &s.shared.limiter.stats;
     counter(
         &mut out,

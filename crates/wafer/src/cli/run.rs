@@ -159,9 +159,9 @@ pub async fn start(
     );
     let (sink, bus) = EventSink::start_on(cfg.events.clone(), bus.with_store(store_tx))
         .context("starting the event sink")?;
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .with_context(|| format!("listening on {}", cfg.listen))?;
+    let max_connections = connection_cap(&cfg)?;
+    let listener =
+        proxy::conn::bind(cfg.listen).with_context(|| format!("listening on {}", cfg.listen))?;
     let proxy_addr = listener.local_addr()?;
     tracing::info!(
         upstream = %upstream,
@@ -181,9 +181,11 @@ pub async fn start(
             trusted_proxies: cfg.trusted_proxies.clone(),
             timeouts: cfg.timeouts.clone(),
             max_header_bytes: cfg.max_header_bytes,
+            max_connections,
         },
     )
     .context("setting up the upstream")?;
+    shared.admin_connections = Arc::new(proxy::conn::Connections::new(cfg.admin_max_connections));
     shared.record_all = cfg.record_all;
     let redis = match cfg.redis_url.as_deref() {
         Some(url) => {
@@ -281,9 +283,7 @@ pub async fn start(
     let (admin_stop, admin_stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (admin_addr, admin_task) = match cfg.admin_listen {
         Some(addr) => {
-            let l = tokio::net::TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("admin listener on {addr}"))?;
+            let l = proxy::conn::bind(addr).with_context(|| format!("admin listener on {addr}"))?;
             let bound = l.local_addr()?;
             let state = Arc::new(crate::admin::AdminState {
                 store: Arc::clone(&store),
@@ -360,6 +360,56 @@ pub async fn start(
         stop,
         done,
     })
+}
+
+/// Raises the file-descriptor limit and sizes the proxy's connection cap to
+/// it: a configured cap the limit cannot hold is lowered (with a warning),
+/// since past it accept fails for the admin listener too.
+fn connection_cap(cfg: &Config) -> Result<usize> {
+    use crate::proxy::nofile;
+    let soft = match nofile::raise() {
+        Ok(r) => {
+            tracing::info!(
+                before = r.before,
+                soft = r.soft,
+                hard = r.hard,
+                "file descriptor limit"
+            );
+            Some(r.soft)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the file descriptor limit");
+            None
+        }
+    };
+    let budget = soft.map(|n| nofile::budget(n, cfg.admin_max_connections));
+    let cap = match (cfg.max_connections, budget) {
+        (Some(n), Some(b)) if n > b => {
+            tracing::warn!(
+                configured = n,
+                allowed = b,
+                "limits.max_connections is more than the file descriptor limit leaves room for; lowered"
+            );
+            b
+        }
+        (Some(n), _) => n,
+        (None, Some(b)) => nofile::default_max_connections(b),
+        (None, None) => 1024,
+    };
+    if cap < nofile::MIN_CONNECTIONS {
+        bail!(
+            "the file descriptor limit ({}) leaves room for {cap} client connections once the admin \
+             listener's {} and a reserve are set aside: raise it (ulimit -n) or lower limits.admin_max_connections",
+            soft.unwrap_or(0),
+            cfg.admin_max_connections
+        );
+    }
+    tracing::info!(
+        max_connections = cap,
+        admin_max_connections = cfg.admin_max_connections,
+        "connection caps"
+    );
+    Ok(cap)
 }
 
 /// Says where everything is; prints the dashboard link with the token when the

@@ -15,6 +15,8 @@ pub struct FileConfig {
     #[serde(default)]
     pub timeouts: FileTimeouts,
     #[serde(default)]
+    pub limits: FileLimits,
+    #[serde(default)]
     pub inspection: FileInspection,
     #[serde(default)]
     pub routes: Vec<FileRoute>,
@@ -120,9 +122,21 @@ pub struct FileAdmin {
 #[serde(deny_unknown_fields)]
 pub struct FileTimeouts {
     pub client_header_secs: Option<f64>,
+    pub client_idle_secs: Option<f64>,
     pub client_body_secs: Option<f64>,
+    /// Bytes a second a request body must average once past `client_body_secs`.
+    pub client_body_min_rate: Option<i64>,
     pub upstream_connect_secs: Option<f64>,
     pub upstream_response_secs: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLimits {
+    /// Client connections open at once (default: what the file-descriptor limit allows).
+    pub max_connections: Option<i64>,
+    /// The admin listener's own cap.
+    pub admin_max_connections: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -147,6 +147,11 @@ pub fn resolve(
             &mut cfg.timeouts.client_header,
         ),
         (
+            "timeouts.client_idle_secs",
+            t.client_idle_secs,
+            &mut cfg.timeouts.client_idle,
+        ),
+        (
             "timeouts.client_body_secs",
             t.client_body_secs,
             &mut cfg.timeouts.client_body,
@@ -171,6 +176,33 @@ pub fn resolve(
                     format!("must be a number of seconds in (0, 86400], not {secs}"),
                 );
             }
+        }
+    }
+
+    if let Some(n) = t.client_body_min_rate {
+        match u64::try_from(n) {
+            Ok(n) if (1..=1 << 30).contains(&n) => cfg.timeouts.client_body_min_rate = n,
+            _ => c.fail(
+                "timeouts.client_body_min_rate",
+                "must be a number of bytes a second between 1 and 1073741824",
+            ),
+        }
+    }
+    if let Some(n) = file.limits.max_connections {
+        match usize::try_from(n) {
+            Ok(n) if (crate::proxy::nofile::MIN_CONNECTIONS..=1_000_000).contains(&n) => {
+                cfg.max_connections = Some(n);
+            }
+            _ => c.fail("limits.max_connections", "must be between 16 and 1000000"),
+        }
+    }
+    if let Some(n) = file.limits.admin_max_connections {
+        match usize::try_from(n) {
+            Ok(n) if (4..=10_000).contains(&n) => cfg.admin_max_connections = n,
+            _ => c.fail(
+                "limits.admin_max_connections",
+                "must be between 4 and 10000",
+            ),
         }
     }
 

@@ -187,6 +187,12 @@ fn the_example_file_is_valid_and_documents_the_defaults() {
         defaults.engine.limits.websocket_max_message_bytes
     );
     assert!(cfg.engine.policy.inspect_websocket);
+    assert_eq!(cfg.timeouts.client_idle, defaults.timeouts.client_idle);
+    assert_eq!(
+        cfg.timeouts.client_body_min_rate,
+        defaults.timeouts.client_body_min_rate
+    );
+    assert_eq!(cfg.admin_max_connections, defaults.admin_max_connections);
 }
 
 #[test]
@@ -479,4 +485,52 @@ fn the_body_buffer_holds_at_least_the_sniffed_bytes() {
         4096,
         "the bound above follows the sniffed bytes"
     );
+}
+
+#[test]
+fn connection_limits_and_client_timeouts_resolve_or_name_the_bad_key() {
+    let cfg = load(
+        r#"
+        [timeouts]
+        client_idle_secs = 15
+        client_body_min_rate = 4096
+        [limits]
+        max_connections = 5000
+        admin_max_connections = 32
+        "#,
+        &[],
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(cfg.timeouts.client_idle, std::time::Duration::from_secs(15));
+    assert_eq!(cfg.timeouts.client_body_min_rate, 4096);
+    assert_eq!(cfg.max_connections, Some(5000));
+    assert_eq!(cfg.admin_max_connections, 32);
+    let defaults = load("", &[], &Overrides::default()).unwrap();
+    assert_eq!(
+        defaults.max_connections, None,
+        "derived from the fd limit at start"
+    );
+    let errs = load(
+        r#"
+        [timeouts]
+        client_idle_secs = 0
+        client_body_min_rate = 0
+        [limits]
+        max_connections = 3
+        admin_max_connections = -1
+        "#,
+        &[],
+        &Overrides::default(),
+    )
+    .unwrap_err();
+    let keys: Vec<&str> = errs.0.iter().map(|e| e.key.as_str()).collect();
+    for want in [
+        "timeouts.client_idle_secs",
+        "timeouts.client_body_min_rate",
+        "limits.max_connections",
+        "limits.admin_max_connections",
+    ] {
+        assert!(keys.contains(&want), "{want} missing from {keys:?}");
+    }
 }

@@ -11,6 +11,12 @@ pub enum ProxyError {
     ClientBody(#[source] hyper::Error),
     #[error("the client sent no body data for {0:?}")]
     ClientBodyTimeout(Duration),
+    #[error("the client sent {received} body bytes in {after:?}, under {min_rate} bytes/s")]
+    ClientBodyTooSlow {
+        received: u64,
+        after: Duration,
+        min_rate: u64,
+    },
     #[error("connecting to the upstream {upstream}")]
     Connect {
         upstream: String,
@@ -33,7 +39,9 @@ impl ProxyError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::ClientBody(_) => StatusCode::BAD_REQUEST,
-            Self::ClientBodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            Self::ClientBodyTimeout(_) | Self::ClientBodyTooSlow { .. } => {
+                StatusCode::REQUEST_TIMEOUT
+            }
             Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             Self::BadUpstream(_) | Self::BuildRequest(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Connect { .. } | Self::Upstream { .. } => StatusCode::BAD_GATEWAY,

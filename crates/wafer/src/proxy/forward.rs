@@ -1,5 +1,6 @@
 //! The upstream side: a pooled keep-alive HTTP/1.1 client, header hygiene
-//! (hop-by-hop headers stripped, `X-Forwarded-*` and `Via` set) and timeouts.
+//! (hop-by-hop headers stripped, `X-Forwarded-*`, `X-Real-IP`, `Forwarded`
+//! and `Via` set, `Content-Length` made canonical) and timeouts.
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::uri::{Authority, Scheme};
@@ -54,6 +55,8 @@ pub(super) struct Upstream {
 pub(super) struct ForwardInfo<'a> {
     pub(super) peer: IpAddr,
     pub(super) peer_trusted: bool,
+    /// The client as Wafer decided it (the peer, or from a trusted proxy's `X-Forwarded-For`).
+    pub(super) client: IpAddr,
     pub(super) request_id: &'a str,
     pub(super) upgrade: Option<HeaderValue>,
 }
@@ -140,14 +143,18 @@ impl Upstream {
             .path_and_query(format!("{}{pq}", self.prefix))
             .build()
             .map_err(ProxyError::BuildRequest)?;
-        // HTTP/2 clients name the host in the URI, not in a header.
-        let host = parts.headers.get(header::HOST).cloned().or_else(|| {
-            parts
-                .uri
-                .authority()
-                .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
-        });
+        // HTTP/2 names the host in `:authority`, which wins over a `host`
+        // header (RFC 9113 §8.3.1; `hygiene` refuses the two differing).
+        let authority = parts
+            .uri
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok());
+        let host = match parts.version {
+            Version::HTTP_2 => authority.or_else(|| parts.headers.get(header::HOST).cloned()),
+            _ => parts.headers.get(header::HOST).cloned().or(authority),
+        };
         let mut headers = strip_hop_by_hop(parts.headers);
+        canonical_content_length(&mut headers);
         // Wafer already answered any `Expect: 100-continue` by reading the body.
         headers.remove(header::EXPECT);
         if let Some(host) = &host {
@@ -155,6 +162,11 @@ impl Upstream {
             headers.insert(HeaderName::from_static("x-forwarded-host"), host.clone());
         }
         set_forwarded_for(&mut headers, info.peer, info.peer_trusted);
+        set_forwarded(&mut headers, info.peer, info.peer_trusted, host.as_ref());
+        // Whatever the client sent as its address is replaced by the one Wafer decided on.
+        if let Ok(v) = HeaderValue::from_str(&crate::guard::canonical(info.client).to_string()) {
+            headers.insert(HeaderName::from_static("x-real-ip"), v);
+        }
         if !(info.peer_trusted && headers.contains_key("x-forwarded-proto")) {
             headers.insert(
                 HeaderName::from_static("x-forwarded-proto"),
@@ -212,6 +224,70 @@ fn set_forwarded_for(headers: &mut HeaderMap, peer: IpAddr, peer_trusted: bool) 
     };
     if let Ok(v) = HeaderValue::from_str(&value) {
         headers.insert(HeaderName::from_static("x-forwarded-for"), v);
+    }
+}
+
+/// `Content-Length` as plain digits: hyper accepts `003` and `3, 3` and
+/// would pass them on as they came, for the upstream to read its own way.
+/// One that does not read as a number (hyper refuses those first) is removed,
+/// and the client library frames the body by its real size.
+fn canonical_content_length(headers: &mut HeaderMap) {
+    let Some(v) = headers.get(header::CONTENT_LENGTH) else {
+        return;
+    };
+    let mut values = v.to_str().unwrap_or("!").split(',').map(|n| {
+        let n = n.trim_matches([' ', '\t']);
+        (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| n.parse::<u64>().ok())
+            .flatten()
+    });
+    let first = values.next().flatten();
+    match first {
+        Some(n) if values.all(|v| v == Some(n)) => {
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+        }
+        _ => {
+            headers.remove(header::CONTENT_LENGTH);
+        }
+    }
+}
+
+/// `Forwarded` (RFC 7239) says what Wafer saw: from an untrusted peer
+/// whatever the client wrote is replaced, from a trusted proxy Wafer's
+/// element is appended to the proxy's, as `X-Forwarded-For` is.
+fn set_forwarded(
+    headers: &mut HeaderMap,
+    peer: IpAddr,
+    peer_trusted: bool,
+    host: Option<&HeaderValue>,
+) {
+    let node = match crate::guard::canonical(peer) {
+        IpAddr::V4(ip) => ip.to_string(),
+        IpAddr::V6(ip) => format!("\"[{ip}]\""),
+    };
+    let mut ours = format!("for={node};proto=http");
+    // A host that is not a token is quoted; `hygiene` allows no quote or backslash in it.
+    if let Some(h) = host.and_then(|h| h.to_str().ok()) {
+        ours.push_str(&format!(";host=\"{h}\""));
+    }
+    let prev: Vec<&str> = headers
+        .get_all(header::FORWARDED)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter(|v| !v.trim().is_empty())
+        .collect();
+    let value = if peer_trusted && !prev.is_empty() {
+        format!("{}, {ours}", prev.join(", "))
+    } else {
+        ours
+    };
+    match HeaderValue::from_str(&value) {
+        Ok(v) => {
+            headers.insert(header::FORWARDED, v);
+        }
+        Err(_) => {
+            headers.remove(header::FORWARDED);
+        }
     }
 }
 
@@ -278,6 +354,49 @@ mod tests {
         let h = strip_hop_by_hop(h);
         assert_eq!(h.len(), 3, "{h:?}");
         assert!(h.contains_key("content-type") && h.contains_key("host"));
+    }
+
+    #[test]
+    fn content_length_is_sent_as_plain_digits() {
+        for (sent, canonical) in [
+            ("003", Some("3")),
+            ("3", Some("3")),
+            ("3, 3", Some("3")),
+            ("0003,3", Some("3")),
+            ("00", Some("0")),
+            ("3, 4", None),
+            ("+3", None),
+            ("", None),
+            ("99999999999999999999999", None),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert("content-length", sent.parse().unwrap());
+            canonical_content_length(&mut h);
+            assert_eq!(
+                h.get("content-length").map(|v| v.to_str().unwrap()),
+                canonical,
+                "{sent:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn forwarded_is_wafers_own_unless_a_trusted_proxy_sent_one() {
+        let host = HeaderValue::from_static("shop.example:8080");
+        let mut h = HeaderMap::new();
+        h.insert("forwarded", "for=6.6.6.6;host=evil".parse().unwrap());
+        set_forwarded(&mut h, "192.0.2.1".parse().unwrap(), false, Some(&host));
+        assert_eq!(
+            h["forwarded"],
+            "for=192.0.2.1;proto=http;host=\"shop.example:8080\""
+        );
+        let mut h = HeaderMap::new();
+        h.insert("forwarded", "for=198.51.100.4".parse().unwrap());
+        set_forwarded(&mut h, "2001:db8::1".parse().unwrap(), true, None);
+        assert_eq!(
+            h["forwarded"],
+            "for=198.51.100.4, for=\"[2001:db8::1]\";proto=http"
+        );
     }
 
     #[test]

@@ -2,8 +2,11 @@
 //! read differently from Wafer. Two `Content-Type` headers (which one did the
 //! application take?), two `Content-Length` headers even when equal (the
 //! framing of a request must have one reading), two `Host` headers or none
-//! on HTTP/1.1 (RFC 9112 §3.2), and a `Host` or authority that is not a
-//! host name, an IP address or an IP literal with an optional port.
+//! on HTTP/1.1 (RFC 9112 §3.2), an HTTP/2 `host` header naming another host
+//! than `:authority` (RFC 9113 §8.3.1: the upstream gets `:authority`, so the
+//! engine must not have looked at another name), and a `Host` or authority
+//! that is not a host name, an IP address or an IP literal with an optional
+//! port.
 
 use http::{HeaderMap, Version, header};
 
@@ -36,6 +39,12 @@ pub(super) fn problem(
         && !valid_host(a.as_str().as_bytes())
     {
         return Some("request authority is not a host name or address");
+    }
+    if version == Version::HTTP_2
+        && let (Some(a), Some(h)) = (uri.authority(), headers.get(header::HOST))
+        && !a.as_str().as_bytes().eq_ignore_ascii_case(h.as_bytes())
+    {
+        return Some("HTTP/2 host header differs from :authority");
     }
     None
 }
@@ -140,5 +149,24 @@ mod tests {
         assert_eq!(problem(Version::HTTP_10, &uri, &HeaderMap::new()), None);
         let h2: http::Uri = "http://a.example/".parse().unwrap();
         assert_eq!(problem(Version::HTTP_2, &h2, &HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn h2_host_must_name_the_authority() {
+        let uri: http::Uri = "http://shop.example/".parse().unwrap();
+        let host = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::HOST, v.parse().unwrap());
+            h
+        };
+        assert_eq!(problem(Version::HTTP_2, &uri, &host("SHOP.example")), None);
+        assert!(problem(Version::HTTP_2, &uri, &host("evil.example")).is_some());
+        assert!(problem(Version::HTTP_2, &uri, &host("shop.example:8080")).is_some());
+        // Only a host header (no :authority) is what HTTP/2 clients may send instead.
+        let origin: http::Uri = "/".parse().unwrap();
+        assert_eq!(
+            problem(Version::HTTP_2, &origin, &host("shop.example")),
+            None
+        );
     }
 }

@@ -16,6 +16,7 @@ use wafer_engine::{Action, BodyPlan, Flow, Transaction};
 
 use super::body::ReplayBody;
 use super::client_ip::client_ip;
+use super::deadline::BodyClock;
 use super::forward::{self, ForwardInfo};
 use super::pump::PumpEnd;
 use super::respond::{self, RespBody};
@@ -184,6 +185,7 @@ async fn handle_inner(
     let info = ForwardInfo {
         peer: peer.ip(),
         peer_trusted,
+        client,
         request_id: &id,
         upgrade,
     };
@@ -208,7 +210,8 @@ async fn handle_inner(
         match step.tx.body_plan() {
             BodyPlan::Skip => Some(ReplayBody::streaming(incoming)),
             BodyPlan::Inspect { .. } => {
-                match read_for_inspection(&mut step, incoming, cfg.timeouts.client_body).await {
+                let mut clock = BodyClock::new(&cfg.timeouts, &shared.connections);
+                match read_for_inspection(&mut step, incoming, &mut clock).await {
                     Ok(Read::Whole(buffered)) => {
                         let stop = step.clock.time(|| step.tx.on_request_body_end()) == Flow::Stop;
                         (!stop).then(|| ReplayBody::replay(buffered))
@@ -221,6 +224,7 @@ async fn handle_inner(
                             parts,
                             buffered,
                             rest,
+                            clock,
                             upstream,
                             &info,
                             client_upgrade,
@@ -279,6 +283,7 @@ async fn stream_through(
     parts: http::request::Parts,
     mut buffered: VecDeque<Frame<Bytes>>,
     rest: Incoming,
+    mut clock: BodyClock,
     upstream: &super::forward::Upstream,
     info: &ForwardInfo<'_>,
     client_upgrade: Option<hyper::upgrade::OnUpgrade>,
@@ -303,13 +308,12 @@ async fn stream_through(
         .flatten();
     let held = buffered.pop_back();
     let (body, link) = ReplayBody::pumped(buffered);
-    let idle = step.shared.config.timeouts.client_body;
     let started = Instant::now();
     let send = upstream.send(parts, body, info);
     tokio::pin!(send);
     let mut response = None;
     let end = {
-        let pump = super::pump::run(&mut step, rest, held, link, idle);
+        let pump = super::pump::run(&mut step, rest, held, link, &mut clock);
         tokio::pin!(pump);
         loop {
             tokio::select! {
@@ -537,15 +541,12 @@ enum Read {
 async fn read_for_inspection(
     step: &mut Inspection<'_>,
     mut incoming: Incoming,
-    idle: Duration,
+    clock: &mut BodyClock,
 ) -> Result<Read, ProxyError> {
     let mut buffered: VecDeque<Frame<Bytes>> = VecDeque::new();
     loop {
-        let frame = match tokio::time::timeout(idle, incoming.frame()).await {
-            Err(_) => return Err(ProxyError::ClientBodyTimeout(idle)),
-            Ok(None) => return Ok(Read::Whole(buffered)),
-            Ok(Some(Err(e))) => return Err(ProxyError::ClientBody(e)),
-            Ok(Some(Ok(frame))) => frame,
+        let Some(frame) = clock.frame(&mut incoming).await? else {
+            return Ok(Read::Whole(buffered));
         };
         let flow = match frame.data_ref() {
             Some(data) => {

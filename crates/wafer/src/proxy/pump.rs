@@ -7,12 +7,12 @@
 
 use bytes::Bytes;
 use http_body::Frame;
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use std::time::Duration;
 
 use super::ProxyError;
 use super::body::PumpLink;
+use super::deadline::BodyClock;
 
 /// How the pump ended.
 pub(super) enum PumpEnd {
@@ -39,18 +39,18 @@ pub(super) async fn run(
     mut rest: Incoming,
     mut held: Option<Frame<Bytes>>,
     link: PumpLink,
-    idle: Duration,
+    clock: &mut BodyClock,
 ) -> PumpEnd {
+    let idle = clock.idle();
     // Once the upstream stops reading (it answered early, or went away), the
     // body is still read and inspected for the verdict, just not sent.
     let mut link = Some(link);
     loop {
         // Dropping the link on a return below aborts the upstream request.
-        let frame = match tokio::time::timeout(idle, rest.frame()).await {
-            Err(_) => return PumpEnd::Failed(ProxyError::ClientBodyTimeout(idle)),
-            Ok(Some(Err(e))) => return PumpEnd::Failed(ProxyError::ClientBody(e)),
+        let frame = match clock.frame(&mut rest).await {
+            Err(e) => return PumpEnd::Failed(e),
             Ok(None) => break,
-            Ok(Some(Ok(frame))) => frame,
+            Ok(Some(frame)) => frame,
         };
         if let Some(data) = frame.data_ref()
             && inspect.chunk(data)

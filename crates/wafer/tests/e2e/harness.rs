@@ -184,6 +184,7 @@ pub(crate) struct Setup {
     pub(crate) trusted_proxies: Vec<ipnet::IpNet>,
     pub(crate) timeouts: Timeouts,
     pub(crate) max_header_bytes: usize,
+    pub(crate) max_connections: usize,
 }
 
 impl Default for Setup {
@@ -194,6 +195,7 @@ impl Default for Setup {
             trusted_proxies: Vec::new(),
             timeouts: Timeouts::default(),
             max_header_bytes: 64 * 1024,
+            max_connections: 10_000,
         }
     }
 }
@@ -201,6 +203,9 @@ impl Default for Setup {
 /// A running Wafer, its events written to a real file.
 pub(crate) struct Wafer {
     pub(crate) addr: SocketAddr,
+    /// The proxy's connection counters (not the whole `Shared`: holding its
+    /// event publisher would keep the sink from closing in `stop`).
+    pub(crate) connections: Arc<proxy::conn::Connections>,
     events_path: PathBuf,
     _dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -228,6 +233,7 @@ impl Wafer {
                     trusted_proxies: setup.trusted_proxies,
                     timeouts: setup.timeouts,
                     max_header_bytes: setup.max_header_bytes,
+                    max_connections: setup.max_connections,
                 },
             )
             .unwrap(),
@@ -235,6 +241,7 @@ impl Wafer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let connections = Arc::clone(&shared.connections);
         let done = tokio::spawn(async move {
             proxy::serve(listener, shared, async {
                 let _ = stopped.await;
@@ -244,6 +251,7 @@ impl Wafer {
         });
         Wafer {
             addr,
+            connections,
             events_path,
             _dir: dir,
             stop: Some(stop),

@@ -9,6 +9,7 @@ mod bypass;
 mod cluster;
 mod dashboard;
 mod events_bounds;
+mod exhaustion;
 mod geo;
 mod h2raw;
 mod harness;
