@@ -382,6 +382,9 @@ minutes = 10
 [store]
 url = "{store_url}"
 
+[events]                 # every blocked attack must have its event: no per-client sampling
+sample_per_sec = 0
+
 [admin]
 listen = "127.0.0.1:{admin_port}"
 token = "{TOKEN}"
