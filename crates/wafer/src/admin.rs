@@ -109,6 +109,7 @@ pub async fn serve(
     let limits = idle::Limits {
         first: t.client_header,
         idle: t.client_idle,
+        write_stall: t.client_body,
     };
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder

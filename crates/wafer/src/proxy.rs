@@ -188,6 +188,7 @@ pub async fn serve(
     let limits = idle::Limits {
         first: t.client_header,
         idle: t.client_idle,
+        write_stall: t.client_body,
     };
     let conns = Arc::clone(&shared.connections);
     conn::accept_loop(

@@ -64,6 +64,11 @@ fn connections(out: &mut String, s: &AdminState) {
             [load(&p.timed_out), load(&a.timed_out)],
         ),
         (
+            "wafer_connections_write_stalled_total",
+            "Connections closed because the client read nothing of a response for the write-stall limit.",
+            [load(&p.write_stalled), load(&a.write_stalled)],
+        ),
+        (
             "wafer_accept_errors_total",
             "Failed accepts (out of file descriptors and the like).",
             [load(&p.accept_errors), load(&a.accept_errors)],

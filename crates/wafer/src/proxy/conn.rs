@@ -24,6 +24,8 @@ pub struct Connections {
     pub timed_out: AtomicU64,
     /// Request bodies refused with 408 for arriving too slowly on average.
     pub slow_bodies: AtomicU64,
+    /// Connections closed because the client stopped reading (see `idle`).
+    pub write_stalled: AtomicU64,
     pub accept_errors: AtomicU64,
     /// Accept errors since the last line logged about them.
     unlogged: AtomicU64,
@@ -56,6 +58,7 @@ impl Connections {
             refused: AtomicU64::new(0),
             timed_out: AtomicU64::new(0),
             slow_bodies: AtomicU64::new(0),
+            write_stalled: AtomicU64::new(0),
             accept_errors: AtomicU64::new(0),
             unlogged: AtomicU64::new(0),
             logged_ms: AtomicU64::new(0),

@@ -9,6 +9,11 @@
 //! complete, then `idle` after the last request in flight ended. A request is
 //! in flight from its complete head until its response body is dropped;
 //! after a `101` the connection is the upgraded protocol's and is not watched.
+//!
+//! Writes are watched too, against a client that asks and then does not read
+//! (a slow read holds its connection, its place under the cap and an upstream
+//! connection): a write the socket cannot take for `write_stall` fails, and
+//! hyper closes the connection. This also holds after an upgrade.
 
 use futures_util::task::AtomicWaker;
 use http::{Response, StatusCode};
@@ -31,6 +36,8 @@ pub(crate) struct Limits {
     pub(crate) first: Duration,
     /// From the end of one request to the next complete head.
     pub(crate) idle: Duration,
+    /// Longest a write may wait for the client to read.
+    pub(crate) write_stall: Duration,
 }
 
 /// What a connection is doing, shared by its socket and its requests.
@@ -141,6 +148,9 @@ pub(crate) struct Watched<T> {
     timer: Pin<Box<Sleep>>,
     armed: Option<Instant>,
     expired: bool,
+    /// Runs while a write waits for the client to read.
+    write_timer: Pin<Box<Sleep>>,
+    write_waiting: bool,
     slot: Slot,
 }
 
@@ -155,6 +165,8 @@ impl<T> Watched<T> {
             timer: Box::pin(tokio::time::sleep_until(deadline)),
             armed: Some(deadline),
             expired: false,
+            write_timer: Box::pin(tokio::time::sleep_until(deadline)),
+            write_waiting: false,
             slot,
         };
         (w, activity)
@@ -185,6 +197,37 @@ impl<T> Watched<T> {
     }
 }
 
+impl<T> Watched<T> {
+    /// Passes a write's result on; a write still waiting past `write_stall`
+    /// becomes an error (the timer wakes the task, so it is seen in time).
+    fn watch_write<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        r: Poll<io::Result<R>>,
+    ) -> Poll<io::Result<R>> {
+        if !r.is_pending() {
+            self.write_waiting = false;
+            return r;
+        }
+        if !self.write_waiting {
+            self.write_waiting = true;
+            let at = Instant::now() + self.limits.write_stall;
+            self.write_timer.as_mut().reset(at);
+        }
+        if self.write_timer.as_mut().poll(cx).is_ready() {
+            self.slot
+                .connections()
+                .write_stalled
+                .fetch_add(1, Ordering::Relaxed);
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client did not read the response in time",
+            )));
+        }
+        Poll::Pending
+    }
+}
+
 fn expired() -> io::Error {
     io::Error::new(
         io::ErrorKind::TimedOut,
@@ -210,7 +253,9 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.io).poll_write(cx, buf);
+        this.watch_write(cx, r)
     }
 
     fn poll_write_vectored(
@@ -218,7 +263,9 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        this.watch_write(cx, r)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -226,7 +273,9 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.io).poll_flush(cx);
+        this.watch_write(cx, r)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -243,6 +292,7 @@ mod tests {
         Limits {
             first: Duration::from_secs(10),
             idle: Duration::from_secs(60),
+            write_stall: Duration::from_secs(30),
         }
     }
 

@@ -429,3 +429,76 @@ async fn issue15_8_a_second_host_or_none_on_http_1_1_is_400() {
     assert_eq!(statuses(&resp), [200], "{resp}");
     assert_eq!(rec.requests().len(), 1);
 }
+
+/// An upstream that answers every connection with `len` bytes of body, as
+/// fast as it is read.
+async fn big_upstream(len: usize) -> std::net::SocketAddr {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let h = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {len}\r\n\r\n"
+                );
+                if s.write_all(h.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = vec![b'z'; 64 * 1024];
+                let mut left = len;
+                while left > 0 {
+                    let n = left.min(chunk.len());
+                    if s.write_all(&chunk[..n]).await.is_err() {
+                        return;
+                    }
+                    left -= n;
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn issue15_3_a_client_that_stops_reading_is_closed() {
+    // A slow read: ask for a large response, then read nothing. Without a
+    // write deadline the connection, its place under the cap and its
+    // upstream connection are held for as long as the client likes.
+    const LEN: usize = 256 << 20;
+    let up = big_upstream(LEN).await;
+    let wafer = Wafer::start(up, quick()).await;
+    let mut s = TcpStream::connect(wafer.addr).await.unwrap();
+    s.write_all(head("GET", "/download", "").as_bytes())
+        .await
+        .unwrap();
+    let stalled = &wafer.connections.write_stalled;
+    let waited = tokio::time::Instant::now();
+    while stalled.load(Ordering::Relaxed) == 0 && waited.elapsed() < PATIENCE {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(stalled.load(Ordering::Relaxed), 1, "never closed");
+    // What the kernel buffered is still readable; then the connection ends,
+    // far short of the whole response.
+    let got = until_closed(&mut s).await.expect("still open");
+    assert!(got.starts_with(b"HTTP/1.1 200 "));
+    assert!(got.len() < LEN / 4, "{} bytes", got.len());
+    assert_eq!(wafer.connections.open(), 0);
+
+    // A client that reads gets it all, whatever the size.
+    let mut s = TcpStream::connect(wafer.addr).await.unwrap();
+    s.write_all(head("GET", "/download", "Connection: close\r\n").as_bytes())
+        .await
+        .unwrap();
+    let got = until_closed(&mut s).await.expect("still open");
+    let body_at = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert_eq!(got.len() - body_at, LEN);
+    assert_eq!(stalled.load(Ordering::Relaxed), 1);
+}
