@@ -69,8 +69,12 @@ def now():
     return time.monotonic() - T0
 
 
-def in_window(label, t, slack=0.0):
-    return any(w[0] == label and w[1] <= t <= (w[2] if w[2] is not None else 1e18) + slack for w in T.windows)
+def in_window(label, t, slack=0.0, until=None):
+    """Whether [t, until] (a request from its start to its answer) overlaps the
+    fault `label`, or lies within `slack` seconds after it: a request already
+    in flight when a service stops is affected as much as one sent after."""
+    until = t if until is None else until
+    return any(w[0] == label and w[1] <= until and t <= (w[2] if w[2] is not None else 1e18) + slack for w in T.windows)
 
 
 # --- clients -------------------------------------------------------------
@@ -224,11 +228,12 @@ async def admin_worker(port, deadline):
             ok = resp.status == 200
         except wire.WireError as e:
             outcome, ok = "error: " + e.kind, False
+        answered = now()
         if not ok:
             # Queries that read the store may fail while PostgreSQL restarts; nothing answers while Wafer restarts.
-            if in_window("wafer restart", start, 1.0):
+            if in_window("wafer restart", start, 1.0, answered):
                 outcome = "during wafer restart: " + outcome
-            elif in_window("postgres restart", start, 5.0) and label != "/metrics":
+            elif in_window("postgres restart", start, 5.0, answered) and label != "/metrics":
                 outcome = "during postgres restart: " + outcome
             else:
                 T.unexpected.append((round(start, 1), "admin " + label, outcome, ""))
