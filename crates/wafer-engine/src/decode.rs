@@ -39,6 +39,22 @@ pub enum Transform {
 }
 
 impl Transform {
+    /// Every transform (for tests and fuzzing that must cover them all).
+    pub const ALL: [Transform; 12] = [
+        Transform::Decode,
+        Transform::UrlDecode,
+        Transform::UrlDecodeUni,
+        Transform::HtmlEntityDecode,
+        Transform::JsDecode,
+        Transform::RemoveNulls,
+        Transform::Lowercase,
+        Transform::CompressWhitespace,
+        Transform::RemoveWhitespace,
+        Transform::ReplaceComments,
+        Transform::NormalizePath,
+        Transform::CmdLine,
+    ];
+
     pub fn apply(self, input: &str) -> Cow<'_, str> {
         match self {
             Transform::Decode => normalize(input),

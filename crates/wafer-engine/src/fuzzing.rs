@@ -116,20 +116,7 @@ pub fn multipart(data: &[u8]) {
 pub fn decode(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let n = text.len();
-    for t in [
-        Transform::Decode,
-        Transform::UrlDecode,
-        Transform::UrlDecodeUni,
-        Transform::HtmlEntityDecode,
-        Transform::JsDecode,
-        Transform::RemoveNulls,
-        Transform::Lowercase,
-        Transform::CompressWhitespace,
-        Transform::RemoveWhitespace,
-        Transform::ReplaceComments,
-        Transform::NormalizePath,
-        Transform::CmdLine,
-    ] {
+    for t in Transform::ALL {
         let out = t.apply(&text);
         // Lowercasing may turn a 2-byte letter into 3 bytes; a path may gain its leading `/`.
         let bound = if matches!(t, Transform::Lowercase | Transform::CmdLine) {

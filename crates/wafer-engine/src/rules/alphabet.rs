@@ -157,21 +157,7 @@ mod tests {
     #[test]
     fn alphabets_survive_every_transform() {
         use crate::testing::XorShift;
-        let transforms = [
-            Transform::Decode,
-            Transform::UrlDecode,
-            Transform::UrlDecodeUni,
-            Transform::HtmlEntityDecode,
-            Transform::JsDecode,
-            Transform::RemoveNulls,
-            Transform::Lowercase,
-            Transform::CompressWhitespace,
-            Transform::RemoveWhitespace,
-            Transform::ReplaceComments,
-            Transform::NormalizePath,
-            Transform::CmdLine,
-        ];
-        let transforms = transforms.into_iter().filter(|t| preserved_by(&[*t]));
+        let transforms = Transform::ALL.into_iter().filter(|t| preserved_by(&[*t]));
         let table = ByteTable::new();
         let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
         for (i, extra) in ALPHABETS.iter().enumerate() {
