@@ -36,7 +36,7 @@ mod testing;
 pub use body::BodyLimits;
 pub use finding::{Class, Finding, Severity};
 pub use message::{MessageKind, Messages};
-pub use policy::{Exclusion, Mode, PathPattern, Policy, Route, RuleRange};
+pub use policy::{ArgPattern, Exclusion, Mode, PathPattern, Policy, Route, RuleRange};
 pub use request::{Location, Part, Request};
 pub use rules::{RuleError, RuleSet, RuleSpec};
 pub use tx::{BodyPlan, Flow, Transaction};

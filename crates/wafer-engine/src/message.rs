@@ -37,11 +37,18 @@ impl Engine {
     /// for `target` (the request-target as received: its path picks the
     /// settings, canonicalized as for the request itself).
     pub fn messages(&self, target: &str) -> Messages<'_> {
+        self.messages_with_cookies(target, &[])
+    }
+
+    /// [`Self::messages`] for an upgrade request that carried cookies of
+    /// these names (exclusions may ask for an application's session cookie).
+    pub fn messages_with_cookies(&self, target: &str, cookie_names: &[String]) -> Messages<'_> {
         let head = Request::new("GET", target);
         let path = decode::path::canonicalize(&decode::normalize(head.raw_path())).into_owned();
+        let has_cookie = |prefix: &str| cookie_names.iter().any(|c| c.starts_with(prefix));
         Messages {
             engine: self,
-            settings: self.policy.for_path(&path),
+            settings: self.policy.for_request(&path, &has_cookie),
         }
     }
 }

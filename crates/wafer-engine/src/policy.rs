@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+use crate::request::{Location, Part};
+
 /// What Wafer does with a request whose score reaches the threshold.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -203,12 +205,133 @@ pub struct Policy {
     pub inspect_websocket: bool,
 }
 
-/// "Rule R does not count on path P": how a false positive is tuned away
-/// without touching the rest of the site.
+/// "Rule R does not count on path P" (optionally: in argument A, for requests
+/// carrying cookie C): how a false positive is tuned away without touching
+/// the rest of the site.
 #[derive(Clone, Debug)]
 pub struct Exclusion {
     pub path: PathPattern,
     pub rules: Vec<RuleRange>,
+    /// Where in the request the rules do not count; empty: anywhere.
+    pub args: Vec<ArgPattern>,
+    /// Name prefixes of cookies the request must all carry for the exclusion
+    /// to apply (an application's session cookie); empty: every request.
+    pub when_cookies: Vec<String>,
+}
+
+impl Exclusion {
+    /// Rules off on a path, everywhere in the request, for every request.
+    pub fn new(path: PathPattern, rules: Vec<RuleRange>) -> Self {
+        Exclusion {
+            path,
+            rules,
+            args: Vec::new(),
+            when_cookies: Vec::new(),
+        }
+    }
+
+    fn applies_to(&self, path: &str, has_cookie: &dyn Fn(&str) -> bool) -> bool {
+        self.path.matches(path) && self.when_cookies.iter().all(|c| has_cookie(c))
+    }
+}
+
+fn covers(rules: &[RuleRange], id: u32) -> bool {
+    rules.iter().any(|r| r.contains(id))
+}
+
+/// Which values an exclusion covers: an argument name (`content`, a JSON path
+/// such as `cells.*.source`, where `*` stands for any run of characters), or
+/// `cookie:NAME` / `header:NAME` (header names lowercase).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ArgPattern {
+    source: String,
+}
+
+impl ArgPattern {
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether a finding at `loc` is in the values this pattern names.
+    pub fn matches(&self, loc: &Location) -> bool {
+        let Some(name) = loc.name.as_deref() else {
+            return false;
+        };
+        let (parts, pattern): (&[Part], &str) = if let Some(n) = self.source.strip_prefix("cookie:")
+        {
+            (&[Part::Cookie, Part::CookieName], n)
+        } else if let Some(n) = self.source.strip_prefix("header:") {
+            (&[Part::Header], n)
+        } else {
+            (
+                &[
+                    Part::QueryArg,
+                    Part::QueryArgName,
+                    Part::BodyArg,
+                    Part::BodyArgName,
+                    Part::Filename,
+                ],
+                &self.source,
+            )
+        };
+        parts.contains(&loc.part) && glob_matches(pattern.as_bytes(), name.as_bytes())
+    }
+}
+
+impl FromStr for ArgPattern {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let name = s
+            .strip_prefix("cookie:")
+            .or_else(|| s.strip_prefix("header:"))
+            .unwrap_or(s);
+        if name.is_empty() || name.len() > 256 {
+            return Err(format!(
+                "an argument pattern is a name of 1 to 256 characters, not {s:?}"
+            ));
+        }
+        Ok(ArgPattern {
+            source: s.to_owned(),
+        })
+    }
+}
+
+impl TryFrom<String> for ArgPattern {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<ArgPattern> for String {
+    fn from(a: ArgPattern) -> String {
+        a.source
+    }
+}
+
+/// `*` matches any run of bytes (dots included); everything else matches
+/// itself. Iterative with one backtrack point, so linear-ish and never
+/// exponential however many stars a pattern has.
+fn glob_matches(pattern: &[u8], name: &[u8]) -> bool {
+    let (mut p, mut n) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        if p < pattern.len() && pattern[p] == b'*' {
+            star = Some((p, n));
+            p += 1;
+        } else if p < pattern.len() && pattern[p] == name[n] {
+            p += 1;
+            n += 1;
+        } else if let Some((sp, sn)) = star {
+            p = sp + 1;
+            n = sn + 1;
+            star = Some((sp, sn + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|&c| c == b'*')
 }
 
 impl Default for Policy {
@@ -245,8 +368,9 @@ pub struct Effective<'p> {
     pub inspect_websocket: bool,
     route_disabled: &'p [RuleRange],
     global_disabled: &'p [RuleRange],
-    /// The exclusions whose path matched.
-    excluded: Vec<&'p [RuleRange]>,
+    /// The exclusions whose path (and cookie condition) matched.
+    /// Each as (rules, arguments).
+    excluded: Vec<(&'p [RuleRange], &'p [ArgPattern])>,
 }
 
 impl Effective<'_> {
@@ -254,7 +378,8 @@ impl Effective<'_> {
         score >= self.threshold
     }
 
-    /// Whether a rule at this paranoia level and id counts for this request.
+    /// Whether a rule at this paranoia level and id counts for this request
+    /// (exclusions limited to some arguments aside: see [`Self::rule_active_at`]).
     pub fn rule_active(&self, id: u32, paranoia: u8) -> bool {
         paranoia <= self.paranoia
             && !self.global_disabled.iter().any(|r| r.contains(id))
@@ -262,12 +387,29 @@ impl Effective<'_> {
             && !self
                 .excluded
                 .iter()
-                .any(|rs| rs.iter().any(|r| r.contains(id)))
+                .any(|(rules, args)| args.is_empty() && covers(rules, id))
+    }
+
+    /// Whether a rule's finding at `loc` counts: [`Self::rule_active`], and
+    /// no exclusion for that rule names the argument.
+    pub fn rule_active_at(&self, id: u32, paranoia: u8, loc: &Location) -> bool {
+        self.rule_active(id, paranoia)
+            && !self
+                .excluded
+                .iter()
+                .any(|(rules, args)| covers(rules, id) && args.iter().any(|a| a.matches(loc)))
     }
 }
 
 impl Policy {
+    /// The settings for a request to `path` that carries no cookies.
     pub fn for_path(&self, path: &str) -> Effective<'_> {
+        self.for_request(path, &|_| false)
+    }
+
+    /// The settings for a request to `path`; `has_cookie(prefix)` says
+    /// whether it carries a cookie whose name starts with `prefix`.
+    pub fn for_request(&self, path: &str, has_cookie: &dyn Fn(&str) -> bool) -> Effective<'_> {
         let route = self.routes.iter().find(|r| r.path.matches(path));
         let mode = route.and_then(|r| r.mode).unwrap_or(self.mode);
         let anomaly_mode = route
@@ -291,8 +433,8 @@ impl Policy {
             excluded: self
                 .exclusions
                 .iter()
-                .filter(|e| e.path.matches(path))
-                .map(|e| e.rules.as_slice())
+                .filter(|e| e.applies_to(path, has_cookie))
+                .map(|e| (e.rules.as_slice(), e.args.as_slice()))
                 .collect(),
         }
     }
@@ -408,14 +550,54 @@ mod tests {
             anomaly_threshold: None,
             inspect_websocket: None,
         });
-        p.exclusions.push(Exclusion {
-            path: PathPattern::parse("/search").unwrap(),
-            rules: vec!["942100".parse().unwrap()],
-        });
+        p.exclusions.push(Exclusion::new(
+            PathPattern::parse("/search").unwrap(),
+            vec!["942100".parse().unwrap()],
+        ));
         let e = p.for_path("/search");
         assert_eq!(e.threshold, 7, "the route still applies");
         assert!(!e.rule_active(942100, 1));
         assert!(e.rule_active(942101, 1));
         assert!(p.for_path("/other").rule_active(942100, 1));
+    }
+
+    #[test]
+    fn an_exclusion_may_name_arguments_and_a_session_cookie() {
+        let mut p = Policy::default();
+        let mut e = Exclusion::new(
+            PathPattern::parse("/wp-json/").unwrap(),
+            vec!["300000-399999".parse().unwrap()],
+        );
+        e.args = vec![
+            "content".parse().unwrap(),
+            "cells.*.source".parse().unwrap(),
+        ];
+        e.when_cookies = vec!["wordpress_logged_in_".into()];
+        p.exclusions.push(e);
+        let body = |n: &str| Location::new(Part::BodyArg, Some(n));
+        let editor = p.for_request("/wp-json/wp/v2/posts", &|c| c == "wordpress_logged_in_");
+        assert!(editor.rule_active(300041, 1), "not excluded request-wide");
+        assert!(!editor.rule_active_at(300041, 1, &body("content")));
+        assert!(!editor.rule_active_at(300041, 1, &body("cells.3.source")));
+        assert!(editor.rule_active_at(300041, 1, &body("title")));
+        assert!(editor.rule_active_at(200001, 1, &body("content")));
+        assert!(
+            editor.rule_active_at(300041, 1, &Location::new(Part::Header, Some("content"))),
+            "a bare name means arguments, not headers"
+        );
+        let visitor = p.for_path("/wp-json/wp/v2/posts");
+        assert!(visitor.rule_active_at(300041, 1, &body("content")));
+    }
+
+    #[test]
+    fn argument_globs_match_whole_names() {
+        let g = |p: &str, n: &str| glob_matches(p.as_bytes(), n.as_bytes());
+        assert!(g("a.*.b", "a.1.b") && g("a.*.b", "a.1.2.b") && g("*", ""));
+        assert!(!g("a.*.b", "a.1.bc") && !g("content", "contents") && !g("x*", "yx"));
+        assert!(!g(&"*a".repeat(50), &"a".repeat(40)), "no blow-up");
+        let a: ArgPattern = "cookie:sid".parse().unwrap();
+        assert!(a.matches(&Location::new(Part::Cookie, Some("sid"))));
+        assert!(!a.matches(&Location::new(Part::BodyArg, Some("sid"))));
+        assert!("".parse::<ArgPattern>().is_err() && "header:".parse::<ArgPattern>().is_err());
     }
 }

@@ -104,7 +104,15 @@ impl<'e> Transaction<'e> {
         head.body.clear();
         let engine = self.engine;
         let path = decode::path::canonicalize(&decode::normalize(head.raw_path())).into_owned();
-        let settings = engine.policy.for_path(&path);
+        let cookies: Vec<&str> = head
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
+            .flat_map(|(_, v)| view::cookies(v).map(|(k, _)| k))
+            .collect();
+        let settings = engine.policy.for_request(&path, &|prefix| {
+            cookies.iter().any(|c| c.starts_with(prefix))
+        });
         let off = settings.mode == Mode::Off;
         self.settings = Some(settings);
         self.body_kind = body::kind_of(head.header_value("content-type"));
@@ -263,7 +271,7 @@ impl<'e> Transaction<'e> {
                 .rules
                 .matches_decoded(location, raw, &decoded, settings.paranoia, &|_| true);
         let found = !matches.is_empty() || hits.len() > hits_before;
-        matches.retain(|m| settings.rule_active(m.rule.id, m.rule.paranoia));
+        matches.retain(|m| settings.rule_active_at(m.rule.id, m.rule.paranoia, location));
         for m in matches {
             let finding = Finding {
                 rule_id: m.rule.id,
@@ -286,7 +294,10 @@ impl<'e> Transaction<'e> {
     fn record_hits(&mut self, hits: Vec<protocol::Hit>) {
         for h in hits {
             let rule = detect::rule(h.rule);
-            if !self.settings().rule_active(rule.id, rule.paranoia) {
+            if !self
+                .settings()
+                .rule_active_at(rule.id, rule.paranoia, &h.location)
+            {
                 continue;
             }
             let value = excerpt(&h.value, 0, EXCERPT_MAX);

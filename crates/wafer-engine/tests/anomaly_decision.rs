@@ -122,13 +122,13 @@ fn routes_thresholds_exclusions_and_off_apply() {
 
     // Excluding rule 1900 on the path: not scored at all.
     let mut q = Policy::default();
-    q.exclusions.push(Exclusion {
-        path: PathPattern::parse("/search").unwrap(),
-        rules: vec![RuleRange {
+    q.exclusions.push(Exclusion::new(
+        PathPattern::parse("/search").unwrap(),
+        vec![RuleRange {
             lo: ANOMALY_RULE,
             hi: ANOMALY_RULE,
         }],
-    });
+    ));
     let v = decide(&engine(q), &m, &odd());
     assert!(v.anomaly.is_none());
     assert_eq!(v.action, Action::Allow);

@@ -455,13 +455,13 @@ fn remembered_clean_values_never_hide_a_finding() {
 
     // An exclusion on one path hides the match there, not on the next path.
     let mut p = Policy::default();
-    p.exclusions.push(wafer_engine::Exclusion {
-        path: PathPattern::parse("/excluded").unwrap(),
-        rules: vec![wafer_engine::RuleRange {
+    p.exclusions.push(wafer_engine::Exclusion::new(
+        PathPattern::parse("/excluded").unwrap(),
+        vec![wafer_engine::RuleRange {
             lo: 990004,
             hi: 990004,
         }],
-    });
+    ));
     let e = engine(p, Limits::default());
     assert!(!ids(&e, &probe("/excluded", "zzheaderzz")).contains(&990004));
     for _ in 0..3 {

@@ -249,7 +249,7 @@ impl PolicyDoc {
             }
             let rs = rules(&format!("{key}.rules"), &e.rules, &mut errs);
             if let Some(path) = path {
-                policy.exclusions.push(Exclusion { path, rules: rs });
+                policy.exclusions.push(Exclusion::new(path, rs));
             }
         }
         let nets = |key: &str, v: &[String], errs: &mut Vec<String>| -> Vec<IpNet> {

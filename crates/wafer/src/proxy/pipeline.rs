@@ -629,6 +629,14 @@ fn websocket_session(
         id: id.to_owned(),
         protection: Arc::clone(protection),
         target: parts.uri.to_string(),
+        cookie_names: parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(wafer_engine::view::cookies)
+            .map(|(name, _)| name.to_owned())
+            .collect(),
         events: shared.events.clone(),
         event: Box::new(move |v| Event::from_verdict(&facts.borrow(0, &headers), v)),
     }

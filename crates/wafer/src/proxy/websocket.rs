@@ -73,6 +73,8 @@ pub(super) struct Session {
     pub(super) protection: Arc<Protection>,
     /// The upgrade request's target: its path picks the settings.
     pub(super) target: String,
+    /// The names of the upgrade request's cookies (exclusions may ask for a session cookie).
+    pub(super) cookie_names: Vec<String>,
     pub(super) events: Publisher,
     /// An event about this connection (the upgrade request's facts) for a verdict.
     pub(super) event: Box<dyn Fn(&Verdict) -> Event + Send + Sync>,
@@ -83,7 +85,7 @@ impl Session {
     pub(super) fn inspecting(self) -> Option<Session> {
         self.protection
             .engine
-            .messages(&self.target)
+            .messages_with_cookies(&self.target, &self.cookie_names)
             .inspects()
             .then_some(self)
     }
@@ -135,7 +137,10 @@ async fn relay(client: OnUpgrade, upstream: OnUpgrade, session: Option<Session>,
         }
         return;
     };
-    let messages = session.protection.engine.messages(&session.target);
+    let messages = session
+        .protection
+        .engine
+        .messages_with_cookies(&session.target, &session.cookie_names);
     let max = session
         .protection
         .engine
