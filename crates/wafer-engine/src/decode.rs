@@ -105,15 +105,39 @@ pub fn normalize(input: &str) -> Cow<'_, str> {
 /// [`MAX_PASSES`]). NUL bytes are kept, so that a NUL hidden under encodings
 /// (`%2500`, `&#0;`) is still seen by the protocol checks.
 pub fn decode_layers(input: &str) -> Cow<'_, str> {
-    let mut cur: Cow<'_, str> = Cow::Borrowed(input);
-    for _ in 0..MAX_PASSES {
-        let mut changed = false;
-        for step in [
+    layers(
+        input,
+        &[
             url::percent_u_decode,
             url::percent_decode,
             html::decode_entities,
             js::decode_escapes,
-        ] {
+        ],
+    )
+}
+
+/// [`decode_layers`] without percent decoding: for JSON strings, where `%`
+/// is a character (`%%bash`, `100%`), not an escape. Their percent-decoded
+/// form is looked at apart, when it is one (see [`percent_decoded`]).
+pub fn decode_layers_keeping_percent(input: &str) -> Cow<'_, str> {
+    layers(input, &[html::decode_entities, js::decode_escapes])
+}
+
+/// The value percent-decoded (both `%XX` and `%uXXXX`), when that changes it
+/// and every escape was valid UTF-8: a value an application might decode.
+pub fn percent_decoded(input: &str) -> Option<String> {
+    let once = url::percent_u_decode(input);
+    let twice = url::percent_decode(&once);
+    let changed = matches!(once, Cow::Owned(_)) || matches!(twice, Cow::Owned(_));
+    let invented = twice.matches('\u{FFFD}').count() > input.matches('\u{FFFD}').count();
+    (changed && !invented).then(|| twice.into_owned())
+}
+
+fn layers<'a>(input: &'a str, steps: &[fn(&str) -> Cow<'_, str>]) -> Cow<'a, str> {
+    let mut cur: Cow<'a, str> = Cow::Borrowed(input);
+    for _ in 0..MAX_PASSES {
+        let mut changed = false;
+        for step in steps {
             if let Cow::Owned(s) = step(&cur) {
                 cur = Cow::Owned(s);
                 changed = true;

@@ -57,6 +57,9 @@ pub struct Hit {
     pub value: String,
     /// Why, beyond the rule's description: a token fingerprint, the file named, the address.
     pub detail: Option<String>,
+    /// Weak evidence: set by the transaction for a hit in a document that
+    /// would not execute where the document lands (see [`crate::document`]).
+    pub weak: bool,
 }
 
 impl Hit {
@@ -74,6 +77,7 @@ impl Hit {
             location: input.location.clone(),
             value: input.decoded.to_owned(),
             detail,
+            weak: false,
         }
     }
 }

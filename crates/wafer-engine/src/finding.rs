@@ -112,6 +112,12 @@ impl Severity {
     }
 }
 
+/// Points of weak evidence: a keyword-shaped rule anywhere, and in a
+/// document (see [`crate::document`]) any finding that would not execute
+/// where the document lands. Under the default threshold (5) alone, over it
+/// with any other finding.
+pub const WEAK_POINTS: u32 = 3;
+
 /// Longest decoded value a finding carries; events must stay small and never echo a whole body.
 pub const EXCERPT_MAX: usize = 160;
 

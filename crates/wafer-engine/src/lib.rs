@@ -18,6 +18,7 @@ pub mod anomaly;
 pub mod body;
 pub mod decode;
 pub mod detect;
+pub mod document;
 pub mod finding;
 mod fnv;
 #[cfg(feature = "fuzzing")]

@@ -54,6 +54,12 @@ pub struct RuleSpec {
     pub description: String,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Keyword-shaped evidence (a function-call shape, a single SQL or shell
+    /// word) that people write in ordinary text and code: it scores
+    /// [`WEAK_POINTS`](crate::finding::WEAK_POINTS) at most, so it blocks
+    /// only in company.
+    #[serde(default)]
+    pub weak: bool,
 }
 
 fn one() -> u8 {
@@ -177,6 +183,8 @@ pub struct Rule {
     pub transforms: Vec<Transform>,
     pub description: String,
     pub source: String,
+    /// Keyword-shaped: never blocks alone (see [`RuleSpec::weak`]).
+    pub weak: bool,
     /// The pattern with its flags, as the group's set holds it.
     pattern: String,
     /// Compiled on the rule's first match: the sets decide whether a rule
@@ -341,6 +349,7 @@ impl RuleSet {
                 transforms: spec.transforms,
                 description: spec.description,
                 source: file,
+                weak: spec.weak,
                 pattern,
                 regex: OnceLock::new(),
             });
@@ -562,6 +571,7 @@ mod tests {
                 case_sensitive: false,
                 description: "d".into(),
                 tags: vec![],
+                weak: false,
             },
         )
     }

@@ -12,8 +12,9 @@ use std::hash::BuildHasherDefault;
 use crate::body::{self, BodyKind};
 use crate::decode;
 use crate::detect::{self, protocol};
+use crate::document;
 use crate::finding::{Class, Severity};
-use crate::finding::{EXCERPT_MAX, Finding, excerpt};
+use crate::finding::{EXCERPT_MAX, Finding, WEAK_POINTS, excerpt};
 use crate::fnv::Fnv;
 use crate::policy::{ANOMALY_RULE, Effective, Mode};
 use crate::request::Location;
@@ -56,7 +57,9 @@ pub struct Transaction<'e> {
     settings: Option<Effective<'e>>,
     findings: Vec<Finding>,
     /// Rule ids already scored: a rule adds its points once per request, however many values it matches.
-    scored: Vec<u32>,
+    scored: Vec<(u32, u32)>,
+    /// Points document evidence has added (at most [`WEAK_POINTS`]).
+    document_points: u32,
     score: u32,
     body_kind: BodyKind,
     /// The status a limit refused the request with (413, 415, 400): it
@@ -79,6 +82,7 @@ impl<'e> Transaction<'e> {
             settings: None,
             findings: Vec::new(),
             scored: Vec::new(),
+            document_points: 0,
             score: 0,
             body_kind: BodyKind::Opaque,
             refusal: None,
@@ -175,6 +179,7 @@ impl<'e> Transaction<'e> {
             location,
             value,
             detail: None,
+            weak: false,
         }]);
     }
 
@@ -209,8 +214,8 @@ impl<'e> Transaction<'e> {
                 continue;
             }
             // A second look at base64-encoded text, decoded; its findings say so.
-            let (base64, found) = self.inspect_value(&v.location, &v.text, &mut hits);
-            if base64.is_none() && !found {
+            let (second, found) = self.inspect_value(&v.location, &v.text, &mut hits);
+            if second.base64.is_none() && second.percent.is_none() && !found {
                 if dedupe {
                     clean.insert(key);
                 }
@@ -218,37 +223,49 @@ impl<'e> Transaction<'e> {
                     .memo
                     .remember(v.location.part, name, &v.text, paranoia);
             }
-            if let Some(text) = base64 {
-                let (findings, mut b64_hits) = (self.findings.len(), Vec::new());
-                self.inspect_value(&v.location, &text, &mut b64_hits);
+            for (text, how) in [
+                (second.base64, "(after base64 decoding)"),
+                (second.percent, "(after percent decoding)"),
+            ] {
+                let Some(text) = text else { continue };
+                let (findings, mut more_hits) = (self.findings.len(), Vec::new());
+                self.inspect_value(&v.location, &text, &mut more_hits);
                 for f in &mut self.findings[findings..] {
-                    f.message.push_str(" (after base64 decoding)");
+                    f.message.push(' ');
+                    f.message.push_str(how);
                 }
-                for h in &mut b64_hits {
+                for h in &mut more_hits {
                     let d = h
                         .detail
                         .take()
                         .map_or_else(String::new, |d| format!("{d} "));
-                    h.detail = Some(format!("{d}(after base64 decoding)"));
+                    h.detail = Some(format!("{d}{how}"));
                 }
-                hits.append(&mut b64_hits);
+                hits.append(&mut more_hits);
             }
         }
         self.record_hits(hits);
     }
 
     /// Runs protocol checks, detectors and rules over one value. Returns the
-    /// value's base64-decoded text when it plausibly is base64, and whether
+    /// value's decoded forms to inspect apart (base64 text; a JSON string's
+    /// percent-decoded form: `%` in JSON is a character, so the value itself
+    /// is decoded without it), and whether
     /// anything was found, before exclusions and disabled rules are applied.
     fn inspect_value(
         &mut self,
         location: &crate::request::Location,
         raw: &str,
         hits: &mut Vec<protocol::Hit>,
-    ) -> (Option<String>, bool) {
+    ) -> (SecondLooks, bool) {
         let engine = self.engine;
         let hits_before = hits.len();
-        let layers = decode::decode_layers(raw);
+        let json_string = location.part == Part::BodyArg && self.body_kind == BodyKind::Json;
+        let layers = if json_string {
+            decode::decode_layers_keeping_percent(raw)
+        } else {
+            decode::decode_layers(raw)
+        };
         // A raw body that is binary data under a textual (or missing) type, as
         // protobuf and compressed uploads often are, has NULs and control bytes
         // by nature: that is not evidence. Its text is still inspected.
@@ -263,6 +280,23 @@ impl<'e> Transaction<'e> {
             paranoia: self.settings().paranoia,
         };
         detect::check_value(&input, hits);
+        // Paranoia 2 and up judge documents like any value: the leniency is a
+        // trade (a whole injection padded into a document passes) that only
+        // the default level makes.
+        // A raw body is a document only as plain text (or an HTML page): a
+        // JSON or XML body, declared or not, is a container of values.
+        let document = self.settings().paranoia == 1
+            && (location.part == Part::BodyArg
+                || (location.part == Part::Body
+                    && self.body_kind == BodyKind::Text
+                    && !document::looks_structured(raw)))
+            && document::is_document(raw);
+        if document {
+            for h in &mut hits[hits_before..] {
+                let class = detect::rule(h.rule).class;
+                h.weak = !(document::counts_in_full(class, raw, &h.value));
+            }
+        }
         let settings = self.settings.as_ref().expect("head first");
         // Every match is taken, and inactive rules dropped after, so that `found`
         // holds whatever this path's exclusions are (the memo serves every path).
@@ -273,6 +307,8 @@ impl<'e> Transaction<'e> {
         let found = !matches.is_empty() || hits.len() > hits_before;
         matches.retain(|m| settings.rule_active_at(m.rule.id, m.rule.paranoia, location));
         for m in matches {
+            let matched = &m.text[m.start..m.end];
+            let in_document = document && !document::counts_in_full(m.rule.class, raw, matched);
             let finding = Finding {
                 rule_id: m.rule.id,
                 class: m.rule.class,
@@ -280,15 +316,20 @@ impl<'e> Transaction<'e> {
                 paranoia: m.rule.paranoia,
                 location: location.clone(),
                 value: excerpt(&m.text, m.start, EXCERPT_MAX),
-                matched: excerpt(&m.text[m.start..m.end], 0, EXCERPT_MAX / 2),
-                message: m.rule.description.clone(),
-                score: m.rule.severity.points(),
+                matched: excerpt(matched, 0, EXCERPT_MAX / 2),
+                message: weak_message(&m.rule.description, in_document),
+                score: points(m.rule.severity, m.rule.weak || in_document),
             };
-            self.push(finding);
+            self.push_judged(finding, in_document);
         }
         let base64 = decode::base64::plausible_text(&decoded)
             .or_else(|| quoted_base64(location.part, &decoded));
-        (base64, found)
+        let percent = if json_string {
+            decode::percent_decoded(raw)
+        } else {
+            None
+        };
+        (SecondLooks { base64, percent }, found)
     }
 
     fn record_hits(&mut self, hits: Vec<protocol::Hit>) {
@@ -301,29 +342,56 @@ impl<'e> Transaction<'e> {
                 continue;
             }
             let value = excerpt(&h.value, 0, EXCERPT_MAX);
-            self.push(Finding {
-                rule_id: rule.id,
-                class: rule.class,
-                severity: rule.severity,
-                paranoia: rule.paranoia,
-                location: h.location,
-                matched: excerpt(&value, 0, EXCERPT_MAX / 2),
-                value,
-                message: match h.detail {
-                    Some(d) => format!("{}: {d}", rule.description),
-                    None => rule.description.to_owned(),
+            let message = match h.detail {
+                Some(d) => format!("{}: {d}", rule.description),
+                None => rule.description.to_owned(),
+            };
+            self.push_judged(
+                Finding {
+                    rule_id: rule.id,
+                    class: rule.class,
+                    severity: rule.severity,
+                    paranoia: rule.paranoia,
+                    location: h.location,
+                    matched: excerpt(&value, 0, EXCERPT_MAX / 2),
+                    value,
+                    message: weak_message(&message, h.weak),
+                    score: points(rule.severity, h.weak),
                 },
-                score: rule.severity.points(),
-            });
+                h.weak,
+            );
         }
     }
 
-    fn push(&mut self, mut f: Finding) {
-        if self.scored.contains(&f.rule_id) {
-            f.score = 0;
+    /// [`Self::push`] for a finding that may be document evidence: what the
+    /// documents of a request say without live markup counts
+    /// [`WEAK_POINTS`] at most, all documents together, so authored content
+    /// alone never blocks at the default threshold.
+    fn push_judged(&mut self, mut f: Finding, document_evidence: bool) {
+        if document_evidence {
+            let before = self.score;
+            f.score = f.score.min(WEAK_POINTS - self.document_points);
+            self.push(f);
+            self.document_points += self.score - before;
         } else {
-            self.scored.push(f.rule_id);
-            self.score += f.score;
+            self.push(f);
+        }
+    }
+
+    /// Adds a finding; a rule's points count once per request, at the
+    /// most it scored anywhere (weak in a document, full in a field).
+    fn push(&mut self, mut f: Finding) {
+        match self.scored.iter_mut().find(|(id, _)| *id == f.rule_id) {
+            Some((_, counted)) => {
+                let extra = f.score.saturating_sub(*counted);
+                *counted += extra;
+                self.score += extra;
+                f.score = extra;
+            }
+            None => {
+                self.scored.push((f.rule_id, f.score));
+                self.score += f.score;
+            }
         }
         if self.findings.len() < self.engine.limits.max_findings {
             self.findings.push(f);
@@ -443,6 +511,31 @@ impl<'e> Transaction<'e> {
 }
 
 /// At most the first `n` bytes of `s` (whether a value is binary shows early).
+/// Decoded forms of a value inspected apart from it: base64 text, and for
+/// a JSON string its percent-decoded form.
+struct SecondLooks {
+    base64: Option<String>,
+    percent: Option<String>,
+}
+
+/// A finding's points: weak evidence never reaches the default threshold alone.
+fn points(severity: crate::finding::Severity, weak: bool) -> u32 {
+    if weak {
+        severity.points().min(WEAK_POINTS)
+    } else {
+        severity.points()
+    }
+}
+
+/// The message of a finding demoted because it sits in a document.
+fn weak_message(message: &str, in_document: bool) -> String {
+    if in_document {
+        format!("{message} (in a document: weak evidence)")
+    } else {
+        message.to_owned()
+    }
+}
+
 fn prefix(s: &str, n: usize) -> &[u8] {
     &s.as_bytes()[..s.len().min(n)]
 }

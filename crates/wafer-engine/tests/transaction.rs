@@ -26,6 +26,7 @@ fn rule(
             case_sensitive: false,
             description: format!("test rule {id}"),
             tags: vec![],
+            weak: false,
         },
     )
 }

@@ -60,6 +60,7 @@ fn hit(out: &mut Vec<Hit>, rule: u32, part: Part, name: Option<&str>, value: &st
         location: Location::new(part, name),
         value: value.to_owned(),
         detail: None,
+        weak: false,
     });
 }
 
@@ -398,6 +399,7 @@ pub fn check_value(location: &Location, raw: &str, decoded: &str, out: &mut Vec<
             location: location.clone(),
             value: decoded.replace('\0', "\\0"),
             detail: None,
+            weak: false,
         });
     } else if location.part != Part::Header
         && location.part != Part::Body
@@ -411,6 +413,7 @@ pub fn check_value(location: &Location, raw: &str, decoded: &str, out: &mut Vec<
             location: location.clone(),
             value: decoded.to_owned(),
             detail: None,
+            weak: false,
         });
     }
     // The `_charset_` field tells the server how to decode the whole form.
@@ -423,6 +426,7 @@ pub fn check_value(location: &Location, raw: &str, decoded: &str, out: &mut Vec<
             location: location.clone(),
             value: decoded.to_owned(),
             detail: None,
+            weak: false,
         });
     }
     if is_method_override(location, decoded) {
@@ -431,6 +435,7 @@ pub fn check_value(location: &Location, raw: &str, decoded: &str, out: &mut Vec<
             location: location.clone(),
             value: decoded.to_owned(),
             detail: None,
+            weak: false,
         });
     }
     if decoded.contains('\u{FFFD}') && !raw.contains('\u{FFFD}') {
@@ -439,6 +444,7 @@ pub fn check_value(location: &Location, raw: &str, decoded: &str, out: &mut Vec<
             location: location.clone(),
             value: decoded.to_owned(),
             detail: None,
+            weak: false,
         });
     }
 }

@@ -55,6 +55,7 @@ pub fn check_multipart(content_type: Option<&str>, raw: &[u8], out: &mut Vec<Hit
                 location: Location::new(Part::Body, None),
                 value: String::from_utf8_lossy(tag).into_owned(),
                 detail: None,
+                weak: false,
             });
             return;
         }
@@ -69,6 +70,7 @@ pub fn check_binary(content: &[u8], out: &mut Vec<Hit>) {
             location: Location::new(Part::Body, None),
             value: String::from_utf8_lossy(tag).into_owned(),
             detail: None,
+            weak: false,
         });
     }
 }

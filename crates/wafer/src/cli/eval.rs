@@ -43,6 +43,11 @@ pub struct EvalArgs {
     /// and report how often it calls benign and attack cases anomalous.
     #[arg(long)]
     pub model: Option<String>,
+    /// Also write every case's outcome here, one JSON line each (id, label,
+    /// class, pl, blocked, score, and each finding's rule, points, location
+    /// and matched text): what tuning severities against the corpora reads.
+    #[arg(long)]
+    pub cases: Option<PathBuf>,
 }
 
 /// One labelled request, as in the corpora's README.
@@ -75,6 +80,29 @@ struct Outcome {
     rules: Vec<u32>,
     /// The model's verdict, when one was given.
     anomalous: Option<bool>,
+    findings: Vec<CaseFinding>,
+}
+
+/// One finding of one case, as `--cases` writes it.
+#[derive(Serialize)]
+struct CaseFinding {
+    rule: u32,
+    score: u32,
+    location: String,
+    matched: String,
+}
+
+/// One line of `--cases`.
+#[derive(Serialize)]
+struct CaseLine<'a> {
+    id: &'a str,
+    source: &'a str,
+    attack: bool,
+    class: &'a str,
+    pl: Option<u8>,
+    blocked: bool,
+    score: u32,
+    findings: &'a [CaseFinding],
 }
 
 #[derive(Default, Debug, Clone, Copy, Serialize)]
@@ -184,6 +212,23 @@ pub fn run(engine: &Engine, args: &EvalArgs) -> Result<()> {
     if model.is_some() {
         print_anomaly(&outcomes);
     }
+    if let Some(p) = &args.cases {
+        let mut out = String::new();
+        for o in &outcomes {
+            out.push_str(&serde_json::to_string(&CaseLine {
+                id: &o.id,
+                source: &o.source,
+                attack: o.attack,
+                class: &o.class,
+                pl: o.pl,
+                blocked: o.blocked,
+                score: o.score,
+                findings: &o.findings,
+            })?);
+            out.push('\n');
+        }
+        std::fs::write(p, out).with_context(|| format!("writing {}", p.display()))?;
+    }
     if let Some(p) = &args.json {
         std::fs::write(p, serde_json::to_vec_pretty(&report)?)
             .with_context(|| format!("writing {}", p.display()))?;
@@ -223,15 +268,31 @@ fn judge(
     file: &str,
     c: &Case,
 ) -> Outcome {
-    let (blocked, score, rules, anomalous) = match build_request(c) {
+    let (blocked, score, rules, anomalous, findings) = match build_request(c) {
         // A request that cannot even be parsed is refused by the proxy with 400.
-        Err(_) => (true, 0, Vec::new(), None),
+        Err(_) => (true, 0, Vec::new(), None, Vec::new()),
         Ok(req) => {
             let v: Verdict = engine.inspect(&req);
             let mut rules: Vec<u32> = v.findings.iter().map(|f| f.rule_id).collect();
             rules.dedup();
             let anomalous = model.map(|m| m.score(&req).anomalous);
-            (v.action == Action::Block, v.score, rules, anomalous)
+            let findings = v
+                .findings
+                .iter()
+                .map(|f| CaseFinding {
+                    rule: f.rule_id,
+                    score: f.score,
+                    location: f.location.to_string(),
+                    matched: f.matched.clone(),
+                })
+                .collect();
+            (
+                v.action == Action::Block,
+                v.score,
+                rules,
+                anomalous,
+                findings,
+            )
         }
     };
     let source = c.source.clone().unwrap_or_else(|| file.to_owned());
@@ -254,6 +315,7 @@ fn judge(
         score,
         rules,
         anomalous,
+        findings,
     }
 }
 

@@ -1,0 +1,173 @@
+//! Authored content judged as a document.
+//!
+//! Long, multi-line values (a post in Markdown or HTML, a notebook cell, a
+//! text file uploaded) are where people write *about* SQL, shells and
+//! scripts: a tutorial names `CREATE TABLE`, a bug report quotes
+//! `../../etc/passwd`, a code block calls `os.system`. What matters in a
+//! document is what would execute where it lands: it is stored and shown
+//! as a page, so live markup (a literal `<script`, a tag with an event
+//! handler, `<?php`) counts in full, while the rest of what the rules see
+//! in it counts as weak evidence ([`WEAK_POINTS`](crate::finding::WEAK_POINTS)):
+//! a whole injection, which trips several rules, still adds up to a block;
+//! one keyword never does. Markup that only appears after decoding HTML
+//! entities (`&lt;script&gt;` in a code block) is text to a browser, so it
+//! is weak too.
+//!
+//! Written here: this is a judgment of the product, not a parser.
+
+use crate::finding::Class;
+
+/// Shortest value judged as a document.
+pub const MIN_BYTES: usize = 100;
+/// Fewest lines with content a document has.
+pub const MIN_LINES: usize = 3;
+
+/// Whether a value is shaped like authored content: at least [`MIN_BYTES`]
+/// long, over at least [`MIN_LINES`] non-blank lines, and text (no control
+/// characters but tab and line breaks, nothing undecodable): binary data
+/// with line breaks in it is no one's prose.
+pub fn is_document(text: &str) -> bool {
+    text.len() >= MIN_BYTES
+        && !text
+            .chars()
+            .any(|c| (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFD}')
+        && text
+            .split('\n')
+            .filter(|l| !l.trim().is_empty())
+            .take(MIN_LINES)
+            .count()
+            >= MIN_LINES
+}
+
+/// Whether a raw body is structured data rather than text: JSON, or XML
+/// other than an HTML page (a gadget chain in XML is not prose).
+pub fn looks_structured(raw: &str) -> bool {
+    let t = raw.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+    let head = t.get(..16).unwrap_or(t).to_ascii_lowercase();
+    t.starts_with(['{', '['])
+        || (t.starts_with('<') && !head.starts_with("<!doctype html") && !head.starts_with("<html"))
+}
+
+/// Whether a finding of `class` that matched `matched` in the document
+/// `raw` counts in full: live markup and template code (they act where a
+/// document lands, a page), and protocol findings (a request or header
+/// smuggled in a value acts on the way, wherever it lands).
+pub fn counts_in_full(class: Class, raw: &str, matched: &str) -> bool {
+    match class {
+        Class::Protocol => true,
+        Class::Xss | Class::Php | Class::Ssti => written_as_markup(raw, matched),
+        _ => false,
+    }
+}
+
+/// Whether the markup a finding matched (`matched`, in decoded text) is
+/// written literally in the value (`raw`, as the application receives it):
+/// a tag must start with a literal `<` and its name; an attribute or URL
+/// without a tag in the match needs some literal tag in the value to sit in
+/// (entities inside attribute values are decoded by browsers, so those
+/// count). Text that becomes markup only through entity or escape decoding
+/// is shown as text.
+pub fn written_as_markup(raw: &str, matched: &str) -> bool {
+    let matched = matched.to_ascii_lowercase();
+    let raw = raw.to_ascii_lowercase();
+    match matched.find('<') {
+        Some(i) => {
+            let name: String = matched[i + 1..]
+                .chars()
+                .skip_while(|c| c.is_whitespace() || *c == '/')
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '?' | '!' | '-' | ':'))
+                .collect();
+            literal_tag(&raw, &name)
+        }
+        None => inside_literal_tag(&raw, &matched),
+    }
+}
+
+/// Whether the start of `matched` (an attribute, a URL, a DOM sink) occurs
+/// in `raw` between a literal `<` and the `>` that closes it.
+fn inside_literal_tag(raw: &str, matched: &str) -> bool {
+    let needle: String = matched.chars().take(8).collect();
+    let needle = needle.trim();
+    if needle.is_empty() {
+        return false;
+    }
+    memchr::memmem::find_iter(raw.as_bytes(), needle.as_bytes()).any(|at| {
+        let before = &raw.as_bytes()[..at];
+        match (memchr::memrchr(b'<', before), memchr::memrchr(b'>', before)) {
+            (Some(open), Some(close)) => open > close && starts_tag(&raw[open + 1..]),
+            (Some(open), None) => starts_tag(&raw[open + 1..]),
+            _ => false,
+        }
+    })
+}
+
+fn starts_tag(after_lt: &str) -> bool {
+    after_lt.starts_with(|c: char| c.is_ascii_alphabetic())
+}
+
+/// Whether `raw` has `<` (then optional `/` and spaces) directly followed by
+/// `name`, or by any letter, `?` or `!` when `name` is empty.
+fn literal_tag(raw: &str, name: &str) -> bool {
+    let b = raw.as_bytes();
+    memchr::memchr_iter(b'<', b).any(|i| {
+        let rest = raw[i + 1..].trim_start_matches(['/', ' ', '\t', '\n', '\r']);
+        if name.is_empty() {
+            rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '?' || c == '!')
+        } else {
+            rest.starts_with(name)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_are_long_and_multi_line() {
+        let post = "## Indexes\n\nRun `CREATE TABLE t (id int)` first.\nThen load the data with the script below and check the plan.\n";
+        assert!(is_document(post));
+        assert!(!is_document("CREATE TABLE t (id int)"), "one line");
+        assert!(!is_document("a\nb\nc"), "too short");
+        assert!(looks_structured("\r\n{\"a\": 1}") && looks_structured("<sorted-set>"));
+        assert!(!looks_structured("<!DOCTYPE html><p>hi</p>") && !looks_structured("id,name\n"));
+        let binary = format!("{post}\u{1}\u{2}");
+        assert!(!is_document(&binary), "control bytes");
+        assert!(
+            !is_document(&format!("{}\n\n\n\n", "x".repeat(200))),
+            "blank lines do not count"
+        );
+    }
+
+    #[test]
+    fn escaped_markup_is_text_and_literal_markup_is_live() {
+        let escaped =
+            "<p>Never write</p><pre><code>&lt;script&gt;alert(1)&lt;/script&gt;</code></pre>";
+        assert!(!written_as_markup(escaped, "<script>"));
+        assert!(written_as_markup(
+            "<p>hi</p><script>x()</script>",
+            "<script>"
+        ));
+        assert!(written_as_markup("<p>hi</p>< / SCRIPT >", "</script"));
+        // A handler needs a literal tag to sit in; its value may be entity-encoded.
+        assert!(written_as_markup(
+            "<img src=x onerror=&#97;lert(1)>",
+            "onerror=alert("
+        ));
+        assert!(!written_as_markup(
+            "text &lt;img src=x onerror=alert(1)&gt;",
+            "onerror=alert("
+        ));
+        // A DOM sink in prose or an escaped snippet is text, in a tag it is live.
+        assert!(!written_as_markup(
+            "<p>see <code>&lt;script&gt;alert(document.cookie)</code></p>",
+            "document.cookie"
+        ));
+        assert!(written_as_markup(
+            "<p><img src=x onerror=\"x=document.cookie\"></p>",
+            "document.cookie"
+        ));
+        assert!(written_as_markup("<?php system($x); ?>", "<?php"));
+        assert!(!written_as_markup("&lt;?php echo 1; ?&gt;", "<?php"));
+    }
+}
