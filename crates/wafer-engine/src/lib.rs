@@ -25,6 +25,7 @@ mod fnv;
 pub mod fuzzing;
 mod memo;
 pub mod message;
+pub mod own_url;
 pub mod policy;
 pub mod request;
 pub mod rules;

@@ -60,6 +60,9 @@ pub struct Transaction<'e> {
     scored: Vec<(u32, u32)>,
     /// Points document evidence has added (at most [`WEAK_POINTS`]).
     document_points: u32,
+    /// The address the request arrived on, when the caller knows it: a URL
+    /// to it is the site's own (see [`crate::own_url`]).
+    local: Option<std::net::SocketAddr>,
     score: u32,
     body_kind: BodyKind,
     /// The status a limit refused the request with (413, 415, 400): it
@@ -83,6 +86,7 @@ impl<'e> Transaction<'e> {
             findings: Vec::new(),
             scored: Vec::new(),
             document_points: 0,
+            local: None,
             score: 0,
             body_kind: BodyKind::Opaque,
             refusal: None,
@@ -103,6 +107,13 @@ impl<'e> Transaction<'e> {
     }
 
     /// Inspects the request line and headers. `head.body` is ignored.
+    /// Tells the transaction which socket the request arrived on (call it
+    /// before the head): an argument that is a URL to exactly that address
+    /// is the site's own, not SSRF.
+    pub fn set_local_addr(&mut self, local: std::net::SocketAddr) {
+        self.local = Some(local);
+    }
+
     pub fn on_request_head(&mut self, mut head: Request) -> Flow {
         self.advance(Phase::RequestHeaders);
         head.body.clear();
@@ -305,6 +316,21 @@ impl<'e> Transaction<'e> {
                 .rules
                 .matches_decoded(location, raw, &decoded, settings.paranoia, &|_| true);
         let found = !matches.is_empty() || hits.len() > hits_before;
+        if self
+            .local
+            .is_some_and(|l| crate::own_url::points_at(&decoded, l))
+        {
+            let remote = |c: Class| matches!(c, Class::Ssrf | Class::Rfi);
+            matches.retain(|m| !remote(m.rule.class));
+            let mut i = hits_before;
+            while i < hits.len() {
+                if remote(detect::rule(hits[i].rule).class) {
+                    hits.remove(i);
+                } else {
+                    i += 1;
+                }
+            }
+        }
         matches.retain(|m| settings.rule_active_at(m.rule.id, m.rule.paranoia, location));
         for m in matches {
             let matched = &m.text[m.start..m.end];

@@ -198,13 +198,14 @@ pub async fn serve(
         shutdown,
         |stream, peer, slot| {
             let _ = stream.set_nodelay(true);
+            let local = stream.local_addr().ok();
             let (io, activity) = idle::Watched::new(stream, slot, limits);
             let shared = Arc::clone(&shared);
             let upstream = Arc::clone(&upstream);
             let service = hyper::service::service_fn(move |req| {
                 let busy = activity.begin();
                 let handled =
-                    pipeline::handle(Arc::clone(&shared), Arc::clone(&upstream), peer, req);
+                    pipeline::handle(Arc::clone(&shared), Arc::clone(&upstream), peer, local, req);
                 async move { handled.await.map(|resp| idle::finish(resp, busy)) }
             });
             let conn = builder

@@ -38,12 +38,13 @@ pub(super) async fn handle(
     shared: Arc<Shared>,
     upstream: Arc<super::forward::Upstream>,
     peer: SocketAddr,
+    local: Option<SocketAddr>,
     req: http::Request<Incoming>,
 ) -> Result<Response<RespBody>, Infallible> {
     let start = Instant::now();
     let bytes_in = content_length(req.headers());
     let mut record = Record::default();
-    let resp = handle_inner(&shared, &upstream, peer, req, &mut record).await;
+    let resp = handle_inner(&shared, &upstream, peer, local, req, &mut record).await;
     shared.traffic.record(&crate::traffic::Outcome {
         action: record.action.unwrap_or(Action::Block),
         status: resp.status().as_u16(),
@@ -129,6 +130,7 @@ async fn handle_inner(
     shared: &Arc<Shared>,
     upstream: &super::forward::Upstream,
     peer: SocketAddr,
+    local: Option<SocketAddr>,
     mut req: http::Request<Incoming>,
     record: &mut Record,
 ) -> Response<RespBody> {
@@ -202,7 +204,7 @@ async fn handle_inner(
         return answer(sent, upstream, client_upgrade, None, &accept, &id, client);
     }
 
-    let mut step = Inspection::new(shared, &protection.engine, client);
+    let mut step = Inspection::new(shared, &protection.engine, client, local);
     let flow = step.head(&parts);
     let body = if flow == Flow::Stop {
         None
@@ -398,10 +400,15 @@ impl<'a> Inspection<'a> {
         shared: &'a Arc<Shared>,
         engine: &'a wafer_engine::Engine,
         client: std::net::IpAddr,
+        local: Option<SocketAddr>,
     ) -> Self {
+        let mut tx = engine.transaction();
+        if let Some(local) = local {
+            tx.set_local_addr(local);
+        }
         Inspection {
             shared,
-            tx: engine.transaction(),
+            tx,
             clock: Clock::default(),
             client,
             to_learn: None,

@@ -13,6 +13,7 @@ mod exhaustion;
 mod geo;
 mod h2raw;
 mod harness;
+mod own_url;
 mod proxy;
 mod recorder;
 mod websocket;
