@@ -10,6 +10,8 @@
 //! 1300-1399 command injection, 1400-1499 traversal/LFI, 1500-1599 RFI/SSRF,
 //! 1600-1699 uploads.
 
+use std::ops::Range;
+
 use crate::finding::{Class, Severity};
 use crate::request::Location;
 
@@ -53,29 +55,77 @@ pub(crate) use detector_rules;
 pub struct Hit {
     pub rule: u32,
     pub location: Location,
-    /// The (decoded) value the detector looked at; the finding carries an excerpt.
+    /// The text the detector looked at (the decoded value, or a rewriting of it
+    /// the detector judged); the finding carries an excerpt.
     pub value: String,
+    /// What matched: a byte range of `value`, on char boundaries. `None` only
+    /// where the whole value is the evidence (a protocol hit on a header, a
+    /// method, a charset name), never for a detector that reads the value.
+    pub span: Option<Range<usize>>,
     /// Why, beyond the rule's description: a token fingerprint, the file named, the address.
     pub detail: Option<String>,
 }
 
 impl Hit {
-    /// Records a hit unless its rule is above the request's paranoia level,
-    /// in which case nothing (not even the value) is copied.
-    pub fn push(out: &mut Vec<Hit>, rule_id: u32, input: &Input<'_>, detail: Option<String>) {
+    /// Records a hit on `span` of the decoded value unless its rule is above
+    /// the request's paranoia level, in which case nothing (not even the value)
+    /// is copied.
+    pub fn push(
+        out: &mut Vec<Hit>,
+        rule_id: u32,
+        input: &Input<'_>,
+        span: Range<usize>,
+        detail: Option<String>,
+    ) {
         if rule(rule_id).paranoia <= input.paranoia {
-            out.push(Hit::new(rule_id, input, detail));
+            out.push(Hit::new(rule_id, input, span, detail));
         }
     }
 
-    pub fn new(rule: u32, input: &Input<'_>, detail: Option<String>) -> Hit {
+    /// A hit on `span` of `input.decoded`.
+    pub fn new(rule: u32, input: &Input<'_>, span: Range<usize>, detail: Option<String>) -> Hit {
+        debug_assert!(
+            is_span(input.decoded, &span),
+            "rule {rule}: span {span:?} is not a char-boundary range of a {}-byte value",
+            input.decoded.len()
+        );
         Hit {
             rule,
             location: input.location.clone(),
             value: input.decoded.to_owned(),
+            span: Some(span),
             detail,
         }
     }
+}
+
+/// Whether `r` is a non-empty range of `s` on char boundaries.
+pub fn is_span(s: &str, r: &Range<usize>) -> bool {
+    r.start < r.end && s.get(r.clone()).is_some()
+}
+
+/// `r` (from a byte-level scanner) widened to char boundaries and clamped to
+/// `s`: a scanner that stops at an ASCII byte inside a multi-byte character
+/// (a lexer treating 0xA0 as a blank) must not cut the character.
+pub fn snap(s: &str, r: Range<usize>) -> Range<usize> {
+    let mut start = r.start.min(s.len());
+    let mut end = r.end.clamp(start, s.len());
+    while !s.is_char_boundary(start) {
+        start -= 1;
+    }
+    while !s.is_char_boundary(end) {
+        end += 1;
+    }
+    start..end
+}
+
+/// Where `inner`, a slice of `outer`, sits in it; `None` when it is not one.
+/// Lets detectors that parse by slicing (`&s[a..b]`) report spans without
+/// carrying offsets around.
+pub fn offset_in(outer: &str, inner: &str) -> Option<Range<usize>> {
+    let start = (inner.as_ptr() as usize).checked_sub(outer.as_ptr() as usize)?;
+    let end = start + inner.len();
+    outer.get(start..end).map(|_| start..end)
 }
 
 /// One value as a value detector sees it.

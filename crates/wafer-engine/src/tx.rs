@@ -174,6 +174,7 @@ impl<'e> Transaction<'e> {
             rule,
             location,
             value,
+            span: None,
             detail: None,
         }]);
     }
@@ -300,14 +301,28 @@ impl<'e> Transaction<'e> {
             {
                 continue;
             }
-            let value = excerpt(&h.value, 0, EXCERPT_MAX);
+            // The span's text, and the value cut around it as for signature
+            // rules. A hit without a span (or, in release, a bad one) matched
+            // the whole value.
+            debug_assert!(
+                h.span.as_ref().is_none_or(|r| detect::is_span(&h.value, r)),
+                "rule {}: bad span {:?}",
+                h.rule,
+                h.span
+            );
+            let span = h
+                .span
+                .filter(|r| detect::is_span(&h.value, r))
+                .unwrap_or(0..h.value.len());
+            let value = excerpt(&h.value, span.start, EXCERPT_MAX);
+            let matched = excerpt(&h.value[span], 0, EXCERPT_MAX / 2);
             self.push(Finding {
                 rule_id: rule.id,
                 class: rule.class,
                 severity: rule.severity,
                 paranoia: rule.paranoia,
                 location: h.location,
-                matched: excerpt(&value, 0, EXCERPT_MAX / 2),
+                matched,
                 value,
                 message: match h.detail {
                     Some(d) => format!("{}: {d}", rule.description),
