@@ -192,6 +192,18 @@ pub(crate) mod testing {
         };
         let mut out = Vec::new();
         check(&input, &mut out);
+        // Every test of a value detector also checks that what it reports is placed.
+        for h in &out {
+            let span = h
+                .span
+                .as_ref()
+                .expect("a value detector gives every hit a span");
+            assert!(
+                super::is_span(&h.value, span),
+                "rule {}: span {span:?} in {value:?}",
+                h.rule
+            );
+        }
         out
     }
 
@@ -205,6 +217,22 @@ pub(crate) mod testing {
         hits(check, part, name, value)
             .iter()
             .map(|h| h.rule)
+            .collect()
+    }
+
+    /// Each hit's rule and the text its span covers.
+    pub(crate) fn matched(
+        check: fn(&Input<'_>, &mut Vec<Hit>),
+        part: Part,
+        name: Option<&str>,
+        value: &str,
+    ) -> Vec<(u32, String)> {
+        hits(check, part, name, value)
+            .into_iter()
+            .map(|h| {
+                let span = h.span.unwrap_or(0..0);
+                (h.rule, h.value[span].to_owned())
+            })
             .collect()
     }
 

@@ -624,7 +624,8 @@ fn analyze(v: &[u8], quote: Quote, ctx: &Ctx<'_>, found: &mut Found) {
                 while at < v.len() && matches!(v[at], b' ' | b'\t') {
                     at += 1;
                 }
-                stmt_start = Some(at.min(lx.pos()));
+                // A line break is only white space to show.
+                stmt_start = (sep != Sep::Newline).then_some(at.min(lx.pos()));
                 prefix = None;
                 redirect_target = false;
                 match sep {

@@ -320,7 +320,7 @@ fn scan(v: &[u8], base: usize, best: &mut Best, toks: &mut lex::Tokens) {
             let ran = lex::each_window(v, ctx, std, toks, |toks, first| {
                 if let Some(f) = grammar::classify(toks, v, ctx, first) {
                     best.offer(f.shape, || {
-                        let span = span_of(f, toks, ctx, first);
+                        let span = span_of(f, toks, v, ctx, first);
                         let span = base + span.start..base + span.end;
                         (describe(f, toks, v, ctx, std), span)
                     });
@@ -380,14 +380,26 @@ const SPAN_TOKENS: usize = 24;
 /// What a shape found at token `f.at` covers in bytes of the scanned text:
 /// the operand it breaks out of (the closing quote of the string the value
 /// started in, a number, a closing parenthesis), the shape, and what follows
-/// it, up to [`SPAN_TOKENS`] tokens. Prose before the breakout is left out.
-fn span_of(f: Found, toks: &[Tok], ctx: Ctx, first: bool) -> Range<usize> {
+/// it, up to [`SPAN_TOKENS`] tokens or a comment's marker. Prose before the
+/// breakout is left out.
+fn span_of(f: Found, toks: &[Tok], v: &[u8], ctx: Ctx, first: bool) -> Range<usize> {
     let Some(last) = toks.len().checked_sub(1) else {
         return 0..0;
     };
     let at = f.at.min(last);
     let to = (at + SPAN_TOKENS).min(toks.len());
-    let end = toks[to - 1].end as usize;
+    // A comment ends the span at its marker: what it hides is not the attack.
+    let end = match toks[at..to].iter().find(|t| t.is(Kind::Comment)) {
+        Some(c) => {
+            let marker = if v.get(c.start as usize) == Some(&b'#') {
+                1
+            } else {
+                2
+            };
+            (c.start as usize + marker).min(c.end as usize)
+        }
+        None => toks[to - 1].end as usize,
+    };
     let mut start = toks[at].start as usize;
     if let Some(prev) = at.checked_sub(1).map(|i| &toks[i]) {
         let leading = leading_string(at - 1, ctx, first);

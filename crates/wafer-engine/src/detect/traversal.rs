@@ -115,7 +115,12 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
             return r;
         }
         let start = usize::from(from[r.start.min(MAX_SCAN - 1)]);
-        let end = usize::from(from[(r.end - 1).min(MAX_SCAN - 1)]) + 1;
+        // Up to the next byte kept, so separators folded away stay inside.
+        let end = if r.end < norm.len() {
+            usize::from(from[r.end])
+        } else {
+            v.len()
+        };
         start..end.max(start)
     };
     let climb = if memchr::memmem::find(norm, b"..").is_some() {

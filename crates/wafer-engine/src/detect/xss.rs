@@ -936,8 +936,14 @@ fn injected_attr(
     f: &mut Found,
 ) {
     let Some(v) = a.value else { return };
-    // The breakout: the closing quote through the injected attribute.
-    let span = from..attr_written(s, &a).end.max(from + 1);
+    // The breakout: the closing quote (for an unquoted value, the attribute's
+    // name: the blank before it may follow any prose) through the attribute.
+    let written = attr_written(s, &a);
+    let span = if quoted {
+        from..written.end.max(from + 1)
+    } else {
+        written
+    };
     if let Some(rest) = lower_rest(a.name) {
         let known = is_known_event(&rest);
         // Unquoted context: a real event name, with a handler or at the end (a probe).
