@@ -246,6 +246,63 @@ pub(crate) mod testing {
 mod tests {
     use super::*;
 
+    /// Attack pieces glued to multi-byte text (two- to four-byte characters,
+    /// U+00A0 whose second byte 0xA0 some lexers read as a blank, U+FFFD,
+    /// full-width brackets) in many orders: every detector's every span must
+    /// land on char boundaries (`testing::hits` asserts it).
+    #[test]
+    fn spans_hold_on_multibyte_text_around_attacks() {
+        use crate::request::Part;
+        const PIECES: &[&str] = &[
+            "' or 1=1--",
+            "é",
+            "\u{a0}",
+            "<img src=x onerror=alert(1)>",
+            "名前",
+            "; cat /etc/passwd",
+            "../../",
+            "etc/passwd",
+            "http://127.0.0.1/",
+            "\u{fffd}",
+            "＜script＞",
+            "$(id)",
+            "\\..\\",
+            "union select 1,2",
+            "🙂",
+            "\"",
+            " ",
+            "`id`",
+            "{{constructor.constructor('x')()}}",
+            "%",
+            "';alert(1)//",
+            "php://filter/",
+            "\n",
+            "/dev/tcp/1.2.3.4/5",
+            "+ADw-script+AD4-",
+        ];
+        let mut seed = 0x2545_f491_u32;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed as usize
+        };
+        let parts = [
+            Part::QueryArg,
+            Part::Path,
+            Part::Header,
+            Part::Cookie,
+            Part::Body,
+        ];
+        for _ in 0..3000 {
+            let n = 1 + next() % 6;
+            let value: String = (0..n).map(|_| PIECES[next() % PIECES.len()]).collect();
+            let part = parts[next() % parts.len()];
+            let name = (part != Part::Path && part != Part::Body).then_some("x-q");
+            let _ = testing::hits(check_value, part, name, &value);
+        }
+    }
+
     #[test]
     fn detector_rule_ids_are_unique_and_in_their_ranges() {
         let mut ids: Vec<u32> = all_rules().map(|r| r.id).collect();
