@@ -10,6 +10,8 @@
 //! 1300-1399 command injection, 1400-1499 traversal/LFI, 1500-1599 RFI/SSRF,
 //! 1600-1699 uploads.
 
+use std::ops::Range;
+
 use crate::finding::{Class, Severity};
 use crate::request::Location;
 
@@ -53,8 +55,13 @@ pub(crate) use detector_rules;
 pub struct Hit {
     pub rule: u32,
     pub location: Location,
-    /// The (decoded) value the detector looked at; the finding carries an excerpt.
+    /// The text the detector looked at (the decoded value, or a rewriting of it
+    /// the detector judged); the finding carries an excerpt.
     pub value: String,
+    /// What matched: a byte range of `value`, on char boundaries. `None` only
+    /// where the whole value is the evidence (a protocol hit on a header, a
+    /// method, a charset name), never for a detector that reads the value.
+    pub span: Option<Range<usize>>,
     /// Why, beyond the rule's description: a token fingerprint, the file named, the address.
     pub detail: Option<String>,
     /// Weak evidence: set by the transaction for a hit in a document that
@@ -63,23 +70,66 @@ pub struct Hit {
 }
 
 impl Hit {
-    /// Records a hit unless its rule is above the request's paranoia level,
-    /// in which case nothing (not even the value) is copied.
-    pub fn push(out: &mut Vec<Hit>, rule_id: u32, input: &Input<'_>, detail: Option<String>) {
+    /// Records a hit on `span` of the decoded value unless its rule is above
+    /// the request's paranoia level, in which case nothing (not even the value)
+    /// is copied.
+    pub fn push(
+        out: &mut Vec<Hit>,
+        rule_id: u32,
+        input: &Input<'_>,
+        span: Range<usize>,
+        detail: Option<String>,
+    ) {
         if rule(rule_id).paranoia <= input.paranoia {
-            out.push(Hit::new(rule_id, input, detail));
+            out.push(Hit::new(rule_id, input, span, detail));
         }
     }
 
-    pub fn new(rule: u32, input: &Input<'_>, detail: Option<String>) -> Hit {
+    /// A hit on `span` of `input.decoded`.
+    pub fn new(rule: u32, input: &Input<'_>, span: Range<usize>, detail: Option<String>) -> Hit {
+        debug_assert!(
+            is_span(input.decoded, &span),
+            "rule {rule}: span {span:?} is not a char-boundary range of a {}-byte value",
+            input.decoded.len()
+        );
         Hit {
             rule,
             location: input.location.clone(),
             value: input.decoded.to_owned(),
+            span: Some(span),
             detail,
             weak: false,
         }
     }
+}
+
+/// Whether `r` is a non-empty range of `s` on char boundaries.
+pub fn is_span(s: &str, r: &Range<usize>) -> bool {
+    r.start < r.end && s.get(r.clone()).is_some()
+}
+
+/// `r` (from a byte-level scanner) widened to char boundaries and clamped to
+/// `s`: a scanner that stops at an ASCII byte inside a multi-byte character
+/// (a lexer treating 0xA0 as a blank) must not cut the character.
+pub fn snap(s: &str, r: Range<usize>) -> Range<usize> {
+    let mut start = r.start.min(s.len());
+    let mut end = r.end.clamp(start, s.len());
+    while !s.is_char_boundary(start) {
+        start -= 1;
+    }
+    while !s.is_char_boundary(end) {
+        end += 1;
+    }
+    start..end
+}
+
+/// Where `inner`, a slice of `outer`, sits in it; `None` when it is not one.
+/// Lets detectors that parse by slicing (`&s[a..b]`) report spans without
+/// carrying offsets around.
+pub fn offset_in(outer: &str, inner: &str) -> Option<Range<usize>> {
+    let start = (inner.as_ptr() as usize).checked_sub(outer.as_ptr() as usize)?;
+    let end = start + inner.len();
+    outer.get(start..end).map(|_| start..end)
 }
 
 /// One value as a value detector sees it.
@@ -146,6 +196,18 @@ pub(crate) mod testing {
         };
         let mut out = Vec::new();
         check(&input, &mut out);
+        // Every test of a value detector also checks that what it reports is placed.
+        for h in &out {
+            let span = h
+                .span
+                .as_ref()
+                .expect("a value detector gives every hit a span");
+            assert!(
+                super::is_span(&h.value, span),
+                "rule {}: span {span:?} in {value:?}",
+                h.rule
+            );
+        }
         out
     }
 
@@ -162,6 +224,22 @@ pub(crate) mod testing {
             .collect()
     }
 
+    /// Each hit's rule and the text its span covers.
+    pub(crate) fn matched(
+        check: fn(&Input<'_>, &mut Vec<Hit>),
+        part: Part,
+        name: Option<&str>,
+        value: &str,
+    ) -> Vec<(u32, String)> {
+        hits(check, part, name, value)
+            .into_iter()
+            .map(|h| {
+                let span = h.span.unwrap_or(0..0);
+                (h.rule, h.value[span].to_owned())
+            })
+            .collect()
+    }
+
     /// Whether any of `ids` is active at the default paranoia level 1.
     pub(crate) fn any_at_level_1(ids: &[u32]) -> bool {
         ids.iter().any(|&id| super::rule(id).paranoia == 1)
@@ -171,6 +249,63 @@ pub(crate) mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Attack pieces glued to multi-byte text (two- to four-byte characters,
+    /// U+00A0 whose second byte 0xA0 some lexers read as a blank, U+FFFD,
+    /// full-width brackets) in many orders: every detector's every span must
+    /// land on char boundaries (`testing::hits` asserts it).
+    #[test]
+    fn spans_hold_on_multibyte_text_around_attacks() {
+        use crate::request::Part;
+        const PIECES: &[&str] = &[
+            "' or 1=1--",
+            "é",
+            "\u{a0}",
+            "<img src=x onerror=alert(1)>",
+            "名前",
+            "; cat /etc/passwd",
+            "../../",
+            "etc/passwd",
+            "http://127.0.0.1/",
+            "\u{fffd}",
+            "＜script＞",
+            "$(id)",
+            "\\..\\",
+            "union select 1,2",
+            "🙂",
+            "\"",
+            " ",
+            "`id`",
+            "{{constructor.constructor('x')()}}",
+            "%",
+            "';alert(1)//",
+            "php://filter/",
+            "\n",
+            "/dev/tcp/1.2.3.4/5",
+            "+ADw-script+AD4-",
+        ];
+        let mut seed = 0x2545_f491_u32;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed as usize
+        };
+        let parts = [
+            Part::QueryArg,
+            Part::Path,
+            Part::Header,
+            Part::Cookie,
+            Part::Body,
+        ];
+        for _ in 0..3000 {
+            let n = 1 + next() % 6;
+            let value: String = (0..n).map(|_| PIECES[next() % PIECES.len()]).collect();
+            let part = parts[next() % parts.len()];
+            let name = (part != Part::Path && part != Part::Body).then_some("x-q");
+            let _ = testing::hits(check_value, part, name, &value);
+        }
+    }
 
     #[test]
     fn detector_rule_ids_are_unique_and_in_their_ranges() {

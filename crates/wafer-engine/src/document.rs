@@ -62,15 +62,22 @@ pub fn counts_in_full(class: Class, raw: &str, matched: &str) -> bool {
 
 /// Whether the markup a finding matched (`matched`, in decoded text) is
 /// written literally in the value (`raw`, as the application receives it):
-/// a tag must start with a literal `<` and its name; an attribute or URL
-/// without a tag in the match needs some literal tag in the value to sit in
-/// (entities inside attribute values are decoded by browsers, so those
-/// count). Text that becomes markup only through entity or escape decoding
+/// a match that opens with a tag needs a literal `<` and that name; any
+/// other match (an attribute, a URL, a string breakout) must start inside a
+/// literal tag (entities inside attribute values are decoded by browsers,
+/// so those count). Text that becomes markup only through entity or escape decoding
 /// is shown as text.
 pub fn written_as_markup(raw: &str, matched: &str) -> bool {
     let matched = matched.to_ascii_lowercase();
     let raw = raw.to_ascii_lowercase();
-    match matched.find('<') {
+    // A match that opens with a tag is judged by that tag; one that opens
+    // with anything else (an attribute, a quote, a sink) by where it sits.
+    match matched
+        .trim_start()
+        .starts_with('<')
+        .then(|| matched.find('<'))
+        .flatten()
+    {
         Some(i) => {
             let name: String = matched[i + 1..]
                 .chars()
@@ -168,6 +175,11 @@ mod tests {
             "document.cookie"
         ));
         assert!(written_as_markup("<?php system($x); ?>", "<?php"));
+        // A quote in a code block followed by markup later is no breakout.
+        assert!(!written_as_markup(
+            "<pre><code>WHERE k = 'x';\nCREATE TABLE t (id INT);</code></pre>",
+            "';\ncreate table t (id int);</code></pre>"
+        ));
         assert!(!written_as_markup("&lt;?php echo 1; ?&gt;", "<?php"));
     }
 }

@@ -279,12 +279,21 @@ fn value_target(data: &[u8], check: fn(&Input<'_>, &mut Vec<Hit>)) {
     let mut hits = Vec::new();
     check(&input, &mut hits);
     check_hits(&hits);
+    // A value detector places every finding.
+    assert!(
+        hits.iter().all(|h| h.span.is_some()),
+        "a hit without a span"
+    );
 }
 
-/// Every hit names a declared rule (looking one up panics otherwise).
+/// Every hit names a declared rule (looking one up panics otherwise), and its
+/// span, when it has one, is a char-boundary range of its value.
 fn check_hits(hits: &[Hit]) {
     for h in hits {
         let _ = detect::rule(h.rule);
+        if let Some(r) = &h.span {
+            assert!(detect::is_span(&h.value, r), "rule {}: span {r:?}", h.rule);
+        }
     }
 }
 

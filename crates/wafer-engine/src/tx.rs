@@ -189,6 +189,7 @@ impl<'e> Transaction<'e> {
             rule,
             location,
             value,
+            span: None,
             detail: None,
             weak: false,
         }]);
@@ -305,7 +306,12 @@ impl<'e> Transaction<'e> {
         if document {
             for h in &mut hits[hits_before..] {
                 let class = detect::rule(h.rule).class;
-                h.weak = !(document::counts_in_full(class, raw, &h.value));
+                let matched = h
+                    .span
+                    .clone()
+                    .filter(|r| detect::is_span(&h.value, r))
+                    .map_or(h.value.as_str(), |r| &h.value[r]);
+                h.weak = !document::counts_in_full(class, raw, matched);
             }
         }
         let settings = self.settings.as_ref().expect("head first");
@@ -367,7 +373,21 @@ impl<'e> Transaction<'e> {
             {
                 continue;
             }
-            let value = excerpt(&h.value, 0, EXCERPT_MAX);
+            // The span's text, and the value cut around it as for signature
+            // rules. A hit without a span (or, in release, a bad one) matched
+            // the whole value.
+            debug_assert!(
+                h.span.as_ref().is_none_or(|r| detect::is_span(&h.value, r)),
+                "rule {}: bad span {:?}",
+                h.rule,
+                h.span
+            );
+            let span = h
+                .span
+                .filter(|r| detect::is_span(&h.value, r))
+                .unwrap_or(0..h.value.len());
+            let value = excerpt(&h.value, span.start, EXCERPT_MAX);
+            let matched = excerpt(&h.value[span], 0, EXCERPT_MAX / 2);
             let message = match h.detail {
                 Some(d) => format!("{}: {d}", rule.description),
                 None => rule.description.to_owned(),
@@ -379,7 +399,7 @@ impl<'e> Transaction<'e> {
                     severity: rule.severity,
                     paranoia: rule.paranoia,
                     location: h.location,
-                    matched: excerpt(&value, 0, EXCERPT_MAX / 2),
+                    matched,
                     value,
                     message: weak_message(&message, h.weak),
                     score: points(rule.severity, h.weak),

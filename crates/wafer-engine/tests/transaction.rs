@@ -589,3 +589,151 @@ fn padding_a_body_with_binary_bytes_does_not_hide_a_form_in_it() {
         );
     }
 }
+
+/// Percent-encodes everything but unreserved characters, for building query strings.
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Every finding says what matched: a piece of the value it carries, and for
+/// a detector, only the attack when benign text surrounds it (the dashboard
+/// shows it highlighted in the value).
+#[test]
+fn findings_show_the_matched_attack_inside_the_value() {
+    let e = engine(Policy::default(), Limits::default());
+    let cases = [
+        ("sqli", "hello world' OR 1=1-- x", "' OR 1=1"),
+        (
+            "sqli",
+            "great shoes' union select name, pass from users-- thanks",
+            "union select",
+        ),
+        (
+            "xss",
+            "Great post! <script>alert(1)</script> thanks a lot",
+            "<script>",
+        ),
+        (
+            "xss",
+            "my avatar <img src=x onerror=alert(1)> is here",
+            "onerror=alert(1)",
+        ),
+        ("cmdi", "example.com; cat /etc/passwd", "cat /etc/passwd"),
+        (
+            "lfi",
+            "report for images/../../../../etc/passwd please",
+            "../../",
+        ),
+        (
+            "ssrf",
+            "see this http://169.254.169.254/latest/meta-data/ please",
+            "169.254.169.254",
+        ),
+    ];
+    for (what, value, attack) in cases {
+        let v = e.inspect(&get(&format!("/page?q={}", enc(value))));
+        let detector: Vec<_> = v
+            .findings
+            .iter()
+            .filter(|f| (1100..1700).contains(&f.rule_id))
+            .collect();
+        assert!(
+            !detector.is_empty(),
+            "{what}: {value:?} not caught: {:?}",
+            v.findings
+        );
+        for f in &v.findings {
+            assert!(
+                f.value.contains(&f.matched),
+                "{what} {}: matched {:?} not in value {:?}",
+                f.rule_id,
+                f.matched,
+                f.value
+            );
+        }
+        for f in &detector {
+            assert!(
+                !f.matched.is_empty() && f.matched.len() < f.value.len(),
+                "{what} {}: matched {:?} is not a part of {:?}",
+                f.rule_id,
+                f.matched,
+                f.value
+            );
+        }
+        assert!(
+            detector.iter().any(|f| f.matched.contains(attack)),
+            "{what}: no finding shows {attack:?}: {detector:?}"
+        );
+    }
+}
+
+/// In a long value the excerpt is cut around the attack, which it still holds
+/// whole as matched, and the padding is not shown as matched.
+#[test]
+fn a_long_value_is_cut_around_the_match() {
+    let e = engine(Policy::default(), Limits::default());
+    let pad = "lorem ipsum dolor sit amet ".repeat(20);
+    let value = format!("{pad}x' or 1=1-- {pad}");
+    let v = e.inspect(&post(
+        "/form",
+        "application/x-www-form-urlencoded",
+        format!("comment={}", enc(&value)).as_bytes(),
+    ));
+    let f = v
+        .findings
+        .iter()
+        .find(|f| f.rule_id == 1104)
+        .unwrap_or_else(|| panic!("not caught: {:?}", v.findings));
+    assert!(f.value.len() <= 160, "{}", f.value.len());
+    assert!(f.value.contains(&f.matched));
+    assert!(f.matched.starts_with("' or 1=1"), "{:?}", f.matched);
+    assert!(!f.matched.contains("lorem"), "{:?}", f.matched);
+}
+
+/// A protocol finding with a natural place names it; one whose value is the
+/// evidence (a method, a header value) keeps the whole value as matched.
+#[test]
+fn protocol_findings_show_the_offending_character_or_value() {
+    let e = engine(
+        Policy {
+            paranoia: 2,
+            ..Policy::default()
+        },
+        Limits::default(),
+    );
+    let v = e.inspect(&get("/?f=name%00.php"));
+    let nul = v
+        .findings
+        .iter()
+        .find(|f| f.rule_id == 1007 && f.location.to_string() == "query_arg:f")
+        .expect("NUL found");
+    assert_eq!(
+        (nul.value.as_str(), nul.matched.as_str()),
+        ("name\\0.php", "\\0")
+    );
+    let v = e.inspect(&get("/?f=a%01b"));
+    let ctl = v
+        .findings
+        .iter()
+        .find(|f| f.rule_id == 1008 && f.location.to_string() == "query_arg:f")
+        .expect("control found");
+    assert_eq!(
+        (ctl.value.as_str(), ctl.matched.as_str()),
+        ("a\u{1}b", "\u{1}")
+    );
+    let v = e.inspect(&Request::new("BREW", "/").header("Host", "h"));
+    let m = v
+        .findings
+        .iter()
+        .find(|f| f.rule_id == 1001)
+        .expect("method found");
+    assert_eq!((m.value.as_str(), m.matched.as_str()), ("BREW", "BREW"));
+}

@@ -53,6 +53,8 @@ mod shapes;
 #[cfg(test)]
 mod tests;
 
+use std::ops::Range;
+
 use super::{Hit, Input};
 use crate::request::Part;
 use lex::{Lexer, Quote, Sep, Tok, Word};
@@ -151,36 +153,55 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
         analyze(v, Quote::Double, &ctx, &mut found);
     }
     if memchr::memchr2(b'f', b'F', v).is_some()
-        && let Some(what) = shapes::windows_control(v)
+        && let Some((what, span)) = shapes::windows_control(v)
     {
-        found.add(WINDOWS_BATCH, || what.to_owned());
+        found.add(WINDOWS_BATCH, span, || what.to_owned());
     }
     if meta {
         if let Some(k) =
             memchr::memmem::find(v, b"/dev/tcp/").or_else(|| memchr::memmem::find(v, b"/dev/udp/"))
         {
-            found.add(REVERSE_SHELL, || {
+            // The device path up to the next blank, quote or shell operator.
+            let end = v[k..]
+                .iter()
+                .take(64)
+                .position(|&c| {
+                    c.is_ascii_whitespace()
+                        || matches!(
+                            c,
+                            b'\'' | b'"' | b';' | b'|' | b'&' | b'<' | b'>' | b')' | b'`'
+                        )
+                })
+                .map_or((k + 64).min(v.len()), |e| k + e);
+            found.add(REVERSE_SHELL, k..end, || {
                 format!(
                     "`{}`",
                     String::from_utf8_lossy(&v[k..(k + 24).min(v.len())])
                 )
             });
         }
-        if v.contains(&b'{') && shapes::fork_bomb(v) {
-            found.add(FORK_BOMB, || "name(){ name|name& }".to_owned());
+        if v.contains(&b'{')
+            && let Some(span) = shapes::fork_bomb(v)
+        {
+            found.add(FORK_BOMB, span, || "name(){ name|name& }".to_owned());
         }
         if v.contains(&b'\n')
             && matches!(
                 part,
                 Part::QueryArg | Part::BodyArg | Part::Cookie | Part::Header | Part::Body
             )
-            && let Some(what) = shapes::mail_command(v)
+            && let Some((what, span)) = shapes::mail_command(v)
         {
-            found.add(MAIL_COMMAND, || what.to_owned());
+            found.add(MAIL_COMMAND, span, || what.to_owned());
         }
     }
-    for (rule, detail) in found.hits {
-        Hit::push(out, rule, input, Some(detail));
+    for (rule, span, detail) in found.hits {
+        // Lexer offsets are bytes; the scan may also have been cut mid-character.
+        let mut span = super::snap(input.decoded, span);
+        if span.is_empty() {
+            span = 0..input.decoded.len();
+        }
+        Hit::push(out, rule, input, span, Some(detail));
     }
 }
 
@@ -233,16 +254,16 @@ fn first_word_is_command(v: &[u8]) -> bool {
         || name.starts_with(b"if/")
 }
 
-/// Hits of one value, one per rule.
+/// Hits of one value, one per rule: the rule, the bytes that made it, the detail.
 #[derive(Default)]
 struct Found {
-    hits: Vec<(u32, String)>,
+    hits: Vec<(u32, Range<usize>, String)>,
 }
 
 impl Found {
-    fn add(&mut self, rule: u32, detail: impl FnOnce() -> String) {
-        if !self.hits.iter().any(|(r, _)| *r == rule) {
-            self.hits.push((rule, detail()));
+    fn add(&mut self, rule: u32, span: Range<usize>, detail: impl FnOnce() -> String) {
+        if !self.hits.iter().any(|(r, ..)| *r == rule) {
+            self.hits.push((rule, span, detail()));
         }
     }
 }
@@ -288,6 +309,9 @@ struct Cmd {
     nargs: u8,
     /// What made `ev` (for the detail), first one.
     why: Option<&'static str>,
+    /// Bytes of the value from the separator (or prefix, or the name) to
+    /// the end of the last argument.
+    span: Range<usize>,
 }
 
 impl Cmd {
@@ -485,6 +509,8 @@ fn analyze(v: &[u8], quote: Quote, ctx: &Ctx<'_>, found: &mut Found) {
     let mut prefix_skip = 0u8;
     let mut redirect_target = false;
     let mut in_backtick = false;
+    // Where the statement being read starts: its separator, else its first word.
+    let mut stmt_start: Option<usize> = None;
     let mut tokens = 0usize;
     loop {
         tokens += 1;
@@ -499,14 +525,18 @@ fn analyze(v: &[u8], quote: Quote, ctx: &Ctx<'_>, found: &mut Found) {
             }
             Tok::Word => {
                 let w = &lx.word;
+                let word_span = w.start..lx.pos();
+                if let Some(c) = cur.as_mut() {
+                    c.span.end = lx.pos();
+                }
                 if w.has(lex::F_PARAM_OP | lex::F_ARITH | lex::F_IFS) && pos != Pos::QuoteTail {
-                    expansion_hit(w, found);
+                    expansion_hit(w, word_span.clone(), found);
                 }
                 if w.has(lex::F_GLOB)
                     && let Some(t) = names::glob_target(w.bytes())
                 {
                     let shown = String::from_utf8_lossy(w.bytes()).into_owned();
-                    found.add(WILDCARD_PATH, || {
+                    found.add(WILDCARD_PATH, word_span.clone(), || {
                         format!("`{shown}` matches {}", String::from_utf8_lossy(t))
                     });
                 }
@@ -561,9 +591,14 @@ fn analyze(v: &[u8], quote: Quote, ctx: &Ctx<'_>, found: &mut Found) {
                     let strong = names::is_strong_prefix(norm);
                     prefix = Some(prefix.unwrap_or(false) || strong);
                     prefix_skip = 0;
+                    stmt_start.get_or_insert(word_span.start);
                     continue;
                 }
-                cur = start_command(w, norm, pos, prefix);
+                let start = stmt_start.take().unwrap_or(word_span.start);
+                cur = start_command(w, norm, pos, prefix).map(|mut c| {
+                    c.span = start..word_span.end;
+                    c
+                });
                 at_cmd = false;
             }
             Tok::Redirect => {
@@ -571,10 +606,11 @@ fn analyze(v: &[u8], quote: Quote, ctx: &Ctx<'_>, found: &mut Found) {
                 // counts once its target looks like a file.
                 let (a, b) = lx.redirect;
                 let op = &v[a..b];
-                if let Some(c) = cur.as_mut()
-                    && (op.contains(&b'&') || op.starts_with(b"<<<"))
-                {
-                    c.add_evidence(E_REDIRECT);
+                if let Some(c) = cur.as_mut() {
+                    c.span.end = lx.pos();
+                    if op.contains(&b'&') || op.starts_with(b"<<<") {
+                        c.add_evidence(E_REDIRECT);
+                    }
                 }
                 redirect_target = true;
             }
@@ -583,6 +619,13 @@ fn analyze(v: &[u8], quote: Quote, ctx: &Ctx<'_>, found: &mut Found) {
                     c.separated = true;
                 }
                 finish(cur.take(), ctx, found);
+                // The separator itself (after any blanks) opens the next statement.
+                let mut at = before;
+                while at < v.len() && matches!(v[at], b' ' | b'\t') {
+                    at += 1;
+                }
+                // A line break is only white space to show.
+                stmt_start = (sep != Sep::Newline).then_some(at.min(lx.pos()));
                 prefix = None;
                 redirect_target = false;
                 match sep {
@@ -653,7 +696,7 @@ fn skippable_after_prefix(w: &[u8]) -> bool {
     w.starts_with(b"-") || w.iter().all(u8::is_ascii_digit) || w == b"/" || w.contains(&b'=')
 }
 
-fn expansion_hit(w: &Word, found: &mut Found) {
+fn expansion_hit(w: &Word, span: Range<usize>, found: &mut Found) {
     let what = if w.has(lex::F_IFS) {
         "${IFS} as a blank"
     } else if w.has(lex::F_ARITH) {
@@ -661,7 +704,7 @@ fn expansion_hit(w: &Word, found: &mut Found) {
     } else {
         "parameter operator"
     };
-    found.add(EXPANSION, || what.to_owned());
+    found.add(EXPANSION, span, || what.to_owned());
 }
 
 fn start_command(w: &Word, norm: &[u8], pos: Pos, prefix: Option<bool>) -> Option<Cmd> {
@@ -683,6 +726,7 @@ fn start_command(w: &Word, norm: &[u8], pos: Pos, prefix: Option<bool>) -> Optio
         ev: 0,
         nargs: 0,
         why: None,
+        span: 0..0,
     };
     let set_name = |cmd: &mut Cmd, n: &[u8]| {
         let k = n.len().min(32);
@@ -800,7 +844,9 @@ fn finish(cmd: Option<Cmd>, ctx: &Ctx<'_>, found: &mut Found) {
         return;
     }
     if c.obf && (c.tier != Tier::Word || c.nargs > 0 || !c.capitalised || c.brace) {
-        found.add(OBFUSCATED, || format!("`{name}` written with shell tricks"));
+        found.add(OBFUSCATED, c.span.clone(), || {
+            format!("`{name}` written with shell tricks")
+        });
         return;
     }
     if c.mixed_case && (c.tier != Tier::Shell || !strong) {
@@ -904,5 +950,7 @@ fn finish(cmd: Option<Cmd>, ctx: &Ctx<'_>, found: &mut Found) {
         Pos::Subst { backtick: true } => "in backticks".to_owned(),
         Pos::Subst { backtick: false } => "in $(...)".to_owned(),
     };
-    found.add(rule, || format!("`{name}` {place} with {why}"));
+    found.add(rule, c.span.clone(), || {
+        format!("`{name}` {place} with {why}")
+    });
 }

@@ -54,11 +54,39 @@ rules! {
 
 pub use super::Hit;
 
+/// A hit whose value is itself the evidence, with no span: the method, the
+/// version, the offending header value, the bad escape with its context, the
+/// parser's complaint. Each is already the short piece that is wrong, so the
+/// whole value is what matched.
 fn hit(out: &mut Vec<Hit>, rule: u32, part: Part, name: Option<&str>, value: &str) {
     out.push(Hit {
         rule,
         location: Location::new(part, name),
         value: value.to_owned(),
+        span: None,
+        detail: None,
+        weak: false,
+    });
+}
+
+/// A hit on the first character of `decoded` that `bad` flags; the value is
+/// kept whole around it (the excerpt is centred on the span).
+fn hit_at(
+    out: &mut Vec<Hit>,
+    rule: u32,
+    location: &Location,
+    value: String,
+    bad: impl Fn(char) -> bool,
+) {
+    let span = value
+        .char_indices()
+        .find(|&(_, c)| bad(c))
+        .map(|(i, c)| i..i + c.len_utf8());
+    out.push(Hit {
+        rule,
+        location: location.clone(),
+        value,
+        span,
         detail: None,
         weak: false,
     });
@@ -394,10 +422,15 @@ fn first_bad_percent(s: &str) -> Option<&str> {
 /// Checks one decoded value for NUL bytes, control characters and lost UTF-8.
 pub fn check_value(location: &Location, raw: &str, decoded: &str, out: &mut Vec<Hit>) {
     if decoded.contains('\0') || raw.contains('\0') {
+        // The NUL is shown as `\0`; the span is the first one (none when only
+        // the raw value held it).
+        let value = decoded.replace('\0', "\\0");
+        let span = decoded.find('\0').map(|i| i..i + 2);
         out.push(Hit {
             rule: NUL_BYTE,
             location: location.clone(),
-            value: decoded.replace('\0', "\\0"),
+            value,
+            span,
             detail: None,
             weak: false,
         });
@@ -408,15 +441,12 @@ pub fn check_value(location: &Location, raw: &str, decoded: &str, out: &mut Vec<
             .bytes()
             .any(|b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
     {
-        out.push(Hit {
-            rule: CONTROL_CHAR,
-            location: location.clone(),
-            value: decoded.to_owned(),
-            detail: None,
-            weak: false,
+        hit_at(out, CONTROL_CHAR, location, decoded.to_owned(), |c| {
+            c < ' ' && !matches!(c, '\t' | '\n' | '\r')
         });
     }
     // The `_charset_` field tells the server how to decode the whole form.
+    // The value is the charset name or method: all of it is the evidence.
     if location.name.as_deref() == Some("_charset_")
         && matches!(location.part, Part::QueryArg | Part::BodyArg)
         && !allowed_charset(decoded)
@@ -425,6 +455,7 @@ pub fn check_value(location: &Location, raw: &str, decoded: &str, out: &mut Vec<
             rule: BAD_CHARSET,
             location: location.clone(),
             value: decoded.to_owned(),
+            span: None,
             detail: None,
             weak: false,
         });
@@ -434,17 +465,14 @@ pub fn check_value(location: &Location, raw: &str, decoded: &str, out: &mut Vec<
             rule: METHOD_OVERRIDE,
             location: location.clone(),
             value: decoded.to_owned(),
+            span: None,
             detail: None,
             weak: false,
         });
     }
     if decoded.contains('\u{FFFD}') && !raw.contains('\u{FFFD}') {
-        out.push(Hit {
-            rule: INVALID_UTF8,
-            location: location.clone(),
-            value: decoded.to_owned(),
-            detail: None,
-            weak: false,
+        hit_at(out, INVALID_UTF8, location, decoded.to_owned(), |c| {
+            c == '\u{FFFD}'
         });
     }
 }

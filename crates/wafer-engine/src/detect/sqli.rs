@@ -69,6 +69,8 @@ mod words;
 #[cfg(test)]
 mod tests;
 
+use std::ops::Range;
+
 use super::{Hit, Input};
 use crate::request::Part;
 use grammar::{Found, Shape};
@@ -146,17 +148,19 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
     }
     let mut hits = Best::default();
     let mut toks = lex::Tokens::new();
-    scan(v, &mut hits, &mut toks);
+    scan(v, 0, &mut hits, &mut toks);
     match loc.part {
         Part::Path => {
+            let mut at = 0;
             for seg in v.split(|&b| b == b'/') {
-                scan(seg, &mut hits, &mut toks);
+                scan(seg, at, &mut hits, &mut toks);
+                at += seg.len() + 1;
             }
         }
         // A name holding `=` (sent as `%3D`) carries a value of its own.
         Part::QueryArgName | Part::BodyArgName | Part::CookieName => {
             if let Some(eq) = memchr::memchr(b'=', v) {
-                scan(&v[eq + 1..], &mut hits, &mut toks);
+                scan(&v[eq + 1..], eq + 1, &mut hits, &mut toks);
             }
         }
         _ => {}
@@ -176,30 +180,38 @@ struct Best {
 struct Detail {
     shape: Shape,
     text: String,
+    /// The breakout and what follows it, in bytes of the value.
+    span: Range<usize>,
 }
 
 impl Best {
-    fn offer(&mut self, shape: Shape, detail: impl FnOnce() -> String) {
+    fn offer(&mut self, shape: Shape, detail: impl FnOnce() -> (String, Range<usize>)) {
         let slot = match shape {
             Shape::Fragment => &mut self.fragment,
             Shape::Hint => &mut self.hint,
             _ => &mut self.top,
         };
         if slot.as_ref().is_none_or(|d| shape < d.shape) {
-            *slot = Some(Detail {
-                shape,
-                text: detail(),
-            });
+            let (text, span) = detail();
+            *slot = Some(Detail { shape, text, span });
         }
     }
 
     fn emit(self, input: &Input<'_>, out: &mut Vec<Hit>) {
+        let hit = |d: Detail| {
+            // Token offsets are bytes; a blank such as 0xA0 can sit inside a character.
+            let mut span = super::snap(input.decoded, d.span);
+            if span.is_empty() {
+                span = 0..input.decoded.len();
+            }
+            Hit::new(rule_of(d.shape), input, span, Some(d.text))
+        };
         if let Some(d) = self.top {
-            out.push(Hit::new(rule_of(d.shape), input, Some(d.text)));
+            out.push(hit(d));
             return;
         }
         for d in [self.fragment, self.hint].into_iter().flatten() {
-            out.push(Hit::new(rule_of(d.shape), input, Some(d.text)));
+            out.push(hit(d));
         }
     }
 }
@@ -288,7 +300,8 @@ fn worth_scanning(v: &[u8]) -> bool {
     syntax && binary * 8 <= v.len()
 }
 
-fn scan(v: &[u8], best: &mut Best, toks: &mut lex::Tokens) {
+/// Classifies `v`, which starts `base` bytes into the value.
+fn scan(v: &[u8], base: usize, best: &mut Best, toks: &mut lex::Tokens) {
     if !worth_scanning(v) {
         return;
     }
@@ -306,7 +319,11 @@ fn scan(v: &[u8], best: &mut Best, toks: &mut lex::Tokens) {
         for std in [false, true] {
             let ran = lex::each_window(v, ctx, std, toks, |toks, first| {
                 if let Some(f) = grammar::classify(toks, v, ctx, first) {
-                    best.offer(f.shape, || describe(f, toks, v, ctx, std));
+                    best.offer(f.shape, || {
+                        let span = span_of(f, toks, v, ctx, first);
+                        let span = base + span.start..base + span.end;
+                        (describe(f, toks, v, ctx, std), span)
+                    });
                     return f.shape == Shape::Union;
                 }
                 false
@@ -353,6 +370,54 @@ fn describe(f: Found, toks: &[Tok], v: &[u8], ctx: Ctx, std: bool) -> String {
         fp,
         excerpt.trim()
     )
+}
+
+/// Tokens after the start of a shape that its span covers: enough for a
+/// condition and its comment, the head of a UNION SELECT list (the finding
+/// shows at most 80 bytes anyway).
+const SPAN_TOKENS: usize = 24;
+
+/// What a shape found at token `f.at` covers in bytes of the scanned text:
+/// the operand it breaks out of (the closing quote of the string the value
+/// started in, a number, a closing parenthesis), the shape, and what follows
+/// it, up to [`SPAN_TOKENS`] tokens or a comment's marker. Prose before the
+/// breakout is left out.
+fn span_of(f: Found, toks: &[Tok], v: &[u8], ctx: Ctx, first: bool) -> Range<usize> {
+    let Some(last) = toks.len().checked_sub(1) else {
+        return 0..0;
+    };
+    let at = f.at.min(last);
+    let to = (at + SPAN_TOKENS).min(toks.len());
+    // A comment ends the span at its marker: what it hides is not the attack.
+    let end = match toks[at..to].iter().find(|t| t.is(Kind::Comment)) {
+        Some(c) => {
+            let marker = if v.get(c.start as usize) == Some(&b'#') {
+                1
+            } else {
+                2
+            };
+            (c.start as usize + marker).min(c.end as usize)
+        }
+        None => toks[to - 1].end as usize,
+    };
+    let mut start = toks[at].start as usize;
+    if let Some(prev) = at.checked_sub(1).map(|i| &toks[i]) {
+        let leading = leading_string(at - 1, ctx, first);
+        if leading {
+            // `hello world' or 1=1`: the value's own string ends at its quote.
+            start = (prev.end as usize).saturating_sub(1);
+        } else if matches!(prev.kind, Kind::Str | Kind::Num | Kind::RParen) {
+            start = prev.start as usize;
+        }
+    } else if leading_string(at, ctx, first) {
+        start = (toks[at].end as usize).saturating_sub(1);
+    }
+    start..end.max(start + 1)
+}
+
+/// Whether token `i` is the string a quoted-context value starts inside.
+fn leading_string(i: usize, ctx: Ctx, first: bool) -> bool {
+    i == 0 && first && matches!(ctx, Ctx::Quoted(_))
 }
 
 fn is_char_boundary(v: &[u8], i: usize) -> bool {

@@ -49,6 +49,8 @@ mod host;
 #[cfg(test)]
 mod tests;
 
+use std::ops::Range;
+
 use super::{DetectorRule, Hit, Input};
 use crate::finding::{Class, Severity};
 use crate::request::Part;
@@ -161,10 +163,10 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
     if !has_colon && !lead.as_bytes().first().is_some_and(u8::is_ascii_alphabetic) {
         return;
     }
-    let mut found: Vec<(u32, String)> = Vec::new();
-    let mut add = |rule: u32, detail: String| {
-        if !found.iter().any(|(r, _)| *r == rule) {
-            found.push((rule, detail));
+    let mut found: Vec<(u32, Range<usize>, String)> = Vec::new();
+    let mut add = |rule: u32, span: Range<usize>, detail: String| {
+        if !found.iter().any(|(r, ..)| *r == rule) {
+            found.push((rule, span, detail));
         }
     };
     let arg = matches!(part, Part::QueryArg | Part::BodyArg);
@@ -175,7 +177,9 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
         if scope == Scope::Full
             && let Some(mime) = data_document(lead)
         {
-            add(SMUGGLING_SCHEME, format!("data: document ({mime})"));
+            let start = v.len() - lead.len();
+            let span = start..url_end(v, start);
+            add(SMUGGLING_SCHEME, span, format!("data: document ({mime})"));
         }
     }
     // A bare internal service name (`host.docker.internal/`, `localhost:8080`).
@@ -192,12 +196,21 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
             } else {
                 INTERNAL_URL
             };
-            add(rule, format!("internal host `{h}`"));
+            let span = super::offset_in(v, h).unwrap_or(0..v.len());
+            add(rule, span, format!("internal host `{h}`"));
         }
     }
-    for (rule, detail) in found {
-        Hit::push(out, rule, input, Some(detail));
+    for (rule, span, detail) in found {
+        Hit::push(out, rule, input, span, Some(detail));
     }
+}
+
+/// Where a URL starting at `start` ends: a blank, a quote, `<`, `>` or a
+/// backtick (all are subslices of `v`, so char boundaries hold).
+fn url_end(v: &str, start: usize) -> usize {
+    v[start..]
+        .find(|c: char| c.is_ascii_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`'))
+        .map_or(v.len(), |k| start + k)
 }
 
 fn floor_char_boundary(s: &str, max: usize) -> usize {
@@ -220,6 +233,8 @@ struct Url<'a> {
     slashes: bool,
     /// The piece is the whole value (not embedded in text).
     whole: bool,
+    /// Where the URL sits in the value: its scheme (or `//`) to its end.
+    span: Range<usize>,
 }
 
 impl Url<'_> {
@@ -241,6 +256,7 @@ fn urls(v: &str) -> impl Iterator<Item = Url<'_>> {
         if first {
             first = false;
             let t = &v[lead..];
+            let span = lead..url_end(v, lead);
             if t.starts_with("//") {
                 return Some(Url {
                     scheme: [0; 16],
@@ -248,6 +264,7 @@ fn urls(v: &str) -> impl Iterator<Item = Url<'_>> {
                     rest: t,
                     slashes: true,
                     whole: true,
+                    span,
                 });
             }
             // `http:127.0.0.1`, `http:[::1]`, `jar:http://…`: no `//` after the scheme.
@@ -296,6 +313,7 @@ fn urls(v: &str) -> impl Iterator<Item = Url<'_>> {
                     rest: &t[s + 1..],
                     slashes: false,
                     whole: true,
+                    span,
                 });
             }
         }
@@ -319,6 +337,7 @@ fn urls(v: &str) -> impl Iterator<Item = Url<'_>> {
                 rest: &v[k + 1..],
                 slashes: true,
                 whole: b[..s].iter().all(u8::is_ascii_whitespace),
+                span: s..url_end(v, s),
             });
         }
         None
@@ -333,7 +352,9 @@ fn host_part(s: &str) -> &str {
     &s[..end]
 }
 
-fn judge(url: &Url<'_>, scope: Scope, arg: bool, add: &mut impl FnMut(u32, String)) {
+/// Every rule a URL breaks is reported on the whole URL.
+fn judge(url: &Url<'_>, scope: Scope, arg: bool, add: &mut impl FnMut(u32, Range<usize>, String)) {
+    let mut add = |rule: u32, detail: String| add(rule, url.span.clone(), detail);
     let scheme = url.scheme();
     let scheme_str = String::from_utf8_lossy(scheme);
     const SMUGGLERS: &[&[u8]] = &[

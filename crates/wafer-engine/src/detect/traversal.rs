@@ -46,6 +46,8 @@ mod files;
 #[cfg(test)]
 mod tests;
 
+use std::ops::Range;
+
 use super::{Hit, Input};
 use crate::request::Part;
 use files::Kind;
@@ -80,37 +82,62 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
     if !v.iter().any(|&c| matches!(c, b'/' | b'\\' | b':')) && v.get(lead) != Some(&b'.') {
         return;
     }
-    if let Some(w) = wrapper(v) {
-        Hit::push(out, WRAPPER, input, Some(format!("`{w}`")));
+    // Spans are found in bytes of `v` (or of `norm`, mapped back): widened to
+    // whole characters of the value, which the scan cap may have cut.
+    let push = |out: &mut Vec<Hit>, rule: u32, span: Range<usize>, detail: String| {
+        let mut span = super::snap(input.decoded, span);
+        if span.is_empty() {
+            span = 0..input.decoded.len();
+        }
+        Hit::push(out, rule, input, span, Some(detail));
+    };
+    if let Some((w, at)) = wrapper(v) {
+        push(out, WRAPPER, at..url_end(v, at), format!("`{w}`"));
     }
     // Most values need no rewriting: only copy when there is something to fold.
     let folded: ([u8; MAX_SCAN], usize);
+    // For a folded value, where each of its bytes came from in `v`.
+    let mut from = [0u16; MAX_SCAN];
     let needs = v.contains(&b'\\')
         || memchr::memmem::find(v, b"//").is_some()
         || memchr::memmem::find(v, b"/./").is_some();
     let norm: &[u8] = if needs {
         let mut buf = [0u8; MAX_SCAN];
-        let n = normalize(v, &mut buf);
+        let n = normalize(v, &mut buf, &mut from);
         folded = (buf, n);
         &folded.0[..folded.1]
     } else {
         v
+    };
+    // A range of `norm` as a range of `v`.
+    let in_v = |r: Range<usize>| -> Range<usize> {
+        if !needs || r.is_empty() {
+            return r;
+        }
+        let start = usize::from(from[r.start.min(MAX_SCAN - 1)]);
+        // Up to the next byte kept, so separators folded away stay inside.
+        let end = if r.end < norm.len() {
+            usize::from(from[r.end])
+        } else {
+            v.len()
+        };
+        start..end.max(start)
     };
     let climb = if memchr::memmem::find(norm, b"..").is_some() {
         climbs(norm, v)
     } else {
         Climb::NONE
     };
-    let file = files::find(norm).filter(|&(_, _, at)| {
+    let file = files::find(norm).filter(|&(_, _, at, _)| {
         // A name at the very start counts when the value is a path, not prose.
         at > 0 || !norm.contains(&b' ')
     });
     if climb.count > 0
-        && let Some((_, entry, at)) = file
+        && let Some((_, entry, at, end)) = file
         && at >= climb.first
     {
         let detail = format!("{} to {entry}", climb.describe());
-        Hit::push(out, TRAVERSAL_TO_FILE, input, Some(detail));
+        push(out, TRAVERSAL_TO_FILE, in_v(climb.first..end), detail);
     }
     if climb.count > 0 {
         let strong = climb.count >= 2
@@ -119,27 +146,41 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
             || part == Part::Filename
             || (part == Part::Path && climb.escapes);
         let rule = if strong { TRAVERSAL } else { TRAVERSAL_ONE };
-        Hit::push(out, rule, input, Some(climb.describe()));
+        push(out, rule, in_v(climb.first..climb.end), climb.describe());
     }
-    if let Some((kind, entry, _)) = file {
+    if let Some((kind, entry, at, end)) = file {
         let what = match kind {
             Kind::Os => "system file",
             Kind::Secret => "secret-bearing file",
             Kind::Tooling => "developer tool config",
         };
-        Hit::push(out, SENSITIVE_FILE, input, Some(format!("{what} {entry}")));
+        push(
+            out,
+            SENSITIVE_FILE,
+            in_v(at..end),
+            format!("{what} {entry}"),
+        );
     } else if part == Part::Path
         && let Some(seg) = hidden_segment(norm)
     {
-        let seg = String::from_utf8_lossy(seg).into_owned();
-        Hit::push(out, HIDDEN_PATH, input, Some(format!("`{seg}`")));
+        let shown = String::from_utf8_lossy(&norm[seg.clone()]).into_owned();
+        push(out, HIDDEN_PATH, in_v(seg), format!("`{shown}`"));
     }
 }
 
-/// `\` → `/`, runs of `/` collapsed, `/./` dropped. Returns the length written.
-fn normalize(v: &[u8], buf: &mut [u8; MAX_SCAN]) -> usize {
+/// Where a URL starting at `at` ends: a blank, a quote, `<` or `>`.
+fn url_end(v: &[u8], at: usize) -> usize {
+    v[at..]
+        .iter()
+        .position(|&c| c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'<' | b'>' | b'`'))
+        .map_or(v.len(), |k| at + k)
+}
+
+/// `\` → `/`, runs of `/` collapsed, `/./` dropped. Returns the length
+/// written; `from[k]` is the offset in `v` of the byte written at `k`.
+fn normalize(v: &[u8], buf: &mut [u8; MAX_SCAN], from: &mut [u16; MAX_SCAN]) -> usize {
     let mut n = 0;
-    for &c in v {
+    for (i, &c) in v.iter().enumerate() {
         let c = if c == b'\\' { b'/' } else { c };
         if c == b'/' && n > 0 && buf[n - 1] == b'/' {
             continue;
@@ -150,6 +191,8 @@ fn normalize(v: &[u8], buf: &mut [u8; MAX_SCAN]) -> usize {
             continue;
         }
         buf[n] = c;
+        // `v` is at most MAX_SCAN (4 KiB) long: every offset fits.
+        from[n] = i as u16;
         n += 1;
     }
     n
@@ -165,6 +208,8 @@ struct Climb {
     escapes: bool,
     /// Offset (in the normalized value) of the first climbing segment.
     first: usize,
+    /// Offset just past the last climbing segment (and its `/`).
+    end: usize,
 }
 
 impl Climb {
@@ -174,6 +219,7 @@ impl Climb {
         backslash: false,
         escapes: false,
         first: 0,
+        end: 0,
     };
 
     fn describe(&self) -> String {
@@ -199,6 +245,7 @@ fn climbs(norm: &[u8], raw: &[u8]) -> Climb {
         backslash: false,
         escapes: false,
         first: 0,
+        end: 0,
     };
     let mut depth = 0usize;
     let mut at = 0usize;
@@ -224,6 +271,7 @@ fn climbs(norm: &[u8], raw: &[u8]) -> Climb {
             if c.count == 0 {
                 c.first = start;
             }
+            c.end = (start + seg.len() + 1).min(norm.len());
             c.count += 1;
             c.evasive |= name.len() > 2 || params;
             if depth == 0 {
@@ -245,18 +293,24 @@ fn climbs(norm: &[u8], raw: &[u8]) -> Climb {
     c
 }
 
-/// A `.name` segment in the URL path, other than `.well-known`.
-fn hidden_segment(norm: &[u8]) -> Option<&[u8]> {
-    norm.split(|&b| b == b'/').find(|s| {
-        s.len() >= 2
+/// Where a `.name` segment sits in the URL path, other than `.well-known`.
+fn hidden_segment(norm: &[u8]) -> Option<Range<usize>> {
+    let mut at = 0;
+    for s in norm.split(|&b| b == b'/') {
+        if s.len() >= 2
             && s[0] == b'.'
             && s[1].is_ascii_alphanumeric()
             && !s.eq_ignore_ascii_case(b".well-known")
-    })
+        {
+            return Some(at..at + s.len());
+        }
+        at += s.len() + 1;
+    }
+    None
 }
 
-/// `file://…` or a stream wrapper at a word start: the scheme.
-fn wrapper(v: &[u8]) -> Option<&'static str> {
+/// `file://…` or a stream wrapper at a word start: the scheme and where it starts.
+fn wrapper(v: &[u8]) -> Option<(&'static str, usize)> {
     const SCHEMES: &[&str] = &[
         "php://",
         "phar://",
@@ -297,7 +351,7 @@ fn wrapper(v: &[u8]) -> Option<&'static str> {
             if w == "file:/" && !tail.get(6).is_some_and(|c| c.is_ascii_alphanumeric()) {
                 continue;
             }
-            return Some(w);
+            return Some((w, s));
         }
     }
     None

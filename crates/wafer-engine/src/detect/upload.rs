@@ -53,7 +53,9 @@ pub fn check_multipart(content_type: Option<&str>, raw: &[u8], out: &mut Vec<Hit
             out.push(Hit {
                 rule: SCRIPT_IN_BINARY_UPLOAD,
                 location: Location::new(Part::Body, None),
+                // The value is the script tag found: all of it matched.
                 value: String::from_utf8_lossy(tag).into_owned(),
+                span: None,
                 detail: None,
                 weak: false,
             });
@@ -69,6 +71,7 @@ pub fn check_binary(content: &[u8], out: &mut Vec<Hit>) {
             rule: SCRIPT_IN_BINARY_UPLOAD,
             location: Location::new(Part::Body, None),
             value: String::from_utf8_lossy(tag).into_owned(),
+            span: None,
             detail: None,
             weak: false,
         });

@@ -74,7 +74,9 @@ mod url;
 #[cfg(test)]
 mod tests;
 
-use super::{Hit, Input};
+use std::ops::Range;
+
+use super::{Hit, Input, offset_in};
 use crate::request::{Location, Part};
 use html::{Attr, Attrs, Kind, Tag};
 use names::*;
@@ -106,15 +108,18 @@ const MAX_TAGS: usize = 256;
 /// Occurrences of each quote character tried as the end of a string or attribute.
 const MAX_QUOTES: usize = 4;
 
-/// First finding (its detail) per rule, for one value. Empty (and
+/// First finding (its span and detail) per rule, for one value. Empty (and
 /// unallocated) on the common path.
-struct Found {
-    details: Vec<(u32, String)>,
+struct Found<'r> {
+    /// The value as analysed: spans are kept in its bytes.
+    root: &'r str,
+    details: Vec<(u32, Range<usize>, String)>,
 }
 
-impl Found {
-    fn new() -> Self {
+impl<'r> Found<'r> {
+    fn new(root: &'r str) -> Self {
         Found {
+            root,
             details: Vec::new(),
         }
     }
@@ -122,14 +127,31 @@ impl Found {
     fn get(&self, rule: u32) -> Option<&str> {
         self.details
             .iter()
-            .find(|(r, _)| *r == rule)
-            .map(|(_, d)| d.as_str())
+            .find(|(r, ..)| *r == rule)
+            .map(|(.., d)| d.as_str())
     }
 
-    fn add(&mut self, rule: u32, detail: impl FnOnce() -> String) {
+    /// Records the first finding of `rule`, on `span` in bytes of `text`:
+    /// the analysed value or a slice of it, or a rewriting of it (a Referer
+    /// argument decoded), whose matched text is then looked for in the value.
+    fn add(&mut self, rule: u32, text: &str, span: Range<usize>, detail: impl FnOnce() -> String) {
         if self.get(rule).is_none() {
-            self.details.push((rule, detail()));
+            let span = self.place(text, span);
+            self.details.push((rule, span, detail()));
         }
+    }
+
+    fn place(&self, text: &str, span: Range<usize>) -> Range<usize> {
+        let span = super::snap(text, span);
+        let whole = 0..self.root.len();
+        if span.is_empty() {
+            return whole;
+        }
+        if let Some(at) = offset_in(self.root, text) {
+            return at.start + span.start..at.start + span.end;
+        }
+        let t = &text[span];
+        self.root.find(t).map_or(whole, |k| k..k + t.len())
     }
 
     fn any_critical(&self) -> Option<&str> {
@@ -146,8 +168,8 @@ impl Found {
     }
 
     fn emit(self, input: &Input<'_>, out: &mut Vec<Hit>) {
-        for (rule, d) in self.details {
-            Hit::push(out, rule, input, Some(d));
+        for (rule, span, d) in self.details {
+            Hit::push(out, rule, input, span, Some(d));
         }
     }
 }
@@ -238,7 +260,7 @@ fn inspect_slow(
     referer: bool,
     out: &mut Vec<Hit>,
 ) {
-    let mut found = Found::new();
+    let mut found = Found::new(s);
     if let Some(fl) = fl {
         analyze(s, fl, scope, &mut found);
     }
@@ -441,7 +463,9 @@ fn analyze(s: &str, fl: u16, scope: Scope, f: &mut Found) {
         && css::has_trigger(s)
         && let Some(what) = css::dangerous(s, false)
     {
-        f.add(CSS_SCRIPT, || format!("{what} in a CSS value"));
+        f.add(CSS_SCRIPT, s, css_span(s), || {
+            format!("{what} in a CSS value")
+        });
     }
 }
 
@@ -484,14 +508,14 @@ fn markup(s: &str, scope: Scope, f: &mut Found) {
         match tag.kind {
             Kind::End => {
                 if scope.weak_markup && is_raw_text_element(tag.local()) {
-                    f.add(MARKUP, || {
+                    f.add(MARKUP, s, tag.start..tag.end, || {
                         format!("</{}> closes a raw-text element", tag.name)
                     });
                 }
             }
             Kind::Pi => {
                 if tag.is("import") && tag.has_attrs() {
-                    f.add(ACTIVE_TAG, || {
+                    f.add(ACTIVE_TAG, s, tag.start..tag.end, || {
                         "<?import> loads an HTML component".to_owned()
                     });
                 }
@@ -504,37 +528,55 @@ fn markup(s: &str, scope: Scope, f: &mut Found) {
 fn start_tag(s: &str, tag: &Tag<'_>, scope: Scope, f: &mut Found) {
     let local = tag.local();
     let name = tag.name;
+    let whole = tag.start..tag.end;
     if ci_eq(local, "script") {
         // Closed, or given a source: it runs. `<script is incorrect` (prose
         // cut off by a search box) has neither.
         if tag.closed || tag.attrs().any(|a| a.value.is_some()) {
-            f.add(SCRIPT_TAG, || format!("<{name}>"));
+            // The element with its code, up to `</script>` when it is there.
+            let end = find_ci(&s[tag.end..], "</script")
+                .map(|k| tag.end + k)
+                .map_or(tag.end, |close| {
+                    s[close..].find('>').map_or(s.len(), |e| close + e + 1)
+                });
+            f.add(SCRIPT_TAG, s, tag.start..end, || format!("<{name}>"));
         } else {
-            f.add(SCRIPT_OPEN, || format!("<{name} at the end"));
+            f.add(SCRIPT_OPEN, s, whole.clone(), || {
+                format!("<{name} at the end")
+            });
         }
     }
     for a in tag.attrs() {
         let Some(v) = a.value else { continue };
+        let at = attr_span(s, tag, &a);
         if is_handler_name(a.name) {
-            f.add(EVENT_HANDLER, || format!("<{name} {}=", a.name));
+            f.add(EVENT_HANDLER, s, at.clone(), || {
+                format!("<{name} {}=", a.name)
+            });
         }
         if is_url_attr(a.name)
             && let Some(u) = attr_script_url(a.name, v)
         {
-            f.add(SCRIPT_URL_ATTR, || format!("{u} in <{name} {}>", a.name));
+            f.add(SCRIPT_URL_ATTR, s, at.clone(), || {
+                format!("{u} in <{name} {}>", a.name)
+            });
         }
         if ci_eq(a.name, "style")
             && let Some(what) = css::dangerous(v, false)
         {
-            f.add(CSS_SCRIPT, || format!("{what} in <{name} style>"));
+            f.add(CSS_SCRIPT, s, at.clone(), || {
+                format!("{what} in <{name} style>")
+            });
         }
         if ci_eq(a.name, "formaction") {
-            f.add(ACTIVE_TAG, || format!("<{name} formaction=>"));
+            f.add(ACTIVE_TAG, s, at.clone(), || {
+                format!("<{name} formaction=>")
+            });
         }
         if ci_eq(a.name, "attributename") {
             let t = v.trim();
             if ci_eq(t, "href") || ci_eq(t, "xlink:href") || is_handler_name(t) {
-                f.add(ACTIVE_TAG, || {
+                f.add(ACTIVE_TAG, s, at.clone(), || {
                     format!("<{name} attributeName={t}> animates a link")
                 });
             }
@@ -566,20 +608,24 @@ fn start_tag(s: &str, tag: &Tag<'_>, scope: Scope, f: &mut Found) {
         false
     };
     if active {
-        f.add(ACTIVE_TAG, || format!("<{name}> with attributes"));
+        f.add(ACTIVE_TAG, s, whole.clone(), || {
+            format!("<{name}> with attributes")
+        });
     }
     if ci_eq(local, "style") && tag.closed {
         let body = &s[tag.end..];
         let end = find_ci(body, "</style").unwrap_or(body.len());
         if let Some(what) = css::dangerous(&body[..end], true) {
-            f.add(CSS_SCRIPT, || format!("{what} in <style>"));
+            f.add(CSS_SCRIPT, s, tag.start..tag.end + end, || {
+                format!("{what} in <style>")
+            });
         }
     }
     if scope.weak_markup
         && ((is_known_element(local) && tag.has_attrs())
             || (is_notable_element(local) && tag.closed))
     {
-        f.add(MARKUP, || {
+        f.add(MARKUP, s, whole, || {
             if tag.has_attrs() {
                 format!("<{name}> with attributes")
             } else {
@@ -587,6 +633,94 @@ fn start_tag(s: &str, tag: &Tag<'_>, scope: Scope, f: &mut Found) {
             }
         });
     }
+}
+
+/// Longest matched text a finding shows whole (see `EXCERPT_MAX`).
+const SHOWN: usize = crate::finding::EXCERPT_MAX / 2;
+
+/// What an attribute finding covers: the whole tag when it is short enough
+/// to show, else the attribute as written.
+fn attr_span(s: &str, tag: &Tag<'_>, a: &Attr<'_>) -> Range<usize> {
+    if tag.end - tag.start <= SHOWN {
+        return tag.start..tag.end;
+    }
+    attr_written(s, a)
+}
+
+/// An attribute as written in `s`: its name to the end of its value,
+/// closing quote included.
+fn attr_written(s: &str, a: &Attr<'_>) -> Range<usize> {
+    let Some(name) = offset_in(s, a.name) else {
+        return 0..s.len();
+    };
+    let end = a
+        .value
+        .and_then(|v| offset_in(s, v))
+        .map_or(name.end, |v| v.end.max(name.end));
+    let quoted = matches!(s.as_bytes().get(end), Some(b'"' | b'\'' | b'`'));
+    name.start..end + usize::from(quoted)
+}
+
+/// Where JavaScript starting at `at` (a call, a sink) ends: the end of the
+/// call's parentheses or of the statement (`;`, a line break, `<`), at
+/// most [`SHOWN`] bytes on. Quoted strings are stepped over.
+fn js_extent(s: &str, at: usize) -> usize {
+    let b = s.as_bytes();
+    let limit = (at + SHOWN).min(b.len());
+    let mut depth = 0usize;
+    let mut i = at;
+    while i < limit {
+        match b[i] {
+            q @ (b'"' | b'\'' | b'`') => {
+                i = memchr::memchr(q, &b[i + 1..limit]).map_or(limit, |k| i + 1 + k);
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => {
+                if depth <= 1 {
+                    let next = b.get(i + 1).copied().unwrap_or(b';');
+                    if depth == 1 && !matches!(next, b'(' | b'.' | b'[' | b'`') {
+                        return i + 1;
+                    }
+                    if depth == 0 {
+                        return i;
+                    }
+                }
+                depth -= 1;
+            }
+            b';' | b'\n' | b'\r' | b'<' if depth == 0 => return i,
+            _ => {}
+        }
+        i += 1;
+    }
+    let mut end = limit.min(b.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    end
+}
+
+/// The span of JavaScript evidence found at `at` (the start of the text when
+/// the analysis could not place it).
+fn js_span(s: &str, at: Option<usize>) -> Range<usize> {
+    let at = at.unwrap_or(0).min(s.len());
+    at..js_extent(s, at).max(at)
+}
+
+/// Where dangerous CSS sits in a value not known to be CSS: from the first
+/// trigger word to the end of its declaration; all of it when the trigger
+/// is obfuscated (`exp/**/ression`).
+fn css_span(s: &str) -> Range<usize> {
+    let start = ["expression", "-moz-binding", "behavio", "url", "@import"]
+        .iter()
+        .filter_map(|w| find_ci(s, w))
+        .min();
+    let Some(start) = start else {
+        return 0..s.len();
+    };
+    let end = s[start..]
+        .find([';', '}', '"', '\''])
+        .map_or(s.len(), |k| start + k);
+    start..end
 }
 
 fn find_ci(hay: &str, needle: &str) -> Option<usize> {
@@ -612,14 +746,23 @@ fn fold_lookalike(c: char) -> Option<char> {
 
 /// Look-alike brackets folded, then read as markup.
 fn lookalike(s: &str, f: &mut Found) {
-    if !s.chars().any(|c| matches!(fold_lookalike(c), Some('<'))) {
+    let Some(start) = s
+        .char_indices()
+        .find(|&(_, c)| fold_lookalike(c) == Some('<'))
+        .map(|(i, _)| i)
+    else {
         return;
-    }
+    };
     let folded: String = s.chars().map(|c| fold_lookalike(c).unwrap_or(c)).collect();
-    let mut inner = Found::new();
+    let mut inner = Found::new(&folded);
     markup(&folded, MARKUP_ONLY, &mut inner);
     if let Some(d) = inner.any_critical() {
-        f.add(LOOKALIKE, || format!("folds to {d}"));
+        // From the first look-alike `<` to the look-alike `>` after it.
+        let end = s[start..]
+            .char_indices()
+            .find(|&(_, c)| fold_lookalike(c) == Some('>'))
+            .map_or(s.len(), |(i, c)| start + i + c.len_utf8());
+        f.add(LOOKALIKE, s, start..end, || format!("folds to {d}"));
     }
 }
 
@@ -628,11 +771,22 @@ fn utf7(s: &str, f: &mut Found) {
     let Some(decoded) = utf7_decode(s) else {
         return;
     };
-    let mut inner = Found::new();
+    let mut inner = Found::new(&decoded);
     markup(&decoded, MARKUP_ONLY, &mut inner);
     attr_breakouts(&decoded, &mut inner);
     if let Some(d) = inner.any_critical() {
-        f.add(UTF7, || format!("UTF-7 decodes to {d}"));
+        // The encoded run: the first `+AD` to the end of the last one's base64.
+        let start = s.find("+AD").unwrap_or(0);
+        let last = s.rfind("+AD").unwrap_or(start);
+        let b = s.as_bytes();
+        let mut end = last + 1;
+        while end < b.len() && (b[end].is_ascii_alphanumeric() || matches!(b[end], b'+' | b'/')) {
+            end += 1;
+        }
+        if b.get(end) == Some(&b'-') {
+            end += 1;
+        }
+        f.add(UTF7, s, start..end, || format!("UTF-7 decodes to {d}"));
     }
 }
 
@@ -693,7 +847,9 @@ fn script_urls(s: &str, f: &mut Found) {
         }
     };
     if let Some(u) = code_url(s) {
-        f.add(SCRIPT_URL, || format!("value starts with {u}"));
+        f.add(SCRIPT_URL, s, 0..s.len(), || {
+            format!("value starts with {u}")
+        });
         return;
     }
     let b = s.as_bytes();
@@ -729,7 +885,8 @@ fn script_urls(s: &str, f: &mut Found) {
             .and_then(|c| memchr::memchr(c, &tail.as_bytes()[colon + 1 - start..]))
             .map_or(tail, |o| &tail[..colon + 1 - start + o]);
         if let Some(u) = code_url(url) {
-            f.add(SCRIPT_URL, || {
+            let span = offset_in(s, url).unwrap_or(start..s.len());
+            f.add(SCRIPT_URL, s, span, || {
                 format!("{u} URL after {:?}", boundary as char)
             });
             return;
@@ -744,7 +901,7 @@ fn attr_breakouts(s: &str, f: &mut Found) {
     for q in [b'"', b'\'', b'`'] {
         for p in memchr::memchr_iter(q, b).take(MAX_QUOTES) {
             for a in Attrs::new(&s[p + 1..]) {
-                injected_attr(a, true, false, q, f);
+                injected_attr(s, p, a, true, false, q, f);
             }
         }
     }
@@ -756,7 +913,7 @@ fn attr_breakouts(s: &str, f: &mut Found) {
             let mut it = Attrs::new(&s[i..]);
             while let Some(a) = it.next() {
                 let at_end = a.value == Some("") && it.rest_is_blank();
-                injected_attr(a, false, at_end, b' ', f);
+                injected_attr(s, i, a, false, at_end, b' ', f);
             }
             while i < b.len() && html::is_space(b[i]) {
                 i += 1;
@@ -767,34 +924,55 @@ fn attr_breakouts(s: &str, f: &mut Found) {
     }
 }
 
-/// `at_end`: an empty value with nothing after it (`x onload=` as a probe).
-fn injected_attr(a: Attr<'_>, quoted: bool, at_end: bool, q: u8, f: &mut Found) {
+/// `a` read after the quote or space at `from` in `s`; `at_end`: an empty
+/// value with nothing after it (`x onload=` as a probe).
+fn injected_attr(
+    s: &str,
+    from: usize,
+    a: Attr<'_>,
+    quoted: bool,
+    at_end: bool,
+    q: u8,
+    f: &mut Found,
+) {
     let Some(v) = a.value else { return };
+    // The breakout: the closing quote (for an unquoted value, the attribute's
+    // name: the blank before it may follow any prose) through the attribute.
+    let written = attr_written(s, &a);
+    let span = if quoted {
+        from..written.end.max(from + 1)
+    } else {
+        written
+    };
     if let Some(rest) = lower_rest(a.name) {
         let known = is_known_event(&rest);
         // Unquoted context: a real event name, with a handler or at the end (a probe).
         let payload = !v.trim().is_empty() || at_end;
         if (quoted && (known || !is_common_on_word(&rest))) || (known && payload) {
-            f.add(ATTR_BREAKOUT, || format!("{} {}=", q as char, a.name));
+            f.add(ATTR_BREAKOUT, s, span.clone(), || {
+                format!("{} {}=", q as char, a.name)
+            });
         }
     }
     if quoted {
         if ci_eq(a.name, "style")
             && let Some(what) = css::dangerous(v, false)
         {
-            f.add(CSS_SCRIPT, || {
+            f.add(CSS_SCRIPT, s, span.clone(), || {
                 format!("{what} in an injected style attribute")
             });
         }
         if is_url_attr(a.name)
             && let Some(u) = attr_script_url(a.name, v)
         {
-            f.add(SCRIPT_URL_ATTR, || {
+            f.add(SCRIPT_URL_ATTR, s, span.clone(), || {
                 format!("{u} in an injected {} attribute", a.name)
             });
         }
         if ci_eq(a.name, "formaction") {
-            f.add(ACTIVE_TAG, || "injected formaction attribute".to_owned());
+            f.add(ACTIVE_TAG, s, span, || {
+                "injected formaction attribute".to_owned()
+            });
         }
     }
 }
@@ -814,16 +992,18 @@ fn ends_like_breakout(rest: &str, q: u8) -> bool {
 fn javascript(s: &str, fl: u16, strict: bool, f: &mut Found) {
     let ev = js::analyze(s, false, 0);
     if let Some(c) = ev.ctor {
-        f.add(TEMPLATE, || c.to_owned());
+        f.add(TEMPLATE, s, js_span(s, ev.ctor_at), || c.to_owned());
     }
     if let Some(x) = ev.exec {
-        f.add(JS_EXEC, || format!("{x} called"));
+        f.add(JS_EXEC, s, js_span(s, ev.exec_at), || format!("{x} called"));
     }
     if let Some(x) = ev.sink {
-        f.add(DOM_SINK, || x.to_owned());
+        f.add(DOM_SINK, s, js_span(s, ev.sink_at), || x.to_owned());
     }
     if ev.bracket {
-        f.add(GLOBAL_BRACKET, || "window[...]".to_owned());
+        f.add(GLOBAL_BRACKET, s, js_span(s, ev.bracket_at), || {
+            "window[...]".to_owned()
+        });
     }
     if fl & QUOTE != 0 {
         let b = s.as_bytes();
@@ -835,11 +1015,14 @@ fn javascript(s: &str, fl: u16, strict: bool, f: &mut Found) {
                 }
                 let ev = js::analyze(rest, true, 0);
                 if let Some(x) = ev.strong().or(ev.sink) {
-                    f.add(JS_BREAKOUT, || {
+                    // The quote through the code that runs.
+                    let end = p + 1 + js_span(rest, ev.strong_at()).end;
+                    f.add(JS_BREAKOUT, s, p..end, || {
                         format!("{} closes the string, then {x}", q as char)
                     });
                 } else if strict && ev.call && ends_like_breakout(rest, q) {
-                    f.add(BREAKOUT_CALL, || {
+                    let end = p + 1 + rest.trim_end().len();
+                    f.add(BREAKOUT_CALL, s, p..end, || {
                         format!("{} closes the string, then a call", q as char)
                     });
                 }
@@ -853,7 +1036,9 @@ fn javascript(s: &str, fl: u16, strict: bool, f: &mut Found) {
             let end = inner.find("}}").unwrap_or(inner.len());
             let ev = js::analyze(&inner[..end], false, 0);
             if let Some(x) = ev.strong() {
-                f.add(TEMPLATE, || format!("{{{{ {x} }}}}"));
+                let open = from + o;
+                let close = (open + 2 + end + 2).min(s.len());
+                f.add(TEMPLATE, s, open..close, || format!("{{{{ {x} }}}}"));
                 break;
             }
             from += o + 2 + end;
@@ -862,7 +1047,11 @@ fn javascript(s: &str, fl: u16, strict: bool, f: &mut Found) {
     if fl & BRACKET != 0 {
         let n = js::jsfuck_atoms(s);
         if n >= 2 {
-            f.add(JSFUCK, || format!("{n} JSFuck atoms (![], +[])"));
+            let start = s.find(['[', '(']).unwrap_or(0);
+            let end = s.rfind([']', ')']).map_or(s.len(), |e| e + 1);
+            f.add(JSFUCK, s, start..end, || {
+                format!("{n} JSFuck atoms (![], +[])")
+            });
         }
     }
 }

@@ -5,6 +5,24 @@
 //! All are linear scans over the value's bytes, ASCII case-insensitive,
 //! without allocation.
 
+use std::ops::Range;
+
+/// Where `part`, a subslice of `s`, sits in it.
+fn range_in(s: &[u8], part: &[u8]) -> Range<usize> {
+    let start = (part.as_ptr() as usize).saturating_sub(s.as_ptr() as usize);
+    let start = start.min(s.len());
+    start..(start + part.len()).min(s.len())
+}
+
+/// From `at` to the end of its line.
+fn to_line_end(s: &[u8], at: usize) -> Range<usize> {
+    let end = s[at..]
+        .iter()
+        .position(|&c| matches!(c, b'\n' | b'\r'))
+        .map_or(s.len(), |k| at + k);
+    at..end
+}
+
 fn is_blank(c: u8) -> bool {
     matches!(c, b' ' | b'\t')
 }
@@ -39,7 +57,8 @@ fn statement_starts(s: &[u8]) -> impl Iterator<Item = usize> + '_ {
 }
 
 /// `for [/d|/r|/l|/f ["opts"]] %x in (...) do` and `if [/i] [not] a==b cmd`.
-pub(super) fn windows_control(s: &[u8]) -> Option<&'static str> {
+/// Returns what it is and the statement's bytes (to the end of its line).
+pub(super) fn windows_control(s: &[u8]) -> Option<(&'static str, Range<usize>)> {
     if s.len() < 6 {
         return None;
     }
@@ -52,14 +71,15 @@ pub(super) fn windows_control(s: &[u8]) -> Option<&'static str> {
             continue;
         }
         let (kw, after) = (&rest[..3], &rest[3..]);
+        let span = || to_line_end(s, range_in(s, rest).start);
         if eq(kw, "for") && after.first().is_some_and(|&c| is_blank(c)) && batch_for(after) {
-            return Some("for %x in (...) do");
+            return Some(("for %x in (...) do", span()));
         }
         if eq(&rest[..2], "if")
             && rest.get(2).is_some_and(|&c| is_blank(c) || c == b'/')
             && batch_if(&rest[2..])
         {
-            return Some("if ... command");
+            return Some(("if ... command", span()));
         }
     }
     None
@@ -144,7 +164,8 @@ fn find(h: &[u8], n: &[u8]) -> Option<usize> {
 }
 
 /// `name(){ name|name& };name`: a function that spawns itself in the background.
-pub(super) fn fork_bomb(s: &[u8]) -> bool {
+/// Returns the function definition's bytes, name to closing brace.
+pub(super) fn fork_bomb(s: &[u8]) -> Option<Range<usize>> {
     let mut from = 0;
     while let Some(k) = memchr::memchr(b'(', &s[from..]).map(|k| from + k) {
         from = k + 1;
@@ -194,101 +215,103 @@ pub(super) fn fork_bomb(s: &[u8]) -> bool {
                 q += 1;
             }
             if matches!(body.get(q), Some(b'|' | b'&')) {
-                return true;
+                return Some(n..body_end + 1);
             }
             at = p + 1;
         }
     }
-    false
+    None
 }
 
 /// A mail protocol command on a line of its own after a line break (header
 /// and protocol injection into SMTP, POP3 or IMAP sessions).
-pub(super) fn mail_command(s: &[u8]) -> Option<&'static str> {
+/// Returns what it is and the line's bytes.
+pub(super) fn mail_command(s: &[u8]) -> Option<(&'static str, Range<usize>)> {
     let mut lines = s.split(|&c| c == b'\n').skip(1);
     lines.find_map(|line| {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let line = trim_start(line);
-        let (w1, r1) = next_word(line);
-        let (w2, r2) = next_word(r1);
-        let (w3, r3) = next_word(r2);
-        let words = usize::from(!w1.is_empty())
-            + usize::from(!w2.is_empty())
-            + usize::from(!w3.is_empty())
-            + usize::from(!trim_start(r3).is_empty());
-        let upper = |w: &[u8]| w.iter().all(|c| !c.is_ascii_lowercase());
-        let num = |w: &[u8]| !w.is_empty() && w.iter().all(u8::is_ascii_digit);
-        // SMTP.
-        if (eq(w1, "mail") && w2.len() >= 5 && eq(&w2[..5], "from:")
-            || eq(w1, "rcpt") && w2.len() >= 3 && eq(&w2[..3], "to:"))
-            && line.contains(&b'<')
-        {
-            return Some("SMTP envelope command");
-        }
-        if (eq(w1, "ehlo") || eq(w1, "helo")) && words == 2 {
-            return Some("SMTP greeting");
-        }
-        if words == 1
-            && ["data", "quit", "rset", "starttls", "stat", "uidl", "capa"]
-                .iter()
-                .any(|k| eq(w1, k))
-        {
-            return Some("mail protocol command alone on a line");
-        }
-        // POP3.
-        if (["retr", "dele", "list"].iter().any(|k| eq(w1, k)) && num(w2) && words == 2)
-            || (eq(w1, "top") && num(w2) && num(w3) && words == 3)
-            || (eq(w1, "apop")
-                && words == 3
-                && w3.len() == 32
-                && w3.iter().all(u8::is_ascii_hexdigit))
-            || (eq(w1, "auth") && upper(w1) && (2..=3).contains(&words))
-        {
-            return Some("POP3 command");
-        }
-        // IMAP: `tag COMMAND args`.
-        const IMAP: &[&str] = &[
-            "login",
-            "authenticate",
-            "select",
-            "examine",
-            "create",
-            "delete",
-            "rename",
-            "subscribe",
-            "unsubscribe",
-            "list",
-            "lsub",
-            "status",
-            "append",
-            "check",
-            "close",
-            "expunge",
-            "search",
-            "fetch",
-            "store",
-            "copy",
-            "move",
-            "uid",
-            "capability",
-            "noop",
-            "logout",
-            "idle",
-            "starttls",
-            "namespace",
-            "getquota",
-            "enable",
-        ];
-        let tag_ok = !w1.is_empty()
-            && w1.len() <= 10
-            && w1.iter().all(u8::is_ascii_alphanumeric)
-            && (w1.iter().any(u8::is_ascii_digit)
-                || w3
-                    .first()
-                    .is_some_and(|c| c.is_ascii_digit() || matches!(c, b'*' | b'(' | b'"')));
-        if tag_ok && IMAP.iter().any(|k| eq(w2, k)) {
-            return Some("IMAP command");
-        }
-        None
+        mail_line(line).map(|what| (what, range_in(s, line)))
     })
+}
+
+fn mail_line(line: &[u8]) -> Option<&'static str> {
+    let (w1, r1) = next_word(line);
+    let (w2, r2) = next_word(r1);
+    let (w3, r3) = next_word(r2);
+    let words = usize::from(!w1.is_empty())
+        + usize::from(!w2.is_empty())
+        + usize::from(!w3.is_empty())
+        + usize::from(!trim_start(r3).is_empty());
+    let upper = |w: &[u8]| w.iter().all(|c| !c.is_ascii_lowercase());
+    let num = |w: &[u8]| !w.is_empty() && w.iter().all(u8::is_ascii_digit);
+    // SMTP.
+    if (eq(w1, "mail") && w2.len() >= 5 && eq(&w2[..5], "from:")
+        || eq(w1, "rcpt") && w2.len() >= 3 && eq(&w2[..3], "to:"))
+        && line.contains(&b'<')
+    {
+        return Some("SMTP envelope command");
+    }
+    if (eq(w1, "ehlo") || eq(w1, "helo")) && words == 2 {
+        return Some("SMTP greeting");
+    }
+    if words == 1
+        && ["data", "quit", "rset", "starttls", "stat", "uidl", "capa"]
+            .iter()
+            .any(|k| eq(w1, k))
+    {
+        return Some("mail protocol command alone on a line");
+    }
+    // POP3.
+    if (["retr", "dele", "list"].iter().any(|k| eq(w1, k)) && num(w2) && words == 2)
+        || (eq(w1, "top") && num(w2) && num(w3) && words == 3)
+        || (eq(w1, "apop") && words == 3 && w3.len() == 32 && w3.iter().all(u8::is_ascii_hexdigit))
+        || (eq(w1, "auth") && upper(w1) && (2..=3).contains(&words))
+    {
+        return Some("POP3 command");
+    }
+    // IMAP: `tag COMMAND args`.
+    const IMAP: &[&str] = &[
+        "login",
+        "authenticate",
+        "select",
+        "examine",
+        "create",
+        "delete",
+        "rename",
+        "subscribe",
+        "unsubscribe",
+        "list",
+        "lsub",
+        "status",
+        "append",
+        "check",
+        "close",
+        "expunge",
+        "search",
+        "fetch",
+        "store",
+        "copy",
+        "move",
+        "uid",
+        "capability",
+        "noop",
+        "logout",
+        "idle",
+        "starttls",
+        "namespace",
+        "getquota",
+        "enable",
+    ];
+    let tag_ok = !w1.is_empty()
+        && w1.len() <= 10
+        && w1.iter().all(u8::is_ascii_alphanumeric)
+        && (w1.iter().any(u8::is_ascii_digit)
+            || w3
+                .first()
+                .is_some_and(|c| c.is_ascii_digit() || matches!(c, b'*' | b'(' | b'"')));
+    if tag_ok && IMAP.iter().any(|k| eq(w2, k)) {
+        return Some("IMAP command");
+    }
+    None
 }

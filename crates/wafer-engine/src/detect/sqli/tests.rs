@@ -364,3 +364,68 @@ fn comparisons_at_the_first_token_do_not_underflow() {
         }
     }
 }
+
+/// What each rule's finding shows as matched: the breakout and what follows,
+/// never the prose the value started with.
+#[test]
+fn matched_is_the_breakout_only() {
+    let m = |part: Part, v: &str| crate::detect::testing::matched(check, part, Some("q"), v);
+    for (part, v, attack, prose) in [
+        (
+            Part::QueryArg,
+            "hello world' OR 1=1-- x",
+            "' OR 1=1",
+            "hello world",
+        ),
+        (
+            Part::QueryArg,
+            "see you 1' union select name, pass from users--",
+            "' union select name, pass from users",
+            "see you",
+        ),
+        (
+            Part::BodyArg,
+            "nice product'; drop table users; --",
+            "'; drop table users",
+            "nice product",
+        ),
+        (Part::QueryArg, "1 and sleep(5)", "sleep(5)", "1 and"),
+        // A path segment's span is placed in the whole path.
+        (
+            Part::Path,
+            "/shop/items/1' or '1'='1/view",
+            "' or '1'='1",
+            "/shop/items",
+        ),
+        // A name's value after `=` likewise.
+        (
+            Part::QueryArgName,
+            "sort=x' or 'a'='a",
+            "' or 'a'='a",
+            "sort=",
+        ),
+    ] {
+        let got = m(part, v);
+        assert!(!got.is_empty(), "{v:?} not caught");
+        for (rule, text) in &got {
+            assert!(text.contains(attack), "{rule} in {v:?}: matched {text:?}");
+            assert!(!text.contains(prose), "{rule} in {v:?}: matched {text:?}");
+        }
+    }
+}
+
+/// Token offsets are bytes: a span next to multi-byte text (or a 0xA0 byte
+/// inside `\u{a0}`, which the lexer reads as a blank) stays on char boundaries.
+#[test]
+fn spans_keep_char_boundaries() {
+    for v in [
+        "é' or 1=1--",
+        "名前' or '1'='1",
+        "x\u{a0}' union select 1,2--",
+        "' or 1=1 -- ü",
+        "1\u{a0}or\u{a0}1=1",
+    ] {
+        // `hits` asserts every span is a char-boundary range of the value.
+        let _ = crate::detect::testing::hits(check, Part::QueryArg, Some("q"), v);
+    }
+}

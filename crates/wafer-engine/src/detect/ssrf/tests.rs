@@ -146,3 +146,35 @@ fn bounded() {
     let _ = rules(&"://".repeat(3000));
     let _ = rules(&"é:".repeat(3000));
 }
+
+/// The finding shows the URL (or the bare host), not the prose around it.
+#[test]
+fn matched_is_the_url() {
+    let m = |v: &str| crate::detect::testing::matched(check, Part::BodyArg, Some("u"), v);
+    for (v, rule, want) in [
+        (
+            "see this http://127.0.0.1:8080/admin please",
+            INTERNAL_URL,
+            "http://127.0.0.1:8080/admin",
+        ),
+        (
+            "fetch 'http://169.254.169.254/latest/meta-data/' now",
+            METADATA,
+            "http://169.254.169.254/latest/meta-data/",
+        ),
+        (
+            "try gopher://localhost:6379/_INFO ok",
+            SMUGGLING_SCHEME,
+            "gopher://localhost:6379/_INFO",
+        ),
+        ("localhost:8080/x", INTERNAL_URL, "localhost"),
+    ] {
+        let got = m(v);
+        let text = got
+            .iter()
+            .find(|(r, _)| *r == rule)
+            .map(|(_, t)| t.as_str())
+            .unwrap_or_else(|| panic!("{rule} not reported for {v:?}: {got:?}"));
+        assert_eq!(text, want, "{rule} in {v:?}");
+    }
+}

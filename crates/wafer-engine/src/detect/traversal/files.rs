@@ -250,10 +250,10 @@ fn name_byte(c: u8) -> bool {
 }
 
 /// The first listed file in a normalized path (`\` already turned into `/`):
-/// its kind, the entry, and where it starts.
-pub(super) fn find(norm: &[u8]) -> Option<(Kind, &'static str, usize)> {
+/// its kind, the entry, and where it starts and ends.
+pub(super) fn find(norm: &[u8]) -> Option<(Kind, &'static str, usize, usize)> {
     let t = &*TABLE;
-    let mut best: Option<(Kind, &'static str, usize)> = None;
+    let mut best: Option<(Kind, &'static str, usize, usize)> = None;
     for m in t.ac.find_overlapping_iter(norm) {
         let (s, e) = (m.start(), m.end());
         let before_ok = s == 0 || norm[s - 1] == b'/';
@@ -265,7 +265,7 @@ pub(super) fn find(norm: &[u8]) -> Option<(Kind, &'static str, usize)> {
             match best {
                 Some((Kind::Os, ..)) => {}
                 Some(_) if kind != Kind::Os => {}
-                _ => best = Some((kind, entry, s)),
+                _ => best = Some((kind, entry, s, e)),
             }
         }
     }

@@ -166,3 +166,58 @@ fn long_values_are_bounded() {
     let _ = rules(&"\\".repeat(9000));
     let _ = rules(&":".repeat(9000));
 }
+
+/// The finding shows the `../` run and the file, placed in the value as
+/// written (backslashes and doubled slashes are folded only for judging).
+#[test]
+fn matched_is_the_climb_and_the_file() {
+    let m = |part: Part, v: &str| crate::detect::testing::matched(check, part, Some("f"), v);
+    for (part, v, rule, want) in [
+        (
+            Part::QueryArg,
+            "images/../../../../etc/passwd",
+            TRAVERSAL_TO_FILE,
+            "../../../../etc/passwd",
+        ),
+        (
+            Part::QueryArg,
+            "images/../../../../etc/passwd",
+            TRAVERSAL,
+            "../../../../",
+        ),
+        (
+            Part::QueryArg,
+            "images/../../../../etc/passwd",
+            SENSITIVE_FILE,
+            "etc/passwd",
+        ),
+        (
+            Part::QueryArg,
+            "docs\\..\\..\\windows\\win.ini",
+            TRAVERSAL_TO_FILE,
+            "..\\..\\windows\\win.ini",
+        ),
+        (Part::QueryArg, "a//b/..//..//x/y", TRAVERSAL, "..//..//"),
+        (
+            Part::QueryArg,
+            "see php://filter/resource=index.php now",
+            WRAPPER,
+            "php://filter/resource=index.php",
+        ),
+        (
+            Part::Path,
+            "/static/.hiddenthing/x",
+            HIDDEN_PATH,
+            ".hiddenthing",
+        ),
+        (Part::Path, "/static/.svn/entries", SENSITIVE_FILE, ".svn/"),
+    ] {
+        let got = m(part, v);
+        let text = got
+            .iter()
+            .find(|(r, _)| *r == rule)
+            .map(|(_, t)| t.as_str())
+            .unwrap_or_else(|| panic!("{rule} not reported for {v:?}: {got:?}"));
+        assert_eq!(text, want, "{rule} in {v:?}");
+    }
+}

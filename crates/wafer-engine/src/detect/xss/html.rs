@@ -29,6 +29,8 @@ pub(super) struct Tag<'a> {
     pub(super) name: &'a str,
     /// The attribute region: after the name, up to (not including) the `>`.
     attrs: &'a str,
+    /// Byte offset of its `<`.
+    pub(super) start: usize,
     /// Byte offset just past the tag (past `>`, or the end of the input).
     pub(super) end: usize,
     /// Whether a `>` closed it.
@@ -80,6 +82,7 @@ impl<'a> Tag<'a> {
             kind,
             name,
             attrs,
+            start: lt,
             end: if closed { it.pos + 1 } else { it.pos },
             closed,
         })

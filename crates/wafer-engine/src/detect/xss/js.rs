@@ -40,6 +40,8 @@ pub(super) struct Lexer<'a> {
     pos: usize,
     /// Whether the previous token ended an expression (so `/` divides).
     prev_value: bool,
+    /// Where the last token read starts.
+    start: usize,
 }
 
 /// Words after which an expression may start (and `/` opens a regex).
@@ -81,6 +83,7 @@ impl<'a> Lexer<'a> {
             s,
             pos: 0,
             prev_value: false,
+            start: 0,
         }
     }
 
@@ -90,6 +93,7 @@ impl<'a> Lexer<'a> {
             s,
             pos: 0,
             prev_value: true,
+            start: 0,
         }
     }
 
@@ -135,6 +139,7 @@ impl<'a> Lexer<'a> {
         let s = self.s;
         let b = s.as_bytes();
         let start = self.pos;
+        self.start = start;
         let c = *b.get(start)?;
         let mut i = start + 1;
         let tok = match c {
@@ -338,6 +343,12 @@ pub(super) struct Evidence {
     pub(super) bracket: bool,
     /// Any function call in code position.
     pub(super) call: bool,
+    /// Where in the analysed text the token that gave `exec`, `ctor` and
+    /// `sink` starts (the name called, the sink's object).
+    pub(super) exec_at: Option<usize>,
+    pub(super) ctor_at: Option<usize>,
+    pub(super) sink_at: Option<usize>,
+    pub(super) bracket_at: Option<usize>,
 }
 
 impl Evidence {
@@ -345,11 +356,32 @@ impl Evidence {
         self.exec.or(self.ctor)
     }
 
-    fn merge(&mut self, o: Evidence) {
-        self.exec = self.exec.or(o.exec);
-        self.ctor = self.ctor.or(o.ctor);
-        self.sink = self.sink.or(o.sink);
-        self.bracket |= o.bracket;
+    /// Where the strongest evidence ([`strong`](Self::strong), else the sink) starts.
+    pub(super) fn strong_at(&self) -> Option<usize> {
+        if self.exec.is_some() {
+            self.exec_at
+        } else if self.ctor.is_some() {
+            self.ctor_at
+        } else {
+            self.sink_at
+        }
+    }
+
+    /// Takes what `o`, found in a piece `shift` bytes into this analysis's text, adds.
+    fn merge(&mut self, o: Evidence, shift: usize) {
+        let at = |x: Option<usize>| x.map(|a| a + shift);
+        if self.exec.is_none() && o.exec.is_some() {
+            (self.exec, self.exec_at) = (o.exec, at(o.exec_at));
+        }
+        if self.ctor.is_none() && o.ctor.is_some() {
+            (self.ctor, self.ctor_at) = (o.ctor, at(o.ctor_at));
+        }
+        if self.sink.is_none() && o.sink.is_some() {
+            (self.sink, self.sink_at) = (o.sink, at(o.sink_at));
+        }
+        if !self.bracket && o.bracket {
+            (self.bracket, self.bracket_at) = (true, at(o.bracket_at));
+        }
         self.call |= o.call;
     }
 }
@@ -438,10 +470,12 @@ pub(super) fn analyze(src: &str, after_value: bool, depth: u8) -> Evidence {
     // Parenthesis depth, and which open levels are method calls (`.map(`).
     let mut depth_now: u32 = 0;
     let mut member_calls: u64 = 0;
+    let mut first_call: Option<usize> = None;
     for _ in 0..MAX_TOKENS {
         let Some((tok, nl)) = lx.next_tok() else {
             break;
         };
+        let (tok_at, had) = (lx.start, ev);
         let expr_ok = nl
             || match prev {
                 None => true,
@@ -659,6 +693,7 @@ pub(super) fn analyze(src: &str, after_value: bool, depth: u8) -> Evidence {
                     && is_call(&mut lx.clone())
                 {
                     ev.call = true;
+                    first_call.get_or_insert(tok_at);
                 }
             }
             Tok::Str("constructor") => ctor_string = true,
@@ -667,11 +702,29 @@ pub(super) fn analyze(src: &str, after_value: bool, depth: u8) -> Evidence {
                 while let Some(o) = t[from..].find("${") {
                     let inner = &t[from + o + 2..];
                     let end = inner.find('}').unwrap_or(inner.len());
-                    ev.merge(analyze(&inner[..end], false, depth + 1));
+                    // `t` lies inside `src`, just after the template's backtick.
+                    let shift = (t.as_ptr() as usize).saturating_sub(src.as_ptr() as usize);
+                    ev.merge(
+                        analyze(&inner[..end], false, depth + 1),
+                        shift + from + o + 2,
+                    );
                     from += o + 2 + end;
                 }
             }
             _ => {}
+        }
+        // Evidence this token gave starts at it (a template's, inside it, is placed already).
+        if had.exec.is_none() && ev.exec.is_some() && ev.exec_at.is_none() {
+            ev.exec_at = Some(tok_at);
+        }
+        if had.ctor.is_none() && ev.ctor.is_some() && ev.ctor_at.is_none() {
+            ev.ctor_at = Some(tok_at);
+        }
+        if had.sink.is_none() && ev.sink.is_some() && ev.sink_at.is_none() {
+            ev.sink_at = Some(tok_at);
+        }
+        if !had.bracket && ev.bracket && ev.bracket_at.is_none() {
+            ev.bracket_at = Some(tok_at);
         }
         match tok {
             Tok::Punct(b'(') => {
@@ -689,8 +742,10 @@ pub(super) fn analyze(src: &str, after_value: bool, depth: u8) -> Evidence {
         prev2 = prev;
         prev = Some(tok);
     }
-    if ctor_string && ev.call {
-        ev.ctor.get_or_insert("'constructor' as a property name");
+    if ctor_string && ev.call && ev.ctor.is_none() {
+        ev.ctor = Some("'constructor' as a property name");
+        // Found only at the end: the span starts at the first call's callee.
+        ev.ctor_at = Some(first_call.unwrap_or(0));
     }
     ev
 }

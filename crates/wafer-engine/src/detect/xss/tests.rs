@@ -426,3 +426,58 @@ fn long_values_are_bounded() {
     let v = "'".repeat(50_000);
     assert!(ids(&v).is_empty());
 }
+
+/// Each finding shows the tag, attribute or code that runs, not the text around it.
+#[test]
+fn matched_is_the_markup_or_code_only() {
+    let m = |v: &str| crate::detect::testing::matched(check, Part::QueryArg, Some("q"), v);
+    for (v, rule, want) in [
+        (
+            "Great post! <script>alert(1)</script> thanks",
+            SCRIPT_TAG,
+            "<script>alert(1)</script>",
+        ),
+        (
+            "my picture <img src=x onerror=alert(1)> here",
+            EVENT_HANDLER,
+            "<img src=x onerror=alert(1)>",
+        ),
+        (
+            "my picture <img src=x onerror=alert(1)> here",
+            ATTR_BREAKOUT,
+            "onerror=alert(1)",
+        ),
+        (
+            "search term\" onmouseover=\"alert(1)",
+            ATTR_BREAKOUT,
+            "\" onmouseover=\"alert(1)",
+        ),
+        (
+            "abc';alert(String.fromCharCode(88))//",
+            JS_BREAKOUT,
+            "';alert(String.fromCharCode(88))",
+        ),
+        ("1;alert(1); ok", JS_EXEC, "alert(1)"),
+        ("x ＜script＞alert(1)＜/script＞ y", LOOKALIKE, "＜script＞"),
+        (
+            "hi {{constructor.constructor('alert(1)')()}} bye",
+            TEMPLATE,
+            "constructor.constructor('alert(1)')()",
+        ),
+    ] {
+        let got = m(v);
+        let text = got
+            .iter()
+            .find(|(r, _)| *r == rule)
+            .map(|(_, t)| t.as_str())
+            .unwrap_or_else(|| panic!("{rule} not reported for {v:?}: {got:?}"));
+        assert_eq!(text, want, "{rule} in {v:?}");
+    }
+    // A long tag shows the attribute, which is what fits in a finding.
+    let long = format!("<img class=\"{}\" src=x onerror=alert(1)>", "c".repeat(120));
+    let got = m(&long);
+    assert!(
+        got.contains(&(EVENT_HANDLER, "onerror=alert(1)".to_owned())),
+        "{got:?}"
+    );
+}
