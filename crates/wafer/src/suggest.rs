@@ -1,17 +1,22 @@
 //! Suggested exclusions: from the recorded events, the narrow exclusions a
-//! site owner would write by hand for a rule that keeps firing on real use of
-//! the application (rule R on path P in argument A), each with its evidence
+//! site owner would write by hand for rules that keep firing on real use of
+//! the application (rules R on path P in argument A), each with its evidence
 //! and a preview of what it would have let through.
 //!
-//! Findings are grouped by (rule, path template, location with array indexes
-//! folded). A group is proposed only when, within the window, at least
-//! `min_clients` distinct clients that are not banned sent requests in which
-//! nothing else was found: a request with a finding of another group is
-//! evidence against (counted and shown, never support). Groups the policy
-//! already covers are not proposed. The work is bounded: at most `max_events`
+//! Findings are grouped by rule and place: the path template (numeric, UUID
+//! and hex segments folded to `*`) and the location (part and name, array
+//! indexes folded to `*`). A request supports a group only when nothing else
+//! was found in it: every finding is at that same place (several rules
+//! firing on one value is what real content does: an `<iframe>` in a CMS
+//! field trips two XSS rules at once), none was left out of the event, and
+//! the anomaly model added none. A request with a finding elsewhere is
+//! evidence against, counted and shown. A rule is proposed for a place when
+//! at least `min_clients` distinct clients, not banned, sent such requests
+//! within the window; one suggestion per place carries every such rule the
+//! policy does not already cover. The work is bounded: at most `max_events`
 //! of the newest events are read, and the answer says when that cut the window.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 
 use serde::Serialize;
@@ -93,13 +98,22 @@ pub struct PreviewExample {
     pub threshold: u32,
 }
 
+/// One rule of a suggestion and its own support.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Suggestion {
-    /// Stable: the same rule, path template and location give the same id.
-    pub id: String,
+pub struct RuleEvidence {
     pub rule_id: u32,
     pub class: String,
     pub message: String,
+    pub clients: usize,
+    pub requests: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Suggestion {
+    /// Stable: the same path template and location give the same id.
+    pub id: String,
+    /// The rules to exclude there, each seen from enough clients.
+    pub rules: Vec<RuleEvidence>,
     /// The path template the findings were seen on.
     pub path: String,
     /// Where in the request (part and folded name).
@@ -167,19 +181,17 @@ pub async fn suggest(
     Ok(report)
 }
 
-/// A group: one rule at one place.
+/// A place: a path template and a location in the request.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-struct Key {
-    rule_id: u32,
+struct Place {
     path: String,
     part: Part,
     name: Option<String>,
 }
 
-impl Key {
-    fn of(ev: &Event, loc: &Location, rule_id: u32) -> Key {
-        Key {
-            rule_id,
+impl Place {
+    fn of(ev: &Event, loc: &Location) -> Place {
+        Place {
             path: fold::path_template(&ev.path),
             part: loc.part,
             name: loc.name.as_deref().map(fold::name_template),
@@ -188,8 +200,6 @@ impl Key {
 
     fn id(&self) -> String {
         let mut h = Sha256::new();
-        h.update(self.rule_id.to_string());
-        h.update([0]);
         h.update(&self.path);
         h.update([0]);
         h.update(self.part.as_str());
@@ -204,40 +214,32 @@ impl Key {
     /// can name (then no suggestion), `Some(None)` for an unnamed part (the
     /// exclusion covers the whole request on that path).
     fn arg(&self) -> Option<Option<String>> {
-        let text = match (self.part, self.name.as_deref()) {
-            (Part::Header, Some(n)) => format!("header:{n}"),
-            (Part::Cookie | Part::CookieName, Some(n)) => format!("cookie:{n}"),
-            (
-                Part::QueryArg
-                | Part::QueryArgName
-                | Part::BodyArg
-                | Part::BodyArgName
-                | Part::Filename,
-                Some(n),
-            ) => {
-                // A name that reads as a cookie or header pattern would name another place.
-                if n.starts_with("cookie:") || n.starts_with("header:") {
-                    return None;
-                }
-                n.to_owned()
-            }
-            (
-                Part::QueryArg
+        let named = matches!(
+            self.part,
+            Part::QueryArg
                 | Part::QueryArgName
                 | Part::BodyArg
                 | Part::BodyArgName
                 | Part::Filename
                 | Part::Header
                 | Part::Cookie
-                | Part::CookieName,
-                None,
-            ) => return None,
-            _ => return Some(None),
+                | Part::CookieName
+        );
+        let text = match (self.part, self.name.as_deref()) {
+            (_, None) if named => return None,
+            (_, None) => return Some(None),
+            (Part::Header, Some(n)) => format!("header:{n}"),
+            (Part::Cookie | Part::CookieName, Some(n)) => format!("cookie:{n}"),
+            // A name that reads as a cookie or header pattern would name another place.
+            (_, Some(n)) if n.starts_with("cookie:") || n.starts_with("header:") => return None,
+            (_, Some(n)) if named => n.to_owned(),
+            (_, Some(_)) => return Some(None),
         };
         text.parse::<ArgPattern>().ok().map(|_| Some(text))
     }
 }
 
+/// What one place gathered.
 #[derive(Default)]
 struct Group {
     clients: HashSet<IpAddr>,
@@ -247,10 +249,18 @@ struct Group {
     last: u64,
     examples: BTreeSet<String>,
     counter: u64,
+    /// Per rule: the clients and requests that support it.
+    rules: BTreeMap<u32, RuleGroup>,
+    /// A real path and location of the place, to ask the policy what it covers.
+    sample: Option<(String, Location)>,
+}
+
+#[derive(Default)]
+struct RuleGroup {
+    clients: HashSet<IpAddr>,
+    requests: u64,
     class: String,
     message: String,
-    /// A real path and location of the group, to ask the policy whether it is covered.
-    sample: Option<(String, Location)>,
 }
 
 fn short(s: &str) -> String {
@@ -264,93 +274,122 @@ pub fn analyse(
     banned: &(dyn Fn(IpAddr) -> bool + Send + Sync),
     min_clients: usize,
 ) -> Report {
-    let mut groups: HashMap<Key, Group> = HashMap::new();
+    let mut groups: HashMap<Place, Group> = HashMap::new();
     let mut banned_cache: HashMap<IpAddr, bool> = HashMap::new();
     for ev in events {
         if ev.reason.is_some() || ev.findings.is_empty() {
             continue;
         }
-        // Each group once per request, with its first finding.
-        let mut here: Vec<(Key, &wafer_engine::Finding)> = Vec::new();
+        // Each place once per request, with its findings.
+        let mut here: Vec<(Place, Vec<&wafer_engine::Finding>)> = Vec::new();
         let mut other = ev.findings_omitted > 0;
         for f in &ev.findings {
             if f.rule_id == ANOMALY_RULE {
                 other = true;
                 continue;
             }
-            let key = Key::of(ev, &f.location, f.rule_id);
-            if !here.iter().any(|(k, _)| *k == key) {
-                here.push((key, f));
+            let place = Place::of(ev, &f.location);
+            match here.iter_mut().find(|(p, _)| *p == place) {
+                Some((_, fs)) => fs.push(f),
+                None => here.push((place, vec![f])),
             }
         }
         // Findings left out of the event, the anomaly model's, or another
-        // group's are something else found: this request speaks for no group.
+        // place's are something else found: this request supports no group.
         let clean = here.len() == 1 && !other;
         let is_banned = *banned_cache
             .entry(ev.client_ip)
             .or_insert_with(|| banned(ev.client_ip));
-        for (key, f) in here {
-            let g = groups.entry(key).or_default();
+        for (place, fs) in here {
+            let g = groups.entry(place).or_default();
             if g.sample.is_none() {
-                g.class = f.class.to_string();
-                g.message = f.message.clone();
-                g.sample = Some((ev.path.clone(), f.location.clone()));
+                g.sample = Some((ev.path.clone(), fs[0].location.clone()));
             }
             if !clean {
                 g.counter += 1;
-            } else if is_banned {
+                continue;
+            }
+            if is_banned {
                 g.banned.insert(ev.client_ip);
+                continue;
+            }
+            g.clients.insert(ev.client_ip);
+            g.requests += 1;
+            g.first = if g.requests == 1 {
+                ev.ts_ms
             } else {
-                g.clients.insert(ev.client_ip);
-                g.requests += 1;
-                g.first = if g.requests == 1 {
-                    ev.ts_ms
-                } else {
-                    g.first.min(ev.ts_ms)
-                };
-                g.last = g.last.max(ev.ts_ms);
-                if g.examples.len() < EXAMPLES {
-                    g.examples.insert(short(&f.matched));
+                g.first.min(ev.ts_ms)
+            };
+            g.last = g.last.max(ev.ts_ms);
+            if g.examples.len() < EXAMPLES {
+                g.examples.insert(short(&fs[0].matched));
+            }
+            let mut seen: Vec<u32> = Vec::new();
+            for f in fs {
+                if seen.contains(&f.rule_id) {
+                    continue;
                 }
+                seen.push(f.rule_id);
+                let r = g.rules.entry(f.rule_id).or_default();
+                if r.requests == 0 {
+                    r.class = f.class.to_string();
+                    r.message = f.message.clone();
+                }
+                r.clients.insert(ev.client_ip);
+                r.requests += 1;
             }
         }
     }
 
     let mut out: Vec<Suggestion> = Vec::new();
-    for (key, g) in &groups {
-        if g.clients.len() < min_clients.max(1) {
-            continue;
-        }
-        let Some(arg) = key.arg() else { continue };
-        let Ok(pattern) = PathPattern::parse(&key.path) else {
+    for (place, g) in &groups {
+        let Some((sample_path, sample_loc)) = &g.sample else {
             continue;
         };
-        if let Some((path, loc)) = &g.sample
-            && !policy.for_path(path).rule_active_at(key.rule_id, 0, loc)
-        {
-            // Already excluded (or the rule is off): nothing to propose.
+        let Some(arg) = place.arg() else { continue };
+        let Ok(pattern) = PathPattern::parse(&place.path) else {
+            continue;
+        };
+        let eff = policy.for_path(sample_path);
+        // Enough clients, and not already excluded there (or off).
+        let rules: Vec<RuleEvidence> = g
+            .rules
+            .iter()
+            .filter(|(id, r)| {
+                r.clients.len() >= min_clients.max(1) && eff.rule_active_at(**id, 0, sample_loc)
+            })
+            .map(|(id, r)| RuleEvidence {
+                rule_id: *id,
+                class: r.class.clone(),
+                message: r.message.clone(),
+                clients: r.clients.len(),
+                requests: r.requests,
+            })
+            .collect();
+        if rules.is_empty() {
             continue;
         }
-        let rule = RuleRange {
-            lo: key.rule_id,
-            hi: key.rule_id,
-        };
-        let mut exclusion = Exclusion::new(pattern, vec![rule]);
+        let ranges = rules
+            .iter()
+            .map(|r| RuleRange {
+                lo: r.rule_id,
+                hi: r.rule_id,
+            })
+            .collect();
+        let mut exclusion = Exclusion::new(pattern, ranges);
         exclusion.args = arg.iter().filter_map(|a| a.parse().ok()).collect();
         out.push(Suggestion {
-            id: key.id(),
-            rule_id: key.rule_id,
-            class: g.class.clone(),
-            message: g.message.clone(),
-            path: key.path.clone(),
-            location: Location {
-                part: key.part,
-                name: key.name.clone(),
-            },
+            id: place.id(),
             exclusion: ExclusionDoc {
-                path: key.path.clone(),
-                rules: vec![key.rule_id.to_string()],
+                path: place.path.clone(),
+                rules: rules.iter().map(|r| r.rule_id.to_string()).collect(),
                 args: arg.into_iter().collect(),
+            },
+            rules,
+            path: place.path.clone(),
+            location: Location {
+                part: place.part,
+                name: place.name.clone(),
             },
             evidence: Evidence {
                 clients: g.clients.len(),

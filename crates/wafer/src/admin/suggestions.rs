@@ -149,6 +149,6 @@ pub async fn accept(
         Ok(())
     })
     .await?;
-    tracing::info!(id = %found.id, rule = found.rule_id, path = %found.path, "suggested exclusion accepted");
+    tracing::info!(id = %found.id, rules = ?found.exclusion.rules, path = %found.path, "suggested exclusion accepted");
     Ok(Json(json!({"accepted": found, "policy": policy})).into_response())
 }
