@@ -15,4 +15,5 @@ mod h2raw;
 mod harness;
 mod proxy;
 mod recorder;
+mod suggestions;
 mod websocket;
