@@ -13,10 +13,11 @@ use crate::harness::send;
 
 const TOKEN: &str = "Bearer test-admin-token-0123456789";
 /// What a CMS editor pastes: a video embed. Two XSS rules fire on it.
-const EMBED: &str = "%3Ciframe%20src%3D%22https%3A%2F%2Fvideo.example%2Fe%2F1%22%3E%3C%2Fiframe%3E";
+pub(crate) const EMBED: &str =
+    "%3Ciframe%20src%3D%22https%3A%2F%2Fvideo.example%2Fe%2F1%22%3E%3C%2Fiframe%3E";
 
 /// A form POST to `path` from `client`; the status.
-async fn save(node: &Node, client: &str, path: &str, body: &str) -> StatusCode {
+pub(crate) async fn save(node: &Node, client: &str, path: &str, body: &str) -> StatusCode {
     let req = Request::post(node.proxy(path))
         .header("host", "notes.example")
         .header(
@@ -42,17 +43,14 @@ async fn post(node: &Node, path: &str, body: Value, auth: &[(&str, &str)]) -> (S
     )
 }
 
-#[tokio::test]
-async fn a_suggested_exclusion_is_accepted_and_lets_exactly_that_through() {
-    let node = Node::start_cfg(|c| {
-        c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
-    })
-    .await;
+/// Six editors save an embed on their own notes (blocked); two other clients
+/// send it with an SQL injection elsewhere in the request. Waits until stored.
+pub(crate) async fn seed(node: &Node) {
     let body = format!("title=Trip&content={EMBED}");
     // Six editors, each on their own note.
     for i in 0..6 {
         let status = save(
-            &node,
+            node,
             &format!("203.0.113.{}", i + 10),
             &format!("/notes/{}/save", 40 + i),
             &body,
@@ -63,7 +61,7 @@ async fn a_suggested_exclusion_is_accepted_and_lets_exactly_that_through() {
     // Two clients that also sent something else: evidence against, not for.
     for i in 0..2 {
         let status = save(
-            &node,
+            node,
             &format!("198.51.100.{}", i + 1),
             "/notes/7/save",
             &format!("content={EMBED}&q=1%27%20UNION%20SELECT%20password%20FROM%20users--"),
@@ -72,6 +70,16 @@ async fn a_suggested_exclusion_is_accepted_and_lets_exactly_that_through() {
         assert_eq!(status, StatusCode::FORBIDDEN);
     }
     node.stored(8).await;
+}
+
+#[tokio::test]
+async fn a_suggested_exclusion_is_accepted_and_lets_exactly_that_through() {
+    let node = Node::start_cfg(|c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    seed(&node).await;
+    let body = format!("title=Trip&content={EMBED}");
 
     let (status, v) = node.api("/api/suggestions?min_clients=7").await;
     assert_eq!(status, StatusCode::OK, "{v}");
