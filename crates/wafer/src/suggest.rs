@@ -18,6 +18,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -140,10 +141,12 @@ pub struct Report {
 }
 
 /// Reads the window's newest events (at most `p.max_events`) and proposes.
+/// The grouping runs on the blocking pool: tens of thousands of events take
+/// a moment of CPU, which the admin runtime (shared with the Redis link) must not wait on.
 pub async fn suggest(
     store: &dyn Store,
-    policy: &Policy,
-    banned: &(dyn Fn(IpAddr) -> bool + Send + Sync),
+    policy: Policy,
+    banned: Arc<dyn Fn(IpAddr) -> bool + Send + Sync>,
     p: &Params,
 ) -> StoreResult<Report> {
     let from_ms = p.now_ms.saturating_sub(p.window_ms);
@@ -173,7 +176,11 @@ pub async fn suggest(
         page.limit = PAGE.min(p.max_events - events.len());
     }
     events.truncate(p.max_events);
-    let mut report = analyse(&events, policy, banned, p.min_clients);
+    let min_clients = p.min_clients;
+    let mut report =
+        tokio::task::spawn_blocking(move || analyse(&events, &policy, &*banned, min_clients))
+            .await
+            .map_err(|e| crate::store::StoreError::Other(format!("suggestions: {e}")))?;
     report.truncated = truncated;
     report.max_events = p.max_events;
     report.from_ms = from_ms;

@@ -75,10 +75,11 @@ async fn report(s: &AdminState, p: &Params) -> ApiResult<Report> {
     let shared = Arc::clone(&s.shared);
     let lists = protection.ip_lists.clone();
     // Banned now, or on the policy's block list: their requests are no evidence.
-    let banned = move |ip: IpAddr| {
+    let banned = Arc::new(move |ip: IpAddr| {
         shared.bans.banned(ip).is_some() || lists.check(ip) == GuardDecision::Block
-    };
-    Ok(suggest::suggest(&*s.store, protection.engine.policy(), &banned, p).await?)
+    });
+    let policy = protection.engine.policy().clone();
+    Ok(suggest::suggest(&*s.store, policy, banned, p).await?)
 }
 
 pub async fn list(State(s): State<Arc<AdminState>>, RawQuery(q): RawQuery) -> ApiResult<Response> {

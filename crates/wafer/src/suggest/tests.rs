@@ -138,7 +138,9 @@ async fn proposes_only_what_the_evidence_supports(store: Arc<dyn Store>) {
     store.insert(seed()).await.unwrap();
     let policy = Policy::default();
     let p = Params::new(NOW);
-    let r = suggest(&*store, &policy, &banned, &p).await.unwrap();
+    let r = suggest(&*store, policy.clone(), Arc::new(banned), &p)
+        .await
+        .unwrap();
     assert_eq!(
         r.scanned,
         seed().len() - 6,
@@ -167,13 +169,17 @@ async fn proposes_only_what_the_evidence_supports(store: Arc<dyn Store>) {
     assert!(s.preview.examples.iter().all(|e| e.score_after == 0));
 
     // The id is stable across runs.
-    let again = suggest(&*store, &policy, &banned, &p).await.unwrap();
+    let again = suggest(&*store, policy.clone(), Arc::new(banned), &p)
+        .await
+        .unwrap();
     assert_eq!(again.suggestions[0].id, s.id);
 
     // Two clients are enough when the owner says so; the mixed group never is.
     let mut low = p.clone();
     low.min_clients = 2;
-    let r = suggest(&*store, &policy, &banned, &low).await.unwrap();
+    let r = suggest(&*store, policy.clone(), Arc::new(banned), &low)
+        .await
+        .unwrap();
     let rules: Vec<&[String]> = r
         .suggestions
         .iter()
@@ -194,13 +200,17 @@ async fn proposes_only_what_the_evidence_supports(store: Arc<dyn Store>) {
         inspect_websocket: true,
     };
     let (covered, _) = doc.build(&policy).unwrap();
-    let r = suggest(&*store, &covered, &banned, &p).await.unwrap();
+    let r = suggest(&*store, covered, Arc::new(banned), &p)
+        .await
+        .unwrap();
     assert!(r.suggestions.is_empty(), "{:#?}", r.suggestions);
 
     // Bounded: at most max_events read, and the answer says so.
     let mut small = p.clone();
     small.max_events = 5;
-    let r = suggest(&*store, &policy, &banned, &small).await.unwrap();
+    let r = suggest(&*store, policy.clone(), Arc::new(banned), &small)
+        .await
+        .unwrap();
     assert_eq!((r.scanned, r.truncated), (5, true));
 }
 
