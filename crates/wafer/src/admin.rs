@@ -29,6 +29,7 @@ pub mod openapi;
 pub mod policy;
 pub mod policy_routes;
 pub mod policy_sync;
+pub mod suggestions;
 pub mod throttle;
 
 pub use auth::Auth;
@@ -73,6 +74,11 @@ pub fn router(state: Arc<AdminState>) -> Router {
             axum::routing::post(policy_routes::add_exclusion),
         )
         .route("/api/policy/ip", axum::routing::post(policy_routes::add_ip))
+        .route("/api/suggestions", get(suggestions::list))
+        .route(
+            "/api/suggestions/accept",
+            axum::routing::post(suggestions::accept),
+        )
         .route("/api/bans", get(bans::list).post(bans::add))
         .route("/api/bans/{ip}", axum::routing::delete(bans::lift))
         .route("/api/openapi.json", get(openapi_json))

@@ -12,6 +12,7 @@ pub mod guard;
 pub mod periodic;
 pub mod proxy;
 pub mod store;
+pub mod suggest;
 #[doc(hidden)]
 pub mod testing;
 pub mod traffic;

@@ -104,6 +104,16 @@ pub fn document() -> Value {
             "/api/policy/ip": {"post": {"summary": "Put an address or CIDR on the allow or block list: {list: allow|block, cidr}",
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["list", "cidr"], "properties": {"list": {"type": "string", "enum": ["allow", "block"]}, "cidr": {"type": "string"}}}}}},
                 "responses": {"200": {"description": "The policy now in force"}, "400": err, "401": unauth}}},
+            "/api/suggestions": {"get": {"summary": "Suggested exclusions from the recorded events: rules that fired in one place (path template, argument) for at least min_clients distinct clients (not banned) whose requests had nothing found elsewhere; one suggestion per place; each with evidence (clients, requests, first/last seen, matched examples, counter_evidence: requests where it came with another finding) and a preview (blocked events that would have passed). Already covered places are left out. At most max_events of the newest events in the window are read; truncated says when that cut the window",
+                "parameters": [
+                    {"name": "min_clients", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 5}, "description": "Distinct clients needed."},
+                    {"name": "window", "in": "query", "schema": {"type": "string", "default": "7d"}, "description": "How far back: 1h, 7d, 30d or ms (at least 1m)."},
+                    {"name": "max_events", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": crate::suggest::MAX_EVENTS_LIMIT, "default": crate::suggest::DEFAULT_MAX_EVENTS}, "description": "Most events read (newest first)."}],
+                "responses": {"200": {"description": "{suggestions: [{id, rules: [{rule_id, class, message, clients, requests}], path, location, exclusion: {path, rules, args}, evidence, preview}], scanned, max_events, truncated, from_ms, oldest_scanned_ms, min_clients, window_ms}"}, "400": err, "401": unauth}}},
+            "/api/suggestions/accept": {"post": {"summary": "Accept a suggestion by id: {id, min_clients?, window?, max_events?} (the parameters it was listed with); the list is recomputed and its exclusion added to the policy (saved, shared with the cluster)",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}, "min_clients": {"type": "integer"}, "window": {"type": "string"}, "max_events": {"type": "integer"}}}}}},
+                "responses": {"200": {"description": "{accepted: the suggestion, policy: the policy now in force}"}, "400": err, "401": unauth,
+                              "404": {"description": "No such suggestion now (accepted, covered, or no longer supported)"}}}},
             "/api/bans": {
                 "get": {"summary": "Active bans and the automatic-ban policy", "responses": {"200": {"description": "{bans, policy, shared}"}, "401": unauth}},
                 "post": {"summary": "Ban a client: {ip, minutes?, reason?}", "responses": {"201": {"description": "The ban"}, "400": err, "401": unauth}}},

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
-use wafer_engine::{Engine, Exclusion, Mode, PathPattern, Policy, Route, RuleRange};
+use wafer_engine::{ArgPattern, Engine, Exclusion, Mode, PathPattern, Policy, Route, RuleRange};
 
 use crate::config::bounds;
 use crate::guard::IpLists;
@@ -83,6 +83,10 @@ pub struct RouteDoc {
 pub struct ExclusionDoc {
     pub path: String,
     pub rules: Vec<String>,
+    /// Where in the request the rules do not count: argument names or JSON
+    /// paths (`*` for any run), `cookie:NAME`, `header:NAME`. Empty: anywhere.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -126,6 +130,7 @@ impl PolicyDoc {
                 .map(|e| ExclusionDoc {
                     path: e.path.as_str().to_owned(),
                     rules: ranges(&e.rules),
+                    args: e.args.iter().map(|a| a.as_str().to_owned()).collect(),
                 })
                 .collect(),
             ip: IpDoc {
@@ -248,8 +253,19 @@ impl PolicyDoc {
                 errs.push(format!("{key}.rules: name at least one rule"));
             }
             let rs = rules(&format!("{key}.rules"), &e.rules, &mut errs);
+            let args: Vec<ArgPattern> = e
+                .args
+                .iter()
+                .filter_map(|a| {
+                    a.parse::<ArgPattern>()
+                        .map_err(|err| errs.push(format!("{key}.args: {err}")))
+                        .ok()
+                })
+                .collect();
             if let Some(path) = path {
-                policy.exclusions.push(Exclusion::new(path, rs));
+                let mut ex = Exclusion::new(path, rs);
+                ex.args = args;
+                policy.exclusions.push(ex);
             }
         }
         let nets = |key: &str, v: &[String], errs: &mut Vec<String>| -> Vec<IpNet> {
@@ -368,6 +384,12 @@ mod tests {
         bad.exclusions.push(ExclusionDoc {
             path: "/a".into(),
             rules: vec![],
+            args: vec![],
+        });
+        bad.exclusions.push(ExclusionDoc {
+            path: "/b".into(),
+            rules: vec!["942100".into()],
+            args: vec!["header:".into()],
         });
         bad.ip.block.push("300.1.1.1".into());
         let errs = bad.build(engine.policy()).unwrap_err();
@@ -381,6 +403,7 @@ mod tests {
             "routes[0].anomaly_threshold",
             "anomaly.threshold",
             "exclusions[0].rules",
+            "exclusions[1].args",
             "ip.block",
         ] {
             assert!(
@@ -388,6 +411,49 @@ mod tests {
                 "{key} not in {errs:?}"
             );
         }
+    }
+
+    /// An exclusion narrowed to arguments keeps them through the document, the
+    /// saved file and the engine: the rule stops counting in that argument only.
+    #[test]
+    fn exclusion_arguments_round_trip_and_apply() {
+        use wafer_engine::request::{Location, Part};
+        let engine = Engine::builtin();
+        let mut doc = PolicyDoc::of(&engine, &IpLists::default());
+        doc.exclusions.push(ExclusionDoc {
+            path: "/notes/*/save".into(),
+            rules: vec!["941100".into()],
+            args: vec![
+                "content".into(),
+                "cells.*.source".into(),
+                "cookie:draft".into(),
+            ],
+        });
+        let (p, _) = doc.build(engine.policy()).unwrap();
+        let engine = engine.with_policy(p);
+        assert_eq!(PolicyDoc::of(&engine, &IpLists::default()), doc);
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = saved_path(dir.path());
+        save(&path, &doc).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("cells.*.source"), "{text}");
+        assert_eq!(load(&path).unwrap().as_ref(), Some(&doc));
+
+        let eff = engine.policy().for_path("/notes/42/save");
+        let at = |part, name: &str| Location::new(part, Some(name));
+        assert!(!eff.rule_active_at(941100, 1, &at(Part::BodyArg, "content")));
+        assert!(!eff.rule_active_at(941100, 1, &at(Part::BodyArg, "cells.3.source")));
+        assert!(!eff.rule_active_at(941100, 1, &at(Part::Cookie, "draft")));
+        // Elsewhere in the request, another rule, another path: still counts.
+        assert!(eff.rule_active_at(941100, 1, &at(Part::BodyArg, "title")));
+        assert!(eff.rule_active_at(941110, 1, &at(Part::BodyArg, "content")));
+        let other = engine.policy().for_path("/notes/42/delete");
+        assert!(other.rule_active_at(941100, 1, &at(Part::BodyArg, "content")));
+
+        // Documents saved before `args` existed still load, as "anywhere".
+        let old: ExclusionDoc = serde_json::from_str(r#"{"path":"/a","rules":["1"]}"#).unwrap();
+        assert!(old.args.is_empty());
     }
 
     /// Issue 15: the same out-of-range value the config file refuses

@@ -89,12 +89,19 @@ pub async fn add_exclusion(
     let add: ExclusionAdd = json("exclusion", &body)?;
     let rule = add.rule.trim().to_owned();
     change(&s, None, move |d| {
-        match d.exclusions.iter_mut().find(|e| e.path == add.path) {
+        // Only an exclusion that covers the whole request takes the rule: one
+        // narrowed to some arguments would narrow this rule too.
+        match d
+            .exclusions
+            .iter_mut()
+            .find(|e| e.path == add.path && e.args.is_empty())
+        {
             Some(e) if e.rules.contains(&rule) => {}
             Some(e) => e.rules.push(rule),
             None => d.exclusions.push(ExclusionDoc {
                 path: add.path,
                 rules: vec![rule],
+                args: Vec::new(),
             }),
         }
         Ok(())
@@ -140,6 +147,16 @@ async fn change(
     if_match: Option<&str>,
     edit: impl FnOnce(&mut PolicyDoc) -> ApiResult<()>,
 ) -> ApiResult<Response> {
+    Ok(answer(&commit(s, if_match, edit).await?))
+}
+
+/// What [`change`] does, returning the document now in force (for handlers
+/// that answer with more than the policy, such as accepting a suggestion).
+pub(super) async fn commit(
+    s: &Arc<AdminState>,
+    if_match: Option<&str>,
+    edit: impl FnOnce(&mut PolicyDoc) -> ApiResult<()>,
+) -> ApiResult<PolicyDoc> {
     let saved = apply(
         &s.shared,
         s.policy_path.as_deref(),
@@ -150,7 +167,7 @@ async fn change(
     .await?;
     tracing::info!("policy changed through the admin API");
     super::policy_sync::publish(&s.shared, &saved).await;
-    Ok(answer(&saved))
+    Ok(saved)
 }
 
 /// The one way a policy changes, from the API or from the cluster: under the

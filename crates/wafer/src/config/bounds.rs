@@ -15,6 +15,8 @@ pub const THRESHOLD_MAX: u32 = 10_000;
 pub const MAX_ROUTES: usize = 1_000;
 pub const MAX_EXCLUSIONS: usize = 1_000;
 pub const MAX_RULE_RANGES: usize = 1_000;
+/// Most argument patterns one exclusion names (each is matched per finding).
+pub const MAX_EXCLUSION_ARGS: usize = 100;
 /// Most entries in the policy's own allow or block list (bulk feeds belong in
 /// `ip.allow_files` / `ip.block_files`, which are not part of the policy).
 pub const MAX_IP_ENTRIES: usize = 10_000;
@@ -75,6 +77,11 @@ pub fn lists(p: &Policy, ip: &IpLists) -> Vec<(String, String)> {
             format!("exclusions[{i}].rules"),
             e.rules.len(),
             MAX_RULE_RANGES,
+        );
+        check(
+            format!("exclusions[{i}].args"),
+            e.args.len(),
+            MAX_EXCLUSION_ARGS,
         );
     }
     check("ip.allow".into(), ip.allow.len(), MAX_IP_ENTRIES);

@@ -131,6 +131,8 @@ async fn every_admin_route_refuses_a_missing_or_wrong_token() {
         ("GET", "/api/model"),
         ("POST", "/api/policy/exclusions"),
         ("POST", "/api/policy/ip"),
+        ("GET", "/api/suggestions"),
+        ("POST", "/api/suggestions/accept"),
         ("GET", "/api/events"),
         ("GET", "/api/events/abc"),
         ("GET", "/api/stats"),

@@ -53,7 +53,7 @@ fn encode(s: &str) -> String {
 }
 
 /// Logs in through the form; the session cookie pair.
-async fn session(node: &Node) -> String {
+pub(crate) async fn session(node: &Node) -> String {
     let (cookie, csrf) = login_form(node).await;
     let (parts, _) = send(login_post(
         node,

@@ -126,3 +126,52 @@ async fn cross_origin_pages_change_nothing_in_a_real_browser() {
     }
     node.running.stop().await.unwrap();
 }
+
+/// Suggested exclusions in the dashboard: the proposal for six editors'
+/// embeds is shown with its evidence and preview, accepted in one click, and
+/// listed in the Policy view (`ui/e2e/suggestions.mjs`); then the editors'
+/// request passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suggestion_is_accepted_in_one_click_in_a_real_browser() {
+    let chromium = chromium();
+    let ui = ui_dir();
+    assert!(
+        ui.join("node_modules/playwright-core").exists(),
+        "run `npm ci` in {} (the build does it unless WAFER_UI_DIST is set)",
+        ui.display()
+    );
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard");
+    std::fs::create_dir_all(&shots).unwrap();
+    let node = Node::start_cfg(|c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    crate::suggestions::seed(&node).await;
+    let mut cmd = std::process::Command::new("node");
+    cmd.arg(ui.join("e2e/suggestions.mjs"))
+        .current_dir(&ui)
+        .env("WAFER_ADMIN_URL", node.admin("").trim_end_matches('/'))
+        .env("WAFER_TOKEN", "test-admin-token-0123456789")
+        .env("WAFER_SCREENSHOT_DIR", &shots)
+        .env("CHROMIUM", &chromium);
+    // The script has its own 90 s watchdog.
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .unwrap()
+        .expect("node (Node.js 20+) must be installed");
+    println!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "suggestions browser test failed");
+    let status = crate::suggestions::save(
+        &node,
+        "203.0.113.10",
+        "/notes/77/save",
+        &format!("title=Trip&content={}", crate::suggestions::EMBED),
+    )
+    .await;
+    assert_eq!(status, http::StatusCode::OK);
+    node.running.stop().await.unwrap();
+}

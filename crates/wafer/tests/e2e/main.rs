@@ -16,4 +16,5 @@ mod harness;
 mod own_url;
 mod proxy;
 mod recorder;
+mod suggestions;
 mod websocket;

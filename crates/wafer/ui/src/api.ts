@@ -1,6 +1,6 @@
 // Fetch wrapper for the admin API. The session cookie is same-origin, so
 // there is nothing to attach; a 401 means the session expired: log in again.
-import type { Ban, BanList, EventPage, Info, ModelInfo, Policy, Stats, WafEvent } from './types';
+import type { Ban, BanList, EventPage, Info, ModelInfo, Policy, Stats, Suggestion, SuggestionReport, WafEvent } from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -66,6 +66,9 @@ export const api = {
     call<Policy>('POST', '/api/policy/exclusions', { path, rule }).then((r) => r.body),
   ipList: (list: 'block' | 'allow', cidr: string) =>
     call<Policy>('POST', '/api/policy/ip', { list, cidr }).then((r) => r.body),
+  suggestions: (params: URLSearchParams) => call<SuggestionReport>('GET', '/api/suggestions?' + params).then((r) => r.body),
+  acceptSuggestion: (id: string, params: Record<string, string>) =>
+    call<{ accepted: Suggestion; policy: Policy }>('POST', '/api/suggestions/accept', { id, ...params }).then((r) => r.body),
   model: () => call<ModelInfo>('GET', '/api/model').then((r) => r.body),
   activateModel: (version: string) => call<ModelInfo>('POST', '/api/model/activate', { version }).then((r) => r.body),
   rollbackModel: () => call<ModelInfo>('POST', '/api/model/rollback', {}).then((r) => r.body),

@@ -11,6 +11,7 @@ import { modelView } from './views/model';
 import { overviewView } from './views/overview';
 import { policyView } from './views/policy';
 import { searchView } from './views/search';
+import { suggestionsView } from './views/suggestions';
 
 type View = (root: HTMLElement) => () => void;
 
@@ -19,6 +20,7 @@ const ROUTES: { key: string; label: string; icon: string; view: View }[] = [
   { key: 'feed', label: 'Live feed', icon: 'M3 12h4l3-8 4 16 3-8h4', view: feedView },
   { key: 'search', label: 'Search', icon: 'M11 4a7 7 0 1 0 0 14 7 7 0 0 0 0-14zM20 20l-4-4', view: searchView },
   { key: 'policy', label: 'Policy', icon: 'M12 3l8 3v6c0 5-3.5 8-8 9-4.5-1-8-4-8-9V6z', view: policyView },
+  { key: 'suggestions', label: 'Suggestions', icon: 'M9 18h6M10 21h4M12 3a6 6 0 0 0-4 10.5c.6.6 1 1.5 1 2.5h6c0-1 .4-1.9 1-2.5A6 6 0 0 0 12 3z', view: suggestionsView },
   { key: 'bans', label: 'Bans', icon: 'M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18zM5.6 5.6l12.8 12.8', view: bansView },
   { key: 'model', label: 'Model', icon: 'M9 3v3M15 3v3M9 18v3M15 18v3M3 9h3M3 15h3M18 9h3M18 15h3M6 6h12v12H6zM10 10h4v4h-4z', view: modelView },
 ];

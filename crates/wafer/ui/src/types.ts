@@ -116,13 +116,53 @@ export interface AnomalyPolicy {
   threshold?: number;
 }
 
+/** Rules that do not count on a path; with `args`, only in those arguments. */
+export interface Exclusion {
+  path: string;
+  rules: string[];
+  args?: string[];
+}
+
+export interface Suggestion {
+  id: string;
+  rules: { rule_id: number; class: string; message: string; clients: number; requests: number }[];
+  path: string;
+  location: { part: string; name?: string };
+  exclusion: Exclusion;
+  evidence: {
+    clients: number;
+    requests: number;
+    first_seen_ms: number;
+    last_seen_ms: number;
+    examples: string[];
+    counter_evidence: number;
+    banned_clients: number;
+  };
+  preview: {
+    blocked: number;
+    would_pass: number;
+    examples: { id: string; path: string; score: number; score_after: number; threshold: number }[];
+  };
+}
+
+export interface SuggestionReport {
+  suggestions: Suggestion[];
+  scanned: number;
+  max_events: number;
+  truncated: boolean;
+  from_ms: number;
+  oldest_scanned_ms: number | null;
+  min_clients: number;
+  window_ms: number;
+}
+
 export interface Policy {
   mode: 'block' | 'detect' | 'off';
   paranoia: number;
   threshold: number;
   disabled_rules: string[];
   routes: RouteOverride[];
-  exclusions: { path: string; rules: string[] }[];
+  exclusions: Exclusion[];
   ip: { allow: string[]; block: string[] };
   anomaly?: AnomalyPolicy;
   [extra: string]: unknown;

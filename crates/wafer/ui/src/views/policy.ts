@@ -4,7 +4,7 @@ import { api, ApiError } from '../api';
 import { h, replace } from '../dom';
 import { inputCls, labelCls } from '../filters';
 import { toast } from '../toast';
-import type { AnomalyPolicy, Policy, RouteOverride } from '../types';
+import type { AnomalyPolicy, Exclusion, Policy, RouteOverride } from '../types';
 
 const ANOMALY_MODES = ['detect', 'block', 'off'] as const;
 
@@ -123,12 +123,17 @@ export function policyView(root: HTMLElement): () => void {
     p.routes.forEach(addRoute);
 
     const exclRows = h('tbody');
-    const addExcl = (e: { path: string; rules: string[] }) => {
+    const addExcl = (e: Exclusion) => {
       const path = h('input', { class: inputCls + ' mono', value: e.path, placeholder: '/search', 'aria-label': 'Exclusion path', 'data-testid': 'exclusion-path' });
       const rules = h('input', { class: inputCls + ' mono', value: e.rules.join(', '), placeholder: '200001, 942100', 'aria-label': 'Excluded rules', 'data-testid': 'exclusion-rules' });
-      const tr = h('tr', { 'data-testid': 'exclusion-row' }, h('td', null, path), h('td', null, rules),
+      const args = h('input', { class: inputCls + ' mono', value: (e.args ?? []).join(', '), placeholder: 'anywhere', 'aria-label': 'Only in arguments', 'data-testid': 'exclusion-args' });
+      const tr = h('tr', { 'data-testid': 'exclusion-row' }, h('td', null, path), h('td', null, rules), h('td', null, args),
         h('td', null, h('button', { type: 'button', class: 'btn btn-sm', 'aria-label': 'Remove exclusion', onclick: () => tr.remove() }, 'Remove')));
-      (tr as any).read = () => ({ ...e, path: path.value.trim(), rules: list(rules.value) });
+      (tr as any).read = (): Exclusion => {
+        const x: Exclusion = { ...e, path: path.value.trim(), rules: list(rules.value), args: list(args.value) };
+        if (!x.args!.length) delete x.args;
+        return x;
+      };
       exclRows.appendChild(tr);
     };
     p.exclusions.forEach(addExcl);
@@ -176,8 +181,9 @@ export function policyView(root: HTMLElement): () => void {
         emptyNote(routeRows, 'No route overrides: every path uses the global settings.'),
         h('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'route-add', onclick: () => addRoute({ path: '' }) }, '+ Add route')),
       h('section', { class: 'card space-y-3' }, h('h2', { class: 'card-title' }, 'Rule exclusions'),
-        h('p', { class: 'text-xs text-slate-500' }, 'Rules that never fire on a path (prefix or glob).'),
-        h('div', { class: 'table-wrap' }, h('table', { class: 'tbl' }, h('thead', null, h('tr', null, th('Path'), th('Rules'), th(''))), exclRows)),
+        h('p', { class: 'text-xs text-slate-500' }, 'Rules that never fire on a path (prefix or glob); with arguments (content, cells.*.source, cookie:NAME, header:NAME), only there. ',
+          h('a', { class: 'link', href: '#/suggestions' }, 'See suggested exclusions'), '.'),
+        h('div', { class: 'table-wrap' }, h('table', { class: 'tbl' }, h('thead', null, h('tr', null, th('Path'), th('Rules'), th('Only in arguments'), th(''))), exclRows)),
         emptyNote(exclRows, 'No exclusions.'),
         h('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'exclusion-add', onclick: () => addExcl({ path: '', rules: [] }) }, '+ Add exclusion')),
       h('section', { class: 'card space-y-3' }, h('h2', { class: 'card-title' }, 'IP lists'),

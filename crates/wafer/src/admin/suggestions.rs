@@ -1,0 +1,155 @@
+//! Suggested exclusions over HTTP: `GET /api/suggestions` lists them with
+//! their evidence and preview (see [`crate::suggest`]); `POST
+//! /api/suggestions/accept` names one by id, recomputes the list with the same
+//! parameters (so that what is accepted is still supported by the evidence),
+//! and adds its exclusion through the policy's one way of changing.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::AdminState;
+use super::api::{ApiError, ApiResult, pairs};
+use crate::guard::GuardDecision;
+use crate::store::filter;
+use crate::suggest::{self, MAX_EVENTS_LIMIT, Params, Report};
+
+fn bad(name: &str, msg: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        format!("bad parameter {name:?}: {msg}"),
+    )
+}
+
+/// The parameters, from the query string or the accept body (same names).
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Knobs {
+    min_clients: Option<String>,
+    window: Option<String>,
+    max_events: Option<String>,
+}
+
+impl Knobs {
+    fn params(&self, now_ms: u64) -> ApiResult<Params> {
+        let mut p = Params::new(now_ms);
+        if let Some(v) = &self.min_clients {
+            p.min_clients = v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=10_000).contains(n))
+                .ok_or_else(|| bad("min_clients", "a whole number from 1 to 10000"))?;
+        }
+        if let Some(v) = &self.window {
+            p.window_ms = v
+                .parse::<u64>()
+                .ok()
+                .or_else(|| filter::span_ms(v))
+                .filter(|&ms| ms >= 60_000)
+                .ok_or_else(|| bad("window", "a span of at least 1m: 1h, 7d, 30d, or ms"))?;
+        }
+        if let Some(v) = &self.max_events {
+            p.max_events = v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_EVENTS_LIMIT).contains(n))
+                .ok_or_else(|| {
+                    bad(
+                        "max_events",
+                        &format!("a whole number from 1 to {MAX_EVENTS_LIMIT}"),
+                    )
+                })?;
+        }
+        Ok(p)
+    }
+}
+
+async fn report(s: &AdminState, p: &Params) -> ApiResult<Report> {
+    let protection = s.shared.protection.load_full();
+    let shared = Arc::clone(&s.shared);
+    let lists = protection.ip_lists.clone();
+    // Banned now, or on the policy's block list: their requests are no evidence.
+    let banned = Arc::new(move |ip: IpAddr| {
+        shared.bans.banned(ip).is_some() || lists.check(ip) == GuardDecision::Block
+    });
+    let policy = protection.engine.policy().clone();
+    Ok(suggest::suggest(&*s.store, policy, banned, p).await?)
+}
+
+pub async fn list(State(s): State<Arc<AdminState>>, RawQuery(q): RawQuery) -> ApiResult<Response> {
+    let mut k = Knobs::default();
+    for (name, v) in pairs(q.as_deref())? {
+        match name.as_str() {
+            "min_clients" => k.min_clients = Some(v),
+            "window" => k.window = Some(v),
+            "max_events" => k.max_events = Some(v),
+            other => return Err(bad(other, "unknown (min_clients, window, max_events)")),
+        }
+    }
+    let p = k.params(crate::clock::now_ms())?;
+    Ok(Json(report(&s, &p).await?).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Accept {
+    id: String,
+    #[serde(default)]
+    min_clients: Option<serde_json::Value>,
+    #[serde(default)]
+    window: Option<serde_json::Value>,
+    #[serde(default)]
+    max_events: Option<serde_json::Value>,
+}
+
+/// A number or a string, as text (the dashboard sends what the list was asked with).
+fn text(v: Option<serde_json::Value>) -> Option<String> {
+    v.map(|v| match v {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    })
+}
+
+pub async fn accept(
+    State(s): State<Arc<AdminState>>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let a: Accept = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("suggestion: {e}")))?;
+    let k = Knobs {
+        min_clients: text(a.min_clients),
+        window: text(a.window),
+        max_events: text(a.max_events),
+    };
+    let p = k.params(crate::clock::now_ms())?;
+    let found = report(&s, &p)
+        .await?
+        .suggestions
+        .into_iter()
+        .find(|x| x.id == a.id)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "no suggestion {:?} now: already accepted, covered by the policy, or no longer supported by the events",
+                    wafer_engine::finding::excerpt(&a.id, 0, 80)
+                ),
+            )
+        })?;
+    let exclusion = found.exclusion.clone();
+    let policy = super::policy_routes::commit(&s, None, move |d| {
+        if !d.exclusions.contains(&exclusion) {
+            d.exclusions.push(exclusion);
+        }
+        Ok(())
+    })
+    .await?;
+    tracing::info!(id = %found.id, rules = ?found.exclusion.rules, path = %found.path, "suggested exclusion accepted");
+    Ok(Json(json!({"accepted": found, "policy": policy})).into_response())
+}
