@@ -17,6 +17,7 @@ use crate::store::Store;
 use crate::traffic::Second;
 
 pub mod api;
+pub mod apps;
 pub mod auth;
 pub mod bans;
 pub mod csrf;
@@ -73,6 +74,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
             axum::routing::post(policy_routes::add_exclusion),
         )
         .route("/api/policy/ip", axum::routing::post(policy_routes::add_ip))
+        .route("/api/apps", get(apps::list))
         .route("/api/bans", get(bans::list).post(bans::add))
         .route("/api/bans/{ip}", axum::routing::delete(bans::lift))
         .route("/api/openapi.json", get(openapi_json))
