@@ -48,19 +48,24 @@ impl Sightings {
     /// Counts one request (its raw path, and the names of its cookies) for
     /// every profile whose fingerprint it matches.
     pub fn observe(&self, path: &str, headers: &http::HeaderMap) {
-        let cookie_headers = || {
-            headers
-                .get_all(http::header::COOKIE)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-        };
+        // The names are read once, and only when some profile needs them.
+        let mut names: Option<Vec<&str>> = None;
         for a in &self.apps {
             let by_path = a.paths.iter().any(|p| path.starts_with(p.as_str()));
             let by_cookie = !by_path
                 && !a.cookies.is_empty()
-                && cookie_headers().any(|h| {
-                    cookie_names(h).any(|n| a.cookies.iter().any(|c| cookie_matches(c, n)))
-                });
+                && names
+                    .get_or_insert_with(|| {
+                        headers
+                            .get_all(http::header::COOKIE)
+                            .iter()
+                            .filter_map(|v| v.to_str().ok())
+                            .flat_map(cookie_names)
+                            .take(64)
+                            .collect()
+                    })
+                    .iter()
+                    .any(|n| a.cookies.iter().any(|c| cookie_matches(c, n)));
             if by_path || by_cookie {
                 a.requests.fetch_add(1, Ordering::Relaxed);
             }
