@@ -15,6 +15,7 @@
 //! bad request line blocks before any body is read).
 
 pub mod anomaly;
+pub mod apps;
 pub mod body;
 pub mod decode;
 pub mod detect;
@@ -196,10 +197,19 @@ impl Engine {
         let mut specs = rules::builtin_specs()?;
         specs.extend(config.extra_rules);
         let rules = RuleSet::compile(specs)?;
+        let mut policy = config.policy;
+        policy.app_exclusions =
+            apps::compile(&policy.apps, &rule_table(&rules)).map_err(|message| {
+                vec![RuleError {
+                    file: "apps".to_owned(),
+                    rule_id: None,
+                    message,
+                }]
+            })?;
         Ok(Engine {
             rules: std::sync::Arc::new(rules),
             memo: std::sync::Arc::new(memo::CleanMemo::new()),
-            policy: config.policy,
+            policy,
             limits: config.limits,
         })
     }
@@ -210,7 +220,12 @@ impl Engine {
     }
 
     /// The same rules under another policy, without compiling anything.
-    pub fn with_policy(&self, policy: Policy) -> Engine {
+    /// The policy's application profiles are compiled again (against these
+    /// rules); a name that is not a profile relaxes nothing (callers check
+    /// names first: `apps::find`).
+    pub fn with_policy(&self, mut policy: Policy) -> Engine {
+        policy.app_exclusions =
+            apps::compile(&policy.apps, &rule_table(&self.rules)).unwrap_or_default();
         Engine {
             rules: std::sync::Arc::clone(&self.rules),
             memo: std::sync::Arc::clone(&self.memo),
@@ -246,6 +261,11 @@ impl Engine {
         tx.finish()
     }
 
+    /// Every rule's and detector check's id and class: what profiles' classes become.
+    pub fn rule_table(&self) -> Vec<(u32, Class)> {
+        rule_table(&self.rules)
+    }
+
     /// Every rule and detector check.
     pub fn rule_infos(&self) -> Vec<RuleInfo> {
         let mut out: Vec<RuleInfo> = detect::all_rules()
@@ -269,4 +289,11 @@ impl Engine {
         out.sort_by_key(|r| r.id);
         out
     }
+}
+
+fn rule_table(rules: &RuleSet) -> Vec<(u32, Class)> {
+    detect::all_rules()
+        .map(|r| (r.id, r.class))
+        .chain(rules.rules().iter().map(|r| (r.id, r.class)))
+        .collect()
 }

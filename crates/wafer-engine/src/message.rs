@@ -45,7 +45,11 @@ impl Engine {
     pub fn messages_with_cookies(&self, target: &str, cookie_names: &[String]) -> Messages<'_> {
         let head = Request::new("GET", target);
         let path = decode::path::canonicalize(&decode::normalize(head.raw_path())).into_owned();
-        let has_cookie = |prefix: &str| cookie_names.iter().any(|c| c.starts_with(prefix));
+        let has_cookie = |p: &str| {
+            cookie_names
+                .iter()
+                .any(|c| crate::policy::cookie_matches(p, c))
+        };
         Messages {
             engine: self,
             settings: self.policy.for_request(&path, &has_cookie),

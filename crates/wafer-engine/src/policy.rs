@@ -199,6 +199,14 @@ pub struct Policy {
     pub allowed_methods: Vec<String>,
     /// Rules switched off on some paths: every matching exclusion applies, whichever route does.
     pub exclusions: Vec<Exclusion>,
+    /// Application profiles in force (names of `apps/*.toml`, see [`crate::apps`]).
+    pub apps: Vec<String>,
+    /// The exclusions compiled from `apps` against the engine's rule table: filled
+    /// by [`Engine::build`](crate::Engine::build) and
+    /// [`Engine::with_policy`](crate::Engine::with_policy), not by hand. Kept
+    /// apart from `exclusions` so that the admin API's document lists only the
+    /// operator's own, and a policy edit cannot drop or duplicate a profile's.
+    pub app_exclusions: Vec<Exclusion>,
     pub anomaly: AnomalyPolicy,
     /// Whether the client's WebSocket messages are inspected (default true;
     /// routes may say otherwise). The upgrade request itself always is.
@@ -215,8 +223,15 @@ pub struct Exclusion {
     /// Where in the request the rules do not count; empty: anywhere.
     pub args: Vec<ArgPattern>,
     /// Name prefixes of cookies the request must all carry for the exclusion
-    /// to apply (an application's session cookie); empty: every request.
+    /// to apply (an application's session cookie); empty: every request. A
+    /// pattern with `*` is a glob over the whole name instead (`*UserID`, for
+    /// applications whose cookie names start with a per-site prefix).
     pub when_cookies: Vec<String>,
+    /// Header names (lowercase) the request must all carry, with a non-empty
+    /// value, for the exclusion to apply: the CSRF or nonce header an
+    /// application itself demands on the endpoint (`x-wp-nonce`). A WebSocket
+    /// message has no headers of its own: such an exclusion never applies to one.
+    pub when_headers: Vec<String>,
 }
 
 impl Exclusion {
@@ -227,11 +242,32 @@ impl Exclusion {
             rules,
             args: Vec::new(),
             when_cookies: Vec::new(),
+            when_headers: Vec::new(),
         }
     }
 
-    fn applies_to(&self, path: &str, has_cookie: &dyn Fn(&str) -> bool) -> bool {
-        self.path.matches(path) && self.when_cookies.iter().all(|c| has_cookie(c))
+    fn applies_to(&self, path: &str, facts: &Facts<'_>) -> bool {
+        self.path.matches(path)
+            && self.when_cookies.iter().all(|c| (facts.has_cookie)(c))
+            && self.when_headers.iter().all(|h| (facts.has_header)(h))
+    }
+}
+
+/// What an exclusion's conditions ask of a request besides its path.
+struct Facts<'a> {
+    /// Whether a cookie matches this `when_cookies` pattern.
+    has_cookie: &'a dyn Fn(&str) -> bool,
+    /// Whether a header of this (lowercase) name is present and non-empty.
+    has_header: &'a dyn Fn(&str) -> bool,
+}
+
+/// Whether a cookie named `name` satisfies a `when_cookies` pattern: a name
+/// prefix, or with `*` a glob over the whole name.
+pub fn cookie_matches(pattern: &str, name: &str) -> bool {
+    if pattern.contains('*') {
+        glob_matches(pattern.as_bytes(), name.as_bytes())
+    } else {
+        name.starts_with(pattern)
     }
 }
 
@@ -347,6 +383,8 @@ impl Default for Policy {
                 .map(String::from)
                 .collect(),
             exclusions: Vec::new(),
+            apps: Vec::new(),
+            app_exclusions: Vec::new(),
             anomaly: AnomalyPolicy::default(),
             inspect_websocket: true,
         }
@@ -407,9 +445,45 @@ impl Policy {
         self.for_request(path, &|_| false)
     }
 
-    /// The settings for a request to `path`; `has_cookie(prefix)` says
-    /// whether it carries a cookie whose name starts with `prefix`.
+    /// The settings for a request to `path` whose head is `head` (cookies and
+    /// headers decide which conditional exclusions apply).
+    pub fn for_head(&self, path: &str, head: &crate::request::Request) -> Effective<'_> {
+        let cookies: Vec<&str> = head
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
+            .flat_map(|(_, v)| crate::view::cookies(v).map(|(k, _)| k))
+            .collect();
+        let has_cookie = |p: &str| cookies.iter().any(|c| cookie_matches(p, c));
+        let has_header = |h: &str| {
+            head.headers
+                .iter()
+                .any(|(n, v)| n.eq_ignore_ascii_case(h) && !v.trim().is_empty())
+        };
+        self.settle(
+            path,
+            &Facts {
+                has_cookie: &has_cookie,
+                has_header: &has_header,
+            },
+        )
+    }
+
+    /// The settings for a request to `path` that carries no headers but
+    /// cookies (a WebSocket message: its upgrade request's); `has_cookie(p)`
+    /// says whether it carries a cookie matching `when_cookies` pattern `p`
+    /// (see [`cookie_matches`]). Exclusions that ask for a header never apply.
     pub fn for_request(&self, path: &str, has_cookie: &dyn Fn(&str) -> bool) -> Effective<'_> {
+        self.settle(
+            path,
+            &Facts {
+                has_cookie,
+                has_header: &|_| false,
+            },
+        )
+    }
+
+    fn settle(&self, path: &str, facts: &Facts<'_>) -> Effective<'_> {
         let route = self.routes.iter().find(|r| r.path.matches(path));
         let mode = route.and_then(|r| r.mode).unwrap_or(self.mode);
         let anomaly_mode = route
@@ -433,7 +507,8 @@ impl Policy {
             excluded: self
                 .exclusions
                 .iter()
-                .filter(|e| e.applies_to(path, has_cookie))
+                .chain(&self.app_exclusions)
+                .filter(|e| e.applies_to(path, facts))
                 .map(|e| (e.rules.as_slice(), e.args.as_slice()))
                 .collect(),
         }
@@ -587,6 +662,62 @@ mod tests {
         );
         let visitor = p.for_path("/wp-json/wp/v2/posts");
         assert!(visitor.rule_active_at(300041, 1, &body("content")));
+    }
+
+    #[test]
+    fn an_exclusion_may_require_headers_and_cookie_globs() {
+        use crate::request::Request;
+        let mut p = Policy::default();
+        let mut e = Exclusion::new(
+            PathPattern::parse("/wp-json/").unwrap(),
+            vec!["300000-399999".parse().unwrap()],
+        );
+        e.args = vec!["content".parse().unwrap()];
+        e.when_cookies = vec!["wordpress_logged_in_".into()];
+        e.when_headers = vec!["x-wp-nonce".into()];
+        p.app_exclusions.push(e);
+        let body = Location::new(Part::BodyArg, Some("content"));
+        let req = |cookie: Option<&str>, nonce: Option<&str>| {
+            let mut r = Request::new("POST", "/wp-json/wp/v2/posts");
+            if let Some(c) = cookie {
+                r = r.header("Cookie", c);
+            }
+            if let Some(n) = nonce {
+                r = r.header("X-WP-Nonce", n);
+            }
+            r
+        };
+        let relaxed = |r: &Request| {
+            !p.for_head("/wp-json/wp/v2/posts", r)
+                .rule_active_at(300041, 1, &body)
+        };
+        let editor = "wp-settings-1=x; wordpress_logged_in_0f3a=admin%7C1";
+        assert!(relaxed(&req(Some(editor), Some("5a1b2c3d4e"))));
+        assert!(
+            !relaxed(&req(Some(editor), None)),
+            "cookie without the nonce"
+        );
+        assert!(
+            !relaxed(&req(Some(editor), Some("  "))),
+            "an empty nonce is no nonce"
+        );
+        assert!(
+            !relaxed(&req(None, Some("5a1b2c3d4e"))),
+            "nonce without the session"
+        );
+        assert!(
+            !relaxed(&req(Some("xwordpress_logged_in_=1"), Some("n"))),
+            "a prefix, not a substring"
+        );
+        // Cookie-only callers (WebSocket messages) never satisfy a header condition.
+        assert!(
+            p.for_request("/wp-json/x", &|_| true)
+                .rule_active_at(300041, 1, &body)
+        );
+
+        assert!(cookie_matches("*UserID", "enwikiUserID"));
+        assert!(!cookie_matches("*UserID", "enwikiUserName"));
+        assert!(cookie_matches("SESS", "SESS1f2e") && !cookie_matches("SESS", "SSESS1f2e"));
     }
 
     #[test]

@@ -119,15 +119,7 @@ impl<'e> Transaction<'e> {
         head.body.clear();
         let engine = self.engine;
         let path = decode::path::canonicalize(&decode::normalize(head.raw_path())).into_owned();
-        let cookies: Vec<&str> = head
-            .headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
-            .flat_map(|(_, v)| view::cookies(v).map(|(k, _)| k))
-            .collect();
-        let settings = engine.policy.for_request(&path, &|prefix| {
-            cookies.iter().any(|c| c.starts_with(prefix))
-        });
+        let settings = engine.policy.for_head(&path, &head);
         let off = settings.mode == Mode::Off;
         self.settings = Some(settings);
         self.body_kind = body::kind_of(head.header_value("content-type"));

@@ -17,6 +17,7 @@ use crate::store::Store;
 use crate::traffic::Second;
 
 pub mod api;
+pub mod apps;
 pub mod auth;
 pub mod bans;
 pub mod csrf;
@@ -79,6 +80,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
             "/api/suggestions/accept",
             axum::routing::post(suggestions::accept),
         )
+        .route("/api/apps", get(apps::list))
         .route("/api/bans", get(bans::list).post(bans::add))
         .route("/api/bans/{ip}", axum::routing::delete(bans::lift))
         .route("/api/openapi.json", get(openapi_json))

@@ -7,6 +7,7 @@ use wafer_engine::Engine;
 
 use crate::config::{self, Config, FileConfig, Overrides, ProcessEnv};
 
+pub mod apps;
 pub mod check;
 pub mod demo;
 pub mod eval;
@@ -39,6 +40,8 @@ pub enum Command {
     /// Work with rules.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
+    /// List the application profiles (WordPress, JupyterLab, ...); with a name, what one relaxes.
+    Apps(apps::AppsArgs),
     /// Start a small demo application with Wafer in front of it, to see blocking work.
     Demo(demo::DemoArgs),
     /// Train an anomaly model on normal traffic (corpora, access logs or the event store).
@@ -116,6 +119,10 @@ pub fn main(cli: Cli) -> Result<i32> {
         Command::Rules(c) => rules::run(
             &build_engine(&load_config(cli.config.as_ref(), &Overrides::default())?)?,
             c,
+        ),
+        Command::Apps(a) => apps::run(
+            &build_engine(&load_config(cli.config.as_ref(), &Overrides::default())?)?,
+            a,
         ),
         Command::Demo(a) => demo::run(load_config(cli.config.as_ref(), &a.overrides())?, a),
         Command::Train(a) => train::run(

@@ -11,6 +11,7 @@ pub mod events;
 pub mod guard;
 pub mod periodic;
 pub mod proxy;
+pub mod sightings;
 pub mod store;
 pub mod suggest;
 #[doc(hidden)]

@@ -119,6 +119,8 @@ pub struct Shared {
     pub connections: Arc<conn::Connections>,
     /// The admin listener's, apart: a saturated proxy leaves the admin reachable.
     pub admin_connections: Arc<conn::Connections>,
+    /// Requests that look like each profiled application's (`GET /api/apps`).
+    pub sightings: crate::sightings::Sightings,
 }
 
 impl Shared {
@@ -152,6 +154,7 @@ impl Shared {
             redis: None,
             connections,
             admin_connections: Arc::new(conn::Connections::new(nofile::DEFAULT_ADMIN_CONNECTIONS)),
+            sightings: crate::sightings::Sightings::default(),
         })
     }
 }

@@ -93,7 +93,7 @@ pub fn document() -> Value {
                 "responses": {"200": {"description": "A download"}, "400": err, "401": unauth}}},
             "/api/policy": {
                 "get": {"summary": "The policy in force, with an ETag", "responses": {"200": {"description": "Policy document"}, "401": unauth}},
-                "put": {"summary": "Replace the policy (validated whole, applied at once, saved); If-Match with the ETag refuses a stale edit",
+                "put": {"summary": "Replace the policy (validated whole, applied at once, saved); If-Match with the ETag refuses a stale edit. `apps` names the application profiles in force (absent: unchanged)",
                         "parameters": [{"name": "If-Match", "in": "header", "required": false, "schema": {"type": "string"}}],
                         "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object"}}}},
                         "responses": {"200": {"description": "The policy now in force"}, "400": err, "401": unauth,
@@ -114,6 +114,8 @@ pub fn document() -> Value {
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}, "min_clients": {"type": "integer"}, "window": {"type": "string"}, "max_events": {"type": "integer"}}}}}},
                 "responses": {"200": {"description": "{accepted: the suggestion, policy: the policy now in force}"}, "400": err, "401": unauth,
                               "404": {"description": "No such suggestion now (accepted, covered, or no longer supported)"}}}},
+            "/api/apps": {"get": {"summary": "Application profiles: each with what it relaxes, whether it is in force (policy `apps`), requests matching its fingerprint since start (`seen`), and whether it is proposed (seen at least propose_after times, not in force)",
+                "responses": {"200": {"description": "{propose_after, apps: [{name, title, about, enabled, seen, proposed, sessions, fingerprint, relaxes}]}"}, "401": unauth}}},
             "/api/bans": {
                 "get": {"summary": "Active bans and the automatic-ban policy", "responses": {"200": {"description": "{bans, policy, shared}"}, "401": unauth}},
                 "post": {"summary": "Ban a client: {ip, minutes?, reason?}", "responses": {"201": {"description": "The ban"}, "400": err, "401": unauth}}},

@@ -32,6 +32,12 @@ pub struct PolicyDoc {
     /// Inspect the client's WebSocket messages (routes may override).
     #[serde(default = "yes")]
     pub inspect_websocket: bool,
+    /// Application profiles in force (`GET /api/apps` lists them). Absent:
+    /// keep the ones in force (those of `[inspection] apps`), so a document
+    /// written before profiles existed, or by a client that does not know
+    /// them, never drops them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apps: Option<Vec<String>>,
 }
 
 fn yes() -> bool {
@@ -142,6 +148,7 @@ impl PolicyDoc {
                 threshold: p.anomaly.threshold,
             },
             inspect_websocket: p.inspect_websocket,
+            apps: Some(p.apps.clone()),
         }
     }
 
@@ -245,6 +252,16 @@ impl PolicyDoc {
                 .map_err(|e| errs.push(format!("anomaly.threshold: {e}")))
                 .ok()
         });
+        if let Some(apps) = &self.apps {
+            policy.apps = Vec::new();
+            for a in apps {
+                match wafer_engine::apps::find(a) {
+                    Ok(_) if !policy.apps.contains(a) => policy.apps.push(a.clone()),
+                    Ok(_) => {}
+                    Err(e) => errs.push(format!("apps: {e}")),
+                }
+            }
+        }
         policy.exclusions = Vec::new();
         for (i, e) in self.exclusions.iter().enumerate() {
             let key = format!("exclusions[{i}]");
@@ -454,6 +471,66 @@ mod tests {
         // Documents saved before `args` existed still load, as "anywhere".
         let old: ExclusionDoc = serde_json::from_str(r#"{"path":"/a","rules":["1"]}"#).unwrap();
         assert!(old.args.is_empty());
+    }
+
+    #[test]
+    fn profiles_survive_an_edit_and_a_document_that_does_not_name_them() {
+        let engine = Engine::build(wafer_engine::EngineConfig {
+            policy: Policy {
+                apps: vec!["wordpress".into()],
+                ..Policy::default()
+            },
+            ..Default::default()
+        })
+        .unwrap();
+        let compiled = engine.policy().app_exclusions.len();
+        assert!(compiled > 0);
+        let doc = PolicyDoc::of(&engine, &IpLists::default());
+        assert_eq!(doc.apps.as_deref(), Some(&["wordpress".to_owned()][..]));
+
+        // An edit of something else keeps them, compiled.
+        let mut edit = doc.clone();
+        edit.threshold = 7;
+        edit.exclusions.push(ExclusionDoc {
+            path: "/search".into(),
+            rules: vec!["200001".into()],
+            args: vec![],
+        });
+        let (p, _) = edit.build(engine.policy()).unwrap();
+        let next = engine.with_policy(p);
+        assert_eq!(next.policy().apps, ["wordpress"]);
+        assert_eq!(next.policy().app_exclusions.len(), compiled);
+        assert_eq!(
+            next.policy().exclusions.len(),
+            1,
+            "the operator's own, apart"
+        );
+
+        // A document without `apps` (saved before profiles, or from an older client) keeps them.
+        let old: PolicyDoc =
+            serde_json::from_str(r#"{"mode":"detect","paranoia":1,"threshold":5}"#).unwrap();
+        let (p, _) = old.build(next.policy()).unwrap();
+        assert_eq!(
+            engine.with_policy(p).policy().app_exclusions.len(),
+            compiled
+        );
+
+        // Named, they are replaced; an unknown name is refused with the known ones.
+        let mut change = doc.clone();
+        change.apps = Some(vec!["jupyterlab".into(), "grafana".into()]);
+        let (p, _) = change.build(engine.policy()).unwrap();
+        assert_eq!(p.apps, ["jupyterlab", "grafana"]);
+        let mut off = doc.clone();
+        off.apps = Some(vec![]);
+        let (p, _) = off.build(engine.policy()).unwrap();
+        assert!(engine.with_policy(p).policy().app_exclusions.is_empty());
+        let mut bad = doc;
+        bad.apps = Some(vec!["wp".into()]);
+        let errs = bad.build(engine.policy()).unwrap_err();
+        assert!(
+            errs[0].starts_with("apps: ") && errs[0].contains("wordpress, drupal"),
+            "{errs:?}"
+        );
     }
 
     /// Issue 15: the same out-of-range value the config file refuses

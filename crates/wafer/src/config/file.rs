@@ -160,6 +160,8 @@ pub struct FileInspection {
     pub inspect_websocket: Option<bool>,
     /// Largest WebSocket message held for inspection; larger closes the connection (1009).
     pub websocket_max_message_bytes: Option<i64>,
+    /// Application profiles to apply (`wordpress`, `jupyterlab`, ...; `wafer apps` lists them).
+    pub apps: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

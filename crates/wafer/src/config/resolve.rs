@@ -324,6 +324,19 @@ pub fn resolve(
         .filter_map(|r| c.ok("inspection.disabled_rules", r.parse::<RuleRange>()))
         .collect();
     cfg.rule_files = ins.rule_files.into_iter().map(PathBuf::from).collect();
+    let apps = match env.get("WAFER_APPS") {
+        Some(v) => Some((
+            "WAFER_APPS",
+            v.split(',')
+                .map(|a| a.trim().to_owned())
+                .filter(|a| !a.is_empty())
+                .collect(),
+        )),
+        None => ins.apps.map(|a| ("inspection.apps", a)),
+    };
+    if let Some((key, names)) = apps {
+        cfg.engine.policy.apps = resolve_apps(&mut c, key, names);
+    }
 
     for (i, r) in file.routes.into_iter().enumerate() {
         let key = |k: &str| format!("routes[{i}].{k}");
@@ -671,6 +684,20 @@ fn resolve_event_bounds(
     ) {
         b.sample.one_in = v as u32;
     }
+}
+
+/// Known profile names, each once, in the order given; unknown ones are errors
+/// that list the known.
+fn resolve_apps(c: &mut Check, key: &str, names: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for n in names {
+        match wafer_engine::apps::find(&n) {
+            Ok(_) if !out.contains(&n) => out.push(n),
+            Ok(_) => {}
+            Err(e) => c.fail(key, e),
+        }
+    }
+    out
 }
 
 fn parse_upstream(v: &str) -> Result<http::Uri, String> {

@@ -187,6 +187,7 @@ fn the_example_file_is_valid_and_documents_the_defaults() {
         defaults.engine.limits.websocket_max_message_bytes
     );
     assert!(cfg.engine.policy.inspect_websocket);
+    assert!(cfg.engine.policy.apps.is_empty());
     assert_eq!(cfg.timeouts.client_idle, defaults.timeouts.client_idle);
     assert_eq!(
         cfg.timeouts.client_body_min_rate,
@@ -533,4 +534,43 @@ fn connection_limits_and_client_timeouts_resolve_or_name_the_bad_key() {
     ] {
         assert!(keys.contains(&want), "{want} missing from {keys:?}");
     }
+}
+
+#[test]
+fn apps_resolve_from_file_or_env_and_unknown_names_list_the_known() {
+    let cfg = load(
+        "[inspection]\napps = [\"wordpress\", \"jupyterlab\", \"wordpress\"]",
+        &[],
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(cfg.engine.policy.apps, ["wordpress", "jupyterlab"]);
+    let cfg = load(
+        "[inspection]\napps = [\"wordpress\"]",
+        &[("WAFER_APPS", "grafana, phpmyadmin")],
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        cfg.engine.policy.apps,
+        ["grafana", "phpmyadmin"],
+        "env wins"
+    );
+    // The engine built from the config carries the profiles' exclusions.
+    let e = wafer_engine::Engine::build(cfg.engine.clone()).unwrap();
+    assert!(!e.policy().app_exclusions.is_empty());
+
+    let errs = load(
+        "[inspection]\napps = [\"wordpres\"]",
+        &[],
+        &Overrides::default(),
+    )
+    .unwrap_err();
+    let e = errs.0.iter().find(|e| e.key == "inspection.apps").unwrap();
+    assert!(
+        e.message.contains("\"wordpres\"") && e.message.contains("wordpress, drupal"),
+        "{e}"
+    );
+    let errs = load("", &[("WAFER_APPS", "moodle")], &Overrides::default()).unwrap_err();
+    assert!(errs.0.iter().any(|e| e.key == "WAFER_APPS"));
 }

@@ -416,6 +416,9 @@ impl<'a> Inspection<'a> {
     }
 
     fn head(&mut self, parts: &http::request::Parts) -> Flow {
+        self.shared
+            .sightings
+            .observe(parts.uri.path(), &parts.headers);
         let head = engine_head(parts);
         self.clock.time(|| self.tx.on_request_head(head))
     }

@@ -198,6 +198,7 @@ async fn proposes_only_what_the_evidence_supports(store: Arc<dyn Store>) {
         ip: Default::default(),
         anomaly: Default::default(),
         inspect_websocket: true,
+        apps: None,
     };
     let (covered, _) = doc.build(&policy).unwrap();
     let r = suggest(&*store, covered, Arc::new(banned), &p)

@@ -54,7 +54,9 @@ impl Node {
         cfg.learn_requests = 1_000_000;
         adjust(&mut cfg);
         let upstream = format!("http://{}", origin.addr).parse().unwrap();
-        let running = start(cfg, upstream, Engine::builtin()).await.unwrap();
+        // The engine as `wafer run` builds it from the config (profiles included).
+        let engine = Engine::build(cfg.engine.clone()).expect("engine builds");
+        let running = start(cfg, upstream, engine).await.unwrap();
         Node {
             running,
             data_dir: dir.path().to_owned(),

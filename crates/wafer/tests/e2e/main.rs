@@ -4,6 +4,7 @@
 mod admin;
 mod admin_guard;
 mod anomaly;
+mod apps;
 mod browser;
 mod bypass;
 mod cluster;
