@@ -161,7 +161,7 @@ export class Run {
     const blocked = this.seen403.slice(before403);
     const closed = this.wsClosed.slice(beforeClosed);
     const ok = !error && blocked.length === 0;
-    const r = { step: name, ok, ms: Date.now() - t0 };
+    const r = { step: name, ok, t0, ms: Date.now() - t0 };
     if (error) r.error = error;
     if (blocked.length) r.blocked = blocked.map((b) => `${b.method} ${pathOf(b.url)}`);
     if (closed.length) r.ws_closed = closed.map((c) => c.url);

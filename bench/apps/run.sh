@@ -8,7 +8,8 @@
 #   --peer direct  no WAF: the application itself
 #   --record       write the browser's requests to crates/wafer-engine/tests/apps/APP.jsonl
 #                  (best with --peer direct, so the whole flow is captured)
-# Env: WAFER (the binary; default /work/target-rel/release/wafer, else target/release/wafer),
+# Env: WAFER_MODE=detect (Wafer forwards everything and reports what it would have blocked),
+#      WAFER (the binary; default /work/target-rel/release/wafer, else target/release/wafer),
 #      WAFER_APP_PROFILE=1 (start Wafer with `[inspection] apps = ["APP"]`),
 #      KEEP=1 (keep the run's folder: logs, Wafer's events, screenshots of failed steps).
 # Prints `steps passed N/M` and, for Wafer, every blocked request with its rules
@@ -131,6 +132,16 @@ case $PEER in
     echo "-- requests Wafer blocked (step is the flow step running when it came):"
     python3 - "$RUN/events.jsonl" "$RUN/flow.log" <<'EOF'
 import json, sys
+steps = []
+for line in open(sys.argv[2], errors="replace"):
+    if line.startswith("RESULTS "):
+        steps = json.loads(line[8:])
+def step_at(ts):
+    name = "setup"
+    for s in steps:
+        if s["t0"] <= ts:
+            name = s["step"]
+    return name
 events = []
 for line in open(sys.argv[1], errors="replace"):
     line = line.strip()
@@ -139,11 +150,12 @@ for line in open(sys.argv[1], errors="replace"):
             e = json.loads(line)
         except ValueError:
             continue
-        if e.get("action") == "block":
+        # Blocked, or in detect mode (WAFER_MODE=detect) would have been.
+        if e.get("action") == "block" or e.get("score", 0) >= e.get("threshold", 1 << 30):
             events.append(e)
 for e in events:
-    path = e.get("path", "")
-    print(f"{e.get('method')} {path}{'?' + e['query'][:80] if e.get('query') else ''}  score {e.get('score')}")
+    q = "?" + e["query"][:80] if e.get("query") else ""
+    print(f"[{step_at(e.get('ts_ms', 0))}] {e.get('method')} {e.get('path', '')}{q}  score {e.get('score')} ({e.get('action')})")
     for f in e.get("findings", []):
         loc = f.get("location", {})
         where = loc.get("part", "") + (":" + loc["name"] if loc.get("name") else "")
