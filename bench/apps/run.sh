@@ -37,7 +37,8 @@ fi
 RUN=$(mktemp -d /tmp/wafer-apps-$APP.XXXXXX)
 PIDS=()
 cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  # php -S with workers forks: its workers go with it (children of our own pid).
+  for p in "${PIDS[@]}"; do pkill -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
   [ -f "$RUN/nginx.conf" ] && nginx -c "$RUN/nginx.conf" -s stop 2>/dev/null || true
   wait 2>/dev/null || true
   if [ -z "${KEEP:-}" ]; then rm -rf "$RUN"; else echo "run folder kept: $RUN" >&2; fi
@@ -49,9 +50,17 @@ wait_http() { # url: until it answers at all (any status), 30 s at most
   echo "no answer from $1" >&2; return 1
 }
 
+port_free() { # port: refuse to run against a server left over from something else
+  if curl -s -o /dev/null "http://127.0.0.1:$1/"; then
+    echo "port $1 is already answering: stop whatever runs there first (or set APP_PORT / FRONT_PORT)" >&2
+    exit 1
+  fi
+}
+
 case $APP in
   jupyterlab)
     APP_PORT=${APP_PORT:-18810}; FRONT_PORT=${FRONT_PORT:-18811}; SCRIPT=jupyter.mjs
+    port_free "$APP_PORT"; [ "$PEER" = direct ] || port_free "$FRONT_PORT"
     # A fresh home for the server and its settings: every run starts from the launcher.
     mkdir -p "$RUN/notebooks" "$RUN/jupyter"
     export JUPYTER_TOKEN
@@ -67,6 +76,7 @@ case $APP in
     ;;
   wordpress)
     APP_PORT=${APP_PORT:-18820}; FRONT_PORT=${FRONT_PORT:-18821}; SCRIPT=wordpress.mjs
+    port_free "$APP_PORT"; [ "$PEER" = direct ] || port_free "$FRONT_PORT"
     "$HERE/setup.sh" wp-reset
     PHP_CLI_SERVER_WORKERS=4 php -S "127.0.0.1:$APP_PORT" -t /usr/share/wordpress "$HERE/wp-router.php" \
       > "$RUN/app.log" 2>&1 &
@@ -166,9 +176,25 @@ print(f"blocked requests: {len(events)}; rule ids: {' '.join(map(str, rules)) or
 EOF
     ;;
   modsec)
-    echo "-- CRS rules that fired (ModSecurity error log):"
-    grep -o '\[id "[0-9]*"\][^[]*\[msg "[^"]*"\]' "$RUN/error.log" 2>/dev/null | sort | uniq -c | sort -rn || true
-    grep -o '\[uri "[^"]*"\]' "$RUN/error.log" 2>/dev/null | sort | uniq -c | sort -rn | head -20 || true
+    echo "-- requests ModSecurity denied, and the CRS rules that fired on them (error log):"
+    python3 - "$RUN/error.log" <<'PYEOF'
+import re, sys, collections
+by_uri = collections.OrderedDict()
+for line in open(sys.argv[1], errors="replace"):
+    if "ModSecurity:" not in line:
+        continue
+    uri = (re.search(r'\[uri "([^"]*)"\]', line) or [None, "?"])[1]
+    rid = (re.search(r'\[id "(\d+)"\]', line) or [None, "?"])[1]
+    msg = (re.search(r'\[msg "([^"]*)"\]', line) or [None, ""])[1]
+    data = (re.search(r'\[data "([^"]*)"\]', line) or [None, ""])[1]
+    by_uri.setdefault(uri, []).append(f"{rid} {msg[:70]} | {data[:110]}")
+for uri, hits in by_uri.items():
+    print(uri[:120])
+    for h in dict.fromkeys(hits):
+        print("    " + h)
+ids = sorted({re.search(r'\[id "(\d+)"\]', l).group(1) for l in open(sys.argv[1], errors="replace") if '[id "' in l})
+print("rule ids: " + " ".join(ids))
+PYEOF
     ;;
 esac
 exit "$FLOW"

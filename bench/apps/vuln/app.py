@@ -79,7 +79,8 @@ class Handler(BaseHTTPRequestHandler):
                     "SELECT name, price, description FROM products WHERE id = " + q.get("id", "0")
                 ).fetchall()
             except sqlite3.Error as e:
-                return self.reply(500, f"<p>database error: {html.escape(str(e))}</p>")
+                # The driver's own error, as careless apps print it (what error-based tools look for).
+                return self.reply(500, f"<p>sqlite3.{type(e).__name__}: {html.escape(str(e))}</p>")
             finally:
                 conn.close()
             body = "".join(f"<h1>{html.escape(str(n))}</h1><p>{p} EUR</p><p>{html.escape(str(d))}</p>" for n, p, d in rows)
@@ -88,14 +89,17 @@ class Handler(BaseHTTPRequestHandler):
             host = q.get("host", "localhost")
             tool = "ping -c 1 -W 1" if shutil.which("ping") else "getent hosts"
             # VULNERABLE: the host is pasted into a shell command.
-            out = subprocess.run(f"{tool} {host}", shell=True, capture_output=True, text=True, timeout=10)
+            try:
+                out = subprocess.run(f"{tool} {host}", shell=True, capture_output=True, text=True, timeout=10)
+            except (ValueError, subprocess.TimeoutExpired) as e:
+                return self.reply(400, f"<p>{html.escape(str(e))}</p>")
             return self.reply(200, f"<pre>{html.escape(out.stdout + out.stderr)}</pre>")
         if u.path == "/file":
             # VULNERABLE: no check that the name stays inside DOCS.
             try:
                 with open(os.path.join(DOCS, q.get("name", "")), errors="replace") as f:
                     return self.reply(200, f"<pre>{html.escape(f.read(65536))}</pre>")
-            except OSError:
+            except (OSError, ValueError):
                 return self.reply(404, "<p>no such page</p>")
         return self.reply(404, "<p>not found</p>")
 
