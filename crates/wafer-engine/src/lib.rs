@@ -125,6 +125,8 @@ pub struct RuleInfo {
     pub description: String,
     /// The rule file, or `detector:protocol` for checks written as code.
     pub source: String,
+    /// Keyword-shaped evidence: blocks only in company.
+    pub weak: bool,
 }
 
 /// What happens to the request.
@@ -248,7 +250,16 @@ impl Engine {
 
     /// Inspects a whole request in one call.
     pub fn inspect(&self, req: &Request) -> Verdict {
+        self.inspect_at(req, None)
+    }
+
+    /// [`Self::inspect`] for a request that arrived on `local` (see
+    /// [`Transaction::set_local_addr`]).
+    pub fn inspect_at(&self, req: &Request, local: Option<std::net::SocketAddr>) -> Verdict {
         let mut tx = self.transaction();
+        if let Some(local) = local {
+            tx.set_local_addr(local);
+        }
         let mut head = req.clone();
         let body = std::mem::take(&mut head.body);
         if tx.on_request_head(head) == Flow::Continue
@@ -276,6 +287,7 @@ impl Engine {
                 paranoia: r.paranoia,
                 description: r.description.to_owned(),
                 source: "detector:protocol".to_owned(),
+                weak: false,
             })
             .chain(self.rules.rules().iter().map(|r| RuleInfo {
                 id: r.id,
@@ -284,6 +296,7 @@ impl Engine {
                 paranoia: r.paranoia,
                 description: r.description.clone(),
                 source: r.source.clone(),
+                weak: r.weak,
             }))
             .collect();
         out.sort_by_key(|r| r.id);

@@ -69,12 +69,28 @@ impl Messages<'_> {
     pub fn inspect(&self, n: u64, kind: MessageKind, payload: &[u8]) -> Verdict {
         let mut tx = Transaction::for_message(self.engine, self.settings.clone());
         if self.inspects() {
+            if kind == MessageKind::Binary
+                && let Some(segments) = offset_table_segments(payload)
+            {
+                let mut problems = Vec::new();
+                let mut values = Vec::new();
+                for (k, segment) in segments.iter().enumerate() {
+                    let Some(text) = binary_text(segment).filter(|t| !t.is_empty()) else {
+                        continue;
+                    };
+                    let (p, v) = self.values(&format!("ws.{n}.{k}"), &text);
+                    problems.extend(p);
+                    values.extend(v);
+                }
+                tx.on_message(&problems, &values);
+                return tx.finish();
+            }
             let text = match kind {
                 MessageKind::Text => Some(String::from_utf8_lossy(payload)),
                 MessageKind::Binary => binary_text(payload),
             };
             if let Some(text) = text.filter(|t| !t.is_empty()) {
-                let (problems, values) = self.values(n, &text);
+                let (problems, values) = self.values(&format!("ws.{n}"), &text);
                 tx.on_message(&problems, &values);
             }
         }
@@ -92,7 +108,7 @@ impl Messages<'_> {
     }
 
     /// JSON's leaves and keys by their paths, or else the text as one value.
-    fn values(&self, n: u64, text: &str) -> (Vec<BodyProblem>, Vec<Value>) {
+    fn values(&self, prefix: &str, text: &str) -> (Vec<BodyProblem>, Vec<Value>) {
         let parsed = body::json::parse(text.as_bytes(), false, &self.engine.limits.body);
         let is_json = !parsed
             .problems
@@ -100,7 +116,7 @@ impl Messages<'_> {
             .any(|p| matches!(p, BodyProblem::MalformedJson(_)));
         if !is_json {
             let value = Value {
-                location: Location::new(Part::Body, Some(&format!("ws.{n}"))),
+                location: Location::new(Part::Body, Some(prefix)),
                 text: text.to_owned(),
             };
             return (Vec::new(), vec![value]);
@@ -110,9 +126,9 @@ impl Messages<'_> {
             .into_iter()
             .map(|a| {
                 let name = if a.name.is_empty() {
-                    format!("ws.{n}")
+                    prefix.to_owned()
                 } else {
-                    format!("ws.{n}.{}", a.name)
+                    format!("{prefix}.{}", a.name)
                 };
                 Value {
                     location: Location {
@@ -133,6 +149,43 @@ pub fn sniff_text(payload: &[u8]) -> Option<&str> {
     std::str::from_utf8(payload)
         .ok()
         .filter(|t| !body::sniff::looks_binary(t.as_bytes()))
+}
+
+/// Most segments an offset-table message may have.
+const MAX_SEGMENTS: usize = 64;
+
+/// The segments of a binary message framed as an offset table: a 64-bit
+/// little-endian count `n`, then `n` 64-bit offsets, the first just past the
+/// table, each segment running to the next offset or the end. Jupyter's
+/// kernel protocol (`v1.kernel.websocket.jupyter.org`) frames its channel,
+/// headers and content (the code) this way; read apart, the content is JSON
+/// with named fields instead of one blob of printable runs. Anything that is
+/// not exactly this shape is `None` and inspected as before.
+pub fn offset_table_segments(payload: &[u8]) -> Option<Vec<&[u8]>> {
+    let word = |i: usize| -> Option<usize> {
+        let b: [u8; 8] = payload.get(i * 8..i * 8 + 8)?.try_into().ok()?;
+        usize::try_from(u64::from_le_bytes(b)).ok()
+    };
+    let n = word(0)?;
+    if n == 0 || n > MAX_SEGMENTS {
+        return None;
+    }
+    let offsets: Vec<usize> = (1..=n).map(word).collect::<Option<_>>()?;
+    if offsets[0] != 8 * (n + 1) || offsets.windows(2).any(|w| w[0] > w[1]) {
+        return None;
+    }
+    if *offsets.last()? > payload.len() {
+        return None;
+    }
+    Some(
+        offsets
+            .iter()
+            .enumerate()
+            .map(|(i, &start)| {
+                &payload[start..offsets.get(i + 1).copied().unwrap_or(payload.len())]
+            })
+            .collect(),
+    )
 }
 
 /// What of a binary message is inspected: all of it when it is text; nothing
@@ -159,6 +212,40 @@ mod tests {
 
     fn sqli(v: &Verdict) -> Option<&crate::Finding> {
         v.findings.iter().find(|f| f.class == Class::Sqli)
+    }
+
+    #[test]
+    fn an_offset_table_message_is_read_segment_by_segment() {
+        let segments: [&[u8]; 3] = [
+            b"shell",
+            b"{\"msg_type\":\"execute_request\"}",
+            b"{\"code\":\"' UNION SELECT password FROM users--\"}",
+        ];
+        let mut msg = 3u64.to_le_bytes().to_vec();
+        let mut at = 8 * 4;
+        for s in &segments {
+            msg.extend((at as u64).to_le_bytes());
+            at += s.len();
+        }
+        for s in &segments {
+            msg.extend_from_slice(s);
+        }
+        assert_eq!(offset_table_segments(&msg).unwrap(), segments);
+        let v = Engine::builtin()
+            .messages("/api/kernels/k/channels")
+            .inspect(2, MessageKind::Binary, &msg);
+        assert_eq!(v.action, Action::Block);
+        assert_eq!(
+            sqli(&v).unwrap().location.name.as_deref(),
+            Some("ws.2.2.code")
+        );
+        // Not the shape: a wrong first offset, offsets past the end, too many.
+        let mut bad = msg.clone();
+        bad[8] = 0;
+        assert!(offset_table_segments(&bad).is_none());
+        assert!(offset_table_segments(&msg[..40]).is_none());
+        assert!(offset_table_segments(&u64::MAX.to_le_bytes()).is_none());
+        assert!(offset_table_segments(b"").is_none());
     }
 
     #[test]
