@@ -83,13 +83,37 @@ pub fn looks_structured(raw: &str) -> bool {
 /// Whether a finding of `class` that matched `matched` in the document
 /// `raw` counts in full: live markup and template code (they act where a
 /// document lands, a page), and protocol findings (a request or header
-/// smuggled in a value acts on the way, wherever it lands).
+/// smuggled in a value acts on the way, wherever it lands). SQL and shell
+/// findings count in full only as a line's breakout (see
+/// [`breakout_line`]); the rest is weak.
 pub fn counts_in_full(class: Class, raw: &str, matched: &str) -> bool {
     match class {
         Class::Protocol => true,
         Class::Xss | Class::Php | Class::Ssti => written_as_markup(raw, matched),
         _ => false,
     }
+}
+
+/// Whether a detector's SQL or shell finding, at `span` in the document
+/// `text`, sits on a line that opens with a breakout: at most a plain token
+/// (`1`, `admin`, `x`), then a quote, a closing bracket or a shell separator,
+/// as when an injection is padded with lines of prose to look like a
+/// document. Code and prose name SQL and commands mid-line
+/// (`conn.execute("CREATE…`, `cat f | grep x`); a padded payload cannot
+/// hide there, since the query or command a vulnerable application builds
+/// meets the payload's own breakout where its line starts.
+pub fn breakout_line(text: &str, span: &std::ops::Range<usize>) -> bool {
+    let Some(before) = text.get(..span.start) else {
+        return false;
+    };
+    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].trim_start();
+    let token = line
+        .find(|c: char| !(c.is_alphanumeric() || matches!(c, '.' | '@' | '-' | '_')))
+        .unwrap_or(line.len());
+    let rest = line[token..].trim_start_matches([' ', '\t']);
+    token <= 32
+        && (rest.starts_with(['\'', '"', '`', ')', ';', '|', '&']) || rest.starts_with("$("))
 }
 
 /// Whether the markup a finding matched (`matched`, in decoded text) is
@@ -183,6 +207,28 @@ mod tests {
             !is_document(&format!("{}\n\n\n\n", "x".repeat(200))),
             "blank lines do not count"
         );
+    }
+
+    #[test]
+    fn a_breakout_opening_a_line_is_one() {
+        let doc = "Thanks for the report.\n1' UNION SELECT name FROM users-- \nBest regards";
+        let at = doc.find('\'').unwrap();
+        assert!(breakout_line(doc, &(at..at + 10)));
+        let shell = "See below.\n; cat /etc/passwd\nBye";
+        let at = shell.find(';').unwrap();
+        assert!(breakout_line(shell, &(at..at + 5)));
+        let blind = "Hello\n9) AND SLEEP(5)-- \nBye";
+        let at = blind.find("SLEEP").unwrap();
+        assert!(
+            breakout_line(blind, &(at..at + 5)),
+            "the span need not open the line"
+        );
+        let code = "import os\nconn.execute(\"CREATE TABLE t (id INT)\")";
+        let at = code.find('"').unwrap();
+        assert!(!breakout_line(code, &(at..at + 6)));
+        let pipe = "cat /etc/nginx/nginx.conf | grep server_name";
+        let at = pipe.find('|').unwrap();
+        assert!(!breakout_line(pipe, &(at..at + 6)));
     }
 
     #[test]

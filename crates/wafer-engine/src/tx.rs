@@ -298,12 +298,14 @@ impl<'e> Transaction<'e> {
         if document {
             for h in &mut hits[hits_before..] {
                 let class = detect::rule(h.rule).class;
-                let matched = h
+                let span = h
                     .span
                     .clone()
                     .filter(|r| detect::is_span(&h.value, r))
-                    .map_or(h.value.as_str(), |r| &h.value[r]);
-                h.weak = !document::counts_in_full(class, raw, matched);
+                    .unwrap_or(0..h.value.len());
+                let breakout = matches!(class, Class::Sqli | Class::Rce)
+                    && document::breakout_line(&h.value, &span);
+                h.weak = !breakout && !document::counts_in_full(class, raw, &h.value[span]);
             }
         }
         let settings = self.settings.as_ref().expect("head first");
