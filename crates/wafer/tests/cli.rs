@@ -134,6 +134,33 @@ fn rules_list_shows_every_class() {
 }
 
 #[test]
+fn rules_list_marks_weak_rules_and_stops_quietly_when_its_reader_does() {
+    let o = wafer(&["rules", "list", "--json"]);
+    let rules: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    let weak = |id: u64| rules.iter().find(|r| r["id"] == id).unwrap()["weak"].clone();
+    assert_eq!(weak(300045), true, "print( and alert( calls need company");
+    assert_eq!(weak(300001), false, "a script tag does not");
+
+    // `wafer rules list | head -1`: the reader is gone. It is closed before
+    // Wafer has built its engine, so every write meets a closed pipe (the
+    // whole list would fit in a pipe's buffer otherwise).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wafer"))
+        .args(["rules", "list"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn eval_reports_rates_per_class() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cases.jsonl");

@@ -1,6 +1,7 @@
 //! `wafer rules list`.
 
 use anyhow::Result;
+use std::io::Write;
 use wafer_engine::Engine;
 
 #[derive(Debug, clap::Subcommand)]
@@ -23,25 +24,36 @@ pub fn run(engine: &Engine, cmd: &RulesCommand) -> Result<i32> {
         .into_iter()
         .filter(|r| class.as_deref().is_none_or(|c| r.class.as_str() == c))
         .collect();
-    if *json {
-        println!("{}", serde_json::to_string_pretty(&rules)?);
-        return Ok(0);
+    match print(&rules, *json) {
+        // `wafer rules list | head`: the reader has what it wanted.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        other => other.map(|()| 0).map_err(Into::into),
     }
-    println!(
-        "{:>6}  {:<9} {:<9} {:>2}  {:<20} description",
-        "id", "class", "severity", "pl", "source"
-    );
-    for r in &rules {
-        println!(
-            "{:>6}  {:<9} {:<9} {:>2}  {:<20} {}",
+}
+
+fn print(rules: &[wafer_engine::RuleInfo], json: bool) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, rules)?;
+        return writeln!(out);
+    }
+    writeln!(
+        out,
+        "{:>6}  {:<9} {:<9} {:>2}  {:<4}  {:<20} description",
+        "id", "class", "severity", "pl", "weak", "source"
+    )?;
+    for r in rules {
+        writeln!(
+            out,
+            "{:>6}  {:<9} {:<9} {:>2}  {:<4}  {:<20} {}",
             r.id,
             r.class.as_str(),
             r.severity.as_str(),
             r.paranoia,
+            if r.weak { "yes" } else { "" },
             r.source,
             r.description
-        );
+        )?;
     }
-    println!("{} rules", rules.len());
-    Ok(0)
+    writeln!(out, "{} rules", rules.len())
 }
