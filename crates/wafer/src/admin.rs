@@ -12,7 +12,10 @@ use axum::response::{IntoResponse, Json, Redirect, Response};
 use axum::routing::get;
 use tokio::sync::broadcast;
 
-use crate::proxy::Shared;
+use crate::anomaly::AnomalyState;
+use crate::events::Publisher;
+use crate::guard::door::Door;
+use crate::proxy::conn::Connections;
 use crate::store::Store;
 use crate::traffic::Second;
 
@@ -22,6 +25,7 @@ pub mod auth;
 pub mod bans;
 pub mod csrf;
 pub mod dashboard;
+pub mod keeper;
 pub mod live;
 pub mod login;
 pub mod metrics;
@@ -35,15 +39,25 @@ pub mod throttle;
 
 pub use auth::Auth;
 
-/// What the admin handlers share.
+/// What the admin handlers share: the parts of the node they read or change.
 pub struct AdminState {
     pub store: Arc<dyn Store>,
-    pub shared: Arc<Shared>,
+    /// The policy in force, and how a change to it is saved and shared.
+    pub keeper: Arc<keeper::PolicyKeeper>,
+    /// Bans (listed, added, lifted here) and the rate limiter's counters.
+    pub door: Arc<Door>,
+    pub anomaly: Arc<AnomalyState>,
+    pub events: Publisher,
+    /// Counters of all traffic (`/metrics`).
+    pub traffic: Arc<crate::traffic::Traffic>,
+    /// The proxy's client connections (`/metrics`).
+    pub proxy_connections: Arc<Connections>,
+    /// This listener's own (`/metrics`).
+    pub admin_connections: Arc<Connections>,
+    /// Requests that look like each profiled application's (`GET /api/apps`).
+    pub sightings: Arc<crate::sightings::Sightings>,
     pub telemetry: broadcast::Sender<Arc<Second>>,
     pub auth: Auth,
-    /// Where a changed policy is saved (`None`: not saved).
-    pub policy_path: Option<PathBuf>,
-    pub policy_lock: Arc<tokio::sync::Mutex<()>>,
     /// When this process started (Unix ms), for `/api/info`.
     pub started_ms: u64,
     /// This node's name (the store's `node` column).
@@ -102,18 +116,18 @@ pub fn router(state: Arc<AdminState>) -> Router {
 }
 
 /// Serves until `shutdown` resolves. The listener has its own connection
-/// cap (`shared.admin_connections`) and the proxy's client timeouts, so a
-/// flood of connections to the proxy, or to this port, leaves it usable.
+/// cap (`state.admin_connections`) and the proxy's client timeouts (`t`), so
+/// a flood of connections to the proxy, or to this port, leaves it usable.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<AdminState>,
+    t: &crate::proxy::Timeouts,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use crate::proxy::idle;
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
-    let conns = Arc::clone(&state.shared.admin_connections);
-    let t = &state.shared.config.timeouts;
+    let conns = Arc::clone(&state.admin_connections);
     let limits = idle::Limits {
         first: t.client_header,
         idle: t.client_idle,
@@ -174,7 +188,7 @@ async fn openapi_json() -> Response {
 
 /// What this node is: for the dashboard's header and for support questions.
 async fn info(State(s): State<Arc<AdminState>>) -> Response {
-    let p = s.shared.protection.load();
+    let p = s.keeper.live.snapshot();
     Json(serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
         "node": s.node,

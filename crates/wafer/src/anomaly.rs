@@ -5,10 +5,13 @@
 //! The model itself (features, forest, file format) is the engine's
 //! (`wafer_engine::anomaly`); this side does the files and the clock.
 
+use arc_swap::ArcSwapOption;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use wafer_engine::anomaly::{LoadError, Model};
+use wafer_engine::anomaly::{LoadError, Model, Sample};
+use wafer_engine::{Action, Transaction, Verdict};
 
 pub mod learn;
 pub mod models;
@@ -39,6 +42,91 @@ pub fn builtin() -> Result<Arc<ActiveModel>, LoadError> {
         model: Model::from_json(DEFAULT_JSON)?,
         learning: false,
     }))
+}
+
+/// The anomaly side of a running node: the model in use (swapped on its own,
+/// apart from the policy), what it has scored, and the learning period.
+pub struct AnomalyState {
+    model: ArcSwapOption<ActiveModel>,
+    pub scores: ScoreStats,
+    /// The learning period's requests (wants none once a trained model is active).
+    pub learner: learn::Learner,
+}
+
+/// What scoring one request leaves for after its verdict: the sample the
+/// learning period may keep.
+#[must_use = "settle it after the verdict"]
+#[derive(Default)]
+pub struct Scored {
+    to_learn: Option<Sample>,
+}
+
+impl AnomalyState {
+    pub fn new(first: Option<Arc<ActiveModel>>, learner: learn::Learner) -> AnomalyState {
+        AnomalyState {
+            model: ArcSwapOption::new(first),
+            scores: ScoreStats::default(),
+            learner,
+        }
+    }
+
+    /// No model: requests are not scored.
+    pub fn off() -> AnomalyState {
+        AnomalyState::new(None, learn::Learner::off())
+    }
+
+    /// The model in use, if any.
+    pub fn active(&self) -> Option<Arc<ActiveModel>> {
+        self.model.load_full()
+    }
+
+    /// Swaps in `model` for the requests that start from now on.
+    pub fn activate(&self, model: ActiveModel) {
+        self.model.store(Some(Arc::new(model)));
+    }
+
+    /// Scores the request with the model in use: into the verdict once a
+    /// trained model is active; while learning, for the statistics only,
+    /// keeping the request's sample when the learning period wants it.
+    pub fn apply(&self, tx: &mut Transaction<'_>, client: IpAddr) -> Scored {
+        let model = self.model.load();
+        match model.as_deref() {
+            Some(m) if m.learning => {
+                // The learner keeps a sample (features, not the request); it
+                // is scored from the same numbers.
+                let req = tx.request();
+                let (score, to_learn) = if self.learner.takes(client) {
+                    let sample = Sample::of(req);
+                    (m.model.score_sample(&sample), Some(sample))
+                } else {
+                    (m.model.score(req), None)
+                };
+                self.scores.record(score.score, false);
+                Scored { to_learn }
+            }
+            Some(m) => {
+                tx.score_anomaly(&m.model, &m.version);
+                Scored::default()
+            }
+            None => Scored::default(),
+        }
+    }
+
+    /// After the verdict: its score in the statistics, and the request's
+    /// sample to the learning period when it was allowed with no finding at
+    /// all; a full learning set is trained on in the background.
+    pub fn settle(self: &Arc<Self>, scored: Scored, verdict: &Verdict, client: IpAddr) {
+        if let Some(a) = &verdict.anomaly {
+            self.scores.record(a.score, a.anomalous);
+        }
+        let clean = verdict.action == Action::Allow && verdict.findings.is_empty();
+        if let Some(set) = scored
+            .to_learn
+            .and_then(|s| self.learner.offer(client, s, clean))
+        {
+            learn::finish(set, ModelsDir::new(&self.learner.dir), Arc::clone(self));
+        }
+    }
 }
 
 const BINS: usize = 20;

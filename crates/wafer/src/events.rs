@@ -80,18 +80,46 @@ fn is_zero64(n: &u64) -> bool {
     *n == 0
 }
 
-/// Fields the proxy knows about the request, apart from the verdict.
-pub struct RequestFacts<'a> {
-    pub id: &'a str,
+/// What an event says of the request besides the verdict and its headers,
+/// captured once (before the request is handed on); the event cuts each
+/// field to its maximum.
+#[derive(Clone, Debug)]
+pub struct RequestFacts {
+    pub id: String,
     pub ts_ms: u64,
     pub client_ip: IpAddr,
-    pub method: &'a str,
-    pub host: &'a str,
-    pub path: &'a str,
-    pub query: &'a str,
-    pub user_agent: &'a str,
-    pub headers: &'a http::HeaderMap,
-    pub inspect_us: u64,
+    pub method: String,
+    pub host: String,
+    pub path: String,
+    pub query: String,
+    pub user_agent: String,
+}
+
+impl RequestFacts {
+    pub fn capture(
+        (method, uri, headers): (&http::Method, &http::Uri, &http::HeaderMap),
+        id: &str,
+        ts_ms: u64,
+        client_ip: IpAddr,
+    ) -> RequestFacts {
+        let header = |name: http::header::HeaderName| {
+            headers
+                .get(name)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        };
+        RequestFacts {
+            id: id.to_owned(),
+            ts_ms,
+            client_ip,
+            method: method.as_str().to_owned(),
+            host: header(http::header::HOST)
+                .or_else(|| uri.authority().map(|a| a.to_string()))
+                .unwrap_or_default(),
+            path: uri.path().to_owned(),
+            query: uri.query().unwrap_or("").to_owned(),
+            user_agent: header(http::header::USER_AGENT).unwrap_or_default(),
+        }
+    }
 }
 
 /// Headers whose values are secrets the event store must not collect.
@@ -165,60 +193,62 @@ fn headers_omitted(headers: &http::HeaderMap) -> u32 {
 impl Event {
     /// The event of a verdict, bounded as it is built: no field of the
     /// request or of a finding is copied past its maximum.
-    pub fn from_verdict(f: &RequestFacts<'_>, v: &Verdict) -> Event {
+    pub fn from_verdict(
+        f: &RequestFacts,
+        headers: &http::HeaderMap,
+        inspect_us: u64,
+        v: &Verdict,
+    ) -> Event {
         let (findings, findings_omitted) = bounds::pick_findings(&v.findings);
         Event {
-            id: cut(f.id, bounds::HOST_MAX),
-            ts_ms: f.ts_ms,
-            client_ip: f.client_ip,
-            method: cut(f.method, bounds::METHOD_MAX),
-            host: cut(f.host, bounds::HOST_MAX),
-            path: cut(f.path, bounds::PATH_MAX),
-            query: cut(f.query, bounds::QUERY_MAX),
-            user_agent: cut(f.user_agent, bounds::USER_AGENT_MAX),
-            headers: capture_headers(f.headers),
             action: v.action,
             status: v.status,
             score: v.score,
             threshold: v.threshold,
             mode: v.mode,
             route: v.route.as_deref().map(|r| cut(r, bounds::ROUTE_MAX)),
-            reason: None,
             findings,
-            anomaly: v.anomaly.clone(),
-            inspect_us: f.inspect_us,
-            dropped_before: 0,
             findings_omitted,
-            headers_omitted: headers_omitted(f.headers),
-            sampled_before: 0,
+            anomaly: v.anomaly.clone(),
+            inspect_us,
+            ..Event::about(f, headers)
         }
     }
 
     /// A decision taken before inspection (IP blocklist and the like).
-    pub fn guard(f: &RequestFacts<'_>, status: u16, reason: &str) -> Event {
+    pub fn guard(f: &RequestFacts, headers: &http::HeaderMap, status: u16, reason: &str) -> Event {
         Event {
-            id: cut(f.id, bounds::HOST_MAX),
+            status: Some(status),
+            reason: Some(cut(reason, bounds::REASON_MAX)),
+            ..Event::about(f, headers)
+        }
+    }
+
+    /// The request's part of an event, bounded; a block with no verdict.
+    fn about(f: &RequestFacts, headers: &http::HeaderMap) -> Event {
+        Event {
+            id: cut(&f.id, bounds::HOST_MAX),
             ts_ms: f.ts_ms,
             client_ip: f.client_ip,
-            method: cut(f.method, bounds::METHOD_MAX),
-            host: cut(f.host, bounds::HOST_MAX),
-            path: cut(f.path, bounds::PATH_MAX),
-            query: cut(f.query, bounds::QUERY_MAX),
-            user_agent: cut(f.user_agent, bounds::USER_AGENT_MAX),
-            headers: capture_headers(f.headers),
+            method: cut(&f.method, bounds::METHOD_MAX),
+            host: cut(&f.host, bounds::HOST_MAX),
+            path: cut(&f.path, bounds::PATH_MAX),
+            query: cut(&f.query, bounds::QUERY_MAX),
+            user_agent: cut(&f.user_agent, bounds::USER_AGENT_MAX),
+            headers: capture_headers(headers),
             action: Action::Block,
-            status: Some(status),
+            status: None,
             score: 0,
             threshold: 0,
             mode: Mode::Block,
             route: None,
-            reason: Some(cut(reason, bounds::REASON_MAX)),
+            reason: None,
             findings: Vec::new(),
             anomaly: None,
             inspect_us: 0,
             dropped_before: 0,
             findings_omitted: 0,
-            headers_omitted: headers_omitted(f.headers),
+            headers_omitted: headers_omitted(headers),
             sampled_before: 0,
         }
     }

@@ -1,7 +1,9 @@
-//! Decisions taken before inspection: IP allow- and block-lists, rate limits.
+//! Decisions taken before inspection: IP allow- and block-lists, bans,
+//! countries, rate limits, put together in order by [`door::Door`].
 
 pub mod bans;
 pub mod country;
+pub mod door;
 pub mod geo;
 pub mod limit;
 pub mod list_files;

@@ -10,6 +10,7 @@ pub mod durable;
 pub mod events;
 pub mod guard;
 pub mod periodic;
+pub mod protection;
 pub mod proxy;
 pub mod sightings;
 pub mod store;

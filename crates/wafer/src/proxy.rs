@@ -6,7 +6,6 @@
 //! The per-request steps live in [`pipeline`]; talking to the upstream in
 //! [`forward`]; the answers Wafer gives itself in [`respond`].
 
-use arc_swap::ArcSwap;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -15,8 +14,13 @@ use std::sync::Arc;
 use std::time::Duration;
 use wafer_engine::Engine;
 
+use crate::anomaly::AnomalyState;
 use crate::events::Publisher;
 use crate::guard::IpLists;
+use crate::guard::door::Door;
+use crate::protection::Live;
+use crate::sightings::Sightings;
+use crate::traffic::Traffic;
 
 mod body;
 mod client_ip;
@@ -81,81 +85,92 @@ pub struct ProxyConfig {
     /// Client connections open at once, all workers together; past it a
     /// new connection gets a 503 and is closed.
     pub max_connections: usize,
-}
-
-/// What a policy change replaces, in one step: a request sees the old engine
-/// and lists or the new ones, never a mix.
-pub struct Protection {
-    pub engine: Engine,
-    pub ip_lists: IpLists,
-}
-
-/// Everything a request handler needs, shared by all connections. The
-/// protection is swapped atomically on a policy change; in-flight requests
-/// keep the snapshot they started with.
-pub struct Shared {
-    pub protection: ArcSwap<Protection>,
-    pub events: Publisher,
-    pub config: ProxyConfig,
-    /// Counters of all traffic (the charts and `/metrics`).
-    pub traffic: Arc<crate::traffic::Traffic>,
     /// Fraction of allowed requests also kept as events (0: none, 1: all).
     pub record_all: f64,
-    /// The anomaly model in use (none: not scored); swapped on its own, apart from the policy.
-    pub model: arc_swap::ArcSwapOption<crate::anomaly::ActiveModel>,
-    pub scores: crate::anomaly::ScoreStats,
-    /// The learning period's requests (wants none once a trained model is active).
-    pub learner: crate::anomaly::learn::Learner,
-    pub limiter: crate::guard::limit::shared::Limiter,
-    pub country: Option<Arc<crate::guard::country::CountryGuard>>,
-    pub bans: crate::guard::bans::Bans,
-    /// Lists from files (`ip.allow_files`, `ip.block_files`), apart from the policy's.
-    pub list_files: Option<Arc<crate::guard::list_files::ListFiles>>,
-    /// The cluster policy revision this node has (see `admin::policy_sync`).
-    pub policy_rev: std::sync::atomic::AtomicU64,
-    /// The cluster's Redis, when configured (limits and bans).
-    pub redis: Option<Arc<crate::guard::redis::RedisLink>>,
-    /// The proxy's client connections (its cap and counters).
-    pub connections: Arc<conn::Connections>,
-    /// The admin listener's, apart: a saturated proxy leaves the admin reachable.
-    pub admin_connections: Arc<conn::Connections>,
-    /// Requests that look like each profiled application's (`GET /api/apps`).
-    pub sightings: crate::sightings::Sightings,
 }
 
-impl Shared {
-    pub fn new(
+/// Everything a request handler needs, shared by all connections: each part
+/// built complete by its owner before the proxy starts, none changed after
+/// (the parts that change while traffic flows, the protection and the
+/// anomaly model, swap their own contents atomically).
+pub struct Proxy {
+    config: ProxyConfig,
+    /// The engine and the policy's IP lists in force; a request keeps the
+    /// snapshot it started with.
+    protection: Arc<Live>,
+    door: Arc<Door>,
+    anomaly: Arc<AnomalyState>,
+    events: Publisher,
+    /// Counters of all traffic (the charts and `/metrics`).
+    traffic: Arc<Traffic>,
+    /// Requests that look like each profiled application's (`GET /api/apps`).
+    sightings: Arc<Sightings>,
+    /// The proxy's client connections (its cap and counters).
+    connections: Arc<conn::Connections>,
+}
+
+/// The parts a [`Proxy`] is made of.
+pub struct ProxyParts {
+    pub config: ProxyConfig,
+    pub protection: Arc<Live>,
+    pub door: Arc<Door>,
+    pub anomaly: Arc<AnomalyState>,
+    pub events: Publisher,
+    pub traffic: Arc<Traffic>,
+    pub sightings: Arc<Sightings>,
+    pub connections: Arc<conn::Connections>,
+}
+
+impl Proxy {
+    /// Checks the upstream once; each worker makes its own client (see `serve`).
+    pub fn new(parts: ProxyParts) -> Result<Proxy, ProxyError> {
+        forward::Upstream::target(&parts.config)?;
+        let ProxyParts {
+            config,
+            protection,
+            door,
+            anomaly,
+            events,
+            traffic,
+            sightings,
+            connections,
+        } = parts;
+        Ok(Proxy {
+            config,
+            protection,
+            door,
+            anomaly,
+            events,
+            traffic,
+            sightings,
+            connections,
+        })
+    }
+
+    /// A proxy that inspects with `engine` and the policy's `ip_lists` only:
+    /// no list files, bans, countries, rate limits or anomaly model.
+    pub fn standalone(
         engine: Engine,
         ip_lists: IpLists,
         events: Publisher,
         config: ProxyConfig,
-    ) -> Result<Shared, ProxyError> {
-        // Checked here, once; each worker makes its own client (see `serve`).
-        forward::Upstream::target(&config)?;
+    ) -> Result<Proxy, ProxyError> {
         let connections = Arc::new(conn::Connections::new(config.max_connections));
-        Ok(Shared {
-            protection: ArcSwap::from_pointee(Protection { engine, ip_lists }),
-            events,
+        Proxy::new(ProxyParts {
             config,
+            protection: Arc::new(Live::new(engine, ip_lists)),
+            door: Arc::new(Door::lists_only()),
+            anomaly: Arc::new(AnomalyState::off()),
+            events,
             traffic: Arc::default(),
-            record_all: 0.0,
-            model: arc_swap::ArcSwapOption::empty(),
-            scores: crate::anomaly::ScoreStats::default(),
-            learner: crate::anomaly::learn::Learner::new(
-                0,
-                Default::default(),
-                std::path::PathBuf::new(),
-            ),
-            limiter: crate::guard::limit::shared::Limiter::new(Vec::new(), None),
-            country: None,
-            bans: crate::guard::bans::Bans::new(Default::default(), None),
-            list_files: None,
-            policy_rev: std::sync::atomic::AtomicU64::new(0),
-            redis: None,
+            sightings: Arc::default(),
             connections,
-            admin_connections: Arc::new(conn::Connections::new(nofile::DEFAULT_ADMIN_CONNECTIONS)),
-            sightings: crate::sightings::Sightings::default(),
         })
+    }
+
+    /// The proxy's client connections (its cap and counters).
+    pub fn connections(&self) -> &Arc<conn::Connections> {
+        &self.connections
     }
 }
 
@@ -168,32 +183,32 @@ impl Shared {
 /// another thread and back.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    shared: Arc<Shared>,
+    proxy: Arc<Proxy>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let upstream = Arc::new(
-        forward::Upstream::new(&shared.config)
+        forward::Upstream::new(&proxy.config)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
     );
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(shared.config.timeouts.client_header)
-        .max_buf_size(shared.config.max_header_bytes.max(8192));
+        .header_read_timeout(proxy.config.timeouts.client_header)
+        .max_buf_size(proxy.config.max_header_bytes.max(8192));
     builder
         .http2()
         .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(shared.config.max_header_bytes).unwrap_or(u32::MAX));
+        .max_header_list_size(u32::try_from(proxy.config.max_header_bytes).unwrap_or(u32::MAX));
     let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
-    let t = &shared.config.timeouts;
+    let t = &proxy.config.timeouts;
     let limits = idle::Limits {
         first: t.client_header,
         idle: t.client_idle,
         write_stall: t.client_body,
     };
-    let conns = Arc::clone(&shared.connections);
+    let conns = Arc::clone(&proxy.connections);
     conn::accept_loop(
         &listener,
         &conns,
@@ -203,12 +218,12 @@ pub async fn serve(
             let _ = stream.set_nodelay(true);
             let local = stream.local_addr().ok();
             let (io, activity) = idle::Watched::new(stream, slot, limits);
-            let shared = Arc::clone(&shared);
+            let proxy = Arc::clone(&proxy);
             let upstream = Arc::clone(&upstream);
             let service = hyper::service::service_fn(move |req| {
                 let busy = activity.begin();
                 let handled =
-                    pipeline::handle(Arc::clone(&shared), Arc::clone(&upstream), peer, local, req);
+                    pipeline::handle(Arc::clone(&proxy), Arc::clone(&upstream), peer, local, req);
                 async move { handled.await.map(|resp| idle::finish(resp, busy)) }
             });
             let conn = builder
@@ -249,7 +264,7 @@ impl Workers {
     /// Starts `n` workers (at least one) serving `listener`.
     pub fn start(
         listener: std::net::TcpListener,
-        shared: Arc<Shared>,
+        proxy: Arc<Proxy>,
         n: usize,
     ) -> std::io::Result<Workers> {
         listener.set_nonblocking(true)?;
@@ -257,7 +272,7 @@ impl Workers {
         let mut threads = Vec::new();
         for i in 0..n.max(1) {
             let listener = listener.try_clone()?;
-            let shared = Arc::clone(&shared);
+            let proxy = Arc::clone(&proxy);
             let mut stopped = stopped.clone();
             let thread = std::thread::Builder::new()
                 .name(format!("wafer-proxy-{i}"))
@@ -267,7 +282,7 @@ impl Workers {
                         .build()?;
                     rt.block_on(async move {
                         let listener = tokio::net::TcpListener::from_std(listener)?;
-                        serve(listener, shared, async move {
+                        serve(listener, proxy, async move {
                             let _ = stopped.wait_for(|s| *s).await;
                         })
                         .await

@@ -281,6 +281,38 @@ pub fn analyse(
     banned: &(dyn Fn(IpAddr) -> bool + Send + Sync),
     min_clients: usize,
 ) -> Report {
+    let groups = group(events, banned);
+    let mut out: Vec<Suggestion> = groups
+        .iter()
+        .filter_map(|(place, g)| propose(place, g, events, policy, min_clients))
+        .collect();
+    // Strongest first; ties in a fixed order so that the list does not shuffle.
+    out.sort_by(|a, b| {
+        b.evidence
+            .clients
+            .cmp(&a.evidence.clients)
+            .then(b.evidence.requests.cmp(&a.evidence.requests))
+            .then(a.id.cmp(&b.id))
+    });
+    out.truncate(MAX_SUGGESTIONS);
+    Report {
+        suggestions: out,
+        scanned: events.len(),
+        max_events: events.len(),
+        truncated: false,
+        from_ms: 0,
+        oldest_scanned_ms: events.iter().map(|e| e.ts_ms).min(),
+        min_clients,
+        window_ms: 0,
+    }
+}
+
+/// The findings of `events` grouped by place, each request counted for a
+/// place only when nothing was found elsewhere in it.
+fn group(
+    events: &[Event],
+    banned: &(dyn Fn(IpAddr) -> bool + Send + Sync),
+) -> HashMap<Place, Group> {
     let mut groups: HashMap<Place, Group> = HashMap::new();
     let mut banned_cache: HashMap<IpAddr, bool> = HashMap::new();
     for ev in events {
@@ -314,121 +346,111 @@ pub fn analyse(
             }
             if !clean {
                 g.counter += 1;
-                continue;
-            }
-            if is_banned {
+            } else if is_banned {
                 g.banned.insert(ev.client_ip);
+            } else {
+                g.support(ev, &fs);
+            }
+        }
+    }
+    groups
+}
+
+impl Group {
+    /// A clean request from an unbanned client, finding `fs` at this place.
+    fn support(&mut self, ev: &Event, fs: &[&wafer_engine::Finding]) {
+        self.clients.insert(ev.client_ip);
+        self.requests += 1;
+        self.first = if self.requests == 1 {
+            ev.ts_ms
+        } else {
+            self.first.min(ev.ts_ms)
+        };
+        self.last = self.last.max(ev.ts_ms);
+        if self.examples.len() < EXAMPLES {
+            self.examples.insert(short(&fs[0].matched));
+        }
+        let mut seen: Vec<u32> = Vec::new();
+        for f in fs {
+            if seen.contains(&f.rule_id) {
                 continue;
             }
-            g.clients.insert(ev.client_ip);
-            g.requests += 1;
-            g.first = if g.requests == 1 {
-                ev.ts_ms
-            } else {
-                g.first.min(ev.ts_ms)
-            };
-            g.last = g.last.max(ev.ts_ms);
-            if g.examples.len() < EXAMPLES {
-                g.examples.insert(short(&fs[0].matched));
+            seen.push(f.rule_id);
+            let r = self.rules.entry(f.rule_id).or_default();
+            if r.requests == 0 {
+                r.class = f.class.to_string();
+                r.message = f.message.clone();
             }
-            let mut seen: Vec<u32> = Vec::new();
-            for f in fs {
-                if seen.contains(&f.rule_id) {
-                    continue;
-                }
-                seen.push(f.rule_id);
-                let r = g.rules.entry(f.rule_id).or_default();
-                if r.requests == 0 {
-                    r.class = f.class.to_string();
-                    r.message = f.message.clone();
-                }
-                r.clients.insert(ev.client_ip);
-                r.requests += 1;
-            }
+            r.clients.insert(ev.client_ip);
+            r.requests += 1;
         }
     }
+}
 
-    let mut out: Vec<Suggestion> = Vec::new();
-    for (place, g) in &groups {
-        let Some((sample_path, sample_loc)) = &g.sample else {
-            continue;
-        };
-        let Some(arg) = place.arg() else { continue };
-        let Ok(pattern) = PathPattern::parse(&place.path) else {
-            continue;
-        };
-        let eff = policy.for_path(sample_path);
-        // Enough clients, and not already excluded there (or off).
-        let rules: Vec<RuleEvidence> = g
-            .rules
-            .iter()
-            .filter(|(id, r)| {
-                r.clients.len() >= min_clients.max(1) && eff.rule_active_at(**id, 0, sample_loc)
-            })
-            .map(|(id, r)| RuleEvidence {
-                rule_id: *id,
-                class: r.class.clone(),
-                message: r.message.clone(),
-                clients: r.clients.len(),
-                requests: r.requests,
-            })
-            .collect();
-        if rules.is_empty() {
-            continue;
-        }
-        let ranges = rules
-            .iter()
-            .map(|r| RuleRange {
-                lo: r.rule_id,
-                hi: r.rule_id,
-            })
-            .collect();
-        let mut exclusion = Exclusion::new(pattern, ranges);
-        exclusion.args = arg.iter().filter_map(|a| a.parse().ok()).collect();
-        out.push(Suggestion {
-            id: place.id(),
-            exclusion: ExclusionDoc {
-                path: place.path.clone(),
-                rules: rules.iter().map(|r| r.rule_id.to_string()).collect(),
-                args: arg.into_iter().collect(),
-            },
-            rules,
+/// The suggestion for one place, when enough clients support rules the
+/// policy does not already exclude there.
+fn propose(
+    place: &Place,
+    g: &Group,
+    events: &[Event],
+    policy: &Policy,
+    min_clients: usize,
+) -> Option<Suggestion> {
+    let (sample_path, sample_loc) = g.sample.as_ref()?;
+    let arg = place.arg()?;
+    let pattern = PathPattern::parse(&place.path).ok()?;
+    let eff = policy.for_path(sample_path);
+    // Enough clients, and not already excluded there (or off).
+    let rules: Vec<RuleEvidence> = g
+        .rules
+        .iter()
+        .filter(|(id, r)| {
+            r.clients.len() >= min_clients.max(1) && eff.rule_active_at(**id, 0, sample_loc)
+        })
+        .map(|(id, r)| RuleEvidence {
+            rule_id: *id,
+            class: r.class.clone(),
+            message: r.message.clone(),
+            clients: r.clients.len(),
+            requests: r.requests,
+        })
+        .collect();
+    if rules.is_empty() {
+        return None;
+    }
+    let ranges = rules
+        .iter()
+        .map(|r| RuleRange {
+            lo: r.rule_id,
+            hi: r.rule_id,
+        })
+        .collect();
+    let mut exclusion = Exclusion::new(pattern, ranges);
+    exclusion.args = arg.iter().filter_map(|a| a.parse().ok()).collect();
+    Some(Suggestion {
+        id: place.id(),
+        exclusion: ExclusionDoc {
             path: place.path.clone(),
-            location: Location {
-                part: place.part,
-                name: place.name.clone(),
-            },
-            evidence: Evidence {
-                clients: g.clients.len(),
-                requests: g.requests,
-                first_seen_ms: g.first,
-                last_seen_ms: g.last,
-                examples: g.examples.iter().cloned().collect(),
-                counter_evidence: g.counter,
-                banned_clients: g.banned.len(),
-            },
-            preview: preview(events, &exclusion, policy.threshold),
-        });
-    }
-    // Strongest first; ties in a fixed order so that the list does not shuffle.
-    out.sort_by(|a, b| {
-        b.evidence
-            .clients
-            .cmp(&a.evidence.clients)
-            .then(b.evidence.requests.cmp(&a.evidence.requests))
-            .then(a.id.cmp(&b.id))
-    });
-    out.truncate(MAX_SUGGESTIONS);
-    Report {
-        suggestions: out,
-        scanned: events.len(),
-        max_events: events.len(),
-        truncated: false,
-        from_ms: 0,
-        oldest_scanned_ms: events.iter().map(|e| e.ts_ms).min(),
-        min_clients,
-        window_ms: 0,
-    }
+            rules: rules.iter().map(|r| r.rule_id.to_string()).collect(),
+            args: arg.into_iter().collect(),
+        },
+        rules,
+        path: place.path.clone(),
+        location: Location {
+            part: place.part,
+            name: place.name.clone(),
+        },
+        evidence: Evidence {
+            clients: g.clients.len(),
+            requests: g.requests,
+            first_seen_ms: g.first,
+            last_seen_ms: g.last,
+            examples: g.examples.iter().cloned().collect(),
+            counter_evidence: g.counter,
+            banned_clients: g.banned.len(),
+        },
+        preview: preview(events, &exclusion, policy.threshold),
+    })
 }
 
 /// Blocked events the exclusion touches, and those whose score minus the

@@ -206,19 +206,8 @@ pub async fn export(
                         }
                     },
                 };
-                let mut out = String::new();
-                if csv && first_batch {
-                    out.push_str(CSV_HEADER);
-                }
                 let take = batch.events.len().min(total_limit.saturating_sub(sent));
-                for ev in &batch.events[..take] {
-                    if csv {
-                        csv_row(&mut out, ev);
-                    } else {
-                        out.push_str(&serde_json::to_string(ev).unwrap_or_default());
-                        out.push('\n');
-                    }
-                }
+                let out = export_lines(&batch.events[..take], csv, first_batch);
                 let sent = sent + take;
                 page.cursor = batch
                     .next_cursor
@@ -249,6 +238,24 @@ pub async fn export(
         Body::from_stream(stream),
     )
         .into_response())
+}
+
+/// One batch of an export as text: CSV rows (after the header, for the
+/// first batch) or JSON lines.
+fn export_lines(events: &[crate::events::Event], csv: bool, first_batch: bool) -> String {
+    let mut out = String::new();
+    if csv && first_batch {
+        out.push_str(CSV_HEADER);
+    }
+    for ev in events {
+        if csv {
+            csv_row(&mut out, ev);
+        } else {
+            out.push_str(&serde_json::to_string(ev).unwrap_or_default());
+            out.push('\n');
+        }
+    }
+    out
 }
 
 const CSV_HEADER: &str =

@@ -15,9 +15,9 @@ use super::AdminState;
 use crate::sightings::PROPOSE_AFTER;
 
 pub async fn list(State(s): State<Arc<AdminState>>) -> Response {
-    let p = s.shared.protection.load();
+    let p = s.keeper.live.snapshot();
     let enabled = &p.engine.policy().apps;
-    let seen = s.shared.sightings.counts();
+    let seen = s.sightings.counts();
     Json(document(enabled, &seen)).into_response()
 }
 

@@ -14,11 +14,11 @@ use super::AdminState;
 use super::api::{ApiError, ApiResult};
 
 pub async fn list(State(s): State<Arc<AdminState>>) -> Response {
-    let p = s.shared.bans.policy;
+    let p = s.door.bans().policy;
     Json(json!({
-        "bans": s.shared.bans.list(),
+        "bans": s.door.bans().list(),
         "policy": {"after": p.after, "within_secs": p.within_ms / 1000, "minutes": p.duration_ms / 60_000},
-        "shared": s.shared.redis.is_some(),
+        "shared": s.keeper.redis.is_some(),
     }))
     .into_response()
 }
@@ -41,7 +41,7 @@ pub async fn add(State(s): State<Arc<AdminState>>, body: axum::body::Bytes) -> A
             .map_err(|_| bad(format!("ip: {:?} is not an IP address", a.ip)))?;
     let minutes = a
         .minutes
-        .unwrap_or(s.shared.bans.policy.duration_ms / 60_000);
+        .unwrap_or(s.door.bans().policy.duration_ms / 60_000);
     if !(1..=43_200).contains(&minutes) {
         return Err(bad("minutes: 1 to 43200 (30 days)".into()));
     }
@@ -49,7 +49,7 @@ pub async fn add(State(s): State<Arc<AdminState>>, body: axum::body::Bytes) -> A
         .reason
         .unwrap_or_else(|| "banned through the admin API".into());
     let reason = wafer_engine::finding::excerpt(reason.trim(), 0, 200);
-    let ban = s.shared.bans.add(ip, minutes * 60_000, reason).await;
+    let ban = s.door.bans().add(ip, minutes * 60_000, reason).await;
     tracing::info!(%ip, minutes, "client banned through the admin API");
     Ok((StatusCode::CREATED, Json(ban)).into_response())
 }
@@ -61,7 +61,7 @@ pub async fn lift(State(s): State<Arc<AdminState>>, Path(ip): Path<String>) -> A
             format!("{ip:?} is not an IP address"),
         )
     })?;
-    if s.shared.bans.lift(ip).await {
+    if s.door.bans().lift(ip).await {
         tracing::info!(%ip, "ban lifted through the admin API");
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {

@@ -55,13 +55,10 @@ pub async fn sse(
     // Subscribe before replaying, so nothing published meanwhile is missed;
     // then let the store take what was published before, which would
     // otherwise be in neither the feed nor the store yet.
-    let mut rx = s.shared.events.subscribe();
+    let mut rx = s.events.subscribe();
     let replay = match &last {
         Some(id) => {
-            s.shared
-                .events
-                .store_caught_up(Duration::from_secs(2))
-                .await;
+            s.events.store_caught_up(Duration::from_secs(2)).await;
             s.store
                 .since(id.clone(), f.clone(), REPLAY_MAX)
                 .await
@@ -119,7 +116,7 @@ pub async fn ws(
 }
 
 async fn tap(mut socket: WebSocket, s: Arc<AdminState>, f: Filter) {
-    let mut events = s.shared.events.subscribe();
+    let mut events = s.events.subscribe();
     let mut telemetry = s.telemetry.subscribe();
     loop {
         let text = tokio::select! {

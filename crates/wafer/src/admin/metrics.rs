@@ -46,7 +46,7 @@ fn histogram(out: &mut String, name: &str, help: &str, h: &Histogram) {
 /// The proxy's and the admin listener's connections (`proxy::conn`).
 fn connections(out: &mut String, s: &AdminState) {
     let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
-    let (p, a) = (&s.shared.connections, &s.shared.admin_connections);
+    let (p, a) = (&s.proxy_connections, &s.admin_connections);
     for (name, help, values) in [
         (
             "wafer_connections_open",
@@ -88,20 +88,34 @@ fn connections(out: &mut String, s: &AdminState) {
         out,
         "wafer_connections_max",
         "The proxy's connection cap.",
-        s.shared.connections.max() as u64,
+        s.proxy_connections.max() as u64,
     );
     counter(
         out,
         "wafer_request_body_too_slow_total",
         "Request bodies refused with 408 for arriving under the minimum rate.",
-        load(&s.shared.connections.slow_bodies),
+        load(&s.proxy_connections.slow_bodies),
     );
 }
 
 pub fn render(s: &AdminState) -> String {
-    let t = &s.shared.traffic;
-    let snap = t.snapshot();
     let mut out = String::with_capacity(8192);
+    requests(&mut out, s);
+    events(&mut out, s);
+    connections(&mut out, s);
+    guard(&mut out, s);
+    anomaly(&mut out, s);
+    out
+}
+
+fn load(a: &std::sync::atomic::AtomicU64) -> u64 {
+    a.load(Ordering::Relaxed)
+}
+
+/// Requests, responses and their timings (`traffic`).
+fn requests(out: &mut String, s: &AdminState) {
+    let t = &s.traffic;
+    let snap = t.snapshot();
     let _ = writeln!(
         out,
         "# HELP wafer_requests_total Requests by decision.\n# TYPE wafer_requests_total counter"
@@ -132,76 +146,79 @@ pub fn render(s: &AdminState) -> String {
         let _ = writeln!(out, "wafer_responses_total{{status=\"{status}\"}} {v}");
     }
     counter(
-        &mut out,
+        out,
         "wafer_request_bytes_total",
         "Request body bytes (declared).",
         snap.bytes_in,
     );
     counter(
-        &mut out,
+        out,
         "wafer_response_bytes_total",
         "Response body bytes (declared).",
         snap.bytes_out,
     );
     histogram(
-        &mut out,
+        out,
         "wafer_request_duration_seconds",
         "Time from request to response head.",
         &t.total,
     );
     histogram(
-        &mut out,
+        out,
         "wafer_inspection_duration_seconds",
         "Time in the inspection engine.",
         &t.inspect,
     );
     histogram(
-        &mut out,
+        out,
         "wafer_upstream_duration_seconds",
         "Upstream time to response head.",
         &t.upstream,
     );
-    let e = s.shared.events.stats();
-    let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+}
+
+/// The event bus and its consumers.
+fn events(out: &mut String, s: &AdminState) {
+    let e = s.events.stats();
     counter(
-        &mut out,
+        out,
         "wafer_events_published_total",
         "Events published on the bus.",
         load(&e.published),
     );
     counter(
-        &mut out,
+        out,
         "wafer_events_dropped_total",
         "Events a full queue could not take.",
         load(&e.dropped),
     );
     counter(
-        &mut out,
+        out,
         "wafer_events_sampled_total",
         "Events of flooding clients left out by per-client sampling (the requests were still decided).",
         load(&e.sampled),
     );
-    let (store_q, file_q) = s.shared.events.queued_bytes();
+    let (store_q, file_q) = s.events.queued_bytes();
     gauge(
-        &mut out,
+        out,
         "wafer_events_store_queue_bytes",
         "Bytes of events waiting for the store.",
         store_q as u64,
     );
     gauge(
-        &mut out,
+        out,
         "wafer_events_output_queue_bytes",
         "Bytes of events waiting for the output (stdout or file).",
         file_q as u64,
     );
     counter(
-        &mut out,
+        out,
         "wafer_events_stored_total",
         "Events written to the store.",
         load(&e.stored),
     );
     counter(
-        &mut out,
+        out,
         "wafer_events_store_failed_total",
         "Events the store refused for good.",
         load(&e.store_failed),
@@ -209,61 +226,67 @@ pub fn render(s: &AdminState) -> String {
     let lag = load(&e.published)
         .saturating_sub(load(&e.stored) + load(&e.store_dropped) + load(&e.store_failed));
     gauge(
-        &mut out,
+        out,
         "wafer_store_lag_events",
         "Events published but not yet stored.",
         lag,
     );
     gauge(
-        &mut out,
+        out,
         "wafer_live_subscribers",
         "Open live streams (SSE and WebSocket).",
-        s.shared.events.subscribers() as u64,
+        s.events.subscribers() as u64,
     );
-    connections(&mut out, s);
-    let lim = &s.shared.limiter.stats;
+}
+
+/// The door's rate limits and the cluster's Redis.
+fn guard(out: &mut String, s: &AdminState) {
+    let lim = &s.door.limiter().stats;
     counter(
-        &mut out,
+        out,
         "wafer_rate_limited_total",
         "Requests refused with 429.",
         load(&lim.limited),
     );
-    if let Some(r) = &s.shared.redis {
+    if let Some(r) = &s.keeper.redis {
         counter(
-            &mut out,
+            out,
             "wafer_redis_errors_total",
             "Redis calls that failed or did not answer in time.",
             load(&r.errors),
         );
     }
     counter(
-        &mut out,
+        out,
         "wafer_rate_limit_fallbacks_total",
         "Rate-limit checks decided by this node alone because Redis was unreachable.",
         load(&lim.fallbacks),
     );
-    if let Some(up) = s.shared.limiter.redis_up() {
+    if let Some(up) = s.door.limiter().redis_up() {
         gauge(
-            &mut out,
+            out,
             "wafer_redis_up",
             "1 while the shared rate limits are in Redis.",
             u64::from(up),
         );
     }
-    let scores = &s.shared.scores;
+}
+
+fn anomaly(out: &mut String, s: &AdminState) {
+    let scores = &s.anomaly.scores;
     counter(
-        &mut out,
+        out,
         "wafer_anomaly_scored_total",
         "Requests the anomaly model scored.",
         load(&scores.scored),
     );
     counter(
-        &mut out,
+        out,
         "wafer_anomaly_anomalous_total",
         "Requests the anomaly model called anomalous.",
         load(&scores.anomalous),
     );
-    if let Some(m) = s.shared.model.load().as_deref() {
+    if let Some(m) = s.anomaly.active().as_deref() {
         // The version is a file name of [A-Za-z0-9._-]: safe as a label value.
         let _ = writeln!(
             out,
@@ -271,7 +294,6 @@ pub fn render(s: &AdminState) -> String {
             m.version, m.learning
         );
     }
-    out
 }
 
 pub async fn metrics(State(s): State<Arc<AdminState>>) -> Response {

@@ -35,15 +35,15 @@ async fn blocking<T: Send + 'static>(
 }
 
 pub async fn get(State(s): State<Arc<AdminState>>) -> ApiResult<Response> {
-    let active = s.shared.model.load_full();
-    let policy = s.shared.protection.load().engine.policy().anomaly;
+    let active = s.anomaly.active();
+    let policy = s.keeper.live.snapshot().engine.policy().anomaly;
     let dir = ModelsDir::new(&s.models_dir);
     let models: Vec<ModelInfo> = blocking(move || dir.list())
         .await?
         .into_iter()
         .filter_map(Result::ok)
         .collect();
-    let scores = &s.shared.scores;
+    let scores = &s.anomaly.scores;
     let relaxed = std::sync::atomic::Ordering::Relaxed;
     Ok(Json(json!({
         "available": active.is_some(),
@@ -55,7 +55,7 @@ pub async fn get(State(s): State<Arc<AdminState>>) -> ApiResult<Response> {
             "features": wafer_engine::anomaly::FEATURE_NAMES.as_slice(),
         })),
         "learning": active.as_deref().is_some_and(|m| m.learning),
-        "learned": s.shared.learner.status(),
+        "learned": s.anomaly.learner.status(),
         "mode": policy.mode.to_string(),
         "threshold_override": policy.threshold,
         "recent": {
@@ -98,9 +98,9 @@ pub async fn rollback(State(s): State<Arc<AdminState>>) -> ApiResult<Response> {
 
 fn swap(s: &AdminState, version: String, model: wafer_engine::anomaly::Model) {
     tracing::info!(%version, "anomaly model activated through the admin API");
-    s.shared.model.store(Some(Arc::new(ActiveModel {
+    s.anomaly.activate(ActiveModel {
         version,
         model,
         learning: false,
-    })));
+    });
 }

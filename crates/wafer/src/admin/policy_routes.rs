@@ -27,7 +27,7 @@ fn etag(doc: &PolicyDoc) -> String {
 }
 
 fn current(s: &AdminState) -> PolicyDoc {
-    let p = s.shared.protection.load();
+    let p = s.keeper.live.snapshot();
     PolicyDoc::of(&p.engine, &p.ip_lists)
 }
 
@@ -157,31 +157,22 @@ pub(super) async fn commit(
     if_match: Option<&str>,
     edit: impl FnOnce(&mut PolicyDoc) -> ApiResult<()>,
 ) -> ApiResult<PolicyDoc> {
-    let saved = apply(
-        &s.shared,
-        s.policy_path.as_deref(),
-        &s.policy_lock,
-        if_match,
-        edit,
-    )
-    .await?;
+    let saved = apply(&s.keeper, if_match, edit).await?;
     tracing::info!("policy changed through the admin API");
-    super::policy_sync::publish(&s.shared, &saved).await;
+    super::policy_sync::publish(&s.keeper, &saved).await;
     Ok(saved)
 }
 
 /// The one way a policy changes, from the API or from the cluster: under the
-/// lock, validated whole, saved to `path`, swapped in at once.
+/// lock, validated whole, saved to the keeper's file, swapped in at once.
 pub(crate) async fn apply(
-    shared: &crate::proxy::Shared,
-    path: Option<&std::path::Path>,
-    lock: &tokio::sync::Mutex<()>,
+    keeper: &super::keeper::PolicyKeeper,
     if_match: Option<&str>,
     edit: impl FnOnce(&mut PolicyDoc) -> ApiResult<()>,
 ) -> ApiResult<PolicyDoc> {
     // One change at a time, so that two writers cannot interleave their swaps.
-    let _guard = lock.lock().await;
-    let protection = shared.protection.load_full();
+    let _guard = keeper.lock.lock().await;
+    let protection = keeper.live.snapshot();
     let mut doc = PolicyDoc::of(&protection.engine, &protection.ip_lists);
     if let Some(tag) = if_match
         && tag != "*"
@@ -202,8 +193,8 @@ pub(crate) async fn apply(
         })?;
     let engine = protection.engine.with_policy(policy);
     let saved = PolicyDoc::of(&engine, &ip);
-    if let Some(path) = path {
-        let path = path.to_owned();
+    if let Some(path) = &keeper.path {
+        let path = path.clone();
         let doc = saved.clone();
         tokio::task::spawn_blocking(move || super::policy::save(&path, &doc))
             .await
@@ -215,9 +206,9 @@ pub(crate) async fn apply(
                 )
             })?;
     }
-    shared.protection.store(Arc::new(crate::proxy::Protection {
+    keeper.live.replace(crate::protection::Protection {
         engine,
         ip_lists: ip,
-    }));
+    });
     Ok(saved)
 }

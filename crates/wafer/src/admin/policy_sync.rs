@@ -6,20 +6,19 @@
 //! edits made through one node. IP lists, exclusions and routes travel this
 //! way; while Redis is away each node keeps the policy it has.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use super::keeper::PolicyKeeper;
 use super::policy::PolicyDoc;
-use crate::proxy::Shared;
 
 const DOC: &str = "wafer:policy";
 const REV: &str = "wafer:policy:rev";
 const PUBLISH: &str = "redis.call('SET', KEYS[1], ARGV[1]) return redis.call('INCR', KEYS[2])";
 
 /// Shares a change with the cluster (nothing without Redis).
-pub async fn publish(shared: &Shared, doc: &PolicyDoc) {
-    let Some(r) = &shared.redis else { return };
+pub async fn publish(keeper: &PolicyKeeper, doc: &PolicyDoc) {
+    let Some(r) = &keeper.redis else { return };
     let Ok(json) = serde_json::to_string(doc) else {
         return;
     };
@@ -33,15 +32,15 @@ pub async fn publish(shared: &Shared, doc: &PolicyDoc) {
         .await;
     match rev {
         Some(rev) => {
-            shared.policy_rev.fetch_max(rev, Ordering::Relaxed);
+            keeper.rev.fetch_max(rev, Ordering::Relaxed);
         }
         None => tracing::warn!("policy changed on this node only: redis is unreachable"),
     }
 }
 
 /// Applies a newer cluster policy, if there is one (a step for [`crate::periodic`]).
-pub async fn check(shared: Arc<Shared>, path: Option<PathBuf>, lock: Arc<tokio::sync::Mutex<()>>) {
-    let Some(r) = shared.redis.clone() else {
+pub async fn check(keeper: Arc<PolicyKeeper>) {
+    let Some(r) = keeper.redis.clone() else {
         return;
     };
     let latest = r
@@ -58,17 +57,17 @@ pub async fn check(shared: Arc<Shared>, path: Option<PathBuf>, lock: Arc<tokio::
     let Some((Some(rev), Some(json))) = latest else {
         return;
     };
-    if rev <= shared.policy_rev.load(Ordering::Relaxed) {
+    if rev <= keeper.rev.load(Ordering::Relaxed) {
         return;
     }
-    shared.policy_rev.store(rev, Ordering::Relaxed);
+    keeper.rev.store(rev, Ordering::Relaxed);
     let doc: PolicyDoc = match serde_json::from_str(&json) {
         Ok(d) => d,
         Err(e) => {
             return tracing::error!(error = %e, rev, "the cluster's policy does not parse; keeping this node's");
         }
     };
-    let applied = super::policy_routes::apply(&shared, path.as_deref(), &lock, None, |d| {
+    let applied = super::policy_routes::apply(&keeper, None, |d| {
         *d = doc;
         Ok(())
     })

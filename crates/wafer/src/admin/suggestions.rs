@@ -71,12 +71,12 @@ impl Knobs {
 }
 
 async fn report(s: &AdminState, p: &Params) -> ApiResult<Report> {
-    let protection = s.shared.protection.load_full();
-    let shared = Arc::clone(&s.shared);
+    let protection = s.keeper.live.snapshot();
+    let door = Arc::clone(&s.door);
     let lists = protection.ip_lists.clone();
     // Banned now, or on the policy's block list: their requests are no evidence.
     let banned = Arc::new(move |ip: IpAddr| {
-        shared.bans.banned(ip).is_some() || lists.check(ip) == GuardDecision::Block
+        door.bans().banned(ip).is_some() || lists.check(ip) == GuardDecision::Block
     });
     let policy = protection.engine.policy().clone();
     Ok(suggest::suggest(&*s.store, policy, banned, p).await?)

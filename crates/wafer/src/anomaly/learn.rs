@@ -27,8 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::Serialize;
 use wafer_engine::anomaly::{DEFAULT_TARGET_FPR, ForestParams, Model, Sample};
 
-use super::{ActiveModel, ModelsDir};
-use crate::proxy::Shared;
+use super::{ActiveModel, AnomalyState, ModelsDir};
 
 /// The learning period's bounds besides its length (`learn_requests`).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -128,6 +127,11 @@ pub struct LearnStatus {
 }
 
 impl Learner {
+    /// No learning period: wants no requests.
+    pub fn off() -> Learner {
+        Learner::new(0, LearnLimits::default(), std::path::PathBuf::new())
+    }
+
     pub fn new(want: usize, limits: LearnLimits, dir: std::path::PathBuf) -> Learner {
         let share = (want as f64 * limits.client_share_pct / 100.0).floor();
         Learner {
@@ -342,7 +346,7 @@ impl State {
 }
 
 /// Trains on the learning set, saves and activates the model, and swaps it in.
-pub fn finish(samples: Vec<Sample>, dir: ModelsDir, shared: Arc<Shared>) {
+pub fn finish(samples: Vec<Sample>, dir: ModelsDir, anomaly: Arc<AnomalyState>) {
     tokio::task::spawn_blocking(move || {
         let n = samples.len();
         let started = std::time::Instant::now();
@@ -355,7 +359,7 @@ pub fn finish(samples: Vec<Sample>, dir: ModelsDir, shared: Arc<Shared>) {
         drop(samples);
         let fail = |what: &str, e: String| {
             tracing::error!(error = %e, "{what}");
-            shared
+            anomaly
                 .learner
                 .set_phase(Phase::Failed(format!("{what}: {e}")));
         };
@@ -374,12 +378,12 @@ pub fn finish(samples: Vec<Sample>, dir: ModelsDir, shared: Arc<Shared>) {
             threshold = model.threshold,
             "anomaly model learned from this site's traffic; now active"
         );
-        shared.learner.set_phase(Phase::Active(version.clone()));
-        shared.model.store(Some(Arc::new(ActiveModel {
+        anomaly.learner.set_phase(Phase::Active(version.clone()));
+        anomaly.activate(ActiveModel {
             version,
             model,
             learning: false,
-        })));
+        });
     });
 }
 

@@ -6,8 +6,7 @@
 
 use std::sync::Arc;
 
-use super::{ActiveModel, ModelsDir};
-use crate::proxy::Shared;
+use super::{ActiveModel, AnomalyState, ModelsDir};
 
 /// The model to start with: the active one in the directory, or the built-in
 /// default when none is active (or the active one no longer loads), which
@@ -46,17 +45,17 @@ pub fn initial(dir: &ModelsDir, learning: bool) -> Option<Arc<ActiveModel>> {
 
 /// Swaps in whatever `ACTIVE` names when it changes (a step for [`crate::periodic`]).
 pub struct Reloader {
-    pub dir: ModelsDir,
-    pub shared: Arc<Shared>,
+    dir: ModelsDir,
+    anomaly: Arc<AnomalyState>,
     /// The version that last failed to load: not tried again until `ACTIVE` changes.
     refused: std::sync::Mutex<Option<String>>,
 }
 
 impl Reloader {
-    pub fn new(dir: ModelsDir, shared: Arc<Shared>) -> Reloader {
+    pub fn new(dir: ModelsDir, anomaly: Arc<AnomalyState>) -> Reloader {
         Reloader {
             dir,
-            shared,
+            anomaly,
             refused: std::sync::Mutex::new(None),
         }
     }
@@ -67,7 +66,7 @@ impl Reloader {
             Ok(None) => return,
             Err(e) => return tracing::warn!(error = %e, "reading the active model name"),
         };
-        let current = self.shared.model.load();
+        let current = self.anomaly.active();
         let refused = self
             .refused
             .lock()
@@ -85,11 +84,11 @@ impl Reloader {
         match loaded {
             Ok(Ok(model)) => {
                 tracing::info!(version = %named, "anomaly model activated");
-                self.shared.model.store(Some(Arc::new(ActiveModel {
+                self.anomaly.activate(ActiveModel {
                     version: named,
                     model,
                     learning: false,
-                })));
+                });
                 *refused = None;
             }
             Ok(Err(e)) => {

@@ -3,9 +3,28 @@
 use anyhow::{Context, Result, bail};
 use std::sync::Arc;
 
+use crate::admin::AdminState;
+use crate::admin::keeper::PolicyKeeper;
+use crate::anomaly::learn::Learner;
+use crate::anomaly::reload::Reloader;
+use crate::anomaly::{AnomalyState, ModelsDir};
 use crate::config::{Config, LogFormat, Overrides};
-use crate::events::EventSink;
-use crate::proxy::{self, ProxyConfig, Shared};
+use crate::events::{EventSink, Publisher};
+use crate::guard::IpLists;
+use crate::guard::bans::Bans;
+use crate::guard::country::CountryGuard;
+use crate::guard::door::Door;
+use crate::guard::limit::shared::Limiter;
+use crate::guard::list_files::ListFiles;
+use crate::guard::redis::RedisLink;
+use crate::periodic::Periodic;
+use crate::protection::Live;
+use crate::proxy::conn::Connections;
+use crate::proxy::{self, Proxy, ProxyConfig, ProxyParts};
+use crate::sightings::Sightings;
+use crate::store::Store;
+use crate::store::writer::{StoreWriter, WriterOptions};
+use crate::traffic::Traffic;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -105,7 +124,10 @@ pub struct Running {
     pub admin_token: String,
     /// True when the token was made at this start (so it is shown once).
     pub token_created: bool,
-    pub shared: Arc<Shared>,
+    /// The proxy's client connections (its cap and counters).
+    pub connections: Arc<Connections>,
+    /// The admin listener's.
+    pub admin_connections: Arc<Connections>,
     stop: tokio::sync::oneshot::Sender<()>,
     done: tokio::task::JoinHandle<Result<()>>,
 }
@@ -113,14 +135,22 @@ pub struct Running {
 impl Running {
     /// Stops accepting, finishes in-flight requests, stores every accepted event.
     pub async fn stop(self) -> Result<()> {
-        let Running {
-            stop, done, shared, ..
-        } = self;
-        // The file sink ends when the last handle on the bus is gone.
-        drop(shared);
-        let _ = stop.send(());
-        done.await.context("the server task failed")?
+        let _ = self.stop.send(());
+        self.done.await.context("the server task failed")?
     }
+}
+
+/// The node's parts, each built complete from the configuration.
+struct Parts {
+    store: Arc<dyn Store>,
+    keeper: Arc<PolicyKeeper>,
+    door: Arc<Door>,
+    anomaly: Arc<AnomalyState>,
+    models: ModelsDir,
+    traffic: Arc<Traffic>,
+    sightings: Arc<Sightings>,
+    connections: Arc<Connections>,
+    admin_connections: Arc<Connections>,
 }
 
 /// Starts everything and returns once both listeners are bound.
@@ -136,33 +166,178 @@ pub async fn start(
         .await
         .with_context(|| format!("opening the event store {store_spec}"))?;
     let policy_path = crate::admin::policy::saved_path(&cfg.data_dir);
-    let (engine, ip_lists) = match crate::admin::policy::load(&policy_path)
-        .with_context(|| format!("reading {}", policy_path.display()))?
-    {
-        Some(doc) => {
-            let (policy, ip) = doc.build(engine.policy()).map_err(|errs| {
-                anyhow::anyhow!("{}: {}", policy_path.display(), errs.join("; "))
-            })?;
-            tracing::info!(path = %policy_path.display(), "policy saved through the admin API applies");
-            (engine.with_policy(policy), ip)
-        }
-        None => (engine, cfg.ip_lists.clone()),
+    let (engine, ip_lists) = saved_policy(&cfg, engine, &policy_path)?;
+    let (events, writer, sink) = event_bus(&cfg, &store)?;
+    let max_connections = connection_cap(&cfg)?;
+    let listener =
+        proxy::conn::bind(cfg.listen).with_context(|| format!("listening on {}", cfg.listen))?;
+    let proxy_addr = listener.local_addr()?;
+    log_configuration(&upstream, &engine, &*store);
+    let redis = redis_link(&cfg)?;
+    let live = Arc::new(Live::new(engine, ip_lists));
+    let keeper = PolicyKeeper::new(Arc::clone(&live), Some(policy_path), redis.clone());
+    let parts = Parts {
+        store,
+        keeper: Arc::new(keeper),
+        door: Arc::new(door(&cfg, redis)?),
+        anomaly: Arc::new(anomaly(&cfg)),
+        models: ModelsDir::new(cfg.models_dir()),
+        traffic: Arc::default(),
+        sightings: Arc::default(),
+        connections: Arc::new(Connections::new(max_connections)),
+        admin_connections: Arc::new(Connections::new(cfg.admin_max_connections)),
     };
-    let bus = crate::events::Publisher::new(cfg.event_bounds.clone());
-    let (writer, store_tx) = crate::store::writer::StoreWriter::start(
-        Arc::clone(&store),
+    let proxy = the_proxy(&cfg, upstream, live, &parts, &events)?;
+    let periodic = background(&cfg, &parts);
+    let (telemetry, _) = tokio::sync::broadcast::channel(64);
+    let ticker = crate::traffic::ticker::Ticker::start(
+        Arc::clone(&parts.traffic),
+        cfg.node.clone(),
+        Some(Arc::clone(&parts.store)),
+        telemetry.clone(),
+    );
+    let (admin_token, token_created) =
+        crate::admin::auth::load_or_create_token(cfg.admin_token.clone(), &cfg.data_dir)
+            .context("reading or creating the admin token")?;
+    let admin = match cfg.admin_listen {
+        Some(addr) => {
+            let state = admin_state(&cfg, &parts, &events, telemetry, &admin_token);
+            Some(Admin::start(addr, state, &cfg.timeouts)?)
+        }
+        None => None,
+    };
+    let n = cfg.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let workers = proxy::Workers::start(listener.into_std()?, Arc::new(proxy), n)
+        .context("starting the proxy workers")?;
+    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let admin_addr = admin.as_ref().map(|a| a.addr);
+    let stats = Arc::clone(events.stats());
+    // The file sink ends when the last handle on the bus is gone: this one
+    // goes now, the proxy's and the admin's when they stop.
+    drop(events);
+    let stopping = Stopping {
+        workers,
+        admin,
+        periodic,
+        ticker,
+        writer,
+        sink,
+        stats,
+    };
+    let done = tokio::spawn(async move {
+        let _ = stop_rx.await;
+        stopping.run().await
+    });
+    Ok(Running {
+        proxy_addr,
+        admin_addr,
+        admin_token,
+        token_created,
+        connections: parts.connections,
+        admin_connections: parts.admin_connections,
+        stop,
+        done,
+    })
+}
+
+/// The proxy over the node's parts.
+fn the_proxy(
+    cfg: &Config,
+    upstream: http::Uri,
+    live: Arc<Live>,
+    parts: &Parts,
+    events: &Publisher,
+) -> Result<Proxy> {
+    Proxy::new(ProxyParts {
+        config: ProxyConfig {
+            upstream,
+            trusted_proxies: cfg.trusted_proxies.clone(),
+            timeouts: cfg.timeouts.clone(),
+            max_header_bytes: cfg.max_header_bytes,
+            max_connections: parts.connections.max(),
+            record_all: cfg.record_all,
+        },
+        protection: live,
+        door: Arc::clone(&parts.door),
+        anomaly: Arc::clone(&parts.anomaly),
+        events: events.clone(),
+        traffic: Arc::clone(&parts.traffic),
+        sightings: Arc::clone(&parts.sightings),
+        connections: Arc::clone(&parts.connections),
+    })
+    .context("setting up the upstream")
+}
+
+/// What a stop takes down, in order: the proxy (in-flight requests finish),
+/// the admin listener, the timers, the ticker, then the events still queued
+/// are written to the store and the file.
+struct Stopping {
+    workers: proxy::Workers,
+    admin: Option<Admin>,
+    periodic: Periodic,
+    ticker: crate::traffic::ticker::Ticker,
+    writer: StoreWriter,
+    sink: EventSink,
+    stats: Arc<crate::events::EventStats>,
+}
+
+impl Stopping {
+    async fn run(self) -> Result<()> {
+        self.workers.stop().await?;
+        if let Some(a) = self.admin {
+            a.stop().await;
+        }
+        self.periodic.stop().await;
+        self.ticker.close().await;
+        self.writer.close().await;
+        let sink = self.sink;
+        tokio::task::spawn_blocking(move || sink.close())
+            .await?
+            .context("flushing events")?;
+        let (published, dropped, _) = self.stats.snapshot();
+        let stored = self.stats.stored.load(std::sync::atomic::Ordering::Relaxed);
+        tracing::info!(published, dropped, stored, "stopped");
+        Ok(())
+    }
+}
+
+/// The policy saved through the admin API, when there is one; else the configuration's.
+fn saved_policy(
+    cfg: &Config,
+    engine: wafer_engine::Engine,
+    path: &std::path::Path,
+) -> Result<(wafer_engine::Engine, IpLists)> {
+    let saved =
+        crate::admin::policy::load(path).with_context(|| format!("reading {}", path.display()))?;
+    let Some(doc) = saved else {
+        return Ok((engine, cfg.ip_lists.clone()));
+    };
+    let (policy, ip) = doc
+        .build(engine.policy())
+        .map_err(|errs| anyhow::anyhow!("{}: {}", path.display(), errs.join("; ")))?;
+    tracing::info!(path = %path.display(), "policy saved through the admin API applies");
+    Ok((engine.with_policy(policy), ip))
+}
+
+/// The event bus, with the store's writer and the file sink behind it.
+fn event_bus(cfg: &Config, store: &Arc<dyn Store>) -> Result<(Publisher, StoreWriter, EventSink)> {
+    let bus = Publisher::new(cfg.event_bounds.clone());
+    let (writer, store_tx) = StoreWriter::start(
+        Arc::clone(store),
         Arc::clone(bus.stats()),
-        crate::store::writer::WriterOptions {
+        WriterOptions {
             queue_bytes: cfg.event_bounds.queue_bytes,
             max_store_bytes: cfg.retention.max_bytes,
         },
     );
     let (sink, bus) = EventSink::start_on(cfg.events.clone(), bus.with_store(store_tx))
         .context("starting the event sink")?;
-    let max_connections = connection_cap(&cfg)?;
-    let listener =
-        proxy::conn::bind(cfg.listen).with_context(|| format!("listening on {}", cfg.listen))?;
-    let proxy_addr = listener.local_addr()?;
+    Ok((bus, writer, sink))
+}
+
+fn log_configuration(upstream: &http::Uri, engine: &wafer_engine::Engine, store: &dyn Store) {
     tracing::info!(
         upstream = %upstream,
         mode = %engine.policy().mode,
@@ -172,74 +347,77 @@ pub async fn start(
         store = store.kind(),
         "configuration"
     );
-    let mut shared = Shared::new(
-        engine,
-        ip_lists,
-        bus,
-        ProxyConfig {
-            upstream,
-            trusted_proxies: cfg.trusted_proxies.clone(),
-            timeouts: cfg.timeouts.clone(),
-            max_header_bytes: cfg.max_header_bytes,
-            max_connections,
-        },
-    )
-    .context("setting up the upstream")?;
-    shared.admin_connections = Arc::new(proxy::conn::Connections::new(cfg.admin_max_connections));
-    shared.record_all = cfg.record_all;
-    let redis = match cfg.redis_url.as_deref() {
-        Some(url) => {
-            let link = crate::guard::redis::RedisLink::open(url).map_err(|e| anyhow::anyhow!(e))?;
-            // At once, so that the first requests already share their counts.
-            link.connect();
-            Some(link)
-        }
+}
+
+/// The cluster's Redis, when configured (limits, bans and the policy).
+fn redis_link(cfg: &Config) -> Result<Option<Arc<RedisLink>>> {
+    let Some(url) = cfg.redis_url.as_deref() else {
+        return Ok(None);
+    };
+    let link = RedisLink::open(url).map_err(|e| anyhow::anyhow!(e))?;
+    // At once, so that the first requests already share their counts.
+    link.connect();
+    Ok(Some(link))
+}
+
+/// The door's checks as configured: IP list files, bans, countries, rate limits.
+fn door(cfg: &Config, redis: Option<Arc<RedisLink>>) -> Result<Door> {
+    let (allow_files, block_files) = &cfg.ip_files;
+    let list_files = if allow_files.is_empty() && block_files.is_empty() {
+        None
+    } else {
+        let files = ListFiles::open(allow_files.clone(), block_files.clone())
+            .map_err(|e| anyhow::anyhow!("IP list files: {e}"))?;
+        Some(Arc::new(files))
+    };
+    let country = match &cfg.geoip {
+        Some((path, rules)) => Some(Arc::new(
+            CountryGuard::open(path.clone(), rules.clone())
+                .context("opening the GeoIP database")?,
+        )),
         None => None,
     };
-    shared.limiter =
-        crate::guard::limit::shared::Limiter::new(cfg.rate_limits.clone(), redis.clone());
-    shared.bans = crate::guard::bans::Bans::new(cfg.bans, redis.clone());
-    if !cfg.ip_files.0.is_empty() || !cfg.ip_files.1.is_empty() {
-        let files = crate::guard::list_files::ListFiles::open(
-            cfg.ip_files.0.clone(),
-            cfg.ip_files.1.clone(),
-        )
-        .map_err(|e| anyhow::anyhow!("IP list files: {e}"))?;
-        shared.list_files = Some(Arc::new(files));
-    }
-    shared.redis = redis;
-    if let Some((path, rules)) = &cfg.geoip {
-        let g = crate::guard::country::CountryGuard::open(path.clone(), rules.clone())
-            .context("opening the GeoIP database")?;
-        shared.country = Some(Arc::new(g));
-    }
-    let models = crate::anomaly::ModelsDir::new(cfg.models_dir());
+    Ok(Door::new(
+        list_files,
+        Bans::new(cfg.bans, redis.clone()),
+        country,
+        Limiter::new(cfg.rate_limits.clone(), redis),
+    ))
+}
+
+/// The model to start with, and the learning period when there is no trained one.
+fn anomaly(cfg: &Config) -> AnomalyState {
+    let models = ModelsDir::new(cfg.models_dir());
     let first = crate::anomaly::reload::initial(&models, cfg.learn_requests > 0);
-    if first.as_ref().is_some_and(|m| m.learning) {
-        shared.learner = crate::anomaly::learn::Learner::new(
-            cfg.learn_requests,
-            cfg.learn_limits,
-            models.path().to_owned(),
-        );
-        tracing::info!(
-            requests = cfg.learn_requests,
-            max_bytes = cfg.learn_limits.max_bytes,
-            client_share_pct = cfg.learn_limits.client_share_pct,
-            min_clients = cfg.learn_limits.min_clients,
-            "no trained anomaly model: learning this site's traffic first"
-        );
+    if !first.as_ref().is_some_and(|m| m.learning) {
+        return AnomalyState::new(first, Learner::off());
     }
-    shared.model = arc_swap::ArcSwapOption::new(first);
-    let shared = Arc::new(shared);
-    let policy_lock = Arc::new(tokio::sync::Mutex::new(()));
-    let mut periodic = crate::periodic::Periodic::default();
+    tracing::info!(
+        requests = cfg.learn_requests,
+        max_bytes = cfg.learn_limits.max_bytes,
+        client_share_pct = cfg.learn_limits.client_share_pct,
+        min_clients = cfg.learn_limits.min_clients,
+        "no trained anomaly model: learning this site's traffic first"
+    );
+    let learner = Learner::new(
+        cfg.learn_requests,
+        cfg.learn_limits,
+        models.path().to_owned(),
+    );
+    AnomalyState::new(first, learner)
+}
+
+/// The timers: model, GeoIP and list-file reloads, the cluster's ban and
+/// policy syncs, and the store's retention.
+fn background(cfg: &Config, parts: &Parts) -> Periodic {
+    let mut periodic = Periodic::default();
     let secs = std::time::Duration::from_secs;
-    let reloader = Arc::new(crate::anomaly::reload::Reloader::new(
-        crate::anomaly::ModelsDir::new(models.path()),
-        Arc::clone(&shared),
+    let reloader = Arc::new(Reloader::new(
+        ModelsDir::new(parts.models.path()),
+        Arc::clone(&parts.anomaly),
     ));
     periodic.every(secs(2), move || Arc::clone(&reloader).check());
-    if let Some(g) = shared.country.clone() {
+    if let Some(g) = parts.door.country().cloned() {
         periodic.every(secs(2), move || {
             let g = Arc::clone(&g);
             async move {
@@ -247,7 +425,7 @@ pub async fn start(
             }
         });
     }
-    if let Some(f) = shared.list_files.clone() {
+    if let Some(f) = parts.door.list_files().cloned() {
         periodic.every(secs(2), move || {
             let f = Arc::clone(&f);
             async move {
@@ -255,111 +433,93 @@ pub async fn start(
             }
         });
     }
-    if shared.redis.is_some() {
-        let s = Arc::clone(&shared);
+    if parts.keeper.redis.is_some() {
+        let door = Arc::clone(&parts.door);
         periodic.every(secs(1), move || {
-            let s = Arc::clone(&s);
-            async move { s.bans.sync().await }
+            let door = Arc::clone(&door);
+            async move { door.bans().sync().await }
         });
-        let (s, path, lock) = (
-            Arc::clone(&shared),
-            policy_path.clone(),
-            Arc::clone(&policy_lock),
-        );
+        let keeper = Arc::clone(&parts.keeper);
         periodic.every(secs(2), move || {
-            crate::admin::policy_sync::check(Arc::clone(&s), Some(path.clone()), Arc::clone(&lock))
+            crate::admin::policy_sync::check(Arc::clone(&keeper))
         });
     }
-    let (telemetry, _) = tokio::sync::broadcast::channel(64);
-    let ticker = crate::traffic::ticker::Ticker::start(
-        Arc::clone(&shared.traffic),
-        cfg.node.clone(),
-        Some(Arc::clone(&store)),
-        telemetry.clone(),
-    );
-    let (admin_token, token_created) =
-        crate::admin::auth::load_or_create_token(cfg.admin_token.clone(), &cfg.data_dir)
-            .context("reading or creating the admin token")?;
-    let (admin_stop, admin_stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let (admin_addr, admin_task) = match cfg.admin_listen {
-        Some(addr) => {
-            let l = proxy::conn::bind(addr).with_context(|| format!("admin listener on {addr}"))?;
-            let bound = l.local_addr()?;
-            let state = Arc::new(crate::admin::AdminState {
-                store: Arc::clone(&store),
-                shared: Arc::clone(&shared),
-                telemetry,
-                auth: crate::admin::Auth::new(admin_token.clone()),
-                policy_path: Some(policy_path),
-                policy_lock: Arc::clone(&policy_lock),
-                started_ms: crate::clock::now_ms(),
-                node: cfg.node.clone(),
-                models_dir: models.path().to_owned(),
-            });
-            let task = tokio::spawn(async move {
-                crate::admin::serve(l, state, async {
-                    let _ = admin_stop_rx.await;
-                })
-                .await
-            });
-            (Some(bound), Some(task))
-        }
-        None => (None, None),
-    };
-    let retention = cfg.retention.clone();
-    let prune_store = Arc::clone(&store);
-    let pruner = tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
-        loop {
-            every.tick().await;
-            match prune_store
-                .prune(retention.clone(), crate::clock::now_ms())
-                .await
-            {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(removed = n, "old events removed"),
-                Err(e) => tracing::warn!(error = %e, "applying retention failed"),
-            }
-        }
+    let (store, retention) = (Arc::clone(&parts.store), cfg.retention.clone());
+    periodic.every(secs(600), move || {
+        prune(Arc::clone(&store), retention.clone())
     });
-    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let serve_shared = Arc::clone(&shared);
-    let n = cfg.workers.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
-    let workers = proxy::Workers::start(listener.into_std()?, Arc::clone(&serve_shared), n)
-        .context("starting the proxy workers")?;
-    let done = tokio::spawn(async move {
-        let _ = stop_rx.await;
-        workers.stop().await?;
-        let _ = admin_stop.send(());
-        if let Some(t) = admin_task {
-            // Live streams never end on their own; give them a moment.
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), t).await;
-        }
-        pruner.abort();
-        periodic.stop().await;
-        ticker.close().await;
-        writer.close().await;
-        let stats = Arc::clone(serve_shared.events.stats());
-        drop(serve_shared);
-        tokio::task::spawn_blocking(move || sink.close())
-            .await?
-            .context("flushing events")?;
-        let (published, dropped, _) = stats.snapshot();
-        let stored = stats.stored.load(std::sync::atomic::Ordering::Relaxed);
-        tracing::info!(published, dropped, stored, "stopped");
-        Ok(())
-    });
-    Ok(Running {
-        proxy_addr,
-        admin_addr,
-        admin_token,
-        token_created,
-        shared,
-        stop,
-        done,
+    periodic
+}
+
+/// Applies the retention policy once.
+async fn prune(store: Arc<dyn Store>, retention: crate::store::Retention) {
+    match store.prune(retention, crate::clock::now_ms()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(removed = n, "old events removed"),
+        Err(e) => tracing::warn!(error = %e, "applying retention failed"),
+    }
+}
+
+fn admin_state(
+    cfg: &Config,
+    parts: &Parts,
+    events: &Publisher,
+    telemetry: tokio::sync::broadcast::Sender<Arc<crate::traffic::Second>>,
+    token: &str,
+) -> Arc<AdminState> {
+    Arc::new(AdminState {
+        store: Arc::clone(&parts.store),
+        keeper: Arc::clone(&parts.keeper),
+        door: Arc::clone(&parts.door),
+        anomaly: Arc::clone(&parts.anomaly),
+        events: events.clone(),
+        traffic: Arc::clone(&parts.traffic),
+        proxy_connections: Arc::clone(&parts.connections),
+        admin_connections: Arc::clone(&parts.admin_connections),
+        sightings: Arc::clone(&parts.sightings),
+        telemetry,
+        auth: crate::admin::Auth::new(token.to_owned()),
+        started_ms: crate::clock::now_ms(),
+        node: cfg.node.clone(),
+        models_dir: parts.models.path().to_owned(),
     })
+}
+
+/// The admin listener, running.
+struct Admin {
+    addr: std::net::SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Admin {
+    fn start(
+        addr: std::net::SocketAddr,
+        state: Arc<AdminState>,
+        timeouts: &crate::proxy::Timeouts,
+    ) -> Result<Admin> {
+        let l = proxy::conn::bind(addr).with_context(|| format!("admin listener on {addr}"))?;
+        let bound = l.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let timeouts = timeouts.clone();
+        let task = tokio::spawn(async move {
+            crate::admin::serve(l, state, &timeouts, async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        Ok(Admin {
+            addr: bound,
+            stop,
+            task,
+        })
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        // Live streams never end on their own; give them a moment.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), self.task).await;
+    }
 }
 
 /// Raises the file-descriptor limit and sizes the proxy's connection cap to

@@ -153,18 +153,16 @@ mod tests {
         for i in 0..3 {
             let id = format!("{i:016x}");
             let facts = RequestFacts {
-                id: &id,
+                id,
                 ts_ms: 1,
                 client_ip: "127.0.0.1".parse().unwrap(),
-                method: "GET",
-                host: "a",
-                path: "/",
-                query: "",
-                user_agent: "",
-                headers: &headers,
-                inspect_us: 0,
+                method: "GET".into(),
+                host: "a".into(),
+                path: "/".into(),
+                query: String::new(),
+                user_agent: String::new(),
             };
-            bus.publish(Event::guard(&facts, 403, "test"));
+            bus.publish(Event::guard(&facts, &headers, 403, "test"));
         }
         // As a live admin connection does, past the shutdown.
         let _held = bus.clone();

@@ -32,18 +32,16 @@ fn verdict_event(target: &str, headers: &http::HeaderMap) -> (Verdict, Event) {
     let verdict = engine.inspect(&Request::new("GET", target));
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let facts = RequestFacts {
-        id: "r1",
+        id: "r1".into(),
         ts_ms: 1_000,
         client_ip: "203.0.113.7".parse().unwrap(),
-        method: "GET",
-        host: "shop.example",
-        path,
-        query,
-        user_agent: &"sqlmap ".repeat(10_000),
-        headers,
-        inspect_us: 1,
+        method: "GET".into(),
+        host: "shop.example".into(),
+        path: path.into(),
+        query: query.into(),
+        user_agent: "sqlmap ".repeat(10_000),
     };
-    let ev = Event::from_verdict(&facts, &verdict);
+    let ev = Event::from_verdict(&facts, headers, 1, &verdict);
     (verdict, ev)
 }
 

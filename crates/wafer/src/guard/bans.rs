@@ -250,6 +250,39 @@ impl Bans {
     /// was away, then reads every ban key with its time to live.
     pub async fn sync(&self) {
         let Some(r) = &self.redis else { return };
+        if !self.notice_restart(r).await {
+            return;
+        }
+        let now = crate::clock::now_ms();
+        if !self.write_pending(r, now).await {
+            return;
+        }
+        let Some(found) = read_bans(r).await else {
+            return;
+        };
+        let fresh: HashMap<IpAddr, Ban> = found
+            .into_iter()
+            .filter_map(|(k, reason, ttl)| {
+                let ip: IpAddr = k.strip_prefix("wafer:ban:")?.parse().ok()?;
+                let until_ms = now + ttl;
+                let pending = false;
+                Some((
+                    ip,
+                    Ban {
+                        ip,
+                        until_ms,
+                        reason,
+                        pending,
+                    },
+                ))
+            })
+            .collect();
+        *self.active.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+    }
+
+    /// A Redis that restarted (a new run id) lost its bans: every ban this
+    /// node has is marked to be written back. `false`: Redis did not answer.
+    async fn notice_restart(&self, r: &Arc<RedisLink>) -> bool {
         let info = r
             .run("ban sync", |mut conn| async move {
                 redis::cmd("INFO")
@@ -258,27 +291,25 @@ impl Bans {
                     .await
             })
             .await;
-        let Some(info) = info else { return };
+        let Some(info) = info else { return false };
         let run_id = info
             .lines()
             .find_map(|l| l.strip_prefix("run_id:"))
             .map(|v| v.trim().to_owned());
-        {
-            let mut last = self.run_id.lock().unwrap_or_else(|p| p.into_inner());
-            if last.is_some() && *last != run_id {
-                tracing::warn!("redis restarted: writing this node's bans back");
-                for b in self
-                    .active
-                    .write()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .values_mut()
-                {
-                    b.pending = true;
-                }
+        let mut last = self.run_id.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_some() && *last != run_id {
+            tracing::warn!("redis restarted: writing this node's bans back");
+            let mut active = self.active.write().unwrap_or_else(|p| p.into_inner());
+            for b in active.values_mut() {
+                b.pending = true;
             }
-            *last = run_id;
         }
-        let now = crate::clock::now_ms();
+        *last = run_id;
+        true
+    }
+
+    /// Writes the bans still to be written. `false`: Redis stopped answering.
+    async fn write_pending(&self, r: &Arc<RedisLink>, now: u64) -> bool {
         let pending: Vec<Ban> = self
             .active
             .read()
@@ -289,71 +320,59 @@ impl Bans {
             .collect();
         for b in pending {
             let (k, v, ttl) = (ban_key(b.ip), b.reason.clone(), b.until_ms - now);
-            if r.run("ban sync", |mut conn| async move {
-                redis::cmd("SET")
-                    .arg(k)
-                    .arg(v)
-                    .arg("PX")
-                    .arg(ttl)
-                    .query_async::<()>(&mut conn)
-                    .await
-            })
-            .await
-            .is_none()
-            {
-                return;
+            let written = r
+                .run("ban sync", |mut conn| async move {
+                    redis::cmd("SET")
+                        .arg(k)
+                        .arg(v)
+                        .arg("PX")
+                        .arg(ttl)
+                        .query_async::<()>(&mut conn)
+                        .await
+                })
+                .await;
+            if written.is_none() {
+                return false;
             }
         }
-        let read = r
-            .run("ban sync", |mut conn| async move {
-                let mut cursor: u64 = 0;
-                let mut found = Vec::new();
-                loop {
-                    let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                        .arg(cursor)
-                        .arg("MATCH")
-                        .arg("wafer:ban:*")
-                        .arg("COUNT")
-                        .arg(1000)
-                        .query_async(&mut conn)
-                        .await?;
-                    for k in keys {
-                        let (reason, ttl): (Option<String>, i64) = redis::pipe()
-                            .cmd("GET")
-                            .arg(&k)
-                            .cmd("PTTL")
-                            .arg(&k)
-                            .query_async(&mut conn)
-                            .await?;
-                        if let (Some(reason), Ok(ttl)) = (reason, u64::try_from(ttl)) {
-                            found.push((k, reason, ttl));
-                        }
-                    }
-                    if next == 0 || found.len() > 100_000 {
-                        return Ok(found);
-                    }
-                    cursor = next;
-                }
-            })
-            .await;
-        let Some(found) = read else { return };
-        let fresh: HashMap<IpAddr, Ban> = found
-            .into_iter()
-            .filter_map(|(k, reason, ttl)| {
-                let ip: IpAddr = k.strip_prefix("wafer:ban:")?.parse().ok()?;
-                Some((
-                    ip,
-                    Ban {
-                        ip,
-                        until_ms: now + ttl,
-                        reason,
-                        pending: false,
-                    },
-                ))
-            })
-            .collect();
-        *self.active.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        true
     }
+}
+
+/// Every ban key in Redis with its reason and time to live (ms), at most
+/// about 100,000; `None` when Redis did not answer.
+async fn read_bans(r: &Arc<RedisLink>) -> Option<Vec<(String, String, u64)>> {
+    r.run("ban sync", |mut conn| async move {
+        let mut cursor: u64 = 0;
+        let mut found = Vec::new();
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg("wafer:ban:*")
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await?;
+            for k in keys {
+                let (reason, ttl): (Option<String>, i64) = redis::pipe()
+                    .cmd("GET")
+                    .arg(&k)
+                    .cmd("PTTL")
+                    .arg(&k)
+                    .query_async(&mut conn)
+                    .await?;
+                if let (Some(reason), Ok(ttl)) = (reason, u64::try_from(ttl)) {
+                    found.push((k, reason, ttl));
+                }
+            }
+            if next == 0 || found.len() > 100_000 {
+                return Ok(found);
+            }
+            cursor = next;
+        }
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -8,12 +8,43 @@ use std::net::IpAddr;
 
 use crate::guard::canonical;
 
-pub(super) fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
-    let peer = canonical(peer);
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
-    if !is_trusted(&peer) {
-        return peer;
+/// Who a request is from, decided once per request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct ClientAddr {
+    /// The TCP peer, as accepted.
+    pub(super) peer: IpAddr,
+    /// Whether the peer is a trusted proxy (its forwarding headers are believed).
+    pub(super) peer_trusted: bool,
+    /// The client as Wafer decided it (the peer, or from a trusted proxy's `X-Forwarded-For`).
+    pub(super) ip: IpAddr,
+}
+
+impl ClientAddr {
+    pub(super) fn identify(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> ClientAddr {
+        let canonical_peer = canonical(peer);
+        let peer_trusted = trusted.iter().any(|n| n.contains(&canonical_peer));
+        let ip = if peer_trusted {
+            from_forwarded_for(canonical_peer, headers, trusted)
+        } else {
+            canonical_peer
+        };
+        ClientAddr {
+            peer,
+            peer_trusted,
+            ip,
+        }
     }
+}
+
+#[cfg(test)]
+pub(super) fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    ClientAddr::identify(peer, headers, trusted).ip
+}
+
+/// The right-most `X-Forwarded-For` entry that is not a trusted proxy (the
+/// trusted `peer` itself when there is none).
+fn from_forwarded_for(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
     let mut chain: Vec<IpAddr> = headers
         .get_all("x-forwarded-for")
         .iter()

@@ -13,6 +13,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::body::ReplayBody;
+use super::client_ip::ClientAddr;
+use super::request_id::RequestId;
 use super::{ProxyConfig, ProxyError};
 
 /// Headers that describe one connection, not the request (RFC 9110 §7.6.1):
@@ -53,11 +55,8 @@ pub(super) struct Upstream {
 
 /// Facts about the client request that go into the forwarded headers.
 pub(super) struct ForwardInfo<'a> {
-    pub(super) peer: IpAddr,
-    pub(super) peer_trusted: bool,
-    /// The client as Wafer decided it (the peer, or from a trusted proxy's `X-Forwarded-For`).
-    pub(super) client: IpAddr,
-    pub(super) request_id: &'a str,
+    pub(super) client: &'a ClientAddr,
+    pub(super) request_id: &'a RequestId,
     pub(super) upgrade: Option<HeaderValue>,
 }
 
@@ -161,22 +160,25 @@ impl Upstream {
             headers.insert(header::HOST, host.clone());
             headers.insert(HeaderName::from_static("x-forwarded-host"), host.clone());
         }
-        set_forwarded_for(&mut headers, info.peer, info.peer_trusted);
-        set_forwarded(&mut headers, info.peer, info.peer_trusted, host.as_ref());
+        let ClientAddr {
+            peer,
+            peer_trusted,
+            ip: client,
+        } = *info.client;
+        set_forwarded_for(&mut headers, peer, peer_trusted);
+        set_forwarded(&mut headers, peer, peer_trusted, host.as_ref());
         // Whatever the client sent as its address is replaced by the one Wafer decided on.
-        if let Ok(v) = HeaderValue::from_str(&crate::guard::canonical(info.client).to_string()) {
+        if let Ok(v) = HeaderValue::from_str(&crate::guard::canonical(client).to_string()) {
             headers.insert(HeaderName::from_static("x-real-ip"), v);
         }
-        if !(info.peer_trusted && headers.contains_key("x-forwarded-proto")) {
+        if !(peer_trusted && headers.contains_key("x-forwarded-proto")) {
             headers.insert(
                 HeaderName::from_static("x-forwarded-proto"),
                 HeaderValue::from_static("http"),
             );
         }
         append_via(&mut headers, parts.version);
-        if let Ok(v) = HeaderValue::from_str(info.request_id) {
-            headers.insert(HeaderName::from_static("x-request-id"), v);
-        }
+        info.request_id.stamp(&mut headers);
         if let Some(proto) = &info.upgrade {
             headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
             headers.insert(header::UPGRADE, proto.clone());

@@ -35,11 +35,17 @@ pub(super) fn blocked(
     request_id: &str,
     req_headers: &HeaderMap,
 ) -> Response<RespBody> {
-    let message = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => "The request body is larger than this site accepts.",
-        _ => "This request was blocked by the web application firewall.",
+    let (code, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "payload_too_large",
+            "The request body is larger than this site accepts.",
+        ),
+        _ => (
+            "forbidden",
+            "This request was blocked by the web application firewall.",
+        ),
     };
-    page(status, "forbidden", message, request_id, req_headers)
+    page(status, code, message, request_id, req_headers)
 }
 
 /// Too many requests: 429 with `Retry-After` in whole seconds (at least 1).
@@ -118,8 +124,6 @@ fn page(
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        h.insert("x-request-id", v);
-    }
+    // The `X-Request-Id` header is the handler's to set, on every response.
     resp
 }

@@ -33,8 +33,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::oneshot;
 use wafer_engine::{Action, MessageKind, Messages, Verdict};
 
-use super::Protection;
 use crate::events::{Event, Publisher};
+use crate::protection::Protection;
 
 mod frame;
 
@@ -293,7 +293,7 @@ async fn to_client(
 fn publish(s: &Session, verdict: &Verdict, n: u64, inspect_us: u64, fail: Option<Fail>) {
     let mut ev = (s.event)(verdict);
     // An event of its own: the upgrade request's id is taken by that request's event.
-    ev.id = super::request_id::next();
+    ev.id = super::request_id::RequestId::next().as_str().to_owned();
     ev.status = None;
     ev.inspect_us = inspect_us;
     let id = &s.id;

@@ -238,7 +238,7 @@ async fn issue15_3_at_the_cap_new_clients_get_503_and_the_admin_still_answers() 
     }
     // Each was accepted and counted before the next: the cap is now reached.
     for _ in 0..50 {
-        if node.running.shared.connections.open() == 16 {
+        if node.running.connections.open() == 16 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -265,7 +265,7 @@ async fn issue15_3_at_the_cap_new_clients_get_503_and_the_admin_still_answers() 
         admin_held.push(TcpStream::connect(admin).await.unwrap());
     }
     for _ in 0..50 {
-        if node.running.shared.admin_connections.open() == 4 {
+        if node.running.admin_connections.open() == 4 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

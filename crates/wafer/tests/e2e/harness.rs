@@ -17,7 +17,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use wafer::events::{Event, EventSink, SinkTarget};
 use wafer::guard::IpLists;
-use wafer::proxy::{self, ProxyConfig, Shared, Timeouts};
+use wafer::proxy::{self, Proxy, ProxyConfig, Timeouts};
 use wafer_engine::{Engine, EngineConfig};
 
 /// A request as the origin received it.
@@ -203,7 +203,7 @@ impl Default for Setup {
 /// A running Wafer, its events written to a real file.
 pub(crate) struct Wafer {
     pub(crate) addr: SocketAddr,
-    /// The proxy's connection counters (not the whole `Shared`: holding its
+    /// The proxy's connection counters (not the whole `Proxy`: holding its
     /// event publisher would keep the sink from closing in `stop`).
     pub(crate) connections: Arc<proxy::conn::Connections>,
     events_path: PathBuf,
@@ -223,8 +223,8 @@ impl Wafer {
         let events_path = dir.path().join("events.jsonl");
         let (sink, publisher) = EventSink::start(SinkTarget::File(events_path.clone())).unwrap();
         let engine = Engine::build(setup.engine).expect("engine builds");
-        let shared = Arc::new(
-            Shared::new(
+        let proxy = Arc::new(
+            Proxy::standalone(
                 engine,
                 setup.ip_lists,
                 publisher,
@@ -234,6 +234,7 @@ impl Wafer {
                     timeouts: setup.timeouts,
                     max_header_bytes: setup.max_header_bytes,
                     max_connections: setup.max_connections,
+                    record_all: 0.0,
                 },
             )
             .unwrap(),
@@ -241,9 +242,9 @@ impl Wafer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let connections = Arc::clone(&shared.connections);
+        let connections = Arc::clone(proxy.connections());
         let done = tokio::spawn(async move {
-            proxy::serve(listener, shared, async {
+            proxy::serve(listener, proxy, async {
                 let _ = stopped.await;
             })
             .await

@@ -1,0 +1,39 @@
+//! The protection in force: the engine (policy and rules) and the policy's IP
+//! lists, behind one pointer, so a policy change is one atomic swap. A
+//! request keeps the snapshot it started with; it never sees the old engine
+//! with the new lists.
+
+use arc_swap::ArcSwap;
+use std::sync::Arc;
+use wafer_engine::Engine;
+
+use crate::guard::IpLists;
+
+/// One snapshot: what a policy change replaces, in one step.
+pub struct Protection {
+    pub engine: Engine,
+    pub ip_lists: IpLists,
+}
+
+/// The snapshot in force, swapped whole on a policy change.
+pub struct Live {
+    current: ArcSwap<Protection>,
+}
+
+impl Live {
+    pub fn new(engine: Engine, ip_lists: IpLists) -> Live {
+        Live {
+            current: ArcSwap::from_pointee(Protection { engine, ip_lists }),
+        }
+    }
+
+    /// The snapshot in force now, for one request or one change.
+    pub fn snapshot(&self) -> Arc<Protection> {
+        self.current.load_full()
+    }
+
+    /// Puts `next` in force for every request that starts from now on.
+    pub fn replace(&self, next: Protection) {
+        self.current.store(Arc::new(next));
+    }
+}
