@@ -199,13 +199,13 @@ pub async fn start(
     let (admin_token, token_created) =
         crate::admin::auth::load_or_create_token(cfg.admin_token.clone(), &cfg.data_dir)
             .context("reading or creating the admin token")?;
-    let admin = match cfg.admin_listen {
-        Some(addr) => {
+    let admin = cfg
+        .admin_listen
+        .map(|addr| {
             let state = admin_state(&cfg, &parts, &events, telemetry, &admin_token);
-            Some(Admin::start(addr, state, &cfg.timeouts)?)
-        }
-        None => None,
-    };
+            Admin::start(addr, state, &cfg.timeouts)
+        })
+        .transpose()?;
     let n = cfg.workers.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
@@ -226,10 +226,7 @@ pub async fn start(
         sink,
         stats,
     };
-    let done = tokio::spawn(async move {
-        let _ = stop_rx.await;
-        stopping.run().await
-    });
+    let done = tokio::spawn(stopping.after(stop_rx));
     Ok(Running {
         proxy_addr,
         admin_addr,
@@ -284,7 +281,9 @@ struct Stopping {
 }
 
 impl Stopping {
-    async fn run(self) -> Result<()> {
+    /// Waits for the word to stop, then stops everything in order.
+    async fn after(self, stop: tokio::sync::oneshot::Receiver<()>) -> Result<()> {
+        let _ = stop.await;
         self.workers.stop().await?;
         if let Some(a) = self.admin {
             a.stop().await;
