@@ -68,11 +68,7 @@ pub async fn check(shared: Arc<Shared>, path: Option<PathBuf>, lock: Arc<tokio::
             return tracing::error!(error = %e, rev, "the cluster's policy does not parse; keeping this node's");
         }
     };
-    let applied = super::policy_routes::apply(&shared, path.as_deref(), &lock, None, |d| {
-        *d = doc;
-        Ok(())
-    })
-    .await;
+    let applied = super::policy::apply(&shared, path.as_deref(), &lock, None, |d| *d = doc).await;
     match applied {
         Ok(_) => tracing::info!(rev, "policy changed by another node applies here"),
         Err(e) => {

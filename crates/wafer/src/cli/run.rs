@@ -141,6 +141,7 @@ pub async fn start(
     {
         Some(doc) => {
             let (policy, ip) = doc.build(engine.policy()).map_err(|errs| {
+                let errs: Vec<String> = errs.iter().map(ToString::to_string).collect();
                 anyhow::anyhow!("{}: {}", policy_path.display(), errs.join("; "))
             })?;
             tracing::info!(path = %policy_path.display(), "policy saved through the admin API applies");
@@ -199,10 +200,10 @@ pub async fn start(
     shared.limiter =
         crate::guard::limit::shared::Limiter::new(cfg.rate_limits.clone(), redis.clone());
     shared.bans = crate::guard::bans::Bans::new(cfg.bans, redis.clone());
-    if !cfg.ip_files.0.is_empty() || !cfg.ip_files.1.is_empty() {
+    if !cfg.ip_files.is_empty() {
         let files = crate::guard::list_files::ListFiles::open(
-            cfg.ip_files.0.clone(),
-            cfg.ip_files.1.clone(),
+            cfg.ip_files.allow.clone(),
+            cfg.ip_files.block.clone(),
         )
         .map_err(|e| anyhow::anyhow!("IP list files: {e}"))?;
         shared.list_files = Some(Arc::new(files));
