@@ -66,7 +66,7 @@ fn sqlite_inserts(c: &mut Criterion) {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let spec = format!("sqlite:{}", dir.path().join("bench.db").display());
-    let store = rt.block_on(store::open(&spec)).unwrap();
+    let store = rt.block_on(store::open(&spec.parse().unwrap())).unwrap();
     let mut next = 0u64;
     let mut g = c.benchmark_group("store");
     g.throughput(Throughput::Elements(BATCH as u64));

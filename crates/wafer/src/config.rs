@@ -10,24 +10,30 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use ipnet::IpNet;
+use serde::Serialize;
 use wafer_engine::{BodyLimits, BodyOverflow, EngineConfig, Limits, Mode, Policy};
 
 use crate::events::SinkTarget;
 use crate::guard::IpLists;
+use crate::guard::list_files::IpListFiles;
 use crate::proxy::Timeouts;
+use crate::store::StoreUrl;
 
-pub mod bounds;
 pub mod file;
+pub mod names;
+pub mod policy;
 mod resolve;
+mod sections;
 
 pub use file::FileConfig;
-pub(crate) use resolve::parse_net;
-pub use resolve::{EnvSource, Overrides, ProcessEnv, parse_anomaly_threshold, resolve};
+pub use names::{LogFormat, LogLevel};
+pub use resolve::{EnvSource, Overrides, ProcessEnv, resolve};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
-/// One problem with the configuration.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One problem with the configuration, or with a policy document the admin
+/// API was given.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ConfigError {
     /// The key as the user wrote it: `inspection.paranoia`, `routes[2].path`, `WAFER_MODE`, `--listen`.
     pub key: String,
@@ -37,6 +43,34 @@ pub struct ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+/// Collects problems while parsing, so that every bad key is reported, not
+/// just the first.
+#[derive(Debug, Default)]
+pub struct Problems(Vec<ConfigError>);
+
+impl Problems {
+    pub fn fail(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.0.push(ConfigError {
+            key: key.into(),
+            message: message.into(),
+        });
+    }
+
+    /// The value, or `None` with the error recorded under `key`.
+    pub fn ok<T, E: fmt::Display>(&mut self, key: &str, r: Result<T, E>) -> Option<T> {
+        r.map_err(|e| self.fail(key, e.to_string())).ok()
+    }
+
+    /// `v` when nothing was wrong; else every problem.
+    pub fn into_result<T>(self, v: T) -> Result<T, Vec<ConfigError>> {
+        if self.0.is_empty() {
+            Ok(v)
+        } else {
+            Err(self.0)
+        }
     }
 }
 
@@ -61,13 +95,6 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
-/// Log output format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
 /// The validated configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -85,13 +112,13 @@ pub struct Config {
     pub engine: EngineConfig,
     pub ip_lists: IpLists,
     pub events: SinkTarget,
-    pub log_level: String,
+    pub log_level: LogLevel,
     pub log_format: LogFormat,
     /// Extra rule files loaded at start, after the built-in ones.
     pub rule_files: Vec<PathBuf>,
     pub data_dir: PathBuf,
-    /// `sqlite:PATH` or `postgres://...`; `None`: events.db in the data dir.
-    pub store: Option<String>,
+    /// `None`: events.db in the data dir.
+    pub store: Option<StoreUrl>,
     pub retention: crate::store::Retention,
     /// Event size, queue bytes and per-client sampling.
     pub event_bounds: crate::events::EventBounds,
@@ -115,24 +142,25 @@ pub struct Config {
     pub geoip: Option<(PathBuf, crate::guard::geo::CountryRules)>,
     pub bans: crate::guard::bans::BanPolicy,
     /// IP list files (allow, block), reread when they change.
-    pub ip_files: (Vec<PathBuf>, Vec<PathBuf>),
+    pub ip_files: IpListFiles,
 }
 
 /// The admin listener's default address: loopback only.
 pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:9443";
 
 impl Config {
-    /// The store to open: the configured one, or SQLite in the data dir.
+    /// Where trained models live: the configured directory, or `models` in the data dir.
     pub fn models_dir(&self) -> PathBuf {
         self.models_dir
             .clone()
             .unwrap_or_else(|| self.data_dir.join("models"))
     }
 
-    pub fn store_spec(&self) -> String {
+    /// The store to open: the configured one, or SQLite in the data dir.
+    pub fn store_spec(&self) -> StoreUrl {
         self.store
             .clone()
-            .unwrap_or_else(|| format!("sqlite:{}", self.data_dir.join("events.db").display()))
+            .unwrap_or_else(|| StoreUrl::Sqlite(self.data_dir.join("events.db")))
     }
 }
 
@@ -166,7 +194,7 @@ impl Default for Config {
             },
             ip_lists: IpLists::default(),
             events: SinkTarget::Stdout,
-            log_level: "info".into(),
+            log_level: LogLevel::Info,
             log_format: LogFormat::Text,
             rule_files: Vec::new(),
             data_dir: PathBuf::from("wafer-data"),
@@ -184,7 +212,7 @@ impl Default for Config {
             redis_url: None,
             geoip: None,
             bans: Default::default(),
-            ip_files: (Vec::new(), Vec::new()),
+            ip_files: IpListFiles::default(),
         }
     }
 }

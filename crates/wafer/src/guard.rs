@@ -52,6 +52,14 @@ impl IpLists {
     }
 }
 
+/// An address or a network, as every IP list and trusted proxy is written
+/// (a bare address is its own /32 or /128).
+pub fn parse_net(v: &str) -> Result<IpNet, String> {
+    v.parse::<IpNet>()
+        .or_else(|_| v.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("expected an IP address or CIDR like 10.0.0.0/8, not {v:?}"))
+}
+
 /// IPv4-mapped IPv6 addresses (`::ffff:1.2.3.4`) are matched as IPv4.
 pub fn canonical(ip: IpAddr) -> IpAddr {
     match ip {

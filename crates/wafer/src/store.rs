@@ -168,17 +168,47 @@ pub trait Store: Send + Sync + 'static {
     fn count(&self) -> StoreFuture<'_, u64>;
 }
 
-/// Opens the store named by `spec`: `sqlite:PATH`, a plain path, or `postgres://...`.
-pub async fn open(spec: &str) -> StoreResult<Arc<dyn Store>> {
-    if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
-        Ok(Arc::new(postgres::PgStore::connect(spec).await?))
-    } else {
-        let path = spec.strip_prefix("sqlite:").unwrap_or(spec);
-        let path = std::path::PathBuf::from(path);
-        let store = tokio::task::spawn_blocking(move || sqlite::SqliteStore::open(&path))
-            .await
-            .map_err(|e| StoreError::Other(e.to_string()))??;
-        Ok(Arc::new(store))
+/// Which store to open: `sqlite:PATH` or `postgres://...` (`postgresql://` too).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreUrl {
+    Sqlite(std::path::PathBuf),
+    /// The URL as given: the driver reads its parts.
+    Postgres(String),
+}
+
+impl std::str::FromStr for StoreUrl {
+    type Err = String;
+    fn from_str(v: &str) -> Result<StoreUrl, String> {
+        if v.starts_with("postgres://") || v.starts_with("postgresql://") {
+            Ok(StoreUrl::Postgres(v.to_owned()))
+        } else if let Some(path) = v.strip_prefix("sqlite:") {
+            Ok(StoreUrl::Sqlite(path.into()))
+        } else {
+            Err(format!("expected sqlite:PATH or postgres://..., not {v:?}"))
+        }
+    }
+}
+
+impl std::fmt::Display for StoreUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreUrl::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
+            StoreUrl::Postgres(url) => f.write_str(url),
+        }
+    }
+}
+
+/// Opens the store `url` names.
+pub async fn open(url: &StoreUrl) -> StoreResult<Arc<dyn Store>> {
+    match url {
+        StoreUrl::Postgres(url) => Ok(Arc::new(postgres::PgStore::connect(url).await?)),
+        StoreUrl::Sqlite(path) => {
+            let path = path.clone();
+            let store = tokio::task::spawn_blocking(move || sqlite::SqliteStore::open(&path))
+                .await
+                .map_err(|e| StoreError::Other(e.to_string()))??;
+            Ok(Arc::new(store))
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::AdminState;
+use crate::config::ConfigError;
 use crate::store::filter::{self, FilterError};
 use crate::store::{StatsQuery, StoreError};
 
@@ -20,6 +21,10 @@ pub struct ApiError {
     pub(super) status: StatusCode,
     pub(super) message: String,
     pub(super) details: Vec<String>,
+    /// A refused document's problems, each naming its key as the config
+    /// file's would (`errors`; also written as `details` lines, which the
+    /// dashboard shows).
+    pub(super) errors: Vec<ConfigError>,
 }
 
 impl ApiError {
@@ -28,6 +33,16 @@ impl ApiError {
             status,
             message: message.into(),
             details: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// 400 for a document with these problems.
+    pub fn invalid(message: impl Into<String>, errors: Vec<ConfigError>) -> ApiError {
+        ApiError {
+            details: errors.iter().map(ToString::to_string).collect(),
+            errors,
+            ..ApiError::new(StatusCode::BAD_REQUEST, message)
         }
     }
 }
@@ -37,6 +52,9 @@ impl IntoResponse for ApiError {
         let mut body = json!({ "error": self.message });
         if !self.details.is_empty() {
             body["details"] = json!(self.details);
+        }
+        if !self.errors.is_empty() {
+            body["errors"] = json!(self.errors);
         }
         (self.status, Json(body)).into_response()
     }

@@ -73,7 +73,7 @@ pub fn document() -> Value {
                  "description": "Served on the admin listener only. Authenticate with `Authorization: Bearer TOKEN` or the session cookie set by /login. A change made with the session cookie must send JSON and come from this listener's own origin (Origin, or Sec-Fetch-Site: same-origin), else 403. After 5 wrong tokens a client gets 429 with Retry-After until its backoff has passed."},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}, "session": {"type": "apiKey", "in": "cookie", "name": super::auth::COOKIE}},
-            "schemas": {"Error": {"type": "object", "properties": {"error": {"type": "string"}, "details": {"type": "array", "items": {"type": "string"}}}, "required": ["error"]}}
+            "schemas": {"Error": {"type": "object", "properties": {"error": {"type": "string"}, "details": {"type": "array", "items": {"type": "string"}}, "errors": {"type": "array", "description": "A refused policy's problems, each under the key the config file would name", "items": {"type": "object", "properties": {"key": {"type": "string"}, "message": {"type": "string"}}, "required": ["key", "message"]}}}, "required": ["error"]}}
         },
         "security": [{"bearer": []}, {"session": []}],
         "paths": {

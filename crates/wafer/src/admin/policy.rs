@@ -1,28 +1,34 @@
 //! The policy as the admin API shows and takes it: mode, paranoia, threshold,
-//! route overrides, rule exclusions and IP lists in one JSON document. A PUT
-//! is validated whole (every bad field named), then applied by swapping in an
-//! engine that shares the compiled rules, and saved to the data directory so
-//! that a restart keeps it.
+//! route overrides, rule exclusions and IP lists in one JSON document. A
+//! change is validated whole (every bad field named, by the same functions
+//! that check the config file: `config::policy`), then applied by swapping in
+//! an engine that shares the compiled rules, and saved to the data directory
+//! so that a restart keeps it. Changes come from the HTTP API
+//! (`policy_routes`) and from the cluster (`policy_sync`), both through
+//! [`apply`].
 
+use std::hash::{Hash as _, Hasher as _};
 use std::path::{Path, PathBuf};
 
-use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
-use wafer_engine::{ArgPattern, Engine, Exclusion, Mode, PathPattern, Policy, Route, RuleRange};
+use wafer_engine::{Engine, Mode, Policy, RuleRange};
 
-use crate::config::bounds;
+use crate::config::policy::{self, RouteSpec};
+use crate::config::{ConfigError, Problems};
 use crate::guard::IpLists;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyDoc {
     pub mode: String,
-    pub paranoia: u8,
-    pub threshold: u32,
+    /// Wider than the engine's types, so that any number is refused by the
+    /// policy's own bounds, in their words, not by the JSON decoder.
+    pub paranoia: i64,
+    pub threshold: i64,
     #[serde(default)]
     pub disabled_rules: Vec<String>,
     #[serde(default)]
-    pub routes: Vec<RouteDoc>,
+    pub routes: Vec<RouteSpec>,
     #[serde(default)]
     pub exclusions: Vec<ExclusionDoc>,
     #[serde(default)]
@@ -66,26 +72,6 @@ impl Default for AnomalyDoc {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RouteDoc {
-    pub path: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub threshold: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub paranoia: Option<u8>,
-    #[serde(default)]
-    pub disabled_rules: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub anomaly_mode: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub anomaly_threshold: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inspect_websocket: Option<bool>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ExclusionDoc {
     pub path: String,
     pub rules: Vec<String>,
@@ -113,23 +99,10 @@ impl PolicyDoc {
         let p = engine.policy();
         PolicyDoc {
             mode: p.mode.to_string(),
-            paranoia: p.paranoia,
-            threshold: p.threshold,
+            paranoia: i64::from(p.paranoia),
+            threshold: i64::from(p.threshold),
             disabled_rules: ranges(&p.disabled_rules),
-            routes: p
-                .routes
-                .iter()
-                .map(|r| RouteDoc {
-                    path: r.path.as_str().to_owned(),
-                    mode: r.mode.map(|m| m.to_string()),
-                    threshold: r.threshold,
-                    paranoia: r.paranoia,
-                    disabled_rules: ranges(&r.disabled_rules),
-                    anomaly_mode: r.anomaly_mode.map(|m| m.to_string()),
-                    anomaly_threshold: r.anomaly_threshold,
-                    inspect_websocket: r.inspect_websocket,
-                })
-                .collect(),
+            routes: p.routes.iter().map(RouteSpec::of).collect(),
             exclusions: p
                 .exclusions
                 .iter()
@@ -154,158 +127,39 @@ impl PolicyDoc {
 
     /// The engine policy and IP lists this document describes, keeping what the
     /// document does not cover (allowed methods) from `base`; or every problem.
-    pub fn build(&self, base: &Policy) -> Result<(Policy, IpLists), Vec<String>> {
-        let mut errs = Vec::new();
-        let mode = |key: &str, v: &str, errs: &mut Vec<String>| {
-            v.parse::<Mode>()
-                .map_err(|e| errs.push(format!("{key}: {e}")))
-                .ok()
-        };
-        let rules = |key: &str, v: &[String], errs: &mut Vec<String>| -> Vec<RuleRange> {
-            v.iter()
-                .filter_map(|r| {
-                    r.parse::<RuleRange>()
-                        .map_err(|e| errs.push(format!("{key}: {e}")))
-                        .ok()
-                })
-                .collect()
-        };
-        let pattern = |key: &str, v: &str, errs: &mut Vec<String>| {
-            PathPattern::parse(v)
-                .map_err(|e| errs.push(format!("{key}: {e}")))
-                .ok()
-        };
-        // The same bounds as the config file's (`config::bounds`).
-        let check = |key: &str, r: Result<(), String>, errs: &mut Vec<String>| {
-            r.map_err(|e| errs.push(format!("{key}: {e}"))).is_ok()
-        };
-        let mut policy = base.clone();
-        if let Some(m) = mode("mode", &self.mode, &mut errs) {
-            policy.mode = m;
+    pub fn build(&self, base: &Policy) -> Result<(Policy, IpLists), Vec<ConfigError>> {
+        let p = &mut Problems::default();
+        let mut out = base.clone();
+        if let Some(m) = policy::mode(p, "mode", &self.mode) {
+            out.mode = m;
         }
-        if let Ok(p) = bounds::paranoia(i64::from(self.paranoia))
-            .map_err(|e| errs.push(format!("paranoia: {e}")))
-        {
-            policy.paranoia = p;
+        if let Some(n) = p.ok("paranoia", policy::paranoia(self.paranoia)) {
+            out.paranoia = n;
         }
-        if let Ok(t) = bounds::threshold(i64::from(self.threshold))
-            .map_err(|e| errs.push(format!("threshold: {e}")))
-        {
-            policy.threshold = t;
+        if let Some(t) = p.ok("threshold", policy::threshold(self.threshold)) {
+            out.threshold = t;
         }
-        policy.disabled_rules = rules("disabled_rules", &self.disabled_rules, &mut errs);
-        policy.inspect_websocket = self.inspect_websocket;
-        policy.routes = Vec::new();
-        for (i, r) in self.routes.iter().enumerate() {
-            let key = format!("routes[{i}]");
-            let path = pattern(&format!("{key}.path"), &r.path, &mut errs);
-            let m = r
-                .mode
-                .as_deref()
-                .and_then(|m| mode(&format!("{key}.mode"), m, &mut errs));
-            if let Some(p) = r.paranoia {
-                check(
-                    &format!("{key}.paranoia"),
-                    bounds::paranoia(i64::from(p)).map(drop),
-                    &mut errs,
-                );
-            }
-            if let Some(t) = r.threshold {
-                check(
-                    &format!("{key}.threshold"),
-                    bounds::threshold(i64::from(t)).map(drop),
-                    &mut errs,
-                );
-            }
-            let disabled = rules(
-                &format!("{key}.disabled_rules"),
-                &r.disabled_rules,
-                &mut errs,
-            );
-            let anomaly_mode = r
-                .anomaly_mode
-                .as_deref()
-                .and_then(|m| mode(&format!("{key}.anomaly_mode"), m, &mut errs));
-            let anomaly_threshold = r.anomaly_threshold.and_then(|t| {
-                bounds::anomaly_threshold(t)
-                    .map_err(|e| errs.push(format!("{key}.anomaly_threshold: {e}")))
-                    .ok()
-            });
-            if let Some(path) = path {
-                policy.routes.push(Route {
-                    path,
-                    mode: m,
-                    threshold: r.threshold,
-                    paranoia: r.paranoia,
-                    disabled_rules: disabled,
-                    anomaly_mode,
-                    anomaly_threshold,
-                    inspect_websocket: r.inspect_websocket,
-                });
-            }
+        out.disabled_rules = policy::rule_ranges(p, "disabled_rules", &self.disabled_rules);
+        out.inspect_websocket = self.inspect_websocket;
+        out.routes = policy::routes(p, &self.routes);
+        if let Some(m) = policy::mode(p, "anomaly.mode", &self.anomaly.mode) {
+            out.anomaly.mode = m;
         }
-        if let Some(m) = mode("anomaly.mode", &self.anomaly.mode, &mut errs) {
-            policy.anomaly.mode = m;
-        }
-        policy.anomaly.threshold = self.anomaly.threshold.and_then(|t| {
-            bounds::anomaly_threshold(t)
-                .map_err(|e| errs.push(format!("anomaly.threshold: {e}")))
-                .ok()
-        });
+        out.anomaly.threshold = self
+            .anomaly
+            .threshold
+            .and_then(|t| p.ok("anomaly.threshold", policy::anomaly_threshold(t)));
         if let Some(apps) = &self.apps {
-            policy.apps = Vec::new();
-            for a in apps {
-                match wafer_engine::apps::find(a) {
-                    Ok(_) if !policy.apps.contains(a) => policy.apps.push(a.clone()),
-                    Ok(_) => {}
-                    Err(e) => errs.push(format!("apps: {e}")),
-                }
-            }
+            out.apps = policy::apps(p, "apps", apps);
         }
-        policy.exclusions = Vec::new();
-        for (i, e) in self.exclusions.iter().enumerate() {
-            let key = format!("exclusions[{i}]");
-            let path = pattern(&format!("{key}.path"), &e.path, &mut errs);
-            if e.rules.is_empty() {
-                errs.push(format!("{key}.rules: name at least one rule"));
-            }
-            let rs = rules(&format!("{key}.rules"), &e.rules, &mut errs);
-            let args: Vec<ArgPattern> = e
-                .args
-                .iter()
-                .filter_map(|a| {
-                    a.parse::<ArgPattern>()
-                        .map_err(|err| errs.push(format!("{key}.args: {err}")))
-                        .ok()
-                })
-                .collect();
-            if let Some(path) = path {
-                let mut ex = Exclusion::new(path, rs);
-                ex.args = args;
-                policy.exclusions.push(ex);
-            }
-        }
-        let nets = |key: &str, v: &[String], errs: &mut Vec<String>| -> Vec<IpNet> {
-            v.iter()
-                .filter_map(|n| {
-                    crate::config::parse_net(n)
-                        .map_err(|e| errs.push(format!("{key}: {e}")))
-                        .ok()
-                })
-                .collect()
-        };
-        let ip = IpLists {
-            allow: nets("ip.allow", &self.ip.allow, &mut errs),
-            block: nets("ip.block", &self.ip.block, &mut errs),
-        };
-        for (key, message) in bounds::lists(&policy, &ip) {
-            errs.push(format!("{key}: {message}"));
-        }
-        if errs.is_empty() {
-            Ok((policy, ip))
-        } else {
-            Err(errs)
-        }
+        out.exclusions = (self.exclusions.iter().enumerate())
+            .filter_map(|(i, e)| {
+                policy::exclusion(p, &format!("exclusions[{i}]"), &e.path, &e.rules, &e.args)
+            })
+            .collect();
+        let ip = policy::ip_lists(p, &self.ip.allow, &self.ip.block);
+        policy::lengths(p, &out, &ip, "disabled_rules");
+        std::mem::take(p).into_result((out, ip))
     }
 }
 
@@ -331,6 +185,64 @@ pub fn load(path: &Path) -> std::io::Result<Option<PolicyDoc>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// A tag that changes whenever the document does (the API's `ETag`).
+pub fn etag(doc: &PolicyDoc) -> String {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_string(doc).unwrap_or_default().hash(&mut h);
+    format!("\"p-{:016x}\"", h.finish())
+}
+
+/// Why a change was not applied.
+#[derive(Debug)]
+pub enum ChangeError {
+    /// The document is no longer the one `If-Match` named.
+    Stale,
+    /// The changed document is not a valid policy: every problem.
+    Invalid(Vec<ConfigError>),
+    /// Valid, but it could not be saved (so it was not applied either).
+    Save(String),
+}
+
+/// The one way a policy changes, from the API or from the cluster: under the
+/// lock, `edit` applied to the document in force, validated whole, saved to
+/// the keeper's file, swapped in at once. With `if_match`, refused when the document is
+/// no longer that one. Returns the document now in force.
+pub async fn apply(
+    keeper: &super::keeper::PolicyKeeper,
+    if_match: Option<&str>,
+    edit: impl FnOnce(&mut PolicyDoc),
+) -> Result<PolicyDoc, ChangeError> {
+    // One change at a time, so that two writers cannot interleave their swaps.
+    let _guard = keeper.lock.lock().await;
+    let protection = keeper.live.snapshot();
+    let mut doc = PolicyDoc::of(&protection.engine, &protection.ip_lists);
+    if let Some(tag) = if_match
+        && tag != "*"
+        && tag != etag(&doc)
+    {
+        return Err(ChangeError::Stale);
+    }
+    edit(&mut doc);
+    let (policy, ip) = doc
+        .build(protection.engine.policy())
+        .map_err(ChangeError::Invalid)?;
+    let engine = protection.engine.with_policy(policy);
+    let saved = PolicyDoc::of(&engine, &ip);
+    if let Some(path) = &keeper.path {
+        let path = path.clone();
+        let doc = saved.clone();
+        tokio::task::spawn_blocking(move || save(&path, &doc))
+            .await
+            .map_err(|e| ChangeError::Save(e.to_string()))?
+            .map_err(|e| ChangeError::Save(format!("saving the policy: {e}")))?;
+    }
+    keeper.live.replace(crate::protection::Protection {
+        engine,
+        ip_lists: ip,
+    });
+    Ok(saved)
 }
 
 #[cfg(test)]
@@ -362,15 +274,10 @@ mod tests {
         assert!(doc.inspect_websocket);
         let mut ws = doc.clone();
         ws.inspect_websocket = false;
-        ws.routes.push(RouteDoc {
-            path: "/live/".into(),
-            mode: None,
-            threshold: None,
-            paranoia: None,
-            disabled_rules: vec![],
-            anomaly_mode: None,
-            anomaly_threshold: None,
+        ws.routes.push(RouteSpec {
+            path: Some("/live/".into()),
             inspect_websocket: Some(true),
+            ..RouteSpec::default()
         });
         let (p, _) = ws.build(engine.policy()).unwrap();
         assert!(p.for_path("/live/x").inspect_websocket);
@@ -387,15 +294,13 @@ mod tests {
         let mut bad = doc.clone();
         bad.mode = "loud".into();
         bad.paranoia = 9;
-        bad.routes.push(RouteDoc {
-            path: "nope".into(),
-            mode: None,
+        bad.routes.push(RouteSpec {
+            path: Some("nope".into()),
             threshold: Some(0),
-            paranoia: None,
             disabled_rules: vec!["x".into()],
             anomaly_mode: Some("loud".into()),
             anomaly_threshold: Some(2.0),
-            inspect_websocket: None,
+            ..RouteSpec::default()
         });
         bad.anomaly.threshold = Some(0.0);
         bad.exclusions.push(ExclusionDoc {
@@ -423,10 +328,7 @@ mod tests {
             "exclusions[1].args",
             "ip.block",
         ] {
-            assert!(
-                errs.iter().any(|e| e.starts_with(key)),
-                "{key} not in {errs:?}"
-            );
+            assert!(errs.iter().any(|e| e.key == key), "{key} not in {errs:?}");
         }
     }
 
@@ -528,7 +430,7 @@ mod tests {
         bad.apps = Some(vec!["wp".into()]);
         let errs = bad.build(engine.policy()).unwrap_err();
         assert!(
-            errs[0].starts_with("apps: ") && errs[0].contains("wordpress, drupal"),
+            errs[0].key == "apps" && errs[0].message.contains("wordpress, drupal"),
             "{errs:?}"
         );
     }
@@ -540,44 +442,83 @@ mod tests {
         let engine = Engine::builtin();
         let doc = PolicyDoc::of(&engine, &IpLists::default());
         for (t, ok) in [
-            (u32::MAX, false),
+            (i64::from(u32::MAX), false),
+            (i64::from(u32::MAX) + 1, false),
+            (-1, false),
             (10_001, false),
             (0, false),
             (10_000, true),
         ] {
             let mut d = doc.clone();
             d.threshold = t;
-            d.routes.push(RouteDoc {
-                path: "/a/".into(),
-                mode: None,
+            d.routes.push(RouteSpec {
+                path: Some("/a/".into()),
                 threshold: Some(t),
-                paranoia: None,
-                disabled_rules: vec![],
-                anomaly_mode: None,
-                anomaly_threshold: None,
-                inspect_websocket: None,
+                ..RouteSpec::default()
             });
             match d.build(engine.policy()) {
-                Ok((p, _)) => assert!(ok && p.threshold == t, "{t} accepted"),
+                Ok((p, _)) => assert!(ok && i64::from(p.threshold) == t, "{t} accepted"),
                 Err(errs) => {
                     assert!(!ok, "{t} refused: {errs:?}");
-                    let want = crate::config::bounds::threshold(i64::from(t)).unwrap_err();
-                    assert_eq!(
-                        errs,
-                        [
-                            format!("threshold: {want}"),
-                            format!("routes[0].threshold: {want}")
-                        ]
-                    );
+                    let want = policy::threshold(t).unwrap_err();
+                    let keys: Vec<&str> = errs.iter().map(|e| e.key.as_str()).collect();
+                    assert_eq!(keys, ["threshold", "routes[0].threshold"]);
+                    assert!(errs.iter().all(|e| e.message == want), "{errs:?}");
                 }
             }
         }
         let mut d = doc.clone();
-        d.ip.allow = vec!["10.0.0.1".into(); crate::config::bounds::MAX_IP_ENTRIES + 1];
+        d.ip.allow = vec!["10.0.0.1".into(); policy::MAX_IP_ENTRIES + 1];
         let errs = d.build(engine.policy()).unwrap_err();
-        assert!(
-            errs.len() == 1 && errs[0].starts_with("ip.allow:"),
-            "{errs:?}"
+        assert!(errs.len() == 1 && errs[0].key == "ip.allow", "{errs:?}");
+    }
+
+    /// Issue 17: the file's `[[routes]]` and the document's `routes` are one
+    /// shape, checked by one function: the same routes get the same problems,
+    /// key for key and word for word.
+    #[test]
+    fn the_file_and_the_api_refuse_the_same_routes_alike() {
+        let routes = r#"
+            [[routes]]
+            path = "nope"
+            mode = "loud"
+            threshold = 4294967296
+            paranoia = 256
+            disabled_rules = ["x"]
+            anomaly_mode = "sometimes"
+            anomaly_threshold = 1.0
+            [[routes]]
+            paranoia = -1
+        "#;
+        let file = crate::config::FileConfig::parse(routes).unwrap();
+        let from_file =
+            crate::config::resolve(file, &std::collections::HashMap::new(), &Default::default())
+                .unwrap_err()
+                .0;
+        let engine = Engine::builtin();
+        let mut doc = PolicyDoc::of(&engine, &IpLists::default());
+        let toml: toml::Value = toml::from_str(routes).unwrap();
+        doc.routes = toml["routes"].clone().try_into().unwrap();
+        let from_api = doc.build(engine.policy()).unwrap_err();
+        assert_eq!(from_file, from_api);
+        assert_eq!(from_api.len(), 9, "{from_api:?}");
+        assert_eq!(from_api[7].key, "routes[1].path");
+        // The JSON decoder takes any whole number, so the bounds answer.
+        let json = serde_json::json!({"mode": "block", "paranoia": 256, "threshold": -1});
+        let doc: PolicyDoc = serde_json::from_value(json).unwrap();
+        let errs = doc.build(engine.policy()).unwrap_err();
+        assert_eq!(
+            errs,
+            [
+                ConfigError {
+                    key: "paranoia".into(),
+                    message: policy::paranoia(256).unwrap_err(),
+                },
+                ConfigError {
+                    key: "threshold".into(),
+                    message: policy::threshold(-1).unwrap_err(),
+                },
+            ]
         );
     }
 }

@@ -6,7 +6,6 @@
 //! Every change goes the same way: under one lock, take the current document,
 //! change it, validate it whole, save it, then swap it in.
 
-use std::hash::{Hash as _, Hasher as _};
 use std::sync::Arc;
 
 use axum::Json;
@@ -17,14 +16,7 @@ use serde::Deserialize;
 
 use super::AdminState;
 use super::api::{ApiError, ApiResult};
-use super::policy::{ExclusionDoc, PolicyDoc};
-
-/// A tag that changes whenever the document does.
-fn etag(doc: &PolicyDoc) -> String {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    serde_json::to_string(doc).unwrap_or_default().hash(&mut h);
-    format!("\"p-{:016x}\"", h.finish())
-}
+use super::policy::{ChangeError, ExclusionDoc, PolicyDoc, etag};
 
 fn current(s: &AdminState) -> PolicyDoc {
     let p = s.keeper.live.snapshot();
@@ -67,11 +59,7 @@ pub async fn put(
                 .to_owned(),
         ),
     };
-    change(&s, if_match.as_deref(), |d| {
-        *d = doc;
-        Ok(())
-    })
-    .await
+    change(&s, if_match.as_deref(), |d| *d = doc).await
 }
 
 #[derive(Deserialize)]
@@ -104,7 +92,6 @@ pub async fn add_exclusion(
                 args: Vec::new(),
             }),
         }
-        Ok(())
     })
     .await
 }
@@ -122,19 +109,23 @@ pub async fn add_ip(
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let add: IpAdd = json("ip list entry", &body)?;
-    let net = crate::config::parse_net(add.cidr.trim())
+    let net = crate::guard::parse_net(add.cidr.trim())
         .map_err(|e| bad(format!("cidr: {e}")))?
         .to_string();
+    let block = match add.list.as_str() {
+        "allow" => false,
+        "block" => true,
+        other => return Err(bad(format!("list: allow or block, not {other:?}"))),
+    };
     change(&s, None, move |d| {
-        let list = match add.list.as_str() {
-            "allow" => &mut d.ip.allow,
-            "block" => &mut d.ip.block,
-            other => return Err(bad(format!("list: allow or block, not {other:?}"))),
+        let list = if block {
+            &mut d.ip.block
+        } else {
+            &mut d.ip.allow
         };
         if !list.contains(&net) {
             list.push(net);
         }
-        Ok(())
     })
     .await
 }
@@ -145,7 +136,7 @@ pub async fn add_ip(
 async fn change(
     s: &Arc<AdminState>,
     if_match: Option<&str>,
-    edit: impl FnOnce(&mut PolicyDoc) -> ApiResult<()>,
+    edit: impl FnOnce(&mut PolicyDoc),
 ) -> ApiResult<Response> {
     Ok(answer(&commit(s, if_match, edit).await?))
 }
@@ -155,60 +146,25 @@ async fn change(
 pub(super) async fn commit(
     s: &Arc<AdminState>,
     if_match: Option<&str>,
-    edit: impl FnOnce(&mut PolicyDoc) -> ApiResult<()>,
+    edit: impl FnOnce(&mut PolicyDoc),
 ) -> ApiResult<PolicyDoc> {
-    let saved = apply(&s.keeper, if_match, edit).await?;
+    let saved = super::policy::apply(&s.keeper, if_match, edit).await?;
     tracing::info!("policy changed through the admin API");
     super::policy_sync::publish(&s.keeper, &saved).await;
     Ok(saved)
 }
 
-/// The one way a policy changes, from the API or from the cluster: under the
-/// lock, validated whole, saved to the keeper's file, swapped in at once.
-pub(crate) async fn apply(
-    keeper: &super::keeper::PolicyKeeper,
-    if_match: Option<&str>,
-    edit: impl FnOnce(&mut PolicyDoc) -> ApiResult<()>,
-) -> ApiResult<PolicyDoc> {
-    // One change at a time, so that two writers cannot interleave their swaps.
-    let _guard = keeper.lock.lock().await;
-    let protection = keeper.live.snapshot();
-    let mut doc = PolicyDoc::of(&protection.engine, &protection.ip_lists);
-    if let Some(tag) = if_match
-        && tag != "*"
-        && tag != etag(&doc)
-    {
-        return Err(ApiError::new(
-            StatusCode::PRECONDITION_FAILED,
-            "the policy changed since it was read: reload it and apply the change again",
-        ));
+impl From<ChangeError> for ApiError {
+    fn from(e: ChangeError) -> ApiError {
+        match e {
+            ChangeError::Stale => ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "the policy changed since it was read: reload it and apply the change again",
+            ),
+            ChangeError::Invalid(errors) => {
+                ApiError::invalid(format!("policy has {} problem(s)", errors.len()), errors)
+            }
+            ChangeError::Save(message) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message),
+        }
     }
-    edit(&mut doc)?;
-    let (policy, ip) = doc
-        .build(protection.engine.policy())
-        .map_err(|errs| ApiError {
-            status: StatusCode::BAD_REQUEST,
-            message: format!("policy has {} problem(s)", errs.len()),
-            details: errs,
-        })?;
-    let engine = protection.engine.with_policy(policy);
-    let saved = PolicyDoc::of(&engine, &ip);
-    if let Some(path) = &keeper.path {
-        let path = path.clone();
-        let doc = saved.clone();
-        tokio::task::spawn_blocking(move || super::policy::save(&path, &doc))
-            .await
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("saving the policy: {e}"),
-                )
-            })?;
-    }
-    keeper.live.replace(crate::protection::Protection {
-        engine,
-        ip_lists: ip,
-    });
-    Ok(saved)
 }

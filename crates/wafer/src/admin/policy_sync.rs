@@ -67,11 +67,7 @@ pub async fn check(keeper: Arc<PolicyKeeper>) {
             return tracing::error!(error = %e, rev, "the cluster's policy does not parse; keeping this node's");
         }
     };
-    let applied = super::policy_routes::apply(&keeper, None, |d| {
-        *d = doc;
-        Ok(())
-    })
-    .await;
+    let applied = super::policy::apply(&keeper, None, |d| *d = doc).await;
     match applied {
         Ok(_) => tracing::info!(rev, "policy changed by another node applies here"),
         Err(e) => {

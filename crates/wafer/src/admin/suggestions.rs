@@ -147,7 +147,6 @@ pub async fn accept(
         if !d.exclusions.contains(&exclusion) {
             d.exclusions.push(exclusion);
         }
-        Ok(())
     })
     .await?;
     tracing::info!(id = %found.id, rules = ?found.exclusion.rules, path = %found.path, "suggested exclusion accepted");

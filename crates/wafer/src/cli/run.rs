@@ -313,9 +313,10 @@ fn saved_policy(
     let Some(doc) = saved else {
         return Ok((engine, cfg.ip_lists.clone()));
     };
-    let (policy, ip) = doc
-        .build(engine.policy())
-        .map_err(|errs| anyhow::anyhow!("{}: {}", path.display(), errs.join("; ")))?;
+    let (policy, ip) = doc.build(engine.policy()).map_err(|errs| {
+        let errs: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("{}: {}", path.display(), errs.join("; "))
+    })?;
     tracing::info!(path = %path.display(), "policy saved through the admin API applies");
     Ok((engine.with_policy(policy), ip))
 }
@@ -361,11 +362,10 @@ fn redis_link(cfg: &Config) -> Result<Option<Arc<RedisLink>>> {
 
 /// The door's checks as configured: IP list files, bans, countries, rate limits.
 fn door(cfg: &Config, redis: Option<Arc<RedisLink>>) -> Result<Door> {
-    let (allow_files, block_files) = &cfg.ip_files;
-    let list_files = if allow_files.is_empty() && block_files.is_empty() {
+    let list_files = if cfg.ip_files.is_empty() {
         None
     } else {
-        let files = ListFiles::open(allow_files.clone(), block_files.clone())
+        let files = ListFiles::open(cfg.ip_files.allow.clone(), cfg.ip_files.block.clone())
             .map_err(|e| anyhow::anyhow!("IP list files: {e}"))?;
         Some(Arc::new(files))
     };

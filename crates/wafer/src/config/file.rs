@@ -18,8 +18,9 @@ pub struct FileConfig {
     pub limits: FileLimits,
     #[serde(default)]
     pub inspection: FileInspection,
+    /// The same shape as the admin API's (`policy::RouteSpec`).
     #[serde(default)]
-    pub routes: Vec<FileRoute>,
+    pub routes: Vec<super::policy::RouteSpec>,
     #[serde(default)]
     pub ip: FileIp,
     #[serde(default)]
@@ -162,20 +163,6 @@ pub struct FileInspection {
     pub websocket_max_message_bytes: Option<i64>,
     /// Application profiles to apply (`wordpress`, `jupyterlab`, ...; `wafer apps` lists them).
     pub apps: Option<Vec<String>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileRoute {
-    pub path: Option<String>,
-    pub mode: Option<String>,
-    pub threshold: Option<i64>,
-    pub paranoia: Option<i64>,
-    #[serde(default)]
-    pub disabled_rules: Vec<String>,
-    pub anomaly_mode: Option<String>,
-    pub anomaly_threshold: Option<f64>,
-    pub inspect_websocket: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

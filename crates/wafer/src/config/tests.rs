@@ -338,11 +338,13 @@ fn the_unsafe_inspect_partial_is_refused_with_the_reason() {
 }
 
 /// Issue 15: the file and the admin API share one set of bounds
-/// (`config::bounds`); the API side is `admin::policy`'s test of the same value.
+/// (`config::policy`); the API side is `admin::policy`'s test of the same value.
 #[test]
 fn the_file_refuses_the_thresholds_the_api_refuses() {
     for (threshold, ok) in [
         ("4294967295", false),
+        ("4294967296", false),
+        ("-1", false),
         ("10001", false),
         ("0", false),
         ("10000", true),
@@ -361,12 +363,12 @@ fn the_file_refuses_the_thresholds_the_api_refuses() {
                 let keys: Vec<&str> = errs.0.iter().map(|e| e.key.as_str()).collect();
                 assert_eq!(keys, ["inspection.threshold", "routes[0].threshold"]);
                 let want =
-                    crate::config::bounds::threshold(threshold.parse().unwrap()).unwrap_err();
+                    crate::config::policy::threshold(threshold.parse().unwrap()).unwrap_err();
                 assert!(errs.0.iter().all(|e| e.message == want), "{errs}");
             }
         }
     }
-    let big = (0..=crate::config::bounds::MAX_IP_ENTRIES)
+    let big = (0..=crate::config::policy::MAX_IP_ENTRIES)
         .map(|i| format!("\"10.{}.{}.{}\"", i >> 16 & 255, i >> 8 & 255, i & 255))
         .collect::<Vec<_>>()
         .join(",");
@@ -573,4 +575,49 @@ fn apps_resolve_from_file_or_env_and_unknown_names_list_the_known() {
     );
     let errs = load("", &[("WAFER_APPS", "moodle")], &Overrides::default()).unwrap_err();
     assert!(errs.0.iter().any(|e| e.key == "WAFER_APPS"));
+}
+
+#[test]
+fn closed_sets_resolve_to_their_types_or_name_the_bad_key() {
+    let cfg = load(
+        "[log]\nlevel = \"debug\"\nformat = \"json\"\n[store]\nurl = \"postgres://u@db/wafer\"\n\
+         [ip]\nblock_files = [\"/etc/wafer/block.txt\"]",
+        &[("WAFER_LOG", "warn")],
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(cfg.log_level, LogLevel::Warn, "the variable wins");
+    assert_eq!(cfg.log_format, LogFormat::Json);
+    let url = crate::store::StoreUrl::Postgres("postgres://u@db/wafer".into());
+    assert_eq!(cfg.store_spec(), url);
+    assert_eq!(cfg.store_spec().to_string(), "postgres://u@db/wafer");
+    assert!(cfg.ip_files.allow.is_empty());
+    assert_eq!(
+        cfg.ip_files.block,
+        [std::path::PathBuf::from("/etc/wafer/block.txt")]
+    );
+
+    let d = load("data_dir = \"/var/lib/wafer\"", &[], &Overrides::default()).unwrap();
+    assert_eq!(d.log_level.to_string(), "info");
+    assert_eq!(
+        d.store_spec().to_string(),
+        "sqlite:/var/lib/wafer/events.db"
+    );
+    assert!(d.ip_files.is_empty());
+
+    let errs = load(
+        "[log]\nlevel = \"loud\"\nformat = \"xml\"\n[store]\nurl = \"mysql://x\"",
+        &[],
+        &Overrides::default(),
+    )
+    .unwrap_err();
+    let got: Vec<String> = errs.0.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        got,
+        [
+            "log.level: expected error, warn, info, debug or trace, not \"loud\"",
+            "log.format: expected text or json, not \"xml\"",
+            "store.url: expected sqlite:PATH or postgres://..., not \"mysql://x\"",
+        ]
+    );
 }

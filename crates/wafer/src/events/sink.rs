@@ -21,6 +21,17 @@ pub enum SinkTarget {
     None,
 }
 
+impl From<&str> for SinkTarget {
+    /// `stdout` (or `-`), `none` (or `off`), else a file path.
+    fn from(v: &str) -> SinkTarget {
+        match v {
+            "stdout" | "-" => SinkTarget::Stdout,
+            "none" | "off" => SinkTarget::None,
+            path => SinkTarget::File(PathBuf::from(path)),
+        }
+    }
+}
+
 /// The running sink. `close` (or dropping the last `Publisher`) flushes everything.
 pub struct EventSink {
     handle: Option<JoinHandle<io::Result<()>>>,

@@ -11,6 +11,20 @@ use ipnet::IpNet;
 
 use super::IpLists;
 
+/// The files `[ip]` names (`allow_files`, `block_files`): bulk lists kept
+/// apart from the policy's own, which the admin API edits.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IpListFiles {
+    pub allow: Vec<PathBuf>,
+    pub block: Vec<PathBuf>,
+}
+
+impl IpListFiles {
+    pub fn is_empty(&self) -> bool {
+        self.allow.is_empty() && self.block.is_empty()
+    }
+}
+
 pub struct ListFiles {
     allow: Vec<PathBuf>,
     block: Vec<PathBuf>,
@@ -27,7 +41,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<IpNet>, String> {
         if line.is_empty() {
             continue;
         }
-        match crate::config::parse_net(line) {
+        match super::parse_net(line) {
             Ok(net) => nets.push(net),
             Err(e) => bad.push(format!("{}:{}: {e}", path.display(), n + 1)),
         }

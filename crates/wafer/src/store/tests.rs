@@ -252,30 +252,32 @@ async fn resume_loses_nothing_within_a_millisecond(store: Arc<dyn Store>) {
 #[tokio::test]
 async fn both_stores_resume_without_losing_same_millisecond_events() {
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = open(dir.path().join("e.db").to_str().unwrap())
+    let sqlite = open(&crate::store::StoreUrl::Sqlite(dir.path().join("e.db")))
         .await
         .unwrap();
     resume_loses_nothing_within_a_millisecond(sqlite).await;
     let url = crate::testing::postgres_database("resume").await;
-    resume_loses_nothing_within_a_millisecond(open(&url).await.unwrap()).await;
+    resume_loses_nothing_within_a_millisecond(open(&url.parse().unwrap()).await.unwrap()).await;
 }
 
 #[tokio::test]
 async fn sqlite_store_keeps_filters_pages_and_prunes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sub").join("events.db");
-    let store = open(&format!("sqlite:{}", path.display())).await.unwrap();
+    let store = open(&format!("sqlite:{}", path.display()).parse().unwrap())
+        .await
+        .unwrap();
     assert_eq!(store.kind(), "sqlite");
     exercise(store).await;
     // Reopening finds the same rows.
-    let again = open(path.to_str().unwrap()).await.unwrap();
+    let again = open(&StoreUrl::Sqlite(path.clone())).await.unwrap();
     assert_eq!(again.count().await.unwrap(), 10);
 }
 
 #[tokio::test]
 async fn postgres_store_keeps_filters_pages_and_prunes() {
     let url = crate::testing::postgres_database("store").await;
-    let store = open(&url).await.unwrap();
+    let store = open(&url.parse().unwrap()).await.unwrap();
     assert_eq!(store.kind(), "postgres");
     exercise(store).await;
 }
@@ -321,7 +323,7 @@ async fn bounded_in_bytes(store: Arc<dyn Store>) {
 #[tokio::test]
 async fn sqlite_store_is_bounded_in_bytes() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path().join("e.db").to_str().unwrap())
+    let store = open(&crate::store::StoreUrl::Sqlite(dir.path().join("e.db")))
         .await
         .unwrap();
     bounded_in_bytes(store).await;
@@ -330,13 +332,13 @@ async fn sqlite_store_is_bounded_in_bytes() {
 #[tokio::test]
 async fn postgres_store_is_bounded_in_bytes() {
     let url = crate::testing::postgres_database("store_bytes").await;
-    bounded_in_bytes(open(&url).await.unwrap()).await;
+    bounded_in_bytes(open(&url.parse().unwrap()).await.unwrap()).await;
 }
 
 #[tokio::test]
 async fn writer_stores_every_accepted_event_on_close() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path().join("e.db").to_str().unwrap())
+    let store = open(&crate::store::StoreUrl::Sqlite(dir.path().join("e.db")))
         .await
         .unwrap();
     let bus = crate::events::Publisher::disabled();

@@ -218,7 +218,7 @@ async fn proposes_only_what_the_evidence_supports(store: Arc<dyn Store>) {
 #[tokio::test]
 async fn sqlite_store_suggests_narrow_exclusions() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path().join("e.db").to_str().unwrap())
+    let store = open(&crate::store::StoreUrl::Sqlite(dir.path().join("e.db")))
         .await
         .unwrap();
     proposes_only_what_the_evidence_supports(store).await;
@@ -227,7 +227,7 @@ async fn sqlite_store_suggests_narrow_exclusions() {
 #[tokio::test]
 async fn postgres_store_suggests_narrow_exclusions() {
     let url = crate::testing::postgres_database("suggest").await;
-    proposes_only_what_the_evidence_supports(open(&url).await.unwrap()).await;
+    proposes_only_what_the_evidence_supports(open(&url.parse().unwrap()).await.unwrap()).await;
 }
 
 /// Real content trips several rules on one value (an `<iframe>` in a CMS

@@ -31,7 +31,7 @@ impl Node {
 
     async fn start_with(store: Option<String>, record_all: f64) -> Node {
         Self::start_cfg(move |cfg| {
-            cfg.store = store;
+            cfg.store = store.map(|s| s.parse().expect("a store URL"));
             cfg.record_all = record_all;
         })
         .await

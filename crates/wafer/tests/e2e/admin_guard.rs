@@ -522,18 +522,39 @@ async fn cookie_writes_need_json_and_this_origin() {
     node.running.stop().await.unwrap();
 }
 
+/// The problems `wafer.toml` has with this threshold, globally and on a route.
+fn file_refuses(threshold: i64) -> Vec<wafer::config::ConfigError> {
+    let text = format!(
+        "[inspection]\nthreshold = {threshold}\n[[routes]]\npath = \"/a/\"\nthreshold = {threshold}"
+    );
+    let file = wafer::config::FileConfig::parse(&text).unwrap();
+    let env = std::collections::HashMap::<String, String>::new();
+    match wafer::config::resolve(file, &env, &Default::default()) {
+        Ok(_) => Vec::new(),
+        Err(errs) => errs.0,
+    }
+}
+
+/// Issue 17: `PUT /api/policy` and `wafer.toml` refuse the same thresholds
+/// (including those past the engine's integer types) with the same message,
+/// under the same key where the two documents name the value alike
+/// (`routes[0].threshold`; the file's `inspection.threshold` is the
+/// document's `threshold`).
 #[tokio::test]
 async fn the_api_keeps_the_config_files_threshold_bounds() {
     let node = Node::start(None).await;
     let (_, doc) = node.api("/api/policy").await;
     for (threshold, want) in [
-        (4_294_967_295_u64, StatusCode::BAD_REQUEST),
+        (4_294_967_295_i64, StatusCode::BAD_REQUEST),
+        (4_294_967_296, StatusCode::BAD_REQUEST),
+        (-1, StatusCode::BAD_REQUEST),
         (10_001, StatusCode::BAD_REQUEST),
         (0, StatusCode::BAD_REQUEST),
         (10_000, StatusCode::OK),
     ] {
         let mut d = doc.clone();
         d["threshold"] = threshold.into();
+        d["routes"] = serde_json::json!([{"path": "/a/", "threshold": threshold}]);
         let (parts, body) = send(
             Request::put(node.admin("/api/policy"))
                 .header("authorization", format!("Bearer {TOKEN}"))
@@ -543,6 +564,7 @@ async fn the_api_keeps_the_config_files_threshold_bounds() {
         )
         .await;
         assert_eq!(parts.status, want, "{threshold}");
+        let file = file_refuses(threshold);
         if want == StatusCode::BAD_REQUEST {
             let v: Value = serde_json::from_slice(&body).unwrap();
             let details = v["details"].to_string();
@@ -550,6 +572,20 @@ async fn the_api_keeps_the_config_files_threshold_bounds() {
                 details.contains("threshold must be a whole number from 1 to 10000"),
                 "{v}"
             );
+            let keys: Vec<&str> = file.iter().map(|e| e.key.as_str()).collect();
+            assert_eq!(keys, ["inspection.threshold", "routes[0].threshold"]);
+            let message = &file[0].message;
+            assert_eq!(
+                v["errors"],
+                serde_json::json!([
+                    {"key": "threshold", "message": message},
+                    {"key": "routes[0].threshold", "message": file[1].message},
+                ]),
+                "{threshold}"
+            );
+            assert_eq!(message, &file[1].message);
+        } else {
+            assert!(file.is_empty(), "{file:?}");
         }
     }
     let (_, doc) = node.api("/api/policy").await;

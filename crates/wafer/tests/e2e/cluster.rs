@@ -159,7 +159,7 @@ async fn two_nodes_share_limits_through_redis_and_survive_its_restart() {
         Node::start_cfg(move |c| {
             c.rate_limits = limits();
             c.redis_url = Some(url);
-            c.store = Some(pg);
+            c.store = Some(pg.parse().expect("a store URL"));
         })
         .await
     };

@@ -75,7 +75,7 @@ async fn ip_list_files_apply_and_are_reread_when_they_change() {
     let block = dir.path().join("block.txt");
     std::fs::write(&block, "# a feed\n127.0.0.0/8\n").unwrap();
     let path = block.clone();
-    let node = Node::start_cfg(move |c| c.ip_files = (vec![], vec![path])).await;
+    let node = Node::start_cfg(move |c| c.ip_files.block = vec![path]).await;
     assert_eq!(status(&node).await, StatusCode::FORBIDDEN);
     std::thread::sleep(Duration::from_millis(20));
     std::fs::write(&block, "203.0.113.0/24\n").unwrap();
