@@ -26,7 +26,7 @@ use wafer_engine::policy::ANOMALY_RULE;
 use wafer_engine::request::{Location, Part};
 use wafer_engine::{Action, ArgPattern, Exclusion, PathPattern, Policy, RuleRange};
 
-use crate::admin::policy::ExclusionDoc;
+use crate::config::policy::ExclusionDoc;
 use crate::events::Event;
 use crate::store::{Filter, PageRequest, Sort, Store, StoreResult};
 

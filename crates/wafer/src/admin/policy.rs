@@ -7,6 +7,7 @@
 //! (`policy_routes`) and from the cluster (`policy_sync`), both through
 //! [`apply`].
 
+pub use crate::config::policy::ExclusionDoc;
 use std::hash::{Hash as _, Hasher as _};
 use std::path::{Path, PathBuf};
 
@@ -68,17 +69,6 @@ impl Default for AnomalyDoc {
             threshold: None,
         }
     }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExclusionDoc {
-    pub path: String,
-    pub rules: Vec<String>,
-    /// Where in the request the rules do not count: argument names or JSON
-    /// paths (`*` for any run), `cookie:NAME`, `header:NAME`. Empty: anywhere.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub args: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

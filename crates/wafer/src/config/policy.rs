@@ -111,6 +111,18 @@ pub fn apps(p: &mut Problems, key: &str, names: &[String]) -> Vec<String> {
     out
 }
 
+/// A rule exclusion as the policy document and suggestions write it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExclusionDoc {
+    pub path: String,
+    pub rules: Vec<String>,
+    /// Where in the request the rules do not count: argument names or JSON
+    /// paths (`*` for any run), `cookie:NAME`, `header:NAME`. Empty: anywhere.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+}
+
 /// A route override: `[[routes]]` in the file, `routes` in the admin API's
 /// document; one shape, so both take and refuse the same.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
