@@ -159,12 +159,7 @@ pub async fn start(
     upstream: http::Uri,
     engine: wafer_engine::Engine,
 ) -> Result<Running> {
-    std::fs::create_dir_all(&cfg.data_dir)
-        .with_context(|| format!("creating the data directory {}", cfg.data_dir.display()))?;
-    let store_spec = cfg.store_spec();
-    let store = crate::store::open(&store_spec)
-        .await
-        .with_context(|| format!("opening the event store {store_spec}"))?;
+    let store = open_store(&cfg).await?;
     let policy_path = crate::admin::policy::saved_path(&cfg.data_dir);
     let (engine, ip_lists) = saved_policy(&cfg, engine, &policy_path)?;
     let (events, writer, sink) = event_bus(&cfg, &store)?;
@@ -300,6 +295,16 @@ impl Stopping {
         tracing::info!(published, dropped, stored, "stopped");
         Ok(())
     }
+}
+
+/// The data directory, and the event store in it (or wherever it is configured).
+async fn open_store(cfg: &Config) -> Result<Arc<dyn Store>> {
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("creating the data directory {}", cfg.data_dir.display()))?;
+    let store_spec = cfg.store_spec();
+    crate::store::open(&store_spec)
+        .await
+        .with_context(|| format!("opening the event store {store_spec}"))
 }
 
 /// The policy saved through the admin API, when there is one; else the configuration's.
