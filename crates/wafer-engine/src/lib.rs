@@ -21,7 +21,7 @@ pub mod decode;
 pub mod detect;
 pub mod document;
 pub mod finding;
-mod fnv;
+pub mod fnv;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod memo;
