@@ -9,6 +9,7 @@ pub mod demo;
 pub mod durable;
 pub mod events;
 pub mod guard;
+pub mod latency;
 pub mod periodic;
 pub mod proxy;
 pub mod sightings;
