@@ -5,6 +5,7 @@ pub mod anomaly;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod corpus;
 pub mod demo;
 pub mod durable;
 pub mod events;
