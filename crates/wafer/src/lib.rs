@@ -16,6 +16,7 @@ pub mod proxy;
 pub mod sightings;
 pub mod store;
 pub mod suggest;
+#[cfg(any(test, feature = "test-util"))]
 #[doc(hidden)]
 pub mod testing;
 pub mod traffic;
