@@ -111,9 +111,7 @@ fn load(dir: &str, file: &str) -> Vec<Labelled> {
 }
 
 fn fnv(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    wafer_engine::fnv::hash64(s.as_bytes())
 }
 
 fn quantile(sorted: &[f64], p: f64) -> f64 {

@@ -157,14 +157,20 @@ pub fn check_value(input: &Input<'_>, out: &mut Vec<Hit>) {
 
 /// Every check of every detector.
 pub fn all_rules() -> impl Iterator<Item = &'static DetectorRule> {
-    protocol::RULES
-        .iter()
-        .chain(sqli::RULES)
-        .chain(xss::RULES)
-        .chain(cmdi::RULES)
-        .chain(traversal::RULES)
-        .chain(ssrf::RULES)
-        .chain(upload::RULES)
+    detectors().into_iter().flat_map(|(_, rules)| rules)
+}
+
+/// Every detector, by its module's name, with its checks.
+pub fn detectors() -> [(&'static str, &'static [DetectorRule]); 7] {
+    [
+        ("protocol", protocol::RULES),
+        ("sqli", sqli::RULES),
+        ("xss", xss::RULES),
+        ("cmdi", cmdi::RULES),
+        ("traversal", traversal::RULES),
+        ("ssrf", ssrf::RULES),
+        ("upload", upload::RULES),
+    ]
 }
 
 /// Looks up a detector rule by id.

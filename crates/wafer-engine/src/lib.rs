@@ -21,7 +21,7 @@ pub mod decode;
 pub mod detect;
 pub mod document;
 pub mod finding;
-mod fnv;
+pub mod fnv;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod memo;
@@ -123,7 +123,8 @@ pub struct RuleInfo {
     pub severity: Severity,
     pub paranoia: u8,
     pub description: String,
-    /// The rule file, or `detector:protocol` for checks written as code.
+    /// The rule file, or `detector:NAME` (`detector:sqli`, ...) for checks
+    /// written as code, NAME the detector's module.
     pub source: String,
     /// Keyword-shaped evidence: blocks only in company.
     pub weak: bool,
@@ -279,15 +280,18 @@ impl Engine {
 
     /// Every rule and detector check.
     pub fn rule_infos(&self) -> Vec<RuleInfo> {
-        let mut out: Vec<RuleInfo> = detect::all_rules()
-            .map(|r| RuleInfo {
-                id: r.id,
-                class: r.class,
-                severity: r.severity,
-                paranoia: r.paranoia,
-                description: r.description.to_owned(),
-                source: "detector:protocol".to_owned(),
-                weak: false,
+        let mut out: Vec<RuleInfo> = detect::detectors()
+            .into_iter()
+            .flat_map(|(detector, checks)| {
+                checks.iter().map(move |r| RuleInfo {
+                    id: r.id,
+                    class: r.class,
+                    severity: r.severity,
+                    paranoia: r.paranoia,
+                    description: r.description.to_owned(),
+                    source: format!("detector:{detector}"),
+                    weak: false,
+                })
             })
             .chain(self.rules.rules().iter().map(|r| RuleInfo {
                 id: r.id,

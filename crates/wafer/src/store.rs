@@ -8,7 +8,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -61,7 +61,7 @@ pub struct TrafficMinute {
     /// Requests with a finding of each class.
     pub by_class: std::collections::BTreeMap<String, u64>,
     pub by_status: std::collections::BTreeMap<u16, u64>,
-    /// Counts per [`crate::traffic::LATENCY_BOUNDS_US`] bucket of total request time.
+    /// Counts per [`crate::latency::LATENCY_BOUNDS_US`] bucket of total request time.
     pub latency: Vec<u64>,
 }
 
@@ -212,6 +212,19 @@ pub async fn open(url: &StoreUrl) -> StoreResult<Arc<dyn Store>> {
     }
 }
 
+/// Tells this process's traffic rows apart from another's (a restart within
+/// the same minute, or two processes with one node name).
+pub fn boot_id() -> &'static str {
+    static ID: LazyLock<String> = LazyLock::new(|| {
+        use std::hash::{BuildHasher, RandomState};
+        format!(
+            "{:016x}",
+            RandomState::new().hash_one(crate::clock::now_ms())
+        )
+    });
+    &ID
+}
+
 /// Buckets from per-minute rows (all traffic), merged into `bucket_ms` wide
 /// buckets; percentiles from the merged latency histograms.
 pub(crate) fn series(rows: &[TrafficMinute], q: &StatsQuery) -> Vec<Bucket> {
@@ -257,8 +270,8 @@ pub(crate) fn series(rows: &[TrafficMinute], q: &StatsQuery) -> Vec<Bucket> {
         }
     }
     for (b, h) in out.iter_mut().zip(&hists) {
-        b.p50_us = crate::traffic::percentile(h, 0.50);
-        b.p99_us = crate::traffic::percentile(h, 0.99);
+        b.p50_us = crate::latency::percentile(h, 0.50);
+        b.p99_us = crate::latency::percentile(h, 0.99);
     }
     out
 }

@@ -1,4 +1,6 @@
-//! Set-up shared by tests that need the machine's real services.
+//! Set-up shared by tests that need the machine's real services. Behind the
+//! `test-util` feature: it starts services (`service postgresql start`), which
+//! a release binary must never do.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;

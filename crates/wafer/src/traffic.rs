@@ -5,37 +5,17 @@
 //! stored per-minute rows the charts are drawn from.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock};
 
 use serde::Serialize;
 use wafer_engine::{Action, Class};
 
+// The bucket layout travels with the histograms that use it.
+pub use crate::latency::{LATENCY_BOUNDS_US, percentile};
 use crate::store::TrafficMinute;
 
 pub mod ticker;
-
-/// Upper bounds (µs) of the latency histogram buckets; the last is open.
-pub const LATENCY_BOUNDS_US: [u64; 18] = [
-    50,
-    100,
-    200,
-    500,
-    1_000,
-    2_000,
-    5_000,
-    10_000,
-    20_000,
-    50_000,
-    100_000,
-    200_000,
-    500_000,
-    1_000_000,
-    2_000_000,
-    5_000_000,
-    10_000_000,
-    u64::MAX,
-];
 
 /// A histogram with [`LATENCY_BOUNDS_US`] buckets.
 #[derive(Debug, Default)]
@@ -61,23 +41,6 @@ impl Histogram {
     pub fn sum_us(&self) -> u64 {
         self.sum_us.load(Ordering::Relaxed)
     }
-}
-
-/// The bucket bound below which a fraction `q` of the counts lie.
-pub fn percentile(counts: &[u64], q: f64) -> Option<u64> {
-    let total: u64 = counts.iter().sum();
-    if total == 0 {
-        return None;
-    }
-    let rank = ((total as f64) * q).ceil().max(1.0) as u64;
-    let mut seen = 0;
-    for (i, c) in counts.iter().enumerate() {
-        seen += c;
-        if seen >= rank {
-            return LATENCY_BOUNDS_US.get(i).copied();
-        }
-    }
-    None
 }
 
 /// What the proxy tells the counters about one finished request.
@@ -297,19 +260,6 @@ impl Second {
             p99_us: percentile(&d.latency, 0.99),
         }
     }
-}
-
-/// Tells this process's traffic rows apart from another's (a restart within
-/// the same minute, or two processes with one node name).
-pub fn boot_id() -> &'static str {
-    static ID: LazyLock<String> = LazyLock::new(|| {
-        use std::hash::{BuildHasher, RandomState};
-        format!(
-            "{:016x}",
-            RandomState::new().hash_one(crate::clock::now_ms())
-        )
-    });
-    &ID
 }
 
 /// Shared handle.

@@ -85,6 +85,10 @@ pub const MAX_ARGS: usize = 64;
 pub const MAX_VALUE: usize = 8 * 1024;
 pub const MAX_BODY: usize = 64 * 1024;
 const MAX_QUERY: usize = 64 * 1024;
+/// Deepest JSON/XML nesting the features' own body parse reads. The
+/// transaction hands over its parse of the body only when it used this same
+/// depth (`tx/body_phase.rs`), so that the features come out the same either way.
+pub const MAX_DEPTH: usize = 32;
 
 /// (pattern, token feature offset from `idx::TOK_FIRST`), matched without
 /// regard to case.
@@ -236,7 +240,7 @@ pub(crate) fn args_with(req: &Request, body: Option<&[crate::request::Value]>) -
         BodyKind::Json | BodyKind::Multipart | BodyKind::Xml => {
             // One more than we keep, to know there were more.
             let limits = BodyLimits {
-                max_depth: 32,
+                max_depth: MAX_DEPTH,
                 max_args: 2 * MAX_ARGS,
             };
             let parsed = body::parse(ct, raw, cut || req.body_truncated, &limits);

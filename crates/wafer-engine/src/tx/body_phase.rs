@@ -337,8 +337,10 @@ impl Transaction<'_> {
             values.extend(raw(text()));
         }
         self.inspect_values(&values);
-        // The anomaly features read the same arguments; their parse uses depth 32.
-        if self.engine.limits.body.max_depth == 32 && self.body_kind != BodyKind::Opaque {
+        // The anomaly features read the same arguments, when parsed to their depth.
+        if self.engine.limits.body.max_depth == crate::anomaly::features::MAX_DEPTH
+            && self.body_kind != BodyKind::Opaque
+        {
             values.truncate(for_model);
             self.body_values = Some(values);
         }

@@ -1,13 +1,31 @@
 //! What a model is trained on: requests taken as normal, from JSON-lines
-//! corpora (the `../shared/corpora` format; lines labelled `attack` are
+//! corpora ([`crate::corpus`]; lines labelled `attack` are
 //! left out), from nginx/Apache combined access logs, or from the event store
 //! (allowed requests kept by "record all").
 
 use std::io::BufRead;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
 use wafer_engine::Request;
+
+use crate::corpus::{Case, build_request};
+
+/// A file that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("opening {}", .path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("reading {}", .path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
 
 /// How many lines went where.
 #[derive(Debug, Default)]
@@ -21,11 +39,21 @@ pub struct ReadReport {
 }
 
 /// Reads one file, guessing its kind from its first line.
-pub fn read_file(path: &Path, out: &mut Vec<Request>, report: &mut ReadReport) -> Result<()> {
-    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+pub fn read_file(
+    path: &Path,
+    out: &mut Vec<Request>,
+    report: &mut ReadReport,
+) -> Result<(), SourceError> {
+    let file = std::fs::File::open(path).map_err(|source| SourceError::Open {
+        path: path.to_owned(),
+        source,
+    })?;
     let mut json = None;
     for line in std::io::BufReader::new(file).lines() {
-        let line = line.with_context(|| format!("reading {}", path.display()))?;
+        let line = line.map_err(|source| SourceError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         let line = line.trim();
         if line.is_empty() {
             continue;
@@ -56,13 +84,13 @@ enum Line {
 }
 
 fn corpus_line(line: &str) -> Line {
-    let Ok(case) = serde_json::from_str::<crate::cli::eval::Case>(line) else {
+    let Ok(case) = serde_json::from_str::<Case>(line) else {
         return Line::Unreadable;
     };
     if case.label.as_deref() == Some("attack") {
         return Line::Skipped;
     }
-    match crate::cli::eval::build_request(&case) {
+    match build_request(&case) {
         Ok(r) => Line::Normal(Box::new(r)),
         Err(_) => Line::Unreadable,
     }

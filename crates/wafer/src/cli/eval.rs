@@ -2,17 +2,18 @@
 //! detection quality (TPR, FPR, balanced accuracy) per source, class and
 //! paranoia level, with the worst misses and false positives.
 //!
-//! Requests are built exactly as `../shared/bench/wafeval.py` sends them over
-//! the wire (same Host, User-Agent and Content-Length handling), so offline and
-//! over-the-wire numbers are comparable.
+//! The cases and their requests are [`crate::corpus`]'s, built as
+//! `../shared/bench/wafeval.py` sends them, so offline and over-the-wire
+//! numbers are comparable.
 
 use anyhow::{Context, Result};
-use base64::Engine as _;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
 use std::path::PathBuf;
-use wafer_engine::{Action, Engine, Request, Verdict};
+use wafer_engine::{Action, Engine, Verdict};
+
+use crate::corpus::{Case, build_request};
 
 #[derive(Debug, clap::Args)]
 pub struct EvalCommand {
@@ -48,23 +49,6 @@ pub struct EvalArgs {
     /// and matched text): what tuning severities against the corpora reads.
     #[arg(long)]
     pub cases: Option<PathBuf>,
-}
-
-/// One labelled request, as in the corpora's README.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Case {
-    pub(crate) id: Option<String>,
-    pub(crate) source: Option<String>,
-    pub(crate) method: Option<String>,
-    pub(crate) uri: Option<String>,
-    #[serde(default)]
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) body: Option<String>,
-    pub(crate) body_b64: Option<String>,
-    pub(crate) raw_b64: Option<String>,
-    pub(crate) label: Option<String>,
-    pub(crate) class: Option<String>,
-    pl: Option<u8>,
 }
 
 /// What the engine made of one case.
@@ -358,59 +342,6 @@ fn print_anomaly(outcomes: &[Outcome]) {
     }
 }
 
-/// Builds the request as wafeval.py puts it on the wire.
-pub(crate) fn build_request(c: &Case) -> Result<Request> {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    if let Some(raw) = &c.raw_b64 {
-        let bytes = b64.decode(raw).context("raw_b64 is not base64")?;
-        return Ok(Request::parse_raw(&bytes)?);
-    }
-    let body = match (&c.body_b64, &c.body) {
-        (Some(b), _) => b64.decode(b).context("body_b64 is not base64")?,
-        (None, Some(b)) => b.as_bytes().to_vec(),
-        (None, None) => Vec::new(),
-    };
-    let method = c.method.clone().unwrap_or_else(|| "GET".into());
-    let mut uri = c.uri.clone().unwrap_or_else(|| "/".into());
-    if !uri.starts_with('/') && !uri.starts_with("http") {
-        uri.insert(0, '/');
-    }
-    let mut req = Request::new(&method, &uri);
-    let mut seen_ua = false;
-    for (k, v) in &c.headers {
-        let lk = k.to_ascii_lowercase();
-        match lk.as_str() {
-            "content-length" | "connection" | "transfer-encoding" => continue,
-            "host" => req.headers.push((k.clone(), "127.0.0.1:8080".into())),
-            _ => {
-                seen_ua |= lk == "user-agent";
-                req.headers.push((k.clone(), v.clone()));
-            }
-        }
-    }
-    if req.header_value("host").is_none() {
-        req.headers.push(("Host".into(), "127.0.0.1:8080".into()));
-    }
-    if !seen_ua {
-        req.headers.push((
-            "User-Agent".into(),
-            "Mozilla/5.0 (X11; Linux x86_64) wafeval/1".into(),
-        ));
-    }
-    if !body.is_empty()
-        || matches!(
-            method.to_ascii_uppercase().as_str(),
-            "POST" | "PUT" | "PATCH"
-        )
-    {
-        req.headers
-            .push(("Content-Length".into(), body.len().to_string()));
-    }
-    req.headers.push(("Connection".into(), "close".into()));
-    req.body = body;
-    Ok(req)
-}
-
 fn summarize(outcomes: &[Outcome], skipped: usize, n_examples: usize) -> Report {
     let mut tally: BTreeMap<(String, String), Tally> = BTreeMap::new();
     let mut fp_rules: HashMap<u32, u64> = HashMap::new();
@@ -518,20 +449,6 @@ fn print_report(r: &Report) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn requests_are_built_as_wafeval_sends_them() {
-        let c: Case = serde_json::from_str(
-            r#"{"method":"POST","uri":"post","headers":[["Host","x"],["Content-Length","99"],["User-Agent","u"]],"body":"a=1","label":"attack"}"#,
-        )
-        .unwrap();
-        let r = build_request(&c).unwrap();
-        assert_eq!(r.target, "/post");
-        assert_eq!(r.header_value("host"), Some("127.0.0.1:8080"));
-        assert_eq!(r.header_value("content-length"), Some("3"));
-        assert_eq!(r.header_value("user-agent"), Some("u"));
-        assert_eq!(r.body, b"a=1");
-    }
 
     #[test]
     fn tally_rates() {

@@ -10,7 +10,7 @@
 //! panic; a corrupt record found later makes that lookup unknown (`None`).
 //!
 //! Reading uses the `maxminddb` crate, a well-kept reader that bounds its decoding work on
-//! untrusted files. Writing (tests only, [`testdb`]) is ours: no maintained writer crate works
+//! untrusted files. Writing (tests only, `testdb`) is ours: no maintained writer crate works
 //! here, and tests need a tiny database without downloads.
 
 use maxminddb::{MaxMindDbError, Reader, WithinOptions};
@@ -18,6 +18,7 @@ use serde::Deserialize;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+#[cfg(any(test, feature = "test-util"))]
 #[doc(hidden)]
 pub mod testdb;
 

@@ -124,7 +124,8 @@ pub enum Decision {
 }
 
 /// One GCRA step: the stored arrival time (if any) and now, to the decision
-/// and the time to store. Shared by the local limiter and the Redis script.
+/// and the time to store. The local limiter runs it; the Redis script
+/// (`shared::SCRIPT`) is the same arithmetic in Lua, and must change with it.
 pub fn gcra(tat: Option<u64>, now: u64, interval: u64, tolerance: u64) -> (Decision, Option<u64>) {
     let tat = tat.unwrap_or(now).max(now);
     if tat - now > tolerance {
@@ -138,11 +139,10 @@ pub fn gcra(tat: Option<u64>, now: u64, interval: u64, tolerance: u64) -> (Decis
     (Decision::Allow, Some(tat + interval))
 }
 
-/// FNV-1a: a fast, stable hash for shard choice and long keys (not a defence against collisions).
+/// FNV-1a: a fast, stable hash for shard choice and long keys (not a defence
+/// against collisions). Stable matters: a long key's hash names it in Redis.
 fn fnv(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    })
+    wafer_engine::fnv::hash64(s.as_bytes())
 }
 
 const SHARDS: usize = 16;

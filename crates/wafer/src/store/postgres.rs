@@ -89,7 +89,7 @@ impl PgStore {
             url: url.to_owned(),
             writer: Mutex::new(Some(client)),
             reader: Mutex::new(None),
-            boot: crate::traffic::boot_id().to_owned(),
+            boot: super::boot_id().to_owned(),
         })
     }
 

@@ -77,7 +77,7 @@ impl SqliteStore {
             inner: Arc::new(Inner {
                 writer: Mutex::new(writer),
                 reader: Mutex::new(reader),
-                boot: crate::traffic::boot_id().to_owned(),
+                boot: super::boot_id().to_owned(),
             }),
         })
     }

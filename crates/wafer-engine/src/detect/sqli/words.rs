@@ -229,16 +229,9 @@ struct Slot {
 const SLOTS: usize = 2048;
 static TABLE: [Slot; SLOTS] = build();
 
+/// The home slot of `w`. Only the table's layout depends on the hash, never a lookup's answer.
 const fn hash(w: &[u8]) -> usize {
-    // FNV-1a.
-    let mut h: u32 = 0x811c_9dc5;
-    let mut i = 0;
-    while i < w.len() {
-        h ^= w[i] as u32;
-        h = h.wrapping_mul(0x0100_0193);
-        i += 1;
-    }
-    (h as usize) & (SLOTS - 1)
+    (crate::fnv::hash64(w) as usize) & (SLOTS - 1)
 }
 
 const fn same(a: &[u8], b: &[u8]) -> bool {

@@ -1,8 +1,9 @@
 //! A tiny MaxMind DB (MMDB v2) writer, for tests only.
 //!
 //! Tests must not download databases, and no maintained writer crate builds here, so this
-//! writes one from the MaxMind DB format specification. It is compiled always (it is small)
-//! so end-to-end tests outside the crate can write a database too:
+//! writes one from the MaxMind DB format specification. It is compiled for this crate's tests
+//! and, with the `test-util` feature, for the end-to-end tests outside it (never in a release
+//! build):
 //!
 //! ```no_run
 //! use wafer::guard::geo::testdb;
