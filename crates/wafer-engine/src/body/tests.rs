@@ -644,3 +644,14 @@ fn body_parsers_never_panic_on_every_byte_and_every_prefix() {
         }
     }
 }
+
+#[test]
+fn the_default_depth_is_the_anomaly_features_depth() {
+    // The transaction hands its body parse to the anomaly features only when
+    // both parse to the same depth (`tx::body_phase`): a default that drifted
+    // would cost every scored request a second parse, with nothing failing.
+    assert_eq!(
+        BodyLimits::default().max_depth,
+        crate::anomaly::features::MAX_DEPTH
+    );
+}
