@@ -31,7 +31,7 @@ fn main() {
     }
     let gz_dir = out.join("ui-gzip");
     std::fs::create_dir_all(&gz_dir).expect("creating OUT_DIR/ui-gzip");
-    let mut table = String::from("pub static ASSETS: &[Asset] = &[\n");
+    let mut table = String::from("pub(crate) static ASSETS: &[Asset] = &[\n");
     for (i, rel) in files.iter().enumerate() {
         let src = dist.join(rel);
         let body = std::fs::read(&src).expect("reading a built UI file");

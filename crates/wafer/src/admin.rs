@@ -19,28 +19,28 @@ use crate::proxy::conn::Connections;
 use crate::store::Store;
 use crate::traffic::Second;
 
-pub mod api;
-pub mod apps;
-pub mod auth;
-pub mod bans;
-pub mod csrf;
-pub mod dashboard;
-pub mod keeper;
-pub mod live;
-pub mod login;
-pub mod metrics;
-pub mod model;
-pub mod openapi;
-pub mod policy;
-pub mod policy_routes;
-pub mod policy_sync;
-pub mod suggestions;
-pub mod throttle;
+pub(crate) mod api;
+pub(crate) mod apps;
+pub(crate) mod auth;
+pub(crate) mod bans;
+pub(crate) mod csrf;
+pub(crate) mod dashboard;
+pub(crate) mod keeper;
+pub(crate) mod live;
+pub(crate) mod login;
+pub(crate) mod metrics;
+pub(crate) mod model;
+pub(crate) mod openapi;
+pub(crate) mod policy;
+pub(crate) mod policy_routes;
+pub(crate) mod policy_sync;
+pub(crate) mod suggestions;
+pub(crate) mod throttle;
 
-pub use auth::Auth;
+pub(crate) use auth::Auth;
 
 /// What the admin handlers share: the parts of the node they read or change.
-pub struct AdminState {
+pub(crate) struct AdminState {
     pub store: Arc<dyn Store>,
     /// The policy in force, and how a change to it is saved and shared.
     pub keeper: Arc<keeper::PolicyKeeper>,
@@ -66,7 +66,7 @@ pub struct AdminState {
     pub models_dir: PathBuf,
 }
 
-pub fn router(state: Arc<AdminState>) -> Router {
+pub(crate) fn router(state: Arc<AdminState>) -> Router {
     let protected = Router::new()
         .route("/", get(|| async { Redirect::to("/dashboard/") }))
         .route("/dashboard", get(dashboard::redirect))
@@ -118,7 +118,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
 /// Serves until `shutdown` resolves. The listener has its own connection
 /// cap (`state.admin_connections`) and the proxy's client timeouts (`t`), so
 /// a flood of connections to the proxy, or to this port, leaves it usable.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<AdminState>,
     t: &crate::proxy::Timeouts,

@@ -13,7 +13,7 @@ use wafer_engine::request::RawParseError;
 
 /// One labelled request, as in the corpora's README.
 #[derive(Debug, Deserialize)]
-pub struct Case {
+pub(crate) struct Case {
     pub id: Option<String>,
     pub source: Option<String>,
     pub method: Option<String>,
@@ -30,7 +30,7 @@ pub struct Case {
 
 /// Why a case is not a request.
 #[derive(Debug, thiserror::Error)]
-pub enum BuildError {
+pub(crate) enum BuildError {
     #[error("raw_b64 is not base64")]
     RawBase64(#[source] base64::DecodeError),
     #[error("body_b64 is not base64")]
@@ -40,7 +40,7 @@ pub enum BuildError {
 }
 
 /// Builds the request as wafeval.py puts it on the wire.
-pub fn build_request(c: &Case) -> Result<Request, BuildError> {
+pub(crate) fn build_request(c: &Case) -> Result<Request, BuildError> {
     let b64 = base64::engine::general_purpose::STANDARD;
     if let Some(raw) = &c.raw_b64 {
         let bytes = b64.decode(raw).map_err(BuildError::RawBase64)?;

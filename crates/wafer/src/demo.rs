@@ -22,7 +22,7 @@ input,button{font:inherit;padding:.4rem .6rem}code{background:#f3f4f6;padding:.1
 </body></html>"#;
 
 /// Serves the demo app on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener) {
+pub(crate) async fn serve(listener: TcpListener) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;

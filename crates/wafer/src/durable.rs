@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 /// Replaces `path` with `bytes` through the temporary file `tmp` (same directory).
-pub fn write_atomic(path: &Path, tmp: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, tmp: &Path, bytes: &[u8]) -> io::Result<()> {
     if let Err(e) = write_synced(tmp, bytes).and_then(|()| std::fs::rename(tmp, path)) {
         // Best effort: a failed write leaves no stray temporary file behind.
         let _ = std::fs::remove_file(tmp);

@@ -3,7 +3,7 @@
 //! Prometheus endpoint: a leaf, so that none of them depends on another for it.
 
 /// Upper bounds (µs) of the latency histogram buckets; the last is open.
-pub const LATENCY_BOUNDS_US: [u64; 18] = [
+pub(crate) const LATENCY_BOUNDS_US: [u64; 18] = [
     50,
     100,
     200,
@@ -25,7 +25,7 @@ pub const LATENCY_BOUNDS_US: [u64; 18] = [
 ];
 
 /// The bucket bound below which a fraction `q` of the counts lie.
-pub fn percentile(counts: &[u64], q: f64) -> Option<u64> {
+pub(crate) fn percentile(counts: &[u64], q: f64) -> Option<u64> {
     let total: u64 = counts.iter().sum();
     if total == 0 {
         return None;

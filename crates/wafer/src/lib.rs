@@ -1,23 +1,29 @@
 //! Wafer, the server: everything with I/O around the engine.
+//!
+//! Public are the modules the binary, the integration tests and the benches
+//! use; the rest is the crate's own, and `unreachable_pub` keeps `pub` inside
+//! it honest.
 
-pub mod admin;
+#![warn(unreachable_pub)]
+
+pub(crate) mod admin;
 pub mod anomaly;
 pub mod cli;
-pub mod clock;
+pub(crate) mod clock;
 pub mod config;
-pub mod corpus;
-pub mod demo;
-pub mod durable;
+pub(crate) mod corpus;
+pub(crate) mod demo;
+pub(crate) mod durable;
 pub mod events;
 pub mod guard;
-pub mod latency;
-pub mod periodic;
-pub mod protection;
+pub(crate) mod latency;
+pub(crate) mod periodic;
+pub(crate) mod protection;
 pub mod proxy;
-pub mod sightings;
+pub(crate) mod sightings;
 pub mod store;
-pub mod suggest;
+pub(crate) mod suggest;
 #[cfg(any(test, feature = "test-util"))]
 #[doc(hidden)]
 pub mod testing;
-pub mod traffic;
+pub(crate) mod traffic;

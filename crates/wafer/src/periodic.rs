@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub struct Periodic {
+pub(crate) struct Periodic {
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -24,7 +24,7 @@ impl Default for Periodic {
 
 impl Periodic {
     /// Runs `step` every `period` (the first at once) until [`stop`](Self::stop).
-    pub fn every<F, Fut>(&mut self, period: Duration, mut step: F)
+    pub(crate) fn every<F, Fut>(&mut self, period: Duration, mut step: F)
     where
         F: FnMut() -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send,
@@ -43,7 +43,7 @@ impl Periodic {
     }
 
     /// Stops every task and waits for the steps in progress to end.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         let _ = self.stop.send(true);
         for t in self.tasks {
             let _ = t.await;

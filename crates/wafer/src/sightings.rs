@@ -14,7 +14,7 @@ use wafer_engine::apps;
 use wafer_engine::policy::cookie_matches;
 
 /// Requests matching a profile's fingerprint before it is proposed.
-pub const PROPOSE_AFTER: u64 = 20;
+pub(crate) const PROPOSE_AFTER: u64 = 20;
 
 struct Seen {
     name: &'static str,

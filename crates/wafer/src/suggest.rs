@@ -30,22 +30,22 @@ use crate::config::policy::ExclusionDoc;
 use crate::events::Event;
 use crate::store::{Filter, PageRequest, Sort, Store, StoreResult};
 
-pub mod fold;
+pub(crate) mod fold;
 
-pub const DEFAULT_MIN_CLIENTS: usize = 5;
-pub const DEFAULT_WINDOW_MS: u64 = 7 * 86_400_000;
-pub const DEFAULT_MAX_EVENTS: usize = 20_000;
+pub(crate) const DEFAULT_MIN_CLIENTS: usize = 5;
+pub(crate) const DEFAULT_WINDOW_MS: u64 = 7 * 86_400_000;
+pub(crate) const DEFAULT_MAX_EVENTS: usize = 20_000;
 /// Highest `max_events` a caller may ask for: the scan holds them in memory.
-pub const MAX_EVENTS_LIMIT: usize = 200_000;
+pub(crate) const MAX_EVENTS_LIMIT: usize = 200_000;
 /// Most suggestions in one answer (the strongest first).
-pub const MAX_SUGGESTIONS: usize = 100;
+pub(crate) const MAX_SUGGESTIONS: usize = 100;
 const EXAMPLES: usize = 3;
 const EXAMPLE_CHARS: usize = 60;
 const PAGE: usize = 1000;
 
 /// What to look at.
 #[derive(Clone, Debug)]
-pub struct Params {
+pub(crate) struct Params {
     pub min_clients: usize,
     pub window_ms: u64,
     pub max_events: usize,
@@ -53,7 +53,7 @@ pub struct Params {
 }
 
 impl Params {
-    pub fn new(now_ms: u64) -> Params {
+    pub(crate) fn new(now_ms: u64) -> Params {
         Params {
             min_clients: DEFAULT_MIN_CLIENTS,
             window_ms: DEFAULT_WINDOW_MS,
@@ -65,7 +65,7 @@ impl Params {
 
 /// Why a group is proposed.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct Evidence {
+pub(crate) struct Evidence {
     /// Distinct clients (not banned) whose requests had only this finding.
     pub clients: usize,
     /// Those clients' requests.
@@ -82,7 +82,7 @@ pub struct Evidence {
 
 /// What the exclusion would have changed, had it been in force.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct Preview {
+pub(crate) struct Preview {
     /// Blocked events (among those scanned) with a finding it excludes.
     pub blocked: u64,
     /// Of those, the ones whose score would have stayed under the threshold.
@@ -91,7 +91,7 @@ pub struct Preview {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct PreviewExample {
+pub(crate) struct PreviewExample {
     pub id: String,
     pub path: String,
     pub score: u32,
@@ -101,7 +101,7 @@ pub struct PreviewExample {
 
 /// One rule of a suggestion and its own support.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct RuleEvidence {
+pub(crate) struct RuleEvidence {
     pub rule_id: u32,
     pub class: String,
     pub message: String,
@@ -110,7 +110,7 @@ pub struct RuleEvidence {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Suggestion {
+pub(crate) struct Suggestion {
     /// Stable: the same path template and location give the same id.
     pub id: String,
     /// The rules to exclude there, each seen from enough clients.
@@ -126,7 +126,7 @@ pub struct Suggestion {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     pub suggestions: Vec<Suggestion>,
     /// Events read from the store.
     pub scanned: usize,
@@ -143,7 +143,7 @@ pub struct Report {
 /// Reads the window's newest events (at most `p.max_events`) and proposes.
 /// The grouping runs on the blocking pool: tens of thousands of events take
 /// a moment of CPU, which the admin runtime (shared with the Redis link) must not wait on.
-pub async fn suggest(
+pub(crate) async fn suggest(
     store: &dyn Store,
     policy: Policy,
     banned: Arc<dyn Fn(IpAddr) -> bool + Send + Sync>,
@@ -275,7 +275,7 @@ fn short(s: &str) -> String {
 }
 
 /// The proposals among `events` (any order), without the store.
-pub fn analyse(
+pub(crate) fn analyse(
     events: &[Event],
     policy: &Policy,
     banned: &(dyn Fn(IpAddr) -> bool + Send + Sync),

@@ -5,17 +5,16 @@
 //! stored per-minute rows the charts are drawn from.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 use wafer_engine::{Action, Class};
 
 // The bucket layout travels with the histograms that use it.
-pub use crate::latency::{LATENCY_BOUNDS_US, percentile};
+pub(crate) use crate::latency::{LATENCY_BOUNDS_US, percentile};
 use crate::store::TrafficMinute;
 
-pub mod ticker;
+pub(crate) mod ticker;
 
 /// A histogram with [`LATENCY_BOUNDS_US`] buckets.
 #[derive(Debug, Default)]
@@ -58,7 +57,7 @@ pub struct Outcome {
     pub bytes_out: u64,
 }
 
-pub fn class_bits<'a>(classes: impl IntoIterator<Item = &'a Class>) -> u32 {
+pub(crate) fn class_bits<'a>(classes: impl IntoIterator<Item = &'a Class>) -> u32 {
     classes.into_iter().fold(0, |m, c| {
         m | Class::ALL.iter().position(|x| x == c).map_or(0, |i| 1 << i)
     })
@@ -229,7 +228,7 @@ impl Snapshot {
 
 /// One second of traffic, as the WebSocket tap streams it.
 #[derive(Clone, Debug, Serialize)]
-pub struct Second {
+pub(crate) struct Second {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub ts_ms: u64,
@@ -245,7 +244,7 @@ pub struct Second {
 }
 
 impl Second {
-    pub fn from_delta(ts_ms: u64, d: &Snapshot) -> Second {
+    pub(crate) fn from_delta(ts_ms: u64, d: &Snapshot) -> Second {
         Second {
             kind: "telemetry",
             ts_ms,
@@ -261,9 +260,6 @@ impl Second {
         }
     }
 }
-
-/// Shared handle.
-pub type SharedTraffic = Arc<Traffic>;
 
 #[cfg(test)]
 mod tests {

@@ -17,7 +17,7 @@ use crate::store::{StatsQuery, StoreError};
 
 /// An error answer: a status and a message saying what to change.
 #[derive(Debug)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     pub(super) status: StatusCode,
     pub(super) message: String,
     pub(super) details: Vec<String>,
@@ -28,7 +28,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
             message: message.into(),
@@ -38,7 +38,7 @@ impl ApiError {
     }
 
     /// 400 for a document with these problems.
-    pub fn invalid(message: impl Into<String>, errors: Vec<ConfigError>) -> ApiError {
+    pub(crate) fn invalid(message: impl Into<String>, errors: Vec<ConfigError>) -> ApiError {
         ApiError {
             details: errors.iter().map(ToString::to_string).collect(),
             errors,
@@ -73,10 +73,10 @@ impl From<StoreError> for ApiError {
     }
 }
 
-pub type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// Query pairs, or 400 when the query string is not valid form encoding.
-pub fn pairs(q: Option<&str>) -> ApiResult<Vec<(String, String)>> {
+pub(crate) fn pairs(q: Option<&str>) -> ApiResult<Vec<(String, String)>> {
     match q {
         None => Ok(Vec::new()),
         Some(q) => serde_urlencoded::from_str(q)
@@ -88,7 +88,7 @@ fn borrowed(p: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
     p.iter().map(|(k, v)| (k.as_str(), v.as_str()))
 }
 
-pub async fn events(
+pub(crate) async fn events(
     State(s): State<Arc<AdminState>>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
@@ -98,7 +98,7 @@ pub async fn events(
     Ok(Json(page).into_response())
 }
 
-pub async fn event(
+pub(crate) async fn event(
     State(s): State<Arc<AdminState>>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
@@ -119,7 +119,10 @@ fn parse_duration_ms(v: &str) -> Option<u64> {
     v.parse().ok().or_else(|| filter::span_ms(v))
 }
 
-pub async fn stats(State(s): State<Arc<AdminState>>, RawQuery(q): RawQuery) -> ApiResult<Response> {
+pub(crate) async fn stats(
+    State(s): State<Arc<AdminState>>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
     let p = pairs(q.as_deref())?;
     let now = crate::clock::now_ms();
     let mut from = None;
@@ -178,7 +181,7 @@ pub async fn stats(State(s): State<Arc<AdminState>>, RawQuery(q): RawQuery) -> A
 /// Most events one export returns.
 const EXPORT_MAX: usize = 1_000_000;
 
-pub async fn export(
+pub(crate) async fn export(
     State(s): State<Arc<AdminState>>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {

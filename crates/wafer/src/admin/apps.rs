@@ -14,7 +14,7 @@ use wafer_engine::apps;
 use super::AdminState;
 use crate::sightings::PROPOSE_AFTER;
 
-pub async fn list(State(s): State<Arc<AdminState>>) -> Response {
+pub(crate) async fn list(State(s): State<Arc<AdminState>>) -> Response {
     let p = s.keeper.live.snapshot();
     let enabled = &p.engine.policy().apps;
     let seen = s.sightings.counts();
@@ -22,7 +22,7 @@ pub async fn list(State(s): State<Arc<AdminState>>) -> Response {
 }
 
 /// The answer, apart from the handler so that it can be checked directly.
-pub fn document(enabled: &[String], seen: &[(&str, u64)]) -> Value {
+pub(crate) fn document(enabled: &[String], seen: &[(&str, u64)]) -> Value {
     let profiles = apps::builtin().unwrap_or_default();
     let list: Vec<Value> = profiles
         .iter()

@@ -20,11 +20,11 @@ use super::AdminState;
 use super::csrf::LoginForms;
 use super::throttle::Throttle;
 
-pub const COOKIE: &str = "wafer_session";
+pub(crate) const COOKIE: &str = "wafer_session";
 const SESSION_MS: u64 = 12 * 3_600_000;
 const MAX_SESSIONS: usize = 10_000;
 
-pub struct Auth {
+pub(crate) struct Auth {
     token: String,
     sessions: Mutex<HashMap<String, u64>>,
     /// Wrong tokens per client (login form, bearer header, `?token=`).
@@ -34,7 +34,7 @@ pub struct Auth {
 }
 
 /// What a request shows to prove who it is.
-pub enum Credential {
+pub(crate) enum Credential {
     /// The right bearer token.
     Bearer,
     /// A bearer token, but not the right one.
@@ -59,7 +59,7 @@ fn random_hex(bytes: usize) -> String {
 
 /// The token of an `Authorization: Bearer TOKEN` header. The scheme name is
 /// case-insensitive (RFC 9110 section 11.1): `bearer` and `BEARER` are the same.
-pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.trim_start().split_once(' ')?;
     scheme
@@ -68,7 +68,7 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 impl Auth {
-    pub fn new(token: String) -> Auth {
+    pub(crate) fn new(token: String) -> Auth {
         Auth {
             token,
             sessions: Mutex::new(HashMap::new()),
@@ -77,11 +77,11 @@ impl Auth {
         }
     }
 
-    pub fn token_matches(&self, given: &str) -> bool {
+    pub(crate) fn token_matches(&self, given: &str) -> bool {
         same(given.trim().as_bytes(), self.token.as_bytes())
     }
 
-    pub fn new_session(&self) -> String {
+    pub(crate) fn new_session(&self) -> String {
         let id = random_hex(24);
         let now = crate::clock::now_ms();
         let mut s = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
@@ -93,7 +93,7 @@ impl Auth {
         id
     }
 
-    pub fn end_session(&self, id: &str) {
+    pub(crate) fn end_session(&self, id: &str) {
         self.sessions
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -111,7 +111,7 @@ impl Auth {
 
     /// What the request carries. A bearer header is judged on its own: a
     /// wrong one is not rescued by a cookie.
-    pub fn credential(&self, headers: &HeaderMap) -> Credential {
+    pub(crate) fn credential(&self, headers: &HeaderMap) -> Credential {
         if let Some(t) = bearer(headers) {
             return if self.token_matches(t) {
                 Credential::Bearer
@@ -127,7 +127,8 @@ impl Auth {
     }
 
     /// Whether the request carries the token or a live session.
-    pub fn allows(&self, headers: &HeaderMap) -> bool {
+    #[cfg(test)]
+    pub(crate) fn allows(&self, headers: &HeaderMap) -> bool {
         matches!(
             self.credential(headers),
             Credential::Bearer | Credential::Session
@@ -135,7 +136,7 @@ impl Auth {
     }
 }
 
-pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -146,7 +147,7 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-pub fn set_cookie(session: &str) -> String {
+pub(crate) fn set_cookie(session: &str) -> String {
     format!(
         "{COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
         SESSION_MS / 1000
@@ -155,7 +156,7 @@ pub fn set_cookie(session: &str) -> String {
 
 /// The admin token: configured, or kept in `data_dir/admin-token`, or made
 /// there now. Returns it and whether it was just created (then it is printed).
-pub fn load_or_create_token(
+pub(crate) fn load_or_create_token(
     configured: Option<String>,
     data_dir: &Path,
 ) -> std::io::Result<(String, bool)> {
@@ -183,14 +184,14 @@ pub fn load_or_create_token(
 /// The client's address, as the listener saw it. Without it (a listener
 /// set up without connect info) all clients share one throttle: stricter,
 /// never looser.
-pub fn client_ip(req: &Request) -> IpAddr {
+pub(crate) fn client_ip(req: &Request) -> IpAddr {
     req.extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED), |c| c.0.ip())
 }
 
 /// 429 with Retry-After: the client tried too many wrong tokens.
-pub fn too_many(retry_after_s: u64) -> Response {
+pub(crate) fn too_many(retry_after_s: u64) -> Response {
     let mut r = super::api::ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         format!("too many wrong admin tokens from this address: try again in {retry_after_s} s"),
@@ -241,7 +242,11 @@ fn try_token(state: &AdminState, ip: IpAddr, token: &str) -> Result<(), Refusal>
 /// browser without a session goes to the login page; anything else gets 401.
 /// Changes made with the session cookie must pass the CSRF check
 /// ([`super::csrf`]); wrong tokens are throttled per client ([`Throttle`]).
-pub async fn require(State(state): State<Arc<AdminState>>, req: Request, next: Next) -> Response {
+pub(crate) async fn require(
+    State(state): State<Arc<AdminState>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let ip = client_ip(&req);
     match state.auth.credential(req.headers()) {
         Credential::Session => {
@@ -319,7 +324,7 @@ pub async fn require(State(state): State<Arc<AdminState>>, req: Request, next: N
     resp
 }
 
-pub fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     serde_urlencoded::to_string([("", s)])
         .map(|e| e.trim_start_matches('=').to_owned())
         .unwrap_or_default()

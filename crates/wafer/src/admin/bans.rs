@@ -13,7 +13,7 @@ use serde_json::json;
 use super::AdminState;
 use super::api::{ApiError, ApiResult};
 
-pub async fn list(State(s): State<Arc<AdminState>>) -> Response {
+pub(crate) async fn list(State(s): State<Arc<AdminState>>) -> Response {
     let p = s.door.bans().policy;
     Json(json!({
         "bans": s.door.bans().list(),
@@ -25,14 +25,17 @@ pub async fn list(State(s): State<Arc<AdminState>>) -> Response {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BanAdd {
+pub(crate) struct BanAdd {
     ip: String,
     /// Default: the configured ban length.
     minutes: Option<u64>,
     reason: Option<String>,
 }
 
-pub async fn add(State(s): State<Arc<AdminState>>, body: axum::body::Bytes) -> ApiResult<Response> {
+pub(crate) async fn add(
+    State(s): State<Arc<AdminState>>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
     let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, m);
     let a: BanAdd = serde_json::from_slice(&body).map_err(|e| bad(format!("ban: {e}")))?;
     let ip: IpAddr =
@@ -54,7 +57,10 @@ pub async fn add(State(s): State<Arc<AdminState>>, body: axum::body::Bytes) -> A
     Ok((StatusCode::CREATED, Json(ban)).into_response())
 }
 
-pub async fn lift(State(s): State<Arc<AdminState>>, Path(ip): Path<String>) -> ApiResult<Response> {
+pub(crate) async fn lift(
+    State(s): State<Arc<AdminState>>,
+    Path(ip): Path<String>,
+) -> ApiResult<Response> {
     let ip: IpAddr = ip.parse().map_err(|_| {
         ApiError::new(
             StatusCode::BAD_REQUEST,

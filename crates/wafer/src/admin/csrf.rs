@@ -26,12 +26,16 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 /// The login form's cookie, sent back only to `/login`.
-pub const LOGIN_COOKIE: &str = "wafer_login";
+pub(crate) const LOGIN_COOKIE: &str = "wafer_login";
 /// How long a login form stays valid.
-pub const LOGIN_FORM_MS: u64 = 3_600_000;
+pub(crate) const LOGIN_FORM_MS: u64 = 3_600_000;
 
 /// Why a cookie-authenticated write was refused (the 403's message).
-pub fn check_write(method: &Method, uri: &Uri, headers: &HeaderMap) -> Result<(), &'static str> {
+pub(crate) fn check_write(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<(), &'static str> {
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
@@ -45,7 +49,7 @@ pub fn check_write(method: &Method, uri: &Uri, headers: &HeaderMap) -> Result<()
 
 /// `Origin` (or, without it, `Sec-Fetch-Site`) says the request comes from
 /// this listener's own pages.
-pub fn same_origin(uri: &Uri, headers: &HeaderMap) -> Result<(), &'static str> {
+pub(crate) fn same_origin(uri: &Uri, headers: &HeaderMap) -> Result<(), &'static str> {
     // `Origin: null` says nothing (a privacy setting or a sandboxed frame):
     // judged like no Origin, by Sec-Fetch-Site, which pages cannot set.
     let origin = headers
@@ -134,12 +138,12 @@ fn matches_own((host, port): &(String, u16), (own_host, own_port): &(String, Opt
 }
 
 /// Signs and checks the login form's token.
-pub struct LoginForms {
+pub(crate) struct LoginForms {
     key: [u8; 32],
 }
 
 impl LoginForms {
-    pub fn new() -> LoginForms {
+    pub(crate) fn new() -> LoginForms {
         use rand::RngCore;
         let mut key = [0u8; 32];
         rand::rng().fill_bytes(&mut key);
@@ -155,7 +159,7 @@ impl LoginForms {
     }
 
     /// A new cookie value: when it was made, and a random part.
-    pub fn new_cookie(&self, now_ms: u64) -> String {
+    pub(crate) fn new_cookie(&self, now_ms: u64) -> String {
         use rand::RngCore;
         let mut r = [0u8; 16];
         rand::rng().fill_bytes(&mut r);
@@ -164,7 +168,7 @@ impl LoginForms {
     }
 
     /// Whether a cookie value is one of ours and still fresh.
-    pub fn cookie_fresh(&self, cookie: &str, now_ms: u64) -> bool {
+    pub(crate) fn cookie_fresh(&self, cookie: &str, now_ms: u64) -> bool {
         let Some((ms, random)) = cookie.split_once('.') else {
             return false;
         };
@@ -177,7 +181,7 @@ impl LoginForms {
     }
 
     /// The form field that goes with `cookie`.
-    pub fn field(&self, cookie: &str) -> String {
+    pub(crate) fn field(&self, cookie: &str) -> String {
         self.mac(cookie)
             .finalize()
             .into_bytes()
@@ -187,7 +191,7 @@ impl LoginForms {
     }
 
     /// Whether `field` was made by [`Self::field`] for `cookie`, and is fresh.
-    pub fn valid(&self, cookie: &str, field: &str, now_ms: u64) -> bool {
+    pub(crate) fn valid(&self, cookie: &str, field: &str, now_ms: u64) -> bool {
         if !self.cookie_fresh(cookie, now_ms) || field.len() != 64 {
             return false;
         }
@@ -208,7 +212,7 @@ impl Default for LoginForms {
 }
 
 /// The value of cookie `name` in the request, if any.
-pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 /// One built file.
-pub struct Asset {
+pub(crate) struct Asset {
     /// Path under `/dashboard/`.
     pub path: &'static str,
     pub mime: &'static str,
@@ -30,7 +30,7 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
                    connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
                    form-action 'self'; frame-ancestors 'none'";
 
-pub fn find(path: &str) -> Option<&'static Asset> {
+pub(crate) fn find(path: &str) -> Option<&'static Asset> {
     ASSETS.iter().find(|a| a.path == path)
 }
 
@@ -72,7 +72,7 @@ fn serve(asset: &'static Asset, headers: &HeaderMap) -> Response {
 /// framing, no sniffing, no referrer to other origins, and the CSP above.
 /// (`no-referrer` would also make Chromium send `Origin: null` on the login
 /// form's POST, which the CSRF check must then refuse.)
-pub fn security_headers(h: &mut HeaderMap) {
+pub(crate) fn security_headers(h: &mut HeaderMap) {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CSP),
@@ -89,7 +89,7 @@ pub fn security_headers(h: &mut HeaderMap) {
 }
 
 /// `/dashboard/`: the page.
-pub async fn index(headers: HeaderMap) -> Response {
+pub(crate) async fn index(headers: HeaderMap) -> Response {
     match find("index.html") {
         Some(a) => serve(a, &headers),
         None => (
@@ -101,12 +101,12 @@ pub async fn index(headers: HeaderMap) -> Response {
 }
 
 /// `/dashboard` without the slash: relative asset paths need it.
-pub async fn redirect() -> Redirect {
+pub(crate) async fn redirect() -> Redirect {
     Redirect::permanent("/dashboard/")
 }
 
 /// `/dashboard/{*file}`: a built file.
-pub async fn file(Path(path): Path<String>, headers: HeaderMap) -> Response {
+pub(crate) async fn file(Path(path): Path<String>, headers: HeaderMap) -> Response {
     match find(&path) {
         Some(a) => serve(a, &headers),
         None => super::api::ApiError::new(StatusCode::NOT_FOUND, "no such dashboard file")

@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicU64;
 use crate::guard::redis::RedisLink;
 use crate::protection::Live;
 
-pub struct PolicyKeeper {
+pub(crate) struct PolicyKeeper {
     pub live: Arc<Live>,
     /// Where a changed policy is saved (`None`: not saved).
     pub path: Option<PathBuf>,
@@ -23,7 +23,7 @@ pub struct PolicyKeeper {
 }
 
 impl PolicyKeeper {
-    pub fn new(
+    pub(crate) fn new(
         live: Arc<Live>,
         path: Option<PathBuf>,
         redis: Option<Arc<RedisLink>>,

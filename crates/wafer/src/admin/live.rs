@@ -31,7 +31,7 @@ fn sse_event(ev: &Event) -> SseEvent {
         .data(serde_json::to_string(ev).unwrap_or_default())
 }
 
-pub async fn sse(
+pub(crate) async fn sse(
     State(s): State<Arc<AdminState>>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
@@ -105,7 +105,7 @@ pub async fn sse(
         .into_response())
 }
 
-pub async fn ws(
+pub(crate) async fn ws(
     State(s): State<Arc<AdminState>>,
     RawQuery(q): RawQuery,
     upgrade: WebSocketUpgrade,

@@ -15,7 +15,7 @@ use super::auth;
 use super::csrf::{self, LOGIN_COOKIE, LOGIN_FORM_MS};
 
 #[derive(Deserialize)]
-pub struct NextQuery {
+pub(crate) struct NextQuery {
     next: Option<String>,
     error: Option<String>,
 }
@@ -39,7 +39,7 @@ fn page(status: StatusCode, body: String) -> Response {
 const HEAD: &str = "<!doctype html><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
                     <title>Wafer: log in</title><h1>Wafer admin</h1>";
 
-pub async fn login_page(
+pub(crate) async fn login_page(
     State(s): State<Arc<AdminState>>,
     headers: HeaderMap,
     Query(q): Query<NextQuery>,
@@ -96,7 +96,7 @@ fn refused(next: &str, why: &str) -> Response {
 
 /// The form's answer: checked for origin and CSRF token, then throttled, then
 /// the token itself.
-pub async fn login(State(s): State<Arc<AdminState>>, req: Request) -> Response {
+pub(crate) async fn login(State(s): State<Arc<AdminState>>, req: Request) -> Response {
     let ip = auth::client_ip(&req);
     let (parts, body) = req.into_parts();
     let is_form = parts
@@ -163,7 +163,7 @@ pub async fn login(State(s): State<Arc<AdminState>>, req: Request) -> Response {
         .into_response()
 }
 
-pub async fn logout(State(s): State<Arc<AdminState>>, headers: HeaderMap) -> Response {
+pub(crate) async fn logout(State(s): State<Arc<AdminState>>, headers: HeaderMap) -> Response {
     if let Some(session) = auth::session_cookie(&headers) {
         s.auth.end_session(&session);
     }
@@ -179,7 +179,7 @@ pub async fn logout(State(s): State<Arc<AdminState>>, headers: HeaderMap) -> Res
 
 /// Where a login may send the browser afterwards: a path on this listener.
 /// Anything else goes to `/`.
-pub fn safe_next(next: Option<&str>) -> String {
+pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n) if is_local_path(n) => n.to_owned(),
         _ => "/".to_owned(),

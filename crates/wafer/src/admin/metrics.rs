@@ -98,7 +98,7 @@ fn connections(out: &mut String, s: &AdminState) {
     );
 }
 
-pub fn render(s: &AdminState) -> String {
+pub(crate) fn render(s: &AdminState) -> String {
     let mut out = String::with_capacity(8192);
     requests(&mut out, s);
     events(&mut out, s);
@@ -296,7 +296,7 @@ fn anomaly(out: &mut String, s: &AdminState) {
     }
 }
 
-pub async fn metrics(State(s): State<Arc<AdminState>>) -> Response {
+pub(crate) async fn metrics(State(s): State<Arc<AdminState>>) -> Response {
     (
         [(
             header::CONTENT_TYPE,

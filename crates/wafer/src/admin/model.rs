@@ -34,7 +34,7 @@ async fn blocking<T: Send + 'static>(
         .map_err(error)
 }
 
-pub async fn get(State(s): State<Arc<AdminState>>) -> ApiResult<Response> {
+pub(crate) async fn get(State(s): State<Arc<AdminState>>) -> ApiResult<Response> {
     let active = s.anomaly.active();
     let policy = s.keeper.live.snapshot().engine.policy().anomaly;
     let dir = ModelsDir::new(&s.models_dir);
@@ -72,11 +72,11 @@ pub async fn get(State(s): State<Arc<AdminState>>) -> ApiResult<Response> {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Activate {
+pub(crate) struct Activate {
     version: String,
 }
 
-pub async fn activate(
+pub(crate) async fn activate(
     State(s): State<Arc<AdminState>>,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
@@ -89,7 +89,7 @@ pub async fn activate(
     get(State(s)).await
 }
 
-pub async fn rollback(State(s): State<Arc<AdminState>>) -> ApiResult<Response> {
+pub(crate) async fn rollback(State(s): State<Arc<AdminState>>) -> ApiResult<Response> {
     let dir = ModelsDir::new(&s.models_dir);
     let (version, model) = blocking(move || dir.rollback()).await?;
     swap(&s, version, model);

@@ -60,7 +60,7 @@ fn page_params() -> Vec<Value> {
     ]
 }
 
-pub fn document() -> Value {
+pub(crate) fn document() -> Value {
     let mut list_params = filter_params().as_array().cloned().unwrap_or_default();
     list_params.extend(page_params());
     let mut export_params = list_params.clone();

@@ -7,7 +7,7 @@
 //! (`policy_routes`) and from the cluster (`policy_sync`), both through
 //! [`apply`].
 
-pub use crate::config::policy::ExclusionDoc;
+pub(crate) use crate::config::policy::ExclusionDoc;
 use std::hash::{Hash as _, Hasher as _};
 use std::path::{Path, PathBuf};
 
@@ -20,7 +20,7 @@ use crate::guard::IpLists;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PolicyDoc {
+pub(crate) struct PolicyDoc {
     pub mode: String,
     /// Wider than the engine's types, so that any number is refused by the
     /// policy's own bounds, in their words, not by the JSON decoder.
@@ -54,7 +54,7 @@ fn yes() -> bool {
 /// The anomaly model's part in decisions.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AnomalyDoc {
+pub(crate) struct AnomalyDoc {
     /// detect (flag only), block or off.
     pub mode: String,
     /// 0 to 1; absent: the active model's own threshold.
@@ -73,7 +73,7 @@ impl Default for AnomalyDoc {
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct IpDoc {
+pub(crate) struct IpDoc {
     #[serde(default)]
     pub allow: Vec<String>,
     #[serde(default)]
@@ -85,7 +85,7 @@ fn ranges(r: &[RuleRange]) -> Vec<String> {
 }
 
 impl PolicyDoc {
-    pub fn of(engine: &Engine, ip: &IpLists) -> PolicyDoc {
+    pub(crate) fn of(engine: &Engine, ip: &IpLists) -> PolicyDoc {
         let p = engine.policy();
         PolicyDoc {
             mode: p.mode.to_string(),
@@ -117,7 +117,7 @@ impl PolicyDoc {
 
     /// The engine policy and IP lists this document describes, keeping what the
     /// document does not cover (allowed methods) from `base`; or every problem.
-    pub fn build(&self, base: &Policy) -> Result<(Policy, IpLists), Vec<ConfigError>> {
+    pub(crate) fn build(&self, base: &Policy) -> Result<(Policy, IpLists), Vec<ConfigError>> {
         let p = &mut Problems::default();
         let mut out = base.clone();
         if let Some(m) = policy::mode(p, "mode", &self.mode) {
@@ -153,13 +153,13 @@ impl PolicyDoc {
     }
 }
 
-pub fn saved_path(data_dir: &Path) -> PathBuf {
+pub(crate) fn saved_path(data_dir: &Path) -> PathBuf {
     data_dir.join("policy.json")
 }
 
 /// Writes the document so that a crash or power cut mid-write leaves the old
 /// one: a synced temporary file, a rename, a synced directory.
-pub fn save(path: &Path, doc: &PolicyDoc) -> std::io::Result<()> {
+pub(crate) fn save(path: &Path, doc: &PolicyDoc) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -167,7 +167,7 @@ pub fn save(path: &Path, doc: &PolicyDoc) -> std::io::Result<()> {
     crate::durable::write_atomic(path, &path.with_extension("json.tmp"), &bytes)
 }
 
-pub fn load(path: &Path) -> std::io::Result<Option<PolicyDoc>> {
+pub(crate) fn load(path: &Path) -> std::io::Result<Option<PolicyDoc>> {
     match std::fs::read(path) {
         Ok(b) => serde_json::from_slice(&b)
             .map(Some)
@@ -178,7 +178,7 @@ pub fn load(path: &Path) -> std::io::Result<Option<PolicyDoc>> {
 }
 
 /// A tag that changes whenever the document does (the API's `ETag`).
-pub fn etag(doc: &PolicyDoc) -> String {
+pub(crate) fn etag(doc: &PolicyDoc) -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     serde_json::to_string(doc).unwrap_or_default().hash(&mut h);
     format!("\"p-{:016x}\"", h.finish())
@@ -186,7 +186,7 @@ pub fn etag(doc: &PolicyDoc) -> String {
 
 /// Why a change was not applied.
 #[derive(Debug)]
-pub enum ChangeError {
+pub(crate) enum ChangeError {
     /// The document is no longer the one `If-Match` named.
     Stale,
     /// The changed document is not a valid policy: every problem.
@@ -199,7 +199,7 @@ pub enum ChangeError {
 /// lock, `edit` applied to the document in force, validated whole, saved to
 /// the keeper's file, swapped in at once. With `if_match`, refused when the document is
 /// no longer that one. Returns the document now in force.
-pub async fn apply(
+pub(crate) async fn apply(
     keeper: &super::keeper::PolicyKeeper,
     if_match: Option<&str>,
     edit: impl FnOnce(&mut PolicyDoc),

@@ -33,7 +33,7 @@ fn answer(doc: &PolicyDoc) -> Response {
     r
 }
 
-pub async fn get(State(s): State<Arc<AdminState>>) -> Response {
+pub(crate) async fn get(State(s): State<Arc<AdminState>>) -> Response {
     answer(&current(&s))
 }
 
@@ -45,7 +45,7 @@ fn json<T: serde::de::DeserializeOwned>(what: &str, body: &[u8]) -> ApiResult<T>
     serde_json::from_slice(body).map_err(|e| bad(format!("{what}: {e}")))
 }
 
-pub async fn put(
+pub(crate) async fn put(
     State(s): State<Arc<AdminState>>,
     headers: HeaderMap,
     body: axum::body::Bytes,
@@ -64,13 +64,13 @@ pub async fn put(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ExclusionAdd {
+pub(crate) struct ExclusionAdd {
     path: String,
     rule: String,
 }
 
 /// Adds `rule` to the exclusion for exactly `path`, creating it if needed.
-pub async fn add_exclusion(
+pub(crate) async fn add_exclusion(
     State(s): State<Arc<AdminState>>,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
@@ -98,13 +98,13 @@ pub async fn add_exclusion(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct IpAdd {
+pub(crate) struct IpAdd {
     list: String,
     cidr: String,
 }
 
 /// Puts an address or network on the allow or the block list.
-pub async fn add_ip(
+pub(crate) async fn add_ip(
     State(s): State<Arc<AdminState>>,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {

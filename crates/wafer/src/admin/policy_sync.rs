@@ -17,7 +17,7 @@ const REV: &str = "wafer:policy:rev";
 const PUBLISH: &str = "redis.call('SET', KEYS[1], ARGV[1]) return redis.call('INCR', KEYS[2])";
 
 /// Shares a change with the cluster (nothing without Redis).
-pub async fn publish(keeper: &PolicyKeeper, doc: &PolicyDoc) {
+pub(crate) async fn publish(keeper: &PolicyKeeper, doc: &PolicyDoc) {
     let Some(r) = &keeper.redis else { return };
     let Ok(json) = serde_json::to_string(doc) else {
         return;
@@ -39,7 +39,7 @@ pub async fn publish(keeper: &PolicyKeeper, doc: &PolicyDoc) {
 }
 
 /// Applies a newer cluster policy, if there is one (a step for [`crate::periodic`]).
-pub async fn check(keeper: Arc<PolicyKeeper>) {
+pub(crate) async fn check(keeper: Arc<PolicyKeeper>) {
     let Some(r) = keeper.redis.clone() else {
         return;
     };

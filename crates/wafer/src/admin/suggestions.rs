@@ -82,7 +82,10 @@ async fn report(s: &AdminState, p: &Params) -> ApiResult<Report> {
     Ok(suggest::suggest(&*s.store, policy, banned, p).await?)
 }
 
-pub async fn list(State(s): State<Arc<AdminState>>, RawQuery(q): RawQuery) -> ApiResult<Response> {
+pub(crate) async fn list(
+    State(s): State<Arc<AdminState>>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
     let mut k = Knobs::default();
     for (name, v) in pairs(q.as_deref())? {
         match name.as_str() {
@@ -98,7 +101,7 @@ pub async fn list(State(s): State<Arc<AdminState>>, RawQuery(q): RawQuery) -> Ap
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Accept {
+pub(crate) struct Accept {
     id: String,
     #[serde(default)]
     min_clients: Option<serde_json::Value>,
@@ -116,7 +119,7 @@ fn text(v: Option<serde_json::Value>) -> Option<String> {
     })
 }
 
-pub async fn accept(
+pub(crate) async fn accept(
     State(s): State<Arc<AdminState>>,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {

@@ -13,15 +13,15 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 
 /// Failures allowed before the backoff starts.
-pub const FREE_FAILURES: u32 = 5;
+pub(crate) const FREE_FAILURES: u32 = 5;
 /// The first backoff; each further failure doubles it.
 const BASE_BACKOFF_MS: u64 = 1_000;
 /// The longest backoff.
-pub const MAX_BACKOFF_MS: u64 = 300_000;
+pub(crate) const MAX_BACKOFF_MS: u64 = 300_000;
 /// A client with no failure for this long starts afresh.
 const FORGET_AFTER_MS: u64 = 15 * 60_000;
 /// Clients tracked at most; beyond, the one seen longest ago is dropped.
-pub const MAX_CLIENTS: usize = 10_000;
+pub(crate) const MAX_CLIENTS: usize = 10_000;
 /// How often counts are logged while failures go on.
 const LOG_EVERY_MS: u64 = 60_000;
 
@@ -42,7 +42,7 @@ struct Inner {
 }
 
 #[derive(Default)]
-pub struct Throttle {
+pub(crate) struct Throttle {
     inner: Mutex<Inner>,
 }
 
@@ -68,7 +68,7 @@ impl Throttle {
 
     /// `Err(seconds to wait)` when `ip` must not try a token now. Counts the
     /// refusal for the log.
-    pub fn check(self: &Arc<Self>, ip: IpAddr, now_ms: u64) -> Result<(), u64> {
+    pub(crate) fn check(self: &Arc<Self>, ip: IpAddr, now_ms: u64) -> Result<(), u64> {
         let mut inner = self.lock();
         let wait = match inner.clients.get(&key(ip)) {
             Some(c) if c.blocked_until_ms > now_ms => c.blocked_until_ms - now_ms,
@@ -80,7 +80,7 @@ impl Throttle {
     }
 
     /// A wrong token from `ip`.
-    pub fn failure(self: &Arc<Self>, ip: IpAddr, now_ms: u64) {
+    pub(crate) fn failure(self: &Arc<Self>, ip: IpAddr, now_ms: u64) {
         let mut inner = self.lock();
         let k = key(ip);
         if !inner.clients.contains_key(&k) && inner.clients.len() >= MAX_CLIENTS {
@@ -122,12 +122,13 @@ impl Throttle {
     }
 
     /// A right token from `ip`: its failures are forgotten.
-    pub fn success(&self, ip: IpAddr) {
+    pub(crate) fn success(&self, ip: IpAddr) {
         self.lock().clients.remove(&key(ip));
     }
 
-    /// Clients tracked now (for tests and metrics).
-    pub fn tracked(&self) -> usize {
+    /// Clients tracked now.
+    #[cfg(test)]
+    pub(crate) fn tracked(&self) -> usize {
         self.lock().clients.len()
     }
 

@@ -5,7 +5,7 @@
 /// Whether a path segment or name part is an identifier rather than a name:
 /// a number, a UUID, or a long hex string with a digit in it (object ids,
 /// hashes). Words made only of the letters a-f stay ("facade", "added").
-pub fn is_id(seg: &str) -> bool {
+pub(crate) fn is_id(seg: &str) -> bool {
     if seg.is_empty() {
         return false;
     }
@@ -30,7 +30,7 @@ fn is_uuid(s: &str) -> bool {
 }
 
 /// The path with identifier segments as `*` (`/notes/42/save` → `/notes/*/save`).
-pub fn path_template(path: &str) -> String {
+pub(crate) fn path_template(path: &str) -> String {
     path.split('/')
         .map(|seg| if is_id(seg) { "*" } else { seg })
         .collect::<Vec<_>>()
@@ -39,7 +39,7 @@ pub fn path_template(path: &str) -> String {
 
 /// An argument name with array indexes and identifier parts as `*`:
 /// `cells.0.source` → `cells.*.source`, `items[3][name]` → `items[*][name]`.
-pub fn name_template(name: &str) -> String {
+pub(crate) fn name_template(name: &str) -> String {
     name.split('.')
         .map(|part| {
             if is_id(part) {

@@ -14,13 +14,13 @@ use crate::store::Store;
 /// How often the running minute is rewritten to the store.
 const PARTIAL_EVERY: u32 = 10;
 
-pub struct Ticker {
+pub(crate) struct Ticker {
     task: tokio::task::JoinHandle<()>,
     stop: watch::Sender<bool>,
 }
 
 impl Ticker {
-    pub fn start(
+    pub(crate) fn start(
         traffic: Arc<Traffic>,
         node: String,
         store: Option<Arc<dyn Store>>,
@@ -32,7 +32,7 @@ impl Ticker {
     }
 
     /// Writes the running minute and stops.
-    pub async fn close(self) {
+    pub(crate) async fn close(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
     }
