@@ -10,6 +10,7 @@
 # Needs: apt-get install nginx libnginx-mod-http-modsecurity modsecurity-crs wrk
 # Usage: bench/proxy.sh [seconds=10] [connections=32] [modes="1 all"]   (prints Markdown)
 #        WAFER_BIN=/path/to/wafer bench/proxy.sh ...   (another build, not this checkout's)
+#        WAFER_BASE=/path/to/old/wafer bench/proxy.sh ... (adds that build as "wafer, base build", in the same run)
 #        SCENARIOS=get bench/proxy.sh 8 32 1            (some scenarios only; the paced run needs get)
 #        SCENARIOS="json multipart upload" ...            (upload: 1 MiB binary file, past the parse buffer)
 set -euo pipefail
@@ -62,7 +63,7 @@ start_wafer() { # port data-dir workers [env...]; prints the pid, start-up ms on
   local port=$1 dir=$2 workers=$3; shift 3
   rm -rf "$dir"
   local t0; t0=$(date +%s%N)
-  env "$@" "$WAFER_BIN" run --listen "127.0.0.1:$port" --upstream http://127.0.0.1:9000 \
+  env "$@" "${BIN:-$WAFER_BIN}" run --listen "127.0.0.1:$port" --upstream http://127.0.0.1:9000 \
     --events none --log-level warn --workers "$workers" --admin-listen off --data-dir "$dir" >&2 &
   local pid=$!
   for _ in $(seq 200); do curl -fs -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && break; sleep 0.01; done
@@ -86,6 +87,11 @@ for mode in $MODES; do
   # The proxy alone, nothing inspected: what the engine's cost is measured against.
   WAFER_OFF=$(start_wafer 8085 "$OUT/bench-data-off" "$W" WAFER_MODE=off 3>/dev/null)
   WAFER_PIDS=("$WAFER" "$WAFER_RECORD" "$WAFER_OFF")
+  TARGETS=("upstream direct:9000" "nginx proxy:8081" "nginx + ModSecurity + CRS:8082" "wafer:8083" "wafer, record all:8084" "wafer, inspection off:8085")
+  if [ -n "${WAFER_BASE:-}" ]; then
+    WAFER_PIDS+=("$(BIN=$WAFER_BASE start_wafer 8086 "$OUT/bench-data-base" "$W" 3>/dev/null)")
+    TARGETS+=("wafer, base build:8086")
+  fi
   IDLE_RSS=$(awk '/VmRSS/ {print $2}' "/proc/$WAFER/status")
   echo
   echo "### $W worker(s) each (wrk -t$W -c$CONNS, ${SECS} s)"
@@ -94,7 +100,7 @@ for mode in $MODES; do
   echo "| --- | --- | ---: | ---: | ---: | ---: |"
   declare -A RPS=()
   for scenario in $SCENARIOS; do
-    for target in "upstream direct:9000" "nginx proxy:8081" "nginx + ModSecurity + CRS:8082" "wafer:8083" "wafer, record all:8084" "wafer, inspection off:8085"; do
+    for target in "${TARGETS[@]}"; do
       name=${target%:*}; port=${target##*:}
       read -r rps p50 p99 bad < <(run_wrk "$port" "$scenario" "$W" | summarize)
       RPS[$scenario:$name]=$rps
@@ -131,6 +137,10 @@ for mode in $MODES; do
   for scenario in $SCENARIOS; do
     awk -v w="${RPS[$scenario:wafer]}" -v n="${RPS[$scenario:nginx proxy]}" -v m="${RPS[$scenario:nginx + ModSecurity + CRS]}" -v r="${RPS[$scenario:wafer, record all]}" -v o="${RPS[$scenario:wafer, inspection off]}" -v s="$scenario" \
       'BEGIN {printf "- %s: wafer/nginx = %.2f, wafer/modsecurity = %.1f, record all / off = %.2f, inspection off/nginx = %.2f\n", s, w/n, (m > 0 ? w/m : 0), r/w, o/n}'
+    if [ -n "${WAFER_BASE:-}" ]; then
+      awk -v w="${RPS[$scenario:wafer]}" -v b="${RPS[$scenario:wafer, base build]}" -v s="$scenario" \
+        'BEGIN {printf "- %s: this build / base build = %.3f\n", s, w/b}'
+    fi
   done
   echo "- wafer: start-up $(cat "$OUT/startup-ms") ms (to the first answered request), RSS idle $((IDLE_RSS / 1024)) MiB, peak $((PEAK_RSS / 1024)) MiB"
   echo "- nginx (upstream, proxy and ModSecurity servers in one nginx): peak RSS $(( $(nginx_rss_kib) / 1024 )) MiB"

@@ -29,10 +29,17 @@ pub enum Class {
     Policy,
     /// Not a signature: the anomaly model found the request unlike the site's traffic.
     Anomaly,
+    /// Server-side include directives (`<!--#exec`, `<!--#include`).
+    Ssi,
+    /// LDAP filter injection.
+    Ldapi,
+    /// Mail injection: IMAP/SMTP commands and mail headers.
+    Mail,
 }
 
 impl Class {
-    pub const ALL: [Class; 17] = [
+    /// Appended to, never reordered: traffic counters index by position.
+    pub const ALL: [Class; 20] = [
         Class::Sqli,
         Class::Xss,
         Class::Rce,
@@ -50,6 +57,9 @@ impl Class {
         Class::Generic,
         Class::Policy,
         Class::Anomaly,
+        Class::Ssi,
+        Class::Ldapi,
+        Class::Mail,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -71,6 +81,9 @@ impl Class {
             Class::Generic => "generic",
             Class::Policy => "policy",
             Class::Anomaly => "anomaly",
+            Class::Ssi => "ssi",
+            Class::Ldapi => "ldapi",
+            Class::Mail => "mail",
         }
     }
 }

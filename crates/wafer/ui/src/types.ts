@@ -219,7 +219,7 @@ export interface ModelInfo {
 
 export const CLASSES = [
   'sqli', 'xss', 'rce', 'lfi', 'rfi', 'ssrf', 'php', 'java', 'ssti', 'nosqli',
-  'xxe', 'scanner', 'protocol', 'session', 'generic', 'policy', 'anomaly',
+  'xxe', 'scanner', 'protocol', 'session', 'generic', 'policy', 'anomaly', 'ssi', 'ldapi', 'mail',
 ] as const;
 
 export interface Ban {
