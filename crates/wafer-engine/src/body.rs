@@ -172,7 +172,9 @@ pub fn parse_as(
 ) -> ParsedBody {
     match kind {
         BodyKind::UrlEncoded => urlencoded::parse(body, limits),
-        BodyKind::Json if content_type.is_some_and(|ct| media_type(ct) == "application/graphql") => {
+        BodyKind::Json
+            if content_type.is_some_and(|ct| media_type(ct) == "application/graphql") =>
+        {
             graphql::parse_body(body, limits)
         }
         BodyKind::Json => {

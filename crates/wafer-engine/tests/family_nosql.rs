@@ -81,17 +81,44 @@ fn assert_allowed(engine: &Engine, family: &str, cases: &[Request]) {
                     .iter()
                     .map(|f| format!("{} {:?}", f.rule_id, f.matched))
                     .collect();
-                format!("{} {} => {why:?}", r.target, String::from_utf8_lossy(&r.body))
+                format!(
+                    "{} {} => {why:?}",
+                    r.target,
+                    String::from_utf8_lossy(&r.body)
+                )
             })
         })
         .collect();
-    println!("{family}: {} benign, {} blocked", cases.len(), blocked.len());
+    println!(
+        "{family}: {} benign, {} blocked",
+        cases.len(),
+        blocked.len()
+    );
     assert!(blocked.is_empty(), "{family}: blocked {blocked:#?}");
 }
 
 const OPERATORS: &[&str] = &[
-    "ne", "gt", "gte", "lt", "lte", "regex", "where", "exists", "in", "nin", "not", "or", "and",
-    "nor", "expr", "elemMatch", "function", "accumulator", "all", "size", "eq",
+    "ne",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "regex",
+    "where",
+    "exists",
+    "in",
+    "nin",
+    "not",
+    "or",
+    "and",
+    "nor",
+    "expr",
+    "elemMatch",
+    "function",
+    "accumulator",
+    "all",
+    "size",
+    "eq",
 ];
 const FIELDS: &[&str] = &["user", "username", "password", "email", "id"];
 const VALUES: &[&str] = &["", "1", "admin", ".*", "true", "null"];
@@ -126,7 +153,15 @@ fn operators_in_query_and_form_names() {
 #[test]
 fn operators_in_json() {
     let e = engine();
-    let json_values = ["null", "\"\"", "1", "\"admin\"", "\"^a.*\"", "true", "[\"a\",\"b\"]"];
+    let json_values = [
+        "null",
+        "\"\"",
+        "1",
+        "\"admin\"",
+        "\"^a.*\"",
+        "true",
+        "[\"a\",\"b\"]",
+    ];
     let mut nested = Vec::new();
     let mut as_text = Vec::new();
     for (i, op) in OPERATORS.iter().enumerate() {
@@ -248,7 +283,10 @@ const BENIGN_GRAPHQL: &[&str] = &[
 ];
 
 fn json_request(doc: &str, variables: &str) -> String {
-    let q = doc.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+    let q = doc
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n");
     format!(r#"{{"operationName": null, "query": "{q}", "variables": {variables}}}"#)
 }
 
@@ -258,7 +296,11 @@ fn benign_graphql_passes() {
     let mut cases = Vec::new();
     let variables = r#"{"id": "42", "withFriends": true, "input": {"items": [{"sku": "A-1", "qty": 2}], "note": "Leave at the door, please"}}"#;
     for doc in BENIGN_GRAPHQL {
-        cases.push(post("/graphql", "application/json", &json_request(doc, variables)));
+        cases.push(post(
+            "/graphql",
+            "application/json",
+            &json_request(doc, variables),
+        ));
         cases.push(post("/graphql", "application/graphql", doc));
     }
     let batch: Vec<String> = BENIGN_GRAPHQL[..4]

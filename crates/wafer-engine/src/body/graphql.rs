@@ -89,7 +89,11 @@ impl<'a> Parser<'a> {
             match c {
                 b' ' | b'\t' | b'\n' | b'\r' | b',' => self.i += 1,
                 b'#' => {
-                    while self.s.get(self.i).is_some_and(|&c| c != b'\n' && c != b'\r') {
+                    while self
+                        .s
+                        .get(self.i)
+                        .is_some_and(|&c| c != b'\n' && c != b'\r')
+                    {
                         self.i += 1;
                     }
                 }
@@ -171,7 +175,10 @@ impl<'a> Parser<'a> {
         let kind = self.name()?;
         match kind {
             "query" | "mutation" | "subscription" => {
-                if self.peek().is_some_and(|c| c.is_ascii_alphabetic() || c == b'_') {
+                if self
+                    .peek()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+                {
                     self.name()?;
                 }
                 if self.eat(b'(') {
@@ -266,7 +273,10 @@ impl<'a> Parser<'a> {
             if self.at_word("on") {
                 self.name()?;
                 self.name()?;
-            } else if self.peek().is_some_and(|c| c.is_ascii_alphabetic() || c == b'_') {
+            } else if self
+                .peek()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+            {
                 self.name()?;
                 return self.directives();
             }
@@ -469,9 +479,7 @@ pub fn parse_body(body: &[u8], limits: &BodyLimits) -> ParsedBody {
 /// member that does not parse stays as it is, one text value.
 pub fn expand_json(parsed: &mut ParsedBody, limits: &BodyLimits) {
     let is_query = |a: &BodyArg| {
-        a.part == Part::BodyArg
-            && query_prefix(&a.name).is_some()
-            && looks_like_document(&a.value)
+        a.part == Part::BodyArg && query_prefix(&a.name).is_some() && looks_like_document(&a.value)
     };
     if !parsed.args.iter().any(is_query) {
         return;
@@ -574,7 +582,11 @@ mod tests {
         ] {
             assert!(values(doc).is_none(), "{doc}");
         }
-        let deep = format!("{}{}", "{ a ".repeat(MAX_DEPTH + 1), "}".repeat(MAX_DEPTH + 1));
+        let deep = format!(
+            "{}{}",
+            "{ a ".repeat(MAX_DEPTH + 1),
+            "}".repeat(MAX_DEPTH + 1)
+        );
         assert!(values(&deep).is_none());
         let big = format!("{{ a(x: \"{}\") }}", "x".repeat(MAX_BYTES));
         assert!(values(&big).is_none());
@@ -594,9 +606,9 @@ mod tests {
     #[test]
     fn random_input_never_panics() {
         const PIECES: &[&str] = &[
-            "{", "}", "(", ")", "[", "]", ":", "$", "@", "...", " on ", "query", "fragment",
-            "\"", "\"\"\"", "\\", "\\u00", "#", "\n", "a", "x:", "1", "-", "1.5e3", "é", "名",
-            "🙂", ",", "=", "!", "true", "null", "ENUM", "\u{feff}",
+            "{", "}", "(", ")", "[", "]", ":", "$", "@", "...", " on ", "query", "fragment", "\"",
+            "\"\"\"", "\\", "\\u00", "#", "\n", "a", "x:", "1", "-", "1.5e3", "é", "名", "🙂", ",",
+            "=", "!", "true", "null", "ENUM", "\u{feff}",
         ];
         let mut seed = 0x9e37_79b9_u32;
         let mut next = || {
@@ -610,7 +622,9 @@ mod tests {
                 let bytes: Vec<u8> = (0..next() % 64).map(|_| next() as u8).collect();
                 String::from_utf8_lossy(&bytes).into_owned()
             } else {
-                (0..next() % 24).map(|_| PIECES[next() % PIECES.len()]).collect()
+                (0..next() % 24)
+                    .map(|_| PIECES[next() % PIECES.len()])
+                    .collect()
             };
             if let Some(v) = values(&doc) {
                 assert!(v.len() <= MAX_VALUES);

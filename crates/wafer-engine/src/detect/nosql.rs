@@ -228,7 +228,9 @@ static JS: LazyLock<Vec<(Regex, &'static str, u32)>> = LazyLock::new(|| {
     let r = |p: &str| Regex::new(p).expect("nosql JavaScript pattern");
     vec![
         (
-            r(r"(?i)\bthis\s*\.\s*[a-z_$][\w$]*(?:\s*\.\s*length)?\s*(?:===?|!==?|<=?|>=?|\.\s*(?:match|test|startswith|endswith|indexof|includes|charat|substr\w*)\s*\()"),
+            r(
+                r"(?i)\bthis\s*\.\s*[a-z_$][\w$]*(?:\s*\.\s*length)?\s*(?:===?|!==?|<=?|>=?|\.\s*(?:match|test|startswith|endswith|indexof|includes|charat|substr\w*)\s*\()",
+            ),
             "compares a document field through this.",
             SERVER_JS,
         ),
@@ -238,7 +240,9 @@ static JS: LazyLock<Vec<(Regex, &'static str, u32)>> = LazyLock::new(|| {
             SERVER_JS,
         ),
         (
-            r(r#"(?i)(?:[;{'"|&:]|\breturn)\s*sleep\s*\(\s*\d+|\bsleep\s*\(\s*\d+\s*\)\s*(?:\|\||&&|;)"#),
+            r(
+                r#"(?i)(?:[;{'"|&:]|\breturn)\s*sleep\s*\(\s*\d+|\bsleep\s*\(\s*\d+\s*\)\s*(?:\|\||&&|;)"#,
+            ),
             "sleeps (time-based probe)",
             SERVER_JS,
         ),
@@ -253,7 +257,9 @@ static JS: LazyLock<Vec<(Regex, &'static str, u32)>> = LazyLock::new(|| {
             SERVER_JS,
         ),
         (
-            r(r"(?i)\bdb\s*\.\s*(?:[\w$]+\s*\.\s*)?(?:find\w*|insert\w*|update\w*|remove|delete\w*|drop\w*|aggregate|getcollection\w*|getsiblingdb|eval|runcommand|createcollection|mapreduce|adminCommand)\s*\("),
+            r(
+                r"(?i)\bdb\s*\.\s*(?:[\w$]+\s*\.\s*)?(?:find\w*|insert\w*|update\w*|remove|delete\w*|drop\w*|aggregate|getcollection\w*|getsiblingdb|eval|runcommand|createcollection|mapreduce|adminCommand)\s*\(",
+            ),
             "calls the MongoDB shell",
             SHELL_CALL,
         ),
@@ -288,7 +294,11 @@ mod tests {
             (Part::BodyArgName, "$elemMatch"),
             (Part::CookieName, "session[$exists]"),
         ] {
-            assert_eq!(rule_ids(check, part, Some(name), name), [OPERATOR_IN_NAME], "{name}");
+            assert_eq!(
+                rule_ids(check, part, Some(name), name),
+                [OPERATOR_IN_NAME],
+                "{name}"
+            );
         }
         let m = matched(check, Part::QueryArgName, Some("user[$ne]"), "user[$ne]");
         assert_eq!(m, [(OPERATOR_IN_NAME, "$ne".to_owned())]);
@@ -320,7 +330,11 @@ mod tests {
             "' || 'a'=='a",
             "'; return this.a != 'b'; var c='",
         ] {
-            assert_eq!(rule_ids(check, Part::QueryArg, Some("q"), v), [SERVER_JS], "{v}");
+            assert_eq!(
+                rule_ids(check, Part::QueryArg, Some("q"), v),
+                [SERVER_JS],
+                "{v}"
+            );
         }
         assert_eq!(
             rule_ids(check, Part::BodyArg, Some("q"), "x'; db.users.drop(); '"),
@@ -341,7 +355,10 @@ mod tests {
             (Part::QueryArgName, "$filter"),
             (Part::QueryArgName, "$top"),
             (Part::QueryArgName, "$select"),
-            (Part::QueryArg, r#"{"$schema": "http://json-schema.org/draft-07/schema#"}"#),
+            (
+                Part::QueryArg,
+                r#"{"$schema": "http://json-schema.org/draft-07/schema#"}"#,
+            ),
             (Part::QueryArg, "price in $ or €"),
             (Part::QueryArg, "Total: $5; tax (est.) = $0.40"),
             (Part::QueryArg, "${name} and ${gt}"),
