@@ -20,8 +20,7 @@
 //!
 //! **Not operators.** Only MongoDB's query, update and aggregation operator
 //! names count, never any `$word`: `$schema`, `$id`, `$ref`, `$comment` (JSON
-//! Schema), `$type`, `$values` (.NET type metadata), `$text` (XML-to-JSON
-//! converters) and OData's `$filter`, `$top`, `$skip`, `$select`, `$count`,
+//! Schema), `$type`, `$values` (.NET type metadata) and OData's `$filter`, `$top`, `$skip`, `$select`, `$count`,
 //! `$search`, `$orderby`, `$expand` are left alone; `$10` and `US$` are prices.
 //!
 //! **Cost.** Values without `$` skip the operator scan after a `memchr`;
@@ -95,6 +94,7 @@ const OPERATORS: &[&str] = &[
     "bitsanyset",
     "geowithin",
     "slice",
+    "text",
 ];
 
 /// Which operator starts at `s` (just after a `$`), and its length.
