@@ -117,7 +117,10 @@ pub fn kind_of(content_type: Option<&str>) -> BodyKind {
     match ct.as_str() {
         "application/x-www-form-urlencoded" => BodyKind::UrlEncoded,
         "multipart/form-data" | "multipart/mixed" | "multipart/related" => BodyKind::Multipart,
-        _ if ct.ends_with("/json") || ct.ends_with("+json") => BodyKind::Json,
+        // A GraphQL document is parsed like JSON's `query` member (graphql.rs).
+        _ if ct.ends_with("/json") || ct.ends_with("+json") || ct == "application/graphql" => {
+            BodyKind::Json
+        }
         _ if ct.ends_with("/xml") || ct.ends_with("+xml") => BodyKind::Xml,
         _ if ct.starts_with("image/")
             || ct.starts_with("video/")
@@ -169,7 +172,16 @@ pub fn parse_as(
 ) -> ParsedBody {
     match kind {
         BodyKind::UrlEncoded => urlencoded::parse(body, limits),
-        BodyKind::Json => json::parse(body, truncated, limits),
+        BodyKind::Json
+            if content_type.is_some_and(|ct| media_type(ct) == "application/graphql") =>
+        {
+            graphql::parse_body(body, limits)
+        }
+        BodyKind::Json => {
+            let mut parsed = json::parse(body, truncated, limits);
+            graphql::expand_json(&mut parsed, limits);
+            parsed
+        }
         BodyKind::Multipart => match content_type.and_then(multipart_boundary) {
             Some(b) => multipart::parse(body, b, truncated, limits),
             None => ParsedBody {
@@ -185,6 +197,7 @@ pub fn parse_as(
 }
 
 pub mod coding;
+pub mod graphql;
 pub mod json;
 pub mod multipart;
 pub mod sniff;

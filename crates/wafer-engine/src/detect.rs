@@ -8,7 +8,7 @@
 //!
 //! Id ranges: 1001-1099 protocol, 1100-1199 SQL, 1200-1299 XSS,
 //! 1300-1399 command injection, 1400-1499 traversal/LFI, 1500-1599 RFI/SSRF,
-//! 1600-1699 uploads.
+//! 1600-1699 uploads, 1850-1899 NoSQL operator injection.
 
 use std::ops::Range;
 
@@ -16,6 +16,7 @@ use crate::finding::{Class, Severity};
 use crate::request::Location;
 
 pub mod cmdi;
+pub mod nosql;
 pub mod protocol;
 pub mod sqli;
 pub mod ssrf;
@@ -153,6 +154,7 @@ pub fn check_value(input: &Input<'_>, out: &mut Vec<Hit>) {
     cmdi::check(input, out);
     traversal::check(input, out);
     ssrf::check(input, out);
+    nosql::check(input, out);
 }
 
 /// Every check of every detector.
@@ -161,7 +163,7 @@ pub fn all_rules() -> impl Iterator<Item = &'static DetectorRule> {
 }
 
 /// Every detector, by its module's name, with its checks.
-pub fn detectors() -> [(&'static str, &'static [DetectorRule]); 7] {
+pub fn detectors() -> [(&'static str, &'static [DetectorRule]); 8] {
     [
         ("protocol", protocol::RULES),
         ("sqli", sqli::RULES),
@@ -170,6 +172,7 @@ pub fn detectors() -> [(&'static str, &'static [DetectorRule]); 7] {
         ("traversal", traversal::RULES),
         ("ssrf", ssrf::RULES),
         ("upload", upload::RULES),
+        ("nosql", nosql::RULES),
     ]
 }
 
@@ -328,6 +331,7 @@ mod tests {
             (traversal::RULES, 1400),
             (ssrf::RULES, 1500),
             (upload::RULES, 1600),
+            (nosql::RULES, 1850),
         ] {
             for r in rules {
                 assert!(

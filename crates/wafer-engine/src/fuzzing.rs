@@ -26,6 +26,7 @@ pub const TARGETS: &[Target] = &[
     ("raw_request", raw_request),
     ("urlencoded", urlencoded),
     ("json", json),
+    ("graphql", graphql),
     ("multipart", multipart),
     ("xml", xml),
     ("decode", decode),
@@ -86,6 +87,23 @@ pub fn urlencoded(data: &[u8]) {
 pub fn json(data: &[u8]) {
     let (sel, rest) = split_first(data);
     check_parsed(&body::json::parse(rest, sel & 1 == 1, &LIMITS), &LIMITS, 1);
+}
+
+/// GraphQL documents: the first byte's low bit picks `application/graphql`
+/// (the document itself) or JSON (the data is wrapped as a request's
+/// `query`, so the JSON hand-over is exercised too).
+pub fn graphql(data: &[u8]) {
+    let (sel, rest) = split_first(data);
+    let doc = String::from_utf8_lossy(rest);
+    let (ct, body) = if sel & 1 == 1 {
+        ("application/graphql", doc.to_string())
+    } else {
+        let quoted = serde_json::to_string(&doc).unwrap_or_default();
+        ("application/json", format!("{{\"query\":{quoted}}}"))
+    };
+    let p = body::parse_as(BodyKind::Json, Some(ct), body.as_bytes(), false, &LIMITS);
+    check_parsed(&p, &LIMITS, 1);
+    let _ = body::graphql::values(&doc);
 }
 
 /// XML bodies; the first byte's low bit says whether the body is a prefix.
