@@ -208,7 +208,15 @@ const MARKUP_ONLY: Scope = Scope {
 fn scope(loc: &Location) -> Option<Scope> {
     match loc.part {
         Part::Method | Part::RequestLine | Part::QueryString => None,
-        Part::Path | Part::Filename => Some(Scope {
+        // A path segment is reflected into pages and scripts (canonical
+        // links, `var page = "..."`): JavaScript as well as markup.
+        Part::Path => Some(Scope {
+            breakout: true,
+            js: true,
+            weak_markup: true,
+            ..MARKUP_ONLY
+        }),
+        Part::Filename => Some(Scope {
             breakout: true,
             weak_markup: true,
             ..MARKUP_ONLY
@@ -238,6 +246,14 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
     let Some(mut scope) = scope(input.location) else {
         return;
     };
+    if input.location.part == Part::Body && is_short_text(input.raw) {
+        // A short text body is one value (a `text/plain` post, a body an
+        // application reads whole): judged as an argument would be.
+        scope = Scope {
+            weak_markup: false,
+            ..FULL
+        };
+    }
     scope.strict = input.paranoia >= 2;
     scope.weak_markup &= scope.strict;
     let referer = input.location.part == Part::Header
@@ -268,6 +284,15 @@ fn inspect_slow(
         referer_args(input.raw, s, scope.strict, &mut found);
     }
     found.emit(input, out);
+}
+
+/// Longest raw body judged as a single value.
+const SHORT_BODY: usize = 2048;
+
+/// A raw body that is neither structured data (JSON, XML: their values are
+/// inspected one by one) nor long enough to be a document.
+fn is_short_text(raw: &str) -> bool {
+    raw.len() <= SHORT_BODY && !crate::document::looks_structured(raw)
 }
 
 fn cap(s: &str) -> &str {
