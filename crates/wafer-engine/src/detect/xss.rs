@@ -279,6 +279,9 @@ fn inspect_slow(
     let mut found = Found::new(s);
     if let Some(fl) = fl {
         analyze(s, fl, scope, &mut found);
+        if input.location.part == Part::Path && fl & COLON != 0 {
+            path_script_urls(s, &mut found);
+        }
     }
     if referer {
         referer_args(input.raw, s, scope.strict, &mut found);
@@ -511,6 +514,18 @@ fn lower_rest(n: &str) -> Option<String> {
     is_handler_name(n).then(|| n[2..].to_ascii_lowercase())
 }
 
+/// An attribute a client-side framework evaluates as an expression
+/// (Vue `v-html`, `:x`, `@click`; AngularJS `ng-*`; Alpine `x-*`).
+fn is_directive(n: &str) -> bool {
+    let b = n.as_bytes();
+    let prefixed = |p: &[u8]| b.len() > p.len() && b[..p.len()].eq_ignore_ascii_case(p);
+    matches!(b.first(), Some(b':' | b'@'))
+        || prefixed(b"v-")
+        || prefixed(b"ng-")
+        || prefixed(b"data-ng-")
+        || prefixed(b"x-")
+}
+
 /// The script URL in an attribute value (`values` may list several, `;`-separated).
 fn attr_script_url(name: &str, v: &str) -> Option<&'static str> {
     let one = |u: &str| {
@@ -596,6 +611,14 @@ fn start_tag(s: &str, tag: &Tag<'_>, scope: Scope, f: &mut Found) {
         if ci_eq(a.name, "formaction") {
             f.add(ACTIVE_TAG, s, at.clone(), || {
                 format!("<{name} formaction=>")
+            });
+        }
+        if is_directive(a.name)
+            && v.len() > 4
+            && let Some(x) = js::analyze(v, false, 0).strong()
+        {
+            f.add(TEMPLATE, s, at.clone(), || {
+                format!("<{name} {}=> expression: {x}", a.name)
             });
         }
         if ci_eq(a.name, "attributename") {
@@ -859,6 +882,21 @@ fn utf7_decode(s: &str) -> Option<String> {
         }
     }
     changed.then_some(out)
+}
+
+/// A path segment that is a script URL (`/go/javascript:alert(1)`), as a
+/// redirect or link reflecting the segment would follow it.
+fn path_script_urls(s: &str, f: &mut Found) {
+    let b = s.as_bytes();
+    let mut from = 0;
+    while let Some(k) = memchr::memchr(b'/', &b[from..]) {
+        let seg = &s[from + k + 1..];
+        if url::script_url(seg).is_some() {
+            script_urls(seg, f);
+            return;
+        }
+        from += k + 1;
+    }
 }
 
 /// The value, or a URL inside it, with a script scheme.
