@@ -179,7 +179,7 @@ fn pick<T: Copy>(xs: &[T], i: usize, k: usize) -> T {
 
 fn case_mix(s: &str, i: usize) -> String {
     // Every third case alternates letter case, as filter evasions do.
-    if i % 3 != 0 {
+    if !i.is_multiple_of(3) {
         return s.to_owned();
     }
     s.chars()

@@ -1,8 +1,10 @@
 //! Cross-site scripting, judged by what a browser would do with the value.
 //!
 //! **Inspects:** query and body arguments and their names, cookies and
-//! their names, the path and multipart file names (markup only), raw text
-//! and XML bodies (executable markup only), and headers: `Referer` is read
+//! their names, the path (markup, breakouts, JavaScript, a segment that is
+//! a script URL), multipart file names (markup only), raw XML, JSON-looking
+//! and long text bodies (executable markup only; a short text body is
+//! judged as an argument), and headers: `Referer` is read
 //! as a URL whose query arguments are inspected one by one; `User-Agent`
 //! only for markup; `Accept*`, `Sec-*`, `Authorization`, caching and
 //! tracing headers not at all. The request line and the whole query string
@@ -30,7 +32,8 @@
 //!   execution primitives in code position, `alert(1)`, `eval(...)`,
 //!   `setTimeout(...)`, `window['al'+'ert'](...)`, tagged-template calls
 //!   (1210); the Function constructor and AngularJS sandbox escapes, in or out
-//!   of `{{ }}` (1209); JSFuck (1211); bare `window[...]` (1214, warning);
+//!   of `{{ }}` or a framework directive attribute (`v-html=`, `ng-click=`,
+//!   1209); JSFuck (1211); bare `window[...]` (1214, warning);
 //! - at paranoia 2: DOM sinks outside a breakout (`document.cookie`,
 //!   `document.write`, `innerHTML=`, `location='...'`, 1220), ordinary
 //!   markup with attributes and tags closing raw-text elements (`</title>`,
