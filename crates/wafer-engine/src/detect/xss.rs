@@ -1,8 +1,10 @@
 //! Cross-site scripting, judged by what a browser would do with the value.
 //!
 //! **Inspects:** query and body arguments and their names, cookies and
-//! their names, the path and multipart file names (markup only), raw text
-//! and XML bodies (executable markup only), and headers: `Referer` is read
+//! their names, the path (markup, breakouts, JavaScript, a segment that is
+//! a script URL), multipart file names (markup only), raw XML, JSON-looking
+//! and long text bodies (executable markup only; a short text body is
+//! judged as an argument), and headers: `Referer` is read
 //! as a URL whose query arguments are inspected one by one; `User-Agent`
 //! only for markup; `Accept*`, `Sec-*`, `Authorization`, caching and
 //! tracing headers not at all. The request line and the whole query string
@@ -30,7 +32,8 @@
 //!   execution primitives in code position, `alert(1)`, `eval(...)`,
 //!   `setTimeout(...)`, `window['al'+'ert'](...)`, tagged-template calls
 //!   (1210); the Function constructor and AngularJS sandbox escapes, in or out
-//!   of `{{ }}` (1209); JSFuck (1211); bare `window[...]` (1214, warning);
+//!   of `{{ }}` or a framework directive attribute (`v-html=`, `ng-click=`,
+//!   1209); JSFuck (1211); bare `window[...]` (1214, warning);
 //! - at paranoia 2: DOM sinks outside a breakout (`document.cookie`,
 //!   `document.write`, `innerHTML=`, `location='...'`, 1220), ordinary
 //!   markup with attributes and tags closing raw-text elements (`</title>`,
@@ -208,7 +211,15 @@ const MARKUP_ONLY: Scope = Scope {
 fn scope(loc: &Location) -> Option<Scope> {
     match loc.part {
         Part::Method | Part::RequestLine | Part::QueryString => None,
-        Part::Path | Part::Filename => Some(Scope {
+        // A path segment is reflected into pages and scripts (canonical
+        // links, `var page = "..."`): JavaScript as well as markup.
+        Part::Path => Some(Scope {
+            breakout: true,
+            js: true,
+            weak_markup: true,
+            ..MARKUP_ONLY
+        }),
+        Part::Filename => Some(Scope {
             breakout: true,
             weak_markup: true,
             ..MARKUP_ONLY
@@ -238,6 +249,14 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
     let Some(mut scope) = scope(input.location) else {
         return;
     };
+    if input.location.part == Part::Body && is_short_text(input.raw) {
+        // A short text body is one value (a `text/plain` post, a body an
+        // application reads whole): judged as an argument would be.
+        scope = Scope {
+            weak_markup: false,
+            ..FULL
+        };
+    }
     scope.strict = input.paranoia >= 2;
     scope.weak_markup &= scope.strict;
     let referer = input.location.part == Part::Header
@@ -263,11 +282,23 @@ fn inspect_slow(
     let mut found = Found::new(s);
     if let Some(fl) = fl {
         analyze(s, fl, scope, &mut found);
+        if input.location.part == Part::Path && fl & COLON != 0 {
+            path_script_urls(s, &mut found);
+        }
     }
     if referer {
         referer_args(input.raw, s, scope.strict, &mut found);
     }
     found.emit(input, out);
+}
+
+/// Longest raw body judged as a single value.
+const SHORT_BODY: usize = 2048;
+
+/// A raw body that is neither structured data (JSON, XML: their values are
+/// inspected one by one) nor long enough to be a document.
+fn is_short_text(raw: &str) -> bool {
+    raw.len() <= SHORT_BODY && !crate::document::looks_structured(raw)
 }
 
 fn cap(s: &str) -> &str {
@@ -486,6 +517,18 @@ fn lower_rest(n: &str) -> Option<String> {
     is_handler_name(n).then(|| n[2..].to_ascii_lowercase())
 }
 
+/// An attribute a client-side framework evaluates as an expression
+/// (Vue `v-html`, `:x`, `@click`; AngularJS `ng-*`; Alpine `x-*`).
+fn is_directive(n: &str) -> bool {
+    let b = n.as_bytes();
+    let prefixed = |p: &[u8]| b.len() > p.len() && b[..p.len()].eq_ignore_ascii_case(p);
+    matches!(b.first(), Some(b':' | b'@'))
+        || prefixed(b"v-")
+        || prefixed(b"ng-")
+        || prefixed(b"data-ng-")
+        || prefixed(b"x-")
+}
+
 /// The script URL in an attribute value (`values` may list several, `;`-separated).
 fn attr_script_url(name: &str, v: &str) -> Option<&'static str> {
     let one = |u: &str| {
@@ -571,6 +614,14 @@ fn start_tag(s: &str, tag: &Tag<'_>, scope: Scope, f: &mut Found) {
         if ci_eq(a.name, "formaction") {
             f.add(ACTIVE_TAG, s, at.clone(), || {
                 format!("<{name} formaction=>")
+            });
+        }
+        if is_directive(a.name)
+            && v.len() > 4
+            && let Some(x) = js::analyze(v, false, 0).strong()
+        {
+            f.add(TEMPLATE, s, at.clone(), || {
+                format!("<{name} {}=> expression: {x}", a.name)
             });
         }
         if ci_eq(a.name, "attributename") {
@@ -834,6 +885,21 @@ fn utf7_decode(s: &str) -> Option<String> {
         }
     }
     changed.then_some(out)
+}
+
+/// A path segment that is a script URL (`/go/javascript:alert(1)`), as a
+/// redirect or link reflecting the segment would follow it.
+fn path_script_urls(s: &str, f: &mut Found) {
+    let b = s.as_bytes();
+    let mut from = 0;
+    while let Some(k) = memchr::memchr(b'/', &b[from..]) {
+        let seg = &s[from + k + 1..];
+        if url::script_url(seg).is_some() {
+            script_urls(seg, f);
+            return;
+        }
+        from += k + 1;
+    }
 }
 
 /// The value, or a URL inside it, with a script scheme.

@@ -558,6 +558,10 @@ pub(super) fn analyze(src: &str, after_value: bool, depth: u8) -> Evidence {
                         (Some(Tok::Punct(b'(')), _) if after_dot => {
                             ev.ctor.get_or_insert(".constructor(...)");
                         }
+                        // `_c.constructor`alert(1)`()`: the template is the body.
+                        (Some(Tok::Template(_)), _) if after_dot => {
+                            ev.ctor.get_or_insert(".constructor`...`");
+                        }
                         (Some(Tok::Punct(b'.')), Some(Tok::Ident("prototype"))) => {
                             ev.sink.get_or_insert("constructor.prototype");
                         }

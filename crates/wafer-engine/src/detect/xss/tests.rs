@@ -416,6 +416,25 @@ fn headers_by_kind() {
     // The path gets markup checks.
     assert!(ids_at(Part::Path, None, "/index.php/<svg/onload=alert()").contains(&EVENT_HANDLER));
     assert!(ids_at(Part::RequestLine, None, "GET /?<script> HTTP/1.1").is_empty());
+    // ...JavaScript, and a segment that is a script URL.
+    assert!(ids_at(Part::Path, None, "/p/\";alert(1)//").contains(&JS_BREAKOUT));
+    assert!(ids_at(Part::Path, None, "/go/javascript:fetch('//e.example')").contains(&SCRIPT_URL));
+    assert!(ids_at(Part::Path, None, "/learn/javascript:basics").is_empty());
+    assert!(ids_at(Part::Path, None, "/wiki/Alert_(band)").is_empty());
+    // A short text body is one value; a long one, JSON or XML is not.
+    assert!(
+        ids_at(Part::Body, None, "\" autofocus onfocus=alert(1) x=\"").contains(&ATTR_BREAKOUT)
+    );
+    assert!(ids_at(Part::Body, None, "{\"a\":\"';alert(1)//\"}").is_empty());
+}
+
+#[test]
+fn framework_directives_are_read_as_expressions() {
+    let v = "<p v-show=\"_c.constructor`alert(1)`()\">";
+    assert!(ids(v).contains(&TEMPLATE));
+    let v = "<div ng-click=\"$event.view.alert(1)\">";
+    assert!(ids(v).contains(&TEMPLATE));
+    assert!(!ids("<p v-if=\"user.loggedIn\" :class=\"{active: isOn}\">").contains(&TEMPLATE));
 }
 
 #[test]

@@ -103,7 +103,9 @@ pub(super) fn is_inert_js(rest: &str) -> bool {
     matches!(
         t.as_str(),
         "void(0)" | "void(0);" | "void0" | "void0;" | ";" | "//" | "false" | "false;" | "null"
-    ) || t.starts_with("void(0)")
+    ) || t
+        .strip_prefix("void(0)")
+        .is_some_and(|more| !more.contains(['(', '`', '=']))
 }
 
 /// Whether what follows a script scheme reads as code rather than prose
@@ -174,5 +176,6 @@ mod tests {
         assert!(!looks_like_code("tutorial"));
         assert!(is_inert_js("void(0);"));
         assert!(!is_inert_js("alert(1)"));
+        assert!(!is_inert_js("void(0);alert(1)"));
     }
 }
