@@ -242,6 +242,7 @@ fn absolute_paths_in_file_parameters() {
         "/usr/share/nginx/html/config.php",
         "/opt/app/settings.py",
         "/home/deploy/app/.env",
+        "/home/deploy/app/main.py",
         "/tmp/sess_abc123",
         "/srv/www/app/config/database.php",
         "/root/.profile",

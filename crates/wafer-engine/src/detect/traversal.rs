@@ -10,7 +10,11 @@
 //!
 //! **What it finds.** The value is normalized the way a file API would see
 //! it (`\` is a separator, runs of `/` collapse, `;params` are dropped from a
-//! segment as Tomcat does), then:
+//! segment as Tomcat does) and, leniently, every other spelling of a dot or
+//! a separator is folded ([`fold`]: look-alikes such as U+FF0E and U+2215,
+//! `0x2e` text, escapes left from deep encoding, the U+FFFD that invalid
+//! overlong forms such as `%c0%2e` leave; a climb spelled so is evasive),
+//! then:
 //! - segments made only of dots that climb: `../`, `..\`, and the evasions
 //!   that survive naive filters: `....//`, `.../`, `..;/`, mixed slashes.
 //!   Two or more, an evasive form, a backslash form, any in an upload file
@@ -23,9 +27,18 @@
 //! - `file://` URLs and stream wrappers (`php://filter`, `phar://`, `zip://`,
 //!   `expect://`, `glob://`, `compress.zlib://`, `data://`, `jar:file:`);
 //! - at paranoia 2, any hidden (dot) directory or file in the URL path other
-//!   than `/.well-known/`.
+//!   than `/.well-known/`;
+//! - an argument whose whole value is an absolute path ([`absolute`]):
+//!   into `/etc`, `/proc`, `/var/log`, `C:\Windows`, a `\\host\share`, in
+//!   any argument; into `/var`, `/opt`, `/tmp`, `/srv` in a file-like
+//!   parameter (`file`, `path`, `page`, `template`, `include`...) or naming
+//!   source, config or logs; into `/home` or `/usr` (also route prefixes)
+//!   only deeper and so. Other absolute paths are paranoia 2. Listed files
+//!   people write about (`/etc/hosts`, `/var/log/`) do not count in prose
+//!   unless a climb reaches them.
 //!
-//! **Cost.** Values with no `/`, `\`, `:` and no leading `.` are skipped
+//! **Cost.** Values with no `/`, `\`, `:`, `%`, `0x`, control byte, no
+//! lead byte of a look-alike (0xE2, 0xEF) and no leading `.` are skipped
 //! after one byte scan. Otherwise one normalization pass into a stack buffer
 //! and one Aho-Corasick pass over it; nothing is allocated unless there is a
 //! hit.

@@ -127,7 +127,7 @@ pub(super) fn fileish_name(name: &str) -> bool {
 pub(super) fn judge(value: &str, name: Option<&str>) -> Option<(Strength, String)> {
     let v = value.trim();
     let fileish = name.is_some_and(fileish_name);
-    if v.len() < 4 || v.contains(['\n', '?', '#', '&', '=', '<', '>', '"', '\'', '*']) {
+    if v.len() < 4 || v.contains(['\n', '#', '&', '=', '<', '>', '"', '\'']) {
         return None;
     }
     let b = v.as_bytes();
@@ -175,14 +175,16 @@ fn unix(v: &str, fileish: bool) -> Option<(Strength, String)> {
     let mut segs = rest.split('/').filter(|s| !s.is_empty());
     let top = segs.next()?.to_ascii_lowercase();
     let below = segs.count();
-    if below == 0 {
-        return None;
-    }
     let lower = rest.to_ascii_lowercase();
     let system = SYSTEM.contains(&top.as_str())
         || SYSTEM_SUBDIRS
             .iter()
             .any(|d| lower.starts_with(d) && lower[d.len()..].starts_with('/'));
+    // `/etc` alone, and shell globs (`/etc/pa??wd`), only under system roots;
+    // elsewhere `?` starts a route's query.
+    if !system && (below == 0 || v.contains(['?', '*'])) {
+        return None;
+    }
     let ext = has_file_ext(v);
     let s = if system {
         Strength::Strong
@@ -192,7 +194,9 @@ fn unix(v: &str, fileish: bool) -> Option<(Strength, String)> {
         let document = !ext && last_segment(v).contains('.');
         strength((fileish && !document) || (below >= 2 && ext))
     } else if SHARED.contains(&top.as_str()) {
-        strength(below >= 2 && (fileish || ext))
+        // `LOCATION_PATHNAME: /home/dashboard/x` is a route: only a file
+        // name (`.env`, `main.py`) makes it a file, whatever the parameter.
+        strength(below >= 2 && ext)
     } else {
         return None;
     };
@@ -227,6 +231,12 @@ mod tests {
         );
         assert_eq!(s("/home/dashboard", "next"), Some(Strength::Weak));
         assert_eq!(s("/home/dashboard", "path"), Some(Strength::Weak));
+        assert_eq!(
+            s("/home/dashboard/Products", "pathname"),
+            Some(Strength::Weak)
+        );
+        assert_eq!(s("/etc", "x"), Some(Strength::Strong));
+        assert_eq!(s("/bin/c?t", "x"), Some(Strength::Strong));
         assert_eq!(s("/home/u/app/.env", "next"), Some(Strength::Strong));
         assert_eq!(s("c:\\windows\\win.ini", "x"), Some(Strength::Strong));
         assert_eq!(s("\\\\srv\\share\\a.doc", "x"), Some(Strength::Strong));
