@@ -10,7 +10,11 @@
 //!
 //! **What it finds.** The value is normalized the way a file API would see
 //! it (`\` is a separator, runs of `/` collapse, `;params` are dropped from a
-//! segment as Tomcat does), then:
+//! segment as Tomcat does) and, leniently, every other spelling of a dot or
+//! a separator is folded ([`fold`]: look-alikes such as U+FF0E and U+2215,
+//! `0x2e` text, escapes left from deep encoding, the U+FFFD that invalid
+//! overlong forms such as `%c0%2e` leave; a climb spelled so is evasive),
+//! then:
 //! - segments made only of dots that climb: `../`, `..\`, and the evasions
 //!   that survive naive filters: `....//`, `.../`, `..;/`, mixed slashes.
 //!   Two or more, an evasive form, a backslash form, any in an upload file
@@ -23,9 +27,18 @@
 //! - `file://` URLs and stream wrappers (`php://filter`, `phar://`, `zip://`,
 //!   `expect://`, `glob://`, `compress.zlib://`, `data://`, `jar:file:`);
 //! - at paranoia 2, any hidden (dot) directory or file in the URL path other
-//!   than `/.well-known/`.
+//!   than `/.well-known/`;
+//! - an argument whose whole value is an absolute path ([`absolute`]):
+//!   into `/etc`, `/proc`, `/var/log`, `C:\Windows`, a `\\host\share`, in
+//!   any argument; into `/var`, `/opt`, `/tmp`, `/srv` in a file-like
+//!   parameter (`file`, `path`, `page`, `template`, `include`...) or naming
+//!   source, config or logs; into `/home` or `/usr` (also route prefixes)
+//!   only deeper and so. Other absolute paths are paranoia 2. Listed files
+//!   people write about (`/etc/hosts`, `/var/log/`) do not count in prose
+//!   unless a climb reaches them.
 //!
-//! **Cost.** Values with no `/`, `\`, `:` and no leading `.` are skipped
+//! **Cost.** Values with no `/`, `\`, `:`, `%`, `0x`, control byte, no
+//! lead byte of a look-alike (0xE2, 0xEF) and no leading `.` are skipped
 //! after one byte scan. Otherwise one normalization pass into a stack buffer
 //! and one Aho-Corasick pass over it; nothing is allocated unless there is a
 //! hit.
@@ -42,7 +55,9 @@
 //! file list is curated here from exploit write-ups, and the code is ours so
 //! each finding can name the file and the climb that reaches it.
 
+mod absolute;
 mod files;
+mod fold;
 #[cfg(test)]
 mod tests;
 
@@ -59,6 +74,8 @@ super::detector_rules! { Lfi;
     SENSITIVE_FILE = 1403, Critical, 1, "path to a sensitive OS or application file";
     WRAPPER = 1404, Critical, 1, "file:// URL or stream wrapper (php://filter, phar://, zip://, expect://)";
     HIDDEN_PATH = 1405, Critical, 2, "URL path reaches a hidden file or directory";
+    ABSOLUTE_PATH = 1406, Critical, 1, "argument that is an absolute path into system or application directories";
+    ABSOLUTE_PATH_WEAK = 1407, Critical, 2, "argument that is an absolute path a route could also have (/home/..., /usr/...)";
 }
 
 /// Bytes of a value we look at.
@@ -79,7 +96,13 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
         .iter()
         .position(|c| !c.is_ascii_whitespace())
         .unwrap_or(v.len());
-    if !v.iter().any(|&c| matches!(c, b'/' | b'\\' | b':')) && v.get(lead) != Some(&b'.') {
+    let mut odd = false;
+    let mut sep = false;
+    for i in 0..v.len() {
+        sep |= matches!(v[i], b'/' | b'\\' | b':');
+        odd |= fold::odd_byte(v, i);
+    }
+    if !sep && !odd && v.get(lead) != Some(&b'.') {
         return;
     }
     // Spans are found in bytes of `v` (or of `norm`, mapped back): widened to
@@ -98,12 +121,15 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
     let folded: ([u8; MAX_SCAN], usize);
     // For a folded value, where each of its bytes came from in `v`.
     let mut from = [0u16; MAX_SCAN];
-    let needs = v.contains(&b'\\')
+    let needs = odd
+        || v.contains(&b'\\')
         || memchr::memmem::find(v, b"//").is_some()
         || memchr::memmem::find(v, b"/./").is_some();
+    let mut lookalike = false;
     let norm: &[u8] = if needs {
         let mut buf = [0u8; MAX_SCAN];
-        let n = normalize(v, &mut buf, &mut from);
+        let (n, odd_folded) = fold::normalize(v, &mut buf, &mut from);
+        lookalike = odd_folded;
         folded = (buf, n);
         &folded.0[..folded.1]
     } else {
@@ -123,14 +149,22 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
         };
         start..end.max(start)
     };
-    let climb = if memchr::memmem::find(norm, b"..").is_some() {
+    let mut climb = if memchr::memmem::find(norm, b"..").is_some() {
         climbs(norm, v)
     } else {
         Climb::NONE
     };
-    let file = files::find(norm).filter(|&(_, _, at, _)| {
-        // A name at the very start counts when the value is a path, not prose.
-        at > 0 || !norm.contains(&b' ')
+    // A climb spelled with look-alikes or junk is never a relative link.
+    climb.evasive |= climb.count > 0 && lookalike;
+    let prose = norm.iter().any(u8::is_ascii_whitespace);
+    let file = files::find(norm).filter(|&(_, entry, at, _)| {
+        // A name at the very start counts when the value is a path, not
+        // prose; in prose, files people write about (`/etc/hosts`) count
+        // only when a climb reaches them.
+        (at > 0 || !prose)
+            && !(prose
+                && files::mentioned_in_prose(entry)
+                && (climb.count == 0 || at < climb.first))
     });
     if climb.count > 0
         && let Some((_, entry, at, end)) = file
@@ -165,6 +199,22 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
     {
         let shown = String::from_utf8_lossy(&norm[seg.clone()]).into_owned();
         push(out, HIDDEN_PATH, in_v(seg), format!("`{shown}`"));
+    } else if matches!(part, Part::QueryArg | Part::BodyArg)
+        && climb.count == 0
+        && let Some((strength, what)) =
+            absolute::judge(input.decoded, input.location.name.as_deref())
+                // `\\host\share`, `c:\tmp`: JS-style unescaping ate the backslashes.
+                .or_else(|| absolute::judge(input.raw, input.location.name.as_deref()))
+    {
+        let rule = match strength {
+            absolute::Strength::Strong => ABSOLUTE_PATH,
+            absolute::Strength::Weak => ABSOLUTE_PATH_WEAK,
+        };
+        let name = input.location.name.as_deref().unwrap_or("");
+        let t = input.decoded.trim();
+        let start = input.decoded.len() - input.decoded.trim_start().len();
+        let detail = format!("{what} in `{name}`");
+        push(out, rule, start..start + t.len(), detail);
     }
 }
 
@@ -174,28 +224,6 @@ fn url_end(v: &[u8], at: usize) -> usize {
         .iter()
         .position(|&c| c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'<' | b'>' | b'`'))
         .map_or(v.len(), |k| at + k)
-}
-
-/// `\` → `/`, runs of `/` collapsed, `/./` dropped. Returns the length
-/// written; `from[k]` is the offset in `v` of the byte written at `k`.
-fn normalize(v: &[u8], buf: &mut [u8; MAX_SCAN], from: &mut [u16; MAX_SCAN]) -> usize {
-    let mut n = 0;
-    for (i, &c) in v.iter().enumerate() {
-        let c = if c == b'\\' { b'/' } else { c };
-        if c == b'/' && n > 0 && buf[n - 1] == b'/' {
-            continue;
-        }
-        // `/./` → `/`.
-        if c == b'/' && n >= 2 && buf[n - 1] == b'.' && buf[n - 2] == b'/' {
-            n -= 1;
-            continue;
-        }
-        buf[n] = c;
-        // `v` is at most MAX_SCAN (4 KiB) long: every offset fits.
-        from[n] = i as u16;
-        n += 1;
-    }
-    n
 }
 
 struct Climb {

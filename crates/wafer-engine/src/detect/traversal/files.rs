@@ -105,6 +105,44 @@ const OS: &[&str] = &[
     "php.ini",
     "my.ini",
     "httpd.conf",
+    // Windows beyond the classics.
+    "windows/system.ini",
+    "autoexec.bat",
+    "system32/inetsrv/",
+    "program files/",
+    "programdata/",
+    "xampp/",
+    "wamp/",
+    "wamp64/",
+    "boot/grub/",
+    // Servers' own logs and configuration.
+    "usr/local/apache",
+    "usr/local/nginx/",
+    "opt/lampp/",
+    "apache/logs/",
+    "apache2/logs/",
+    "apache/conf/",
+    "nginx/logs/",
+    "nginx.conf",
+    "lighttpd.conf",
+    "vsftpd.conf",
+    "proftpd.conf",
+    "tomcat-users.xml",
+    "catalina.out",
+    "access.log",
+    "access_log",
+    "error.log",
+    "error_log",
+    // More of /proc.
+    "proc/interrupts",
+    "proc/modules",
+    "proc/devices",
+    "proc/filesystems",
+    "proc/stat",
+    "proc/uptime",
+    "proc/loadavg",
+    "proc/config.gz",
+    "proc/environ",
 ];
 
 const SECRET: &[&str] = &[
@@ -270,4 +308,42 @@ pub(super) fn find(norm: &[u8]) -> Option<(Kind, &'static str, usize, usize)> {
         }
     }
     best
+}
+
+/// Files people name in ordinary text (a search for "edit /etc/hosts", a
+/// support question about nginx logs): in prose they count only when a
+/// climb reaches them.
+pub(super) fn mentioned_in_prose(entry: &str) -> bool {
+    const PROSE: &[&str] = &[
+        "etc/hosts",
+        "etc/hostname",
+        "etc/issue",
+        "etc/motd",
+        "etc/fstab",
+        "etc/resolv.conf",
+        "etc/os-release",
+        "etc/lsb-release",
+        "etc/redhat-release",
+        "etc/crontab",
+        "etc/cron",
+        "etc/profile",
+        "etc/environment",
+        "etc/network/",
+        "etc/init.d/",
+        "etc/nginx/",
+        "etc/apache2/",
+        "etc/httpd/",
+        "etc/mysql/",
+        "etc/my.cnf",
+        "etc/php",
+        "var/log/",
+        "usr/local/etc/",
+        "httpd.conf",
+        "nginx.conf",
+        "php.ini",
+        "my.ini",
+        "system32/drivers/etc/",
+        "windows/system32/",
+    ];
+    PROSE.contains(&entry)
 }
