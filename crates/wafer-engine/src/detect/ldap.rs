@@ -61,8 +61,7 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
     let r = cap(input.raw.as_bytes());
     let parens = memchr::memchr2(b'(', b')', d).is_some();
     let escapes = memchr::memchr(b'\\', r).is_some();
-    let nul = memchr::memchr(b')', r).is_some();
-    if !parens && !escapes && !nul && memchr::memmem::find(d, b"=*").is_none() {
+    if !parens && !escapes && memchr::memmem::find(d, b"=*").is_none() {
         return;
     }
     let mut report = |rule: u32, span: Range<usize>, detail: String, text: &str| {
@@ -93,14 +92,24 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
             return;
         }
     }
-    if nul && let Some(span) = closed_then_nul(r) {
-        // The NUL itself is gone from the decoded value: point at the `)`.
-        let at = span.start;
-        let close = input.decoded.as_bytes().iter().position(|&c| c == b')');
-        let span = close.map_or(0..input.decoded.len(), |k| k..k + 1);
-        let shown = if r.get(at + 1) == Some(&0) { "NUL" } else { "%00" };
-        report(NUL_TRUNCATION, span, format!("`)` then {shown}"), input.decoded);
+    // The NUL is gone from the decoded value (and may hide under any
+    // encoding in the raw one): decode the raw value again, keeping NULs,
+    // only when a stray `)` and a NUL's spelling are both there.
+    if nul_hint(r)
+        && input.location.part != Part::Body
+        && let Some(close) = stray_closes(d).next()
+    {
+        let layers = crate::decode::decode_layers(input.raw);
+        if let Some(span) = closed_then_nul(cap(layers.as_bytes())) {
+            let shown = if layers.as_bytes().get(span.start + 1) == Some(&0) { "NUL" } else { "%00" };
+            report(NUL_TRUNCATION, close..close + 1, format!("`)` then {shown}"), input.decoded);
+        }
     }
+}
+
+/// Whether `r` may spell a NUL: the byte itself or `00` (`%00`, `\x00`, `%u0000`).
+fn nul_hint(r: &[u8]) -> bool {
+    memchr::memchr(0, r).is_some() || memchr::memmem::find(r, b"00").is_some()
 }
 
 fn cap(v: &[u8]) -> &[u8] {
@@ -109,7 +118,7 @@ fn cap(v: &[u8]) -> &[u8] {
 
 /// A breakout, a composite filter or a presence test in `s`.
 fn scan(s: &[u8]) -> Option<(u32, Range<usize>, String)> {
-    for i in memchr::memchr_iter(b')', s) {
+    for i in stray_closes(s) {
         let j = skip_blanks(s, i + 1);
         if s.get(j) != Some(&b'(') {
             continue;
@@ -135,7 +144,11 @@ fn scan(s: &[u8]) -> Option<(u32, Range<usize>, String)> {
             ));
         }
     }
-    for i in memchr::memchr_iter(b'(', s) {
+    // A whole filter (`(&(a=b)(c=d))`) is what search consoles take: the
+    // value must carry something else for a composite to be injected.
+    let t = s.trim_ascii();
+    let whole = t.starts_with(b"(") && t.ends_with(b")") && balanced(t);
+    for i in memchr::memchr_iter(b'(', s).filter(|_| !whole) {
         let k = skip_blanks(s, i + 1);
         let Some(&c @ (b'&' | b'|' | b'!')) = s.get(k) else {
             continue;
@@ -235,9 +248,38 @@ fn match_all(s: &[u8]) -> Option<Range<usize>> {
     None
 }
 
-/// `)` followed by a NUL, `%00` or `\00`.
+/// The `)` of `s` that close nothing opened before them in `s`: a value
+/// that closes a bracket it did not open closes the application's.
+fn stray_closes(s: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    let mut depth = 0usize;
+    s.iter().enumerate().filter_map(move |(i, &c)| match c {
+        b'(' => {
+            depth += 1;
+            None
+        }
+        b')' if depth > 0 => {
+            depth -= 1;
+            None
+        }
+        b')' => Some(i),
+        _ => None,
+    })
+}
+
+/// Whether every bracket of `s` is closed and none closes what it did not open.
+fn balanced(s: &[u8]) -> bool {
+    let opens = memchr::memchr_iter(b'(', s).count();
+    let closes = memchr::memchr_iter(b')', s).count();
+    opens == closes && stray_closes(s).next().is_none()
+}
+
+/// A stray `)` followed by a NUL, `%00` or `\00`, after text (binary data
+/// has NULs after brackets by chance).
 fn closed_then_nul(s: &[u8]) -> Option<Range<usize>> {
-    memchr::memchr_iter(b')', s).find_map(|i| {
+    stray_closes(s).find_map(|i| {
+        if s[..i].iter().any(|c| c.is_ascii_control()) {
+            return None;
+        }
         let rest = &s[i + 1..];
         let n = if rest.first() == Some(&0) {
             1
@@ -344,6 +386,8 @@ mod tests {
             "fn(a) || (b)",
             "SELECT (1)",
             "C:\\Users\\me",
+            "(&(objectCategory=computer)  (userAccountControl:1.2.840.113556.1.4.803:=8192))",
+            "(userAccountControl:1.2.840.113556.1.4.803:=67108864)(&(objectCategory=group)(x=1))",
         ] {
             assert!(found(v).is_empty(), "{v}: {:?}", found(v));
         }

@@ -106,7 +106,7 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
     }
     let v = input.decoded.as_bytes();
     let v = &v[..v.len().min(MAX_SCAN)];
-    let Some(first_break) = memchr::memchr2(b'\n', b'\r', v) else {
+    let Some((first_break, _, _)) = next_break(v, 0) else {
         return;
     };
     let one_line = one_line_field(input);
@@ -117,6 +117,9 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
             continue;
         };
         let (rule, detail) = match found {
+            // A raw body with header lines is a MIME document (a multipart
+            // body the parser did not take, a message uploaded), not a field.
+            Line::Header { .. } if input.location.part == Part::Body => continue,
             Line::Header { name, strong } => {
                 let rule = if one_line {
                     HEADER_ONE_LINE
@@ -178,31 +181,39 @@ fn one_line_field(input: &Input<'_>) -> bool {
         )
 }
 
+/// The next line break at or after `from`: where it starts, how long it
+/// is and its name. Breaks written as escapes (`\r\n` as text) count: the
+/// decode chain leaves `\n` before a letter alone (it is likelier a Windows
+/// path there), but a mailer built from a JSON or C string would not.
+fn next_break(v: &[u8], from: usize) -> Option<(usize, usize, &'static str)> {
+    let mut at = from;
+    while let Some(k) = memchr::memchr3(b'\n', b'\r', b'\\', &v[at.min(v.len())..]) {
+        let i = at + k;
+        let next = v.get(i + 1).copied();
+        match (v[i], next) {
+            (b'\r', Some(b'\n')) => return Some((i, 2, "CRLF")),
+            (b'\r', _) => return Some((i, 1, "CR")),
+            (b'\n', _) => return Some((i, 1, "LF")),
+            (_, Some(b'r')) if v.get(i + 2..i + 4) == Some(b"\\n") => {
+                return Some((i, 4, "an escaped CRLF (\\r\\n)"));
+            }
+            (_, Some(b'n')) => return Some((i, 2, "an escaped LF (\\n)")),
+            (_, Some(b'r')) => return Some((i, 2, "an escaped CR (\\r)")),
+            _ => at = i + 1,
+        }
+    }
+    None
+}
+
 /// The lines after each break from `first` on, with the break's name.
 fn lines_after(v: &[u8], first: usize) -> impl Iterator<Item = (Range<usize>, &'static str)> + '_ {
-    let mut at = first;
+    let mut at = Some(first);
     std::iter::from_fn(move || {
-        if at >= v.len() {
-            return None;
-        }
-        let brk = match (v[at], v.get(at + 1)) {
-            (b'\r', Some(b'\n')) => {
-                at += 2;
-                "CRLF"
-            }
-            (b'\r', _) => {
-                at += 1;
-                "CR"
-            }
-            _ => {
-                at += 1;
-                "LF"
-            }
-        };
-        let start = at;
-        let end = memchr::memchr2(b'\n', b'\r', &v[start..]).map_or(v.len(), |k| start + k);
+        let (i, n, brk) = next_break(v, at?)?;
+        let start = i + n;
+        let end = next_break(v, start).map(|(k, _, _)| k);
         at = end;
-        Some((start..end, brk))
+        Some((start..end.unwrap_or(v.len()), brk))
     })
 }
 
@@ -416,6 +427,8 @@ mod tests {
         assert_eq!(ids(Part::BodyArg, "msg", "x\nMAIL FROM:<a@b.c>"), vec![SMTP]);
         assert_eq!(ids(Part::BodyArg, "msg", "x\nquit"), vec![COMMAND_IN_TEXT]);
         assert_eq!(ids(Part::BodyArg, "msg", "x\nQUIT"), vec![SMTP]);
+        assert_eq!(ids(Part::BodyArg, "email", "x\\r\\nBcc: a@b.c"), vec![HEADER_ONE_LINE]);
+        assert!(ids(Part::QueryArg, "f", "C:\\new\\report.txt").is_empty());
         let h = hits(check, Part::QueryArg, Some("q"), "x\nrcpt to: <v@e.t>");
         assert_eq!(h[0].detail.as_deref(), Some("SMTP `RCPT TO` after LF"));
     }

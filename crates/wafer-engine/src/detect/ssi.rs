@@ -177,11 +177,16 @@ fn attr_value(v: &[u8], i: usize) -> (&[u8], usize) {
     }
 }
 
+/// Past blanks, and blanks written as escapes (`\n`, `\t`: the decode
+/// chain leaves them before a letter, a templating layer would not).
 fn skip_blanks(v: &[u8], mut i: usize) -> usize {
-    while v.get(i).is_some_and(|c| c.is_ascii_whitespace()) {
-        i += 1;
+    loop {
+        match (v.get(i), v.get(i + 1)) {
+            (Some(c), _) if c.is_ascii_whitespace() => i += 1,
+            (Some(b'\\'), Some(b'n' | b'r' | b't')) => i += 2,
+            _ => return i,
+        }
     }
-    i
 }
 
 #[cfg(test)]
