@@ -158,7 +158,13 @@ struct Tally {
 
 impl Tally {
     fn new(family: &'static str, class: Class) -> Self {
-        Tally { family, class, total: 0, hit: 0, misses: Vec::new() }
+        Tally {
+            family,
+            class,
+            total: 0,
+            hit: 0,
+            misses: Vec::new(),
+        }
     }
 
     fn attack(&mut self, engine: &Engine, place: Placement, name: &str, wire: &str) {
@@ -167,7 +173,8 @@ impl Tally {
         if v.action == Action::Block && v.findings.iter().any(|f| f.class == self.class) {
             self.hit += 1;
         } else if self.misses.len() < 15 {
-            self.misses.push(format!("{place:?} {name}={wire} (score {})", v.score));
+            self.misses
+                .push(format!("{place:?} {name}={wire} (score {})", v.score));
         }
     }
 
@@ -205,15 +212,22 @@ fn assert_benign(
                 let verdict = engine.inspect(&request(place, name, &wire));
                 n += 1;
                 if verdict.action == Action::Block {
-                    let why: Vec<String> =
-                        verdict.findings.iter().map(|f| format!("{} {}", f.rule_id, f.class)).collect();
+                    let why: Vec<String> = verdict
+                        .findings
+                        .iter()
+                        .map(|f| format!("{} {}", f.rule_id, f.class))
+                        .collect();
                     blocked.push(format!("{place:?} {name}={wire}: {}", why.join(", ")));
                 }
             }
         }
     }
     println!("{family} benign: {} of {n} blocked", blocked.len());
-    assert!(blocked.is_empty(), "{family} benign blocked:\n{}", blocked.join("\n"));
+    assert!(
+        blocked.is_empty(),
+        "{family} benign blocked:\n{}",
+        blocked.join("\n")
+    );
 }
 
 /// Every `k`-th combination, so the families stay a few thousand requests.
@@ -226,16 +240,43 @@ fn sample(i: &mut usize, k: usize) -> bool {
 fn ssi() {
     let engine = Engine::builtin();
     let directives: &[(&str, &[&str])] = &[
-        ("exec", &["cmd=\"id\"", "cmd='cat /etc/passwd'", "cgi=\"/cgi-bin/printenv\"", "cmd=ls"]),
-        ("include", &["virtual=\"/etc/passwd\"", "file=\"../../config.php\"", "virtual='/index.html'"]),
-        ("echo", &["var=\"DOCUMENT_NAME\"", "var=DATE_LOCAL", "encoding=\"none\" var=\"QUERY_STRING\""]),
+        (
+            "exec",
+            &[
+                "cmd=\"id\"",
+                "cmd='cat /etc/passwd'",
+                "cgi=\"/cgi-bin/printenv\"",
+                "cmd=ls",
+            ],
+        ),
+        (
+            "include",
+            &[
+                "virtual=\"/etc/passwd\"",
+                "file=\"../../config.php\"",
+                "virtual='/index.html'",
+            ],
+        ),
+        (
+            "echo",
+            &[
+                "var=\"DOCUMENT_NAME\"",
+                "var=DATE_LOCAL",
+                "encoding=\"none\" var=\"QUERY_STRING\"",
+            ],
+        ),
         ("config", &["timefmt=\"%Y\"", "errmsg=\"x\""]),
         ("fsize", &["file=\"index.shtml\""]),
         ("flastmod", &["virtual=\"/etc/shadow\""]),
         ("set", &["var=\"x\" value=\"1\""]),
         ("printenv", &[""]),
     ];
-    let spacings: &[(&str, &str, &str)] = &[("", " ", " -->"), (" ", "  ", "-->"), ("\t", "\t", ""), ("", "\n", " -->")];
+    let spacings: &[(&str, &str, &str)] = &[
+        ("", " ", " -->"),
+        (" ", "  ", "-->"),
+        ("\t", "\t", ""),
+        ("", "\n", " -->"),
+    ];
     let prefixes = ["", "hello ", "\"><", "x'>"];
     let names = ["q", "comment", "name", "page", "msg"];
     let mut t = Tally::new("ssi", Class::Ssi);
@@ -244,13 +285,22 @@ fn ssi() {
         for attr in *attrs {
             for (k, (lead, gap, tail)) in spacings.iter().enumerate() {
                 for (pi, prefix) in prefixes.iter().enumerate() {
-                    let name = if k % 2 == 0 { d.to_string() } else { d.to_uppercase() };
+                    let name = if k % 2 == 0 {
+                        d.to_string()
+                    } else {
+                        d.to_uppercase()
+                    };
                     let gap = if attr.is_empty() { "" } else { gap };
                     let p = format!("{prefix}<!--{lead}#{name}{gap}{attr}{tail}");
                     for enc in ENCODINGS {
                         for place in PLACEMENTS {
                             if carried(enc, place) && sample(&mut i, 2) {
-                                t.attack(&engine, place, names[(pi + k) % names.len()], &encode(&p, enc, place));
+                                t.attack(
+                                    &engine,
+                                    place,
+                                    names[(pi + k) % names.len()],
+                                    &encode(&p, enc, place),
+                                );
                             }
                         }
                     }
@@ -304,7 +354,12 @@ fn mail_header() {
                 for enc in ENCODINGS {
                     for place in PLACEMENTS {
                         if carried(enc, place) && sample(&mut i, 2) {
-                            t.attack(&engine, place, names[(hi + i) % names.len()], &encode(&p, enc, place));
+                            t.attack(
+                                &engine,
+                                place,
+                                names[(hi + i) % names.len()],
+                                &encode(&p, enc, place),
+                            );
                         }
                     }
                 }
@@ -347,7 +402,12 @@ fn smtp() {
                     for enc in ENCODINGS {
                         for place in PLACEMENTS {
                             if carried(enc, place) && sample(&mut i, 2) {
-                                t.attack(&engine, place, names[(ci + i) % names.len()], &encode(&p, enc, place));
+                                t.attack(
+                                    &engine,
+                                    place,
+                                    names[(ci + i) % names.len()],
+                                    &encode(&p, enc, place),
+                                );
                             }
                         }
                     }
@@ -388,7 +448,12 @@ fn imap() {
                     for enc in ENCODINGS {
                         for place in PLACEMENTS {
                             if carried(enc, place) && sample(&mut i, 3) {
-                                t.attack(&engine, place, names[(ci + i) % names.len()], &encode(&p, enc, place));
+                                t.attack(
+                                    &engine,
+                                    place,
+                                    names[(ci + i) % names.len()],
+                                    &encode(&p, enc, place),
+                                );
                             }
                         }
                     }
@@ -449,7 +514,11 @@ fn ldap() {
     for (bi, b) in breakouts.iter().enumerate() {
         for prefix in prefixes {
             for sp in spacings {
-                let b = if sp.is_empty() { b.to_string() } else { b.replacen(")(", ") (", 1) };
+                let b = if sp.is_empty() {
+                    b.to_string()
+                } else {
+                    b.replacen(")(", ") (", 1)
+                };
                 let p = format!("{prefix}{b}");
                 // The NUL case is written as sent: `%00` is its wire form.
                 let p = p.replace("%00", "\0");
@@ -462,7 +531,10 @@ fn ldap() {
                             Some(e) => encode(&p, e, place),
                             // LDAP hex escapes for the brackets, star and NUL.
                             None => transport(
-                                &p.replace('(', "\\28").replace(')', "\\29").replace('*', "\\2a").replace('\0', "\\00"),
+                                &p.replace('(', "\\28")
+                                    .replace(')', "\\29")
+                                    .replace('*', "\\2a")
+                                    .replace('\0', "\\00"),
                                 place,
                             ),
                         };

@@ -84,7 +84,12 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
     if escapes && let Cow::Owned(u) = unescape(r) {
         let text = String::from_utf8_lossy(&u).into_owned();
         if let Some((rule, span, detail)) = scan(text.as_bytes()) {
-            report(rule, span, format!("{detail}, written with LDAP escapes"), &text);
+            report(
+                rule,
+                span,
+                format!("{detail}, written with LDAP escapes"),
+                &text,
+            );
             return;
         }
         if let Some(span) = closed_then_nul(text.as_bytes()) {
@@ -101,8 +106,17 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
     {
         let layers = crate::decode::decode_layers(input.raw);
         if let Some(span) = closed_then_nul(cap(layers.as_bytes())) {
-            let shown = if layers.as_bytes().get(span.start + 1) == Some(&0) { "NUL" } else { "%00" };
-            report(NUL_TRUNCATION, close..close + 1, format!("`)` then {shown}"), input.decoded);
+            let shown = if layers.as_bytes().get(span.start + 1) == Some(&0) {
+                "NUL"
+            } else {
+                "%00"
+            };
+            report(
+                NUL_TRUNCATION,
+                close..close + 1,
+                format!("`)` then {shown}"),
+                input.decoded,
+            );
         }
     }
 }
@@ -140,7 +154,10 @@ fn scan(s: &[u8]) -> Option<(u32, Range<usize>, String)> {
             return Some((
                 BREAKOUT,
                 i..a.end,
-                format!("`{shown}` closes the filter and adds a condition on {}", a.attr),
+                format!(
+                    "`{shown}` closes the filter and adds a condition on {}",
+                    a.attr
+                ),
             ));
         }
     }
@@ -241,7 +258,9 @@ fn match_all(s: &[u8]) -> Option<Range<usize>> {
     while let Some(k) = memchr::memmem::find(&s[from..], b"=*").map(|k| from + k) {
         from = k + 2;
         let before = s[..k].trim_ascii_end();
-        if before.len() >= NAME.len() && before[before.len() - NAME.len()..].eq_ignore_ascii_case(NAME) {
+        if before.len() >= NAME.len()
+            && before[before.len() - NAME.len()..].eq_ignore_ascii_case(NAME)
+        {
             return Some(before.len() - NAME.len()..k + 2);
         }
     }
@@ -339,7 +358,10 @@ mod tests {
 
     #[test]
     fn breakouts_are_found_and_named() {
-        assert_eq!(found("*)(uid=*))(|(uid=*"), vec![(BREAKOUT, ")(uid=*".to_owned())]);
+        assert_eq!(
+            found("*)(uid=*))(|(uid=*"),
+            vec![(BREAKOUT, ")(uid=*".to_owned())]
+        );
         assert_eq!(found("admin)(|(password=*)")[0].0, BREAKOUT);
         assert_eq!(found("x)(&")[0].0, BREAKOUT);
         assert_eq!(found("admin) (!(cn=x))")[0].0, BREAKOUT);
@@ -368,7 +390,10 @@ mod tests {
         };
         assert_eq!(run("admin)\0", "admin)"), vec![NUL_TRUNCATION]);
         assert_eq!(run("x\\29\\28uid=*", "x\u{2}9\u{2}8uid=*"), vec![BREAKOUT]);
-        assert_eq!(run("admin\\29\\00", "admin\u{2}9\u{0}0"), vec![NUL_TRUNCATION]);
+        assert_eq!(
+            run("admin\\29\\00", "admin\u{2}9\u{0}0"),
+            vec![NUL_TRUNCATION]
+        );
     }
 
     #[test]

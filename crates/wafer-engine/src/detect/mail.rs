@@ -18,7 +18,9 @@
 //!   `STARTTLS` alone);
 //! - an IMAP tagged command (`a1 LOGIN user pass`, `A2 SELECT INBOX`,
 //!   `x FETCH 1:* (FLAGS)`, `t UID FETCH`, `z CAPABILITY`, `z LOGOUT`, …)
-//!   whose arguments fit the command.
+//!   whose arguments fit the command;
+//! - a POP3 command with its arguments (`RETR 1`, `TOP 1 2`, `APOP user
+//!   digest`).
 //!
 //! How much a line weighs depends on where the value sits. A value that
 //! should be one line (a query argument, a cookie, a header, or a field named
@@ -26,7 +28,10 @@
 //! attack with any of them. In multi-line text (a comment, a message) a line
 //! that adds recipients or rewrites the message (`Bcc:` with an address,
 //! `Content-Type:`), an envelope command, an upper-case command, or two
-//! command lines are; a lone `Subject:` or `quit` line is paranoia 2.
+//! command lines are, and so is any command in text that opens with a line
+//! break; a lone `Subject:` or `quit` line is paranoia 2. IMAP prose
+//! (`I select it`, `1 select the file`) needs an upper-case command or a
+//! client-style tag mixing letters and digits (`a001`).
 //! Documents (see [`crate::document`]) make all of it weak evidence.
 //!
 //! **Cost.** One `memchr2` for CR/LF rejects every one-line value; lines are
@@ -51,6 +56,7 @@ super::detector_rules! { Mail;
     SMTP = 1753, Critical, 1, "SMTP command after a line break (MAIL FROM, RCPT TO, DATA, HELO, QUIT)";
     IMAP = 1754, Critical, 1, "IMAP tagged command after a line break (a1 LOGIN, SELECT, FETCH, LOGOUT)";
     COMMAND_IN_TEXT = 1755, Critical, 2, "mail protocol command on a line of multi-line text";
+    POP3 = 1756, Critical, 1, "POP3 command after a line break (RETR, TOP, APOP)";
 }
 
 /// Bytes of a value we look at.
@@ -110,6 +116,9 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
         return;
     };
     let one_line = one_line_field(input);
+    // Text opening with a line break has no first line of its own: what
+    // follows was written to start a line somewhere else.
+    let lead_break = v[..first_break].trim_ascii().is_empty();
     let mut commands = 0;
     let mut weak: Option<(u32, Range<usize>, String)> = None;
     for (line, brk) in lines_after(v, first_break) {
@@ -130,10 +139,18 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
                 };
                 (rule, format!("`{name}:` header after {brk}"))
             }
-            Line::Command { proto, what, strong } => {
+            Line::Command {
+                proto,
+                what,
+                strong,
+            } => {
                 commands += 1;
-                let rule = if one_line || strong || commands >= 2 {
-                    if proto == "SMTP" { SMTP } else { IMAP }
+                let rule = if one_line || strong || lead_break || commands >= 2 {
+                    match proto {
+                        "SMTP" => SMTP,
+                        "POP3" => POP3,
+                        _ => IMAP,
+                    }
                 } else {
                     COMMAND_IN_TEXT
                 };
@@ -177,7 +194,15 @@ fn one_line_field(input: &Input<'_>) -> bool {
         || squashed.contains("replyto")
         || matches!(
             squashed.as_str(),
-            "to" | "from" | "cc" | "bcc" | "rcpt" | "title" | "login" | "user" | "mailbox" | "folder"
+            "to" | "from"
+                | "cc"
+                | "bcc"
+                | "rcpt"
+                | "title"
+                | "login"
+                | "user"
+                | "mailbox"
+                | "folder"
         )
 }
 
@@ -218,8 +243,15 @@ fn lines_after(v: &[u8], first: usize) -> impl Iterator<Item = (Range<usize>, &'
 }
 
 enum Line {
-    Header { name: String, strong: bool },
-    Command { proto: &'static str, what: String, strong: bool },
+    Header {
+        name: String,
+        strong: bool,
+    },
+    Command {
+        proto: &'static str,
+        what: String,
+        strong: bool,
+    },
 }
 
 /// What the line `r` of `v` is, if it is a header or a command.
@@ -228,7 +260,10 @@ fn read_line(v: &[u8], r: Range<usize>) -> Option<Line> {
     if line.is_empty() {
         return None;
     }
-    header(line).or_else(|| smtp(line)).or_else(|| imap(line))
+    header(line)
+        .or_else(|| smtp(line))
+        .or_else(|| pop3(line))
+        .or_else(|| imap(line))
 }
 
 fn header(line: &[u8]) -> Option<Line> {
@@ -270,7 +305,10 @@ fn words(line: &[u8]) -> Vec<&[u8]> {
         }
         let start = i;
         if line[i] == b'"' {
-            i += 1 + line[i + 1..].iter().position(|&c| c == b'"').map_or(line.len() - i - 1, |k| k + 1);
+            i += 1 + line[i + 1..]
+                .iter()
+                .position(|&c| c == b'"')
+                .map_or(line.len() - i - 1, |k| k + 1);
         } else {
             while line.get(i).is_some_and(|c| !c.is_ascii_whitespace()) {
                 i += 1;
@@ -307,8 +345,16 @@ fn smtp(line: &[u8]) -> Option<Line> {
             && rest[kw.len()..].trim_ascii_start().starts_with(b":")
     };
     if (eq(verb, "mail") && envelope("from")) || (eq(verb, "rcpt") && envelope("to")) {
-        let what = format!("{} {}", shown(1), if eq(verb, "mail") { "FROM" } else { "TO" });
-        return Some(Line::Command { proto: "SMTP", what, strong: true });
+        let what = format!(
+            "{} {}",
+            shown(1),
+            if eq(verb, "mail") { "FROM" } else { "TO" }
+        );
+        return Some(Line::Command {
+            proto: "SMTP",
+            what,
+            strong: true,
+        });
     }
     let hostish = |x: &[u8]| {
         x.iter()
@@ -317,7 +363,12 @@ fn smtp(line: &[u8]) -> Option<Line> {
     let fits = match (w.len(), verb.to_ascii_lowercase().as_slice()) {
         (2, b"helo" | b"ehlo") => hostish(w[1]),
         (2, b"vrfy" | b"expn") => true,
-        (2 | 3, b"auth") => w[1].iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-') && upper(w[1]),
+        // `AUTH PLAIN`, `AUTH user base64-secret`.
+        (2 | 3, b"auth") => {
+            w[1].iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+                && (upper(w[1]) || w.get(2).is_some_and(|x| base64ish(x)))
+        }
+        (1 | 2, b"help") => true,
         (2 | 3, b"bdat") => w[1].iter().all(u8::is_ascii_digit),
         (1, b"data" | b"quit" | b"rset" | b"noop" | b"starttls" | b"turn") => true,
         _ => false,
@@ -325,6 +376,29 @@ fn smtp(line: &[u8]) -> Option<Line> {
     fits.then(|| Line::Command {
         proto: "SMTP",
         what: shown(2),
+        strong: upper(verb),
+    })
+}
+
+fn base64ish(w: &[u8]) -> bool {
+    w.len() >= 8
+        && w.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='))
+}
+
+fn pop3(line: &[u8]) -> Option<Line> {
+    let w = words(line);
+    let verb = *w.first()?;
+    let num = |x: &[u8]| !x.is_empty() && x.iter().all(u8::is_ascii_digit);
+    let fits = match (w.len(), verb.to_ascii_lowercase().as_slice()) {
+        (2, b"retr" | b"dele" | b"list" | b"uidl") => num(w[1]),
+        (3, b"top") => num(w[1]) && num(w[2]),
+        (3, b"apop") => w[2].len() == 32 && w[2].iter().all(u8::is_ascii_hexdigit),
+        _ => false,
+    };
+    fits.then(|| Line::Command {
+        proto: "POP3",
+        what: String::from_utf8_lossy(&w[..w.len().min(2)].join(&b' ')).to_ascii_uppercase(),
         strong: upper(verb),
     })
 }
@@ -370,14 +444,18 @@ fn imap(line: &[u8]) -> Option<Line> {
     let w = words(line);
     let (&tag, &cmd) = (w.first()?, w.get(1)?);
     let tag_ok = tag.len() <= 16
-        && tag.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'));
+        && tag
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'));
     let &(name, min, max) = IMAP_COMMANDS.iter().find(|(n, _, _)| eq(cmd, n))?;
     let args = &w[2..];
     if !tag_ok || args.len() < min || args.len() > max {
         return None;
     }
     let seq = |x: &[u8]| {
-        !x.is_empty() && x.iter().all(|c| c.is_ascii_digit() || matches!(c, b'*' | b':' | b','))
+        !x.is_empty()
+            && x.iter()
+                .all(|c| c.is_ascii_digit() || matches!(c, b'*' | b':' | b','))
     };
     let args_ok = match name {
         "fetch" | "store" | "copy" | "move" => seq(args[0]),
@@ -387,9 +465,12 @@ fn imap(line: &[u8]) -> Option<Line> {
         "status" => args[1].starts_with(b"("),
         _ => true,
     };
-    // Prose (`I select it`) has a lower-case verb and a tag without digits.
-    let strong = upper(cmd) && (tag.iter().any(u8::is_ascii_digit) || tag.len() <= 4);
-    let plausible = upper(cmd) || tag.iter().any(u8::is_ascii_digit);
+    // Prose (`I select it`, `1 select the file`) has a lower-case verb and
+    // a tag of letters or of digits; client tags mix them (`a001`, `A1`).
+    let digit = tag.iter().any(u8::is_ascii_digit);
+    let mixed = digit && tag.iter().any(u8::is_ascii_alphabetic);
+    let strong = mixed || (upper(cmd) && (digit || tag.len() <= 4));
+    let plausible = upper(cmd) || mixed;
     (args_ok && plausible).then(|| Line::Command {
         proto: "IMAP",
         what: format!(
@@ -412,22 +493,49 @@ mod tests {
 
     #[test]
     fn headers_after_a_break_are_found() {
-        assert_eq!(ids(Part::QueryArg, "q", "a@b.c\r\nBcc: x@evil.test"), vec![HEADER_ONE_LINE]);
-        assert_eq!(ids(Part::BodyArg, "email", "a@b.c\nSubject: hi"), vec![HEADER_ONE_LINE]);
-        assert_eq!(ids(Part::BodyArg, "comment", "hello\nBcc: x@evil.test"), vec![HEADER]);
-        assert_eq!(ids(Part::BodyArg, "comment", "hello\nSubject: hi"), vec![HEADER_IN_TEXT]);
+        assert_eq!(
+            ids(Part::QueryArg, "q", "a@b.c\r\nBcc: x@evil.test"),
+            vec![HEADER_ONE_LINE]
+        );
+        assert_eq!(
+            ids(Part::BodyArg, "email", "a@b.c\nSubject: hi"),
+            vec![HEADER_ONE_LINE]
+        );
+        assert_eq!(
+            ids(Part::BodyArg, "comment", "hello\nBcc: x@evil.test"),
+            vec![HEADER]
+        );
+        assert_eq!(
+            ids(Part::BodyArg, "comment", "hello\nSubject: hi"),
+            vec![HEADER_IN_TEXT]
+        );
         let h = hits(check, Part::BodyArg, Some("to"), "a@b.c\r\nCc: x@y.z");
         assert_eq!(h[0].detail.as_deref(), Some("`Cc:` header after CRLF"));
     }
 
     #[test]
     fn protocol_commands_after_a_break_are_found() {
-        assert_eq!(ids(Part::QueryArg, "mbox", "INBOX\r\na1 LOGIN user pass"), vec![IMAP]);
+        assert_eq!(
+            ids(Part::QueryArg, "mbox", "INBOX\r\na1 LOGIN user pass"),
+            vec![IMAP]
+        );
         assert_eq!(ids(Part::Cookie, "c", "x\r\nV100 CAPABILITY"), vec![IMAP]);
-        assert_eq!(ids(Part::BodyArg, "msg", "x\nMAIL FROM:<a@b.c>"), vec![SMTP]);
+        assert_eq!(
+            ids(Part::BodyArg, "msg", "x\nMAIL FROM:<a@b.c>"),
+            vec![SMTP]
+        );
         assert_eq!(ids(Part::BodyArg, "msg", "x\nquit"), vec![COMMAND_IN_TEXT]);
+        assert_eq!(
+            ids(Part::BodyArg, "textarea", "\r\na002 copy 2:4 MEETING"),
+            vec![IMAP]
+        );
+        assert_eq!(ids(Part::QueryArg, "q", "\r\nTOP 1 2"), vec![POP3]);
+        assert_eq!(ids(Part::QueryArg, "q", "\r\nHELP Postmaster"), vec![SMTP]);
         assert_eq!(ids(Part::BodyArg, "msg", "x\nQUIT"), vec![SMTP]);
-        assert_eq!(ids(Part::BodyArg, "email", "x\\r\\nBcc: a@b.c"), vec![HEADER_ONE_LINE]);
+        assert_eq!(
+            ids(Part::BodyArg, "email", "x\\r\\nBcc: a@b.c"),
+            vec![HEADER_ONE_LINE]
+        );
         assert!(ids(Part::QueryArg, "f", "C:\\new\\report.txt").is_empty());
         let h = hits(check, Part::QueryArg, Some("q"), "x\nrcpt to: <v@e.t>");
         assert_eq!(h[0].detail.as_deref(), Some("SMTP `RCPT TO` after LF"));
@@ -443,6 +551,7 @@ mod tests {
             "Line one\r\n\r\nLine two: details",
             "See you at noon\nquit smoking",
             "Data\nAnalysis",
+            "Steps:\n1 select the file\n2 delete it",
         ] {
             assert!(ids(Part::BodyArg, "comment", v).is_empty(), "{v}");
         }

@@ -136,10 +136,11 @@ fn directive(v: &[u8], at: usize) -> Option<Directive<'_>> {
     if after == name_end {
         return None;
     }
-    let attr_end = after + v[after..]
-        .iter()
-        .position(|c| !c.is_ascii_alphabetic())
-        .unwrap_or(v.len() - after);
+    let attr_end = after
+        + v[after..]
+            .iter()
+            .position(|c| !c.is_ascii_alphabetic())
+            .unwrap_or(v.len() - after);
     if attr_end == after {
         return None;
     }
@@ -204,13 +205,24 @@ mod tests {
             found(r#"<!--#exec cmd="id" -->"#),
             vec![(EXEC, r#"<!--#exec cmd="id""#.to_owned())]
         );
-        assert_eq!(found("x<!-- #INCLUDE  virtual = '/etc/passwd'-->")[0].0, INCLUDE);
+        assert_eq!(
+            found("x<!-- #INCLUDE  virtual = '/etc/passwd'-->")[0].0,
+            INCLUDE
+        );
         assert_eq!(found("<!--#echo var=DOCUMENT_ROOT -->")[0].0, DIRECTIVE);
         assert_eq!(found("<!--#printenv -->")[0].0, DIRECTIVE);
         assert_eq!(found("<!--#printenv")[0].0, DIRECTIVE);
         assert_eq!(found("<!--#fsize file=\"index.html\"-->")[0].0, INCLUDE);
-        let h = crate::detect::testing::hits(check, Part::Cookie, Some("c"), "<!--#exec cgi=\"/cgi-bin/x.cgi\"-->");
-        assert_eq!(h[0].detail.as_deref(), Some("`exec` directive, cgi=/cgi-bin/x.cgi"));
+        let h = crate::detect::testing::hits(
+            check,
+            Part::Cookie,
+            Some("c"),
+            "<!--#exec cgi=\"/cgi-bin/x.cgi\"-->",
+        );
+        assert_eq!(
+            h[0].detail.as_deref(),
+            Some("`exec` directive, cgi=/cgi-bin/x.cgi")
+        );
     }
 
     #[test]
