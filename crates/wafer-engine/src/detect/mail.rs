@@ -180,7 +180,7 @@ fn one_line_field(input: &Input<'_>) -> bool {
     };
     // The last key of a JSON path or a form array (`user.email`, `to[]`).
     let last = name
-        .rsplit(|c: char| matches!(c, '.' | '[' | '/'))
+        .rsplit(['.', '[', '/'])
         .find(|s| !s.trim_end_matches(']').is_empty())
         .unwrap_or(name)
         .trim_end_matches(']')
@@ -470,7 +470,15 @@ fn imap(line: &[u8]) -> Option<Line> {
     let digit = tag.iter().any(u8::is_ascii_digit);
     let mixed = digit && tag.iter().any(u8::is_ascii_alphabetic);
     let strong = mixed || (upper(cmd) && (digit || tag.len() <= 4));
-    let plausible = upper(cmd) || mixed;
+    // `STORE 2 +FLAGS (\Deleted)` says IMAP whatever its case.
+    let flags = name == "store" && {
+        let f = args[1]
+            .strip_prefix(b"+")
+            .or_else(|| args[1].strip_prefix(b"-"));
+        let f = f.unwrap_or(args[1]);
+        f.len() >= 5 && f[..5].eq_ignore_ascii_case(b"flags")
+    };
+    let plausible = upper(cmd) || mixed || flags;
     (args_ok && plausible).then(|| Line::Command {
         proto: "IMAP",
         what: format!(
@@ -530,6 +538,10 @@ mod tests {
             vec![IMAP]
         );
         assert_eq!(ids(Part::QueryArg, "q", "\r\nTOP 1 2"), vec![POP3]);
+        assert_eq!(
+            ids(Part::BodyArg, "text", "\r\nd store 2 +FLAGS (\\Deleted)"),
+            vec![IMAP]
+        );
         assert_eq!(ids(Part::QueryArg, "q", "\r\nHELP Postmaster"), vec![SMTP]);
         assert_eq!(ids(Part::BodyArg, "msg", "x\nQUIT"), vec![SMTP]);
         assert_eq!(
