@@ -487,6 +487,19 @@ fn mail_benign() {
             "Dear sir,\r\n\r\nplease find my address below.\r\n12 High St",
         ],
     );
+    // JSON text carried in one-line fields: escaped line breaks, labels.
+    assert_benign(
+        &engine,
+        "mail (escaped breaks)",
+        &PLACEMENTS,
+        &["q", "state", "note"],
+        &[
+            r"Meeting notes\nDate: Monday\nPriority: high",
+            r"C:\new\report.txt",
+            r"first\r\nsecond: third",
+            r"Ship to\nJohn Smith\n12 High St",
+        ],
+    );
 }
 
 #[test]

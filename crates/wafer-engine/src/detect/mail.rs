@@ -86,20 +86,17 @@ const BODY_HEADERS: &[&str] = &[
     "content-disposition",
     "mime-version",
 ];
-/// Other headers: strong only in a one-line field.
+/// Other headers: strong only in a one-line field. Headers named by an
+/// everyday word (`Date:`, `Priority:`, `Comments:`) are left out: notes
+/// are written with such labels.
 const OTHER_HEADERS: &[&str] = &[
     "subject",
-    "date",
     "message-id",
     "in-reply-to",
     "references",
     "x-mailer",
     "x-priority",
     "received",
-    "importance",
-    "priority",
-    "comments",
-    "keywords",
 ];
 
 /// Checks one value.
@@ -130,7 +127,11 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
             // body the parser did not take, a message uploaded), not a field.
             Line::Header { .. } if input.location.part == Part::Body => continue,
             Line::Header { name, strong } => {
-                let rule = if one_line {
+                // A break written as an escape in a one-line field is often
+                // JSON text carried in a query or cookie: only a header that
+                // adds recipients or rewrites the body is enough there.
+                let escaped = brk.starts_with("an escaped") && !mail_named(input);
+                let rule = if one_line && (strong || !escaped) {
                     HEADER_ONE_LINE
                 } else if strong {
                     HEADER
@@ -172,9 +173,12 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
 /// Whether the value should be one line: anything but a body field, or a
 /// body field named like a header or an address.
 fn one_line_field(input: &Input<'_>) -> bool {
-    if !matches!(input.location.part, Part::BodyArg | Part::Body) {
-        return true;
-    }
+    !matches!(input.location.part, Part::BodyArg | Part::Body) || mail_named(input)
+}
+
+/// Whether the field is named like a mail header or an address (`email`,
+/// `to`, `subject`, `user.name`, `to[]`), wherever it sits.
+fn mail_named(input: &Input<'_>) -> bool {
     let Some(name) = input.location.name.as_deref() else {
         return false;
     };
@@ -549,6 +553,10 @@ mod tests {
             vec![HEADER_ONE_LINE]
         );
         assert!(ids(Part::QueryArg, "f", "C:\\new\\report.txt").is_empty());
+        assert_eq!(
+            ids(Part::QueryArg, "q", "x\\nSubject: hi"),
+            vec![HEADER_IN_TEXT]
+        );
         let h = hits(check, Part::QueryArg, Some("q"), "x\nrcpt to: <v@e.t>");
         assert_eq!(h[0].detail.as_deref(), Some("SMTP `RCPT TO` after LF"));
     }
