@@ -309,6 +309,11 @@ fn ssi() {
         }
     }
     t.assert_rate();
+}
+
+#[test]
+fn ssi_benign() {
+    let engine = Engine::builtin();
     assert_benign(
         &engine,
         "ssi",
@@ -558,6 +563,11 @@ fn ldap() {
         }
     }
     t.assert_rate();
+}
+
+#[test]
+fn ldap_benign() {
+    let engine = Engine::builtin();
     assert_benign(
         &engine,
         "ldap",
