@@ -8,7 +8,9 @@
 //!
 //! Id ranges: 1001-1099 protocol, 1100-1199 SQL, 1200-1299 XSS,
 //! 1300-1399 command injection, 1400-1499 traversal/LFI, 1500-1599 RFI/SSRF,
-//! 1600-1699 uploads, 1850-1899 NoSQL operator injection.
+//! 1600-1699 uploads, 1700-1749 server-side includes, 1750-1799 mail
+//! (IMAP/SMTP/header) injection, 1800-1849 LDAP filter injection, 1850-1899
+//! NoSQL operator injection.
 
 use std::ops::Range;
 
@@ -16,9 +18,12 @@ use crate::finding::{Class, Severity};
 use crate::request::Location;
 
 pub mod cmdi;
+pub mod ldap;
+pub mod mail;
 pub mod nosql;
 pub mod protocol;
 pub mod sqli;
+pub mod ssi;
 pub mod ssrf;
 pub mod traversal;
 pub mod upload;
@@ -154,6 +159,9 @@ pub fn check_value(input: &Input<'_>, out: &mut Vec<Hit>) {
     cmdi::check(input, out);
     traversal::check(input, out);
     ssrf::check(input, out);
+    ssi::check(input, out);
+    mail::check(input, out);
+    ldap::check(input, out);
     nosql::check(input, out);
 }
 
@@ -163,7 +171,7 @@ pub fn all_rules() -> impl Iterator<Item = &'static DetectorRule> {
 }
 
 /// Every detector, by its module's name, with its checks.
-pub fn detectors() -> [(&'static str, &'static [DetectorRule]); 8] {
+pub fn detectors() -> [(&'static str, &'static [DetectorRule]); 11] {
     [
         ("protocol", protocol::RULES),
         ("sqli", sqli::RULES),
@@ -172,6 +180,9 @@ pub fn detectors() -> [(&'static str, &'static [DetectorRule]); 8] {
         ("traversal", traversal::RULES),
         ("ssrf", ssrf::RULES),
         ("upload", upload::RULES),
+        ("ssi", ssi::RULES),
+        ("mail", mail::RULES),
+        ("ldap", ldap::RULES),
         ("nosql", nosql::RULES),
     ]
 }
@@ -331,11 +342,14 @@ mod tests {
             (traversal::RULES, 1400),
             (ssrf::RULES, 1500),
             (upload::RULES, 1600),
+            (ssi::RULES, 1700),
+            (mail::RULES, 1750),
+            (ldap::RULES, 1800),
             (nosql::RULES, 1850),
         ] {
             for r in rules {
                 assert!(
-                    (lo..lo + 100).contains(&r.id),
+                    (lo..lo + if lo >= 1700 { 50 } else { 100 }).contains(&r.id),
                     "rule {} outside {lo}..",
                     r.id
                 );

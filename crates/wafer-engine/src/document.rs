@@ -81,7 +81,7 @@ pub fn looks_structured(raw: &str) -> bool {
 }
 
 /// Whether a finding of `class` that matched `matched` in the document
-/// `raw` counts in full: live markup and template code (they act where a
+/// `raw` counts in full: live markup, template code and SSI directives (they act where a
 /// document lands, a page), and protocol findings (a request or header
 /// smuggled in a value acts on the way, wherever it lands). SQL and shell
 /// findings count in full only as a line's breakout (see
@@ -89,7 +89,7 @@ pub fn looks_structured(raw: &str) -> bool {
 pub fn counts_in_full(class: Class, raw: &str, matched: &str) -> bool {
     match class {
         Class::Protocol => true,
-        Class::Xss | Class::Php | Class::Ssti => written_as_markup(raw, matched),
+        Class::Xss | Class::Php | Class::Ssti | Class::Ssi => written_as_markup(raw, matched),
         _ => false,
     }
 }
