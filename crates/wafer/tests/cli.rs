@@ -128,6 +128,7 @@ fn rules_list_shows_every_class() {
     let rules: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
     for class in [
         "sqli", "xss", "rce", "lfi", "rfi", "ssrf", "php", "java", "ssti", "scanner", "protocol",
+        "nosqli", "ssi", "mail", "ldapi",
     ] {
         assert!(rules.iter().any(|r| r["class"] == class), "no {class} rule");
     }

@@ -210,7 +210,13 @@ fn windows(rest: &str, fileish: bool) -> Option<Strength> {
         return None;
     }
     let system = WINDOWS_DIRS.contains(&top.as_str());
-    Some(strength(system || fileish || has_file_ext(rest)))
+    // As under `/opt` or `/tmp`: outside the system's directories a path is
+    // a file read only in a file-like parameter, or when it names a file two
+    // levels down (`C:\new\report.txt` in `state` may be a label).
+    let below = rest.split(['\\', '/']).filter(|s| !s.is_empty()).count() - 1;
+    Some(strength(
+        system || fileish || (below >= 2 && has_file_ext(rest)),
+    ))
 }
 
 #[cfg(test)]
@@ -239,6 +245,12 @@ mod tests {
         assert_eq!(s("/bin/c?t", "x"), Some(Strength::Strong));
         assert_eq!(s("/home/u/app/.env", "next"), Some(Strength::Strong));
         assert_eq!(s("c:\\windows\\win.ini", "x"), Some(Strength::Strong));
+        assert_eq!(s("C:\\new\\report.txt", "state"), Some(Strength::Weak));
+        assert_eq!(s("C:\\new\\report.txt", "file"), Some(Strength::Strong));
+        assert_eq!(
+            s("D:\\site\\app\\web.config.php", "q"),
+            Some(Strength::Strong)
+        );
         assert_eq!(s("\\\\srv\\share\\a.doc", "x"), Some(Strength::Strong));
         for (v, n) in [
             ("/products/shoes", "path"),
