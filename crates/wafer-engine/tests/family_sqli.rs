@@ -517,3 +517,51 @@ fn benign_sql_look_alikes_pass() {
     );
     assert!(blocked.is_empty(), "blocked {blocked:#?}");
 }
+
+/// Numbers sent to overflow a type, × sign × placement; look-alikes that are
+/// ordinary large numbers must pass.
+#[test]
+fn overflow_probes_are_blocked_and_ordinary_numbers_pass() {
+    let engine = Engine::builtin();
+    let probes = [
+        "2147483648",
+        "2147483649",
+        "4294967295",
+        "4294967296",
+        "9223372036854775808",
+        "18446744073709551615",
+        "18446744073709551616",
+        "2.2250738585072011e-308",
+        "2.2250738585072007e-308",
+        "1e309",
+        "1.7976931348623159e+308",
+    ];
+    let mut missed = Vec::new();
+    for p in probes {
+        for sign in ["", "-"] {
+            let v = format!("{sign}{p}");
+            for placement in PLACEMENTS {
+                if engine.inspect(&place(placement, "percent", &v)).action != Action::Block {
+                    missed.push(format!("{placement}: {v}"));
+                }
+            }
+        }
+    }
+    assert!(missed.is_empty(), "missed {missed:#?}");
+    let ordinary = [
+        "2147483647",
+        "1234567890",
+        "4294967",
+        "42949672960123",
+        "1e30",
+        "2.5e-3",
+        "1700000000000",
+        "9007199254740991",
+    ];
+    for v in ordinary {
+        for placement in PLACEMENTS {
+            let verdict = engine.inspect(&place(placement, "percent", v));
+            assert_ne!(verdict.action, Action::Block, "{placement}: {v}");
+        }
+    }
+}
