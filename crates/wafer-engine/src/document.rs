@@ -182,6 +182,53 @@ fn literal_tag(raw: &str, name: &str) -> bool {
     })
 }
 
+/// Shortest value judged as a binary blob.
+pub const MIN_BLOB_CHARS: usize = 256;
+/// Characters each side of a match that [`binary_around`] looks at.
+const BLOB_WINDOW: usize = 24;
+
+/// A character that text does not hold: a control other than tab and line
+/// breaks (C0 and C1), or one lost in decoding.
+fn is_binaryish(c: char) -> bool {
+    c == '\u{FFFD}' || (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// Whether a value is binary data carried as text: a session-replay or
+/// compressed payload in a JSON string, a file PUT raw. At least
+/// [`MIN_BLOB_CHARS`] long, over a tenth of it control bytes and undecodable
+/// sequences (random bytes read as text hold about a quarter).
+pub fn is_binary_blob(text: &str) -> bool {
+    if text.len() < MIN_BLOB_CHARS {
+        return false;
+    }
+    let (mut total, mut odd) = (0usize, 0usize);
+    for c in text.chars() {
+        total += 1;
+        odd += usize::from(is_binaryish(c));
+    }
+    total >= MIN_BLOB_CHARS && odd * 10 > total
+}
+
+/// Whether the match at `span` in `text` (part of a binary blob) is noise of
+/// that blob: a quarter or more of the characters on each side of it are
+/// binary (controls, undecodable, or bytes past ASCII read as Latin-1). An injection lands in text that a query or a shell parses, so its
+/// own surroundings are text even when the value holds binary elsewhere.
+pub fn binary_around(text: &str, span: &std::ops::Range<usize>) -> bool {
+    let (Some(before), Some(after)) = (text.get(..span.start), text.get(span.end..)) else {
+        return false;
+    };
+    let dense = |it: &mut dyn Iterator<Item = char>| {
+        let (mut n, mut odd) = (0usize, 0usize);
+        for c in it.take(BLOB_WINDOW) {
+            n += 1;
+            // Bytes read as Latin-1 (or escaped in JSON) show as that range.
+            odd += usize::from(is_binaryish(c) || ('\u{80}'..='\u{ff}').contains(&c));
+        }
+        n > 0 && odd * 4 >= n
+    };
+    dense(&mut before.chars().rev()) && dense(&mut after.chars())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

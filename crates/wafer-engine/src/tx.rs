@@ -273,7 +273,9 @@ impl<'e> Transaction<'e> {
         // A raw body that is binary data under a textual (or missing) type, as
         // protobuf and compressed uploads often are, has NULs and control bytes
         // by nature: that is not evidence. Its text is still inspected.
-        if !(location.part == Part::Body && body::sniff::looks_binary(prefix(raw, 4096))) {
+        // So is binary data carried in a field (see `document::is_binary_blob`).
+        let blob = document::is_binary_blob(&layers);
+        if !(blob || location.part == Part::Body && body::sniff::looks_binary(prefix(raw, 4096))) {
             protocol::check_value(location, raw, &layers, hits);
         }
         let decoded = decode::remove_nulls(&layers);
@@ -284,6 +286,21 @@ impl<'e> Transaction<'e> {
             paranoia: self.settings().paranoia,
         };
         detect::check_value(&input, hits);
+        // Binary data carried as text (a session replay, a compressed upload)
+        // matches signatures by chance; a match amid its noise is not an
+        // injection (see `document::binary_around`).
+        if blob {
+            let mut i = hits_before;
+            while i < hits.len() {
+                let h = &hits[i];
+                let span = h.span.clone().filter(|r| detect::is_span(&h.value, r));
+                if span.is_some_and(|r| document::binary_around(&h.value, &r)) {
+                    hits.remove(i);
+                } else {
+                    i += 1;
+                }
+            }
+        }
         // Paranoia 2 and up judge documents like any value: the leniency is a
         // trade (a whole injection padded into a document passes) that only
         // the default level makes.
@@ -315,6 +332,9 @@ impl<'e> Transaction<'e> {
             engine
                 .rules
                 .matches_decoded(location, raw, &decoded, settings.paranoia, &|_| true);
+        if blob {
+            matches.retain(|m| !document::binary_around(&m.text, &(m.start..m.end)));
+        }
         let found = !matches.is_empty() || hits.len() > hits_before;
         if self
             .local
