@@ -75,6 +75,11 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
     }
     let v = input.decoded.as_bytes();
     let v = &v[..v.len().min(MAX_SCAN)];
+    // Most values have no `<` at all: one SIMD pass, before a substring
+    // searcher is set up.
+    if memchr::memchr(b'<', v).is_none() {
+        return;
+    }
     for at in memchr::memmem::find_iter(v, b"<!--") {
         if let Some(d) = directive(v, at) {
             let span = super::snap(input.decoded, at..d.end);

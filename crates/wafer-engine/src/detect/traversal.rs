@@ -117,23 +117,23 @@ pub fn check(input: &Input<'_>, out: &mut Vec<Hit>) {
     if let Some((w, at)) = wrapper(v) {
         push(out, WRAPPER, at..url_end(v, at), format!("`{w}`"));
     }
-    // Most values need no rewriting: only copy when there is something to fold.
-    let folded: ([u8; MAX_SCAN], usize);
-    // For a folded value, where each of its bytes came from in `v`.
-    let mut from = [0u16; MAX_SCAN];
+    // Most values need no rewriting: only copy when there is something to
+    // fold, and only then pay for zeroing the buffers (12 KiB).
     let needs = odd
         || v.contains(&b'\\')
         || memchr::memmem::find(v, b"//").is_some()
         || memchr::memmem::find(v, b"/./").is_some();
     let mut lookalike = false;
-    let norm: &[u8] = if needs {
-        let mut buf = [0u8; MAX_SCAN];
+    // The folded value, and where each of its bytes came from in `v`.
+    let store: ([u8; MAX_SCAN], [u16; MAX_SCAN], usize);
+    let (norm, from): (&[u8], &[u16]) = if needs {
+        let (mut buf, mut from) = ([0u8; MAX_SCAN], [0u16; MAX_SCAN]);
         let (n, odd_folded) = fold::normalize(v, &mut buf, &mut from);
         lookalike = odd_folded;
-        folded = (buf, n);
-        &folded.0[..folded.1]
+        store = (buf, from, n);
+        (&store.0[..store.2], &store.1[..])
     } else {
-        v
+        (v, &[])
     };
     // A range of `norm` as a range of `v`.
     let in_v = |r: Range<usize>| -> Range<usize> {
