@@ -280,3 +280,62 @@ fn editor_buffers_with_indented_headers_are_allowed() {
     assert_allowed(&engine, "YAML editor buffers", &editor_buffers());
     assert_blocked(&engine, "header injection", &header_injections());
 }
+
+/// XMP packet wrappers (`<?xpacket begin="?" id="W5M0..."?>`) as image
+/// editors and DAM uploaders copy them into metadata fields: the BOM inside
+/// `begin=""` turns into a `?` through a charset round trip, and a lone `?`
+/// between two quotes is a quoted literal, not PostgreSQL's jsonb `?`
+/// operator standing between two operands.
+fn xmp_packets() -> Vec<Request> {
+    let mut out = Vec::new();
+    let heads = ["xpacket", "XPACKET", "xPacket"];
+    let ids = ["W5M0MpCehiHzreSzNTczkc9d", "test", "0", "xmp-1"];
+    let fields = ["metadata", "xmp", "data", "meta[raw]"];
+    for (i, head) in heads.iter().enumerate() {
+        for (j, id) in ids.iter().enumerate() {
+            let quote = ["\"", "'"][(i + j) % 2];
+            let packet = format!("<?{head} begin={quote}?{quote} id={quote}{id}{quote}?>");
+            let tail = [
+                "",
+                "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"/>",
+                "<?xpacket end=\"w\"?>",
+            ][j % 3];
+            let field = fields[(i + j) % fields.len()];
+            let value = format!("{packet}{tail}");
+            out.push(post(
+                "/upload",
+                "application/x-www-form-urlencoded",
+                &format!("{}={}", pct(field), pct(&value)),
+            ));
+            out.push(browser(Request::new(
+                "GET",
+                &format!("/meta?{}={}", pct(field), pct(&value)),
+            )));
+        }
+    }
+    out
+}
+
+/// The jsonb key operators between operands, as injected.
+fn jsonb_key_operators() -> Vec<Request> {
+    [
+        "' ? '",
+        "' ?| array['",
+        "' ?& array['",
+        "\" ? \"",
+        "'?| array['",
+    ]
+    .iter()
+    .map(|op| {
+        let value = format!("x{op}a']::text[] --");
+        browser(Request::new("GET", &format!("/get?q={}", pct(&value))))
+    })
+    .collect()
+}
+
+#[test]
+fn xmp_packet_wrappers_are_allowed() {
+    let engine = Engine::builtin();
+    assert_allowed(&engine, "XMP packet wrappers", &xmp_packets());
+    assert_blocked(&engine, "jsonb key operators", &jsonb_key_operators());
+}
