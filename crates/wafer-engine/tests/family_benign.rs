@@ -339,3 +339,79 @@ fn xmp_packet_wrappers_are_allowed() {
     assert_allowed(&engine, "XMP packet wrappers", &xmp_packets());
     assert_blocked(&engine, "jsonb key operators", &jsonb_key_operators());
 }
+
+/// Reviews and comments where a clause after a semicolon starts with a
+/// word that is also a shell command (more, less, set, find, type ...),
+/// and login forms whose user-name field is called `uname`.
+fn prose_after_semicolons() -> Vec<Request> {
+    let heads = ["a hero", "I liked it", "ok", "the plot was thin", "fine"];
+    let clauses = [
+        "more than",
+        "less than",
+        "set up",
+        "find out",
+        "type A",
+        "sort of",
+        "head on",
+        "last week",
+        "start over",
+        "make sense",
+        "more or less",
+    ];
+    let mut out = Vec::new();
+    for (i, head) in heads.iter().enumerate() {
+        for clause in &clauses {
+            let sep = ["; ", ";", " & "][i % 3];
+            let body = format!("var={}", pct(&format!("{head}{sep}{clause}")));
+            out.push(post("/post", "application/x-www-form-urlencoded", &body));
+        }
+    }
+    for user in ["john doe", "jdoe", "admin@example.com"] {
+        for name in ["uname", "env", "whoami"] {
+            let body = format!("{name}={}&pass=x", pct(user));
+            out.push(post("/login", "application/x-www-form-urlencoded", &body));
+        }
+    }
+    out
+}
+
+/// The same words run as commands on files, after a separator.
+fn commands_after_semicolons() -> Vec<Request> {
+    [
+        "x; more notes.txt",
+        "x;less /etc/passwd",
+        "x; find . -name '*.conf'",
+        "x; type C:\\boot.ini",
+        "x; head -n 5 secrets",
+        "x|sort *.log",
+        "x; cat flag",
+        "x; ls tmp",
+    ]
+    .iter()
+    .map(|v| {
+        post(
+            "/post",
+            "application/x-www-form-urlencoded",
+            &format!("var={}", pct(v)),
+        )
+    })
+    .chain(["whoami", "uname -a", "time uname"].iter().map(|v| {
+        post(
+            "/post",
+            "application/x-www-form-urlencoded",
+            &format!("cmd={}", pct(v)),
+        )
+    }))
+    .collect()
+}
+
+#[test]
+fn prose_after_semicolons_is_allowed() {
+    let engine = Engine::builtin();
+    assert_allowed(&engine, "prose after semicolons", &prose_after_semicolons());
+    assert_blocked(
+        &engine,
+        "commands after separators",
+        &commands_after_semicolons(),
+    );
+}
