@@ -280,3 +280,138 @@ fn editor_buffers_with_indented_headers_are_allowed() {
     assert_allowed(&engine, "YAML editor buffers", &editor_buffers());
     assert_blocked(&engine, "header injection", &header_injections());
 }
+
+/// XMP packet wrappers (`<?xpacket begin="?" id="W5M0..."?>`) as image
+/// editors and DAM uploaders copy them into metadata fields: the BOM inside
+/// `begin=""` turns into a `?` through a charset round trip, and a lone `?`
+/// between two quotes is a quoted literal, not PostgreSQL's jsonb `?`
+/// operator standing between two operands.
+fn xmp_packets() -> Vec<Request> {
+    let mut out = Vec::new();
+    let heads = ["xpacket", "XPACKET", "xPacket"];
+    let ids = ["W5M0MpCehiHzreSzNTczkc9d", "test", "0", "xmp-1"];
+    let fields = ["metadata", "xmp", "data", "meta[raw]"];
+    for (i, head) in heads.iter().enumerate() {
+        for (j, id) in ids.iter().enumerate() {
+            let quote = ["\"", "'"][(i + j) % 2];
+            let packet = format!("<?{head} begin={quote}?{quote} id={quote}{id}{quote}?>");
+            let tail = [
+                "",
+                "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"/>",
+                "<?xpacket end=\"w\"?>",
+            ][j % 3];
+            let field = fields[(i + j) % fields.len()];
+            let value = format!("{packet}{tail}");
+            out.push(post(
+                "/upload",
+                "application/x-www-form-urlencoded",
+                &format!("{}={}", pct(field), pct(&value)),
+            ));
+            out.push(browser(Request::new(
+                "GET",
+                &format!("/meta?{}={}", pct(field), pct(&value)),
+            )));
+        }
+    }
+    out
+}
+
+/// The jsonb key operators between operands, as injected.
+fn jsonb_key_operators() -> Vec<Request> {
+    [
+        "' ? '",
+        "' ?| array['",
+        "' ?& array['",
+        "\" ? \"",
+        "'?| array['",
+    ]
+    .iter()
+    .map(|op| {
+        let value = format!("x{op}a']::text[] --");
+        browser(Request::new("GET", &format!("/get?q={}", pct(&value))))
+    })
+    .collect()
+}
+
+#[test]
+fn xmp_packet_wrappers_are_allowed() {
+    let engine = Engine::builtin();
+    assert_allowed(&engine, "XMP packet wrappers", &xmp_packets());
+    assert_blocked(&engine, "jsonb key operators", &jsonb_key_operators());
+}
+
+/// Reviews and comments where a clause after a semicolon starts with a
+/// word that is also a shell command (more, less, set, find, type ...),
+/// and login forms whose user-name field is called `uname`.
+fn prose_after_semicolons() -> Vec<Request> {
+    let heads = ["a hero", "I liked it", "ok", "the plot was thin", "fine"];
+    let clauses = [
+        "more than",
+        "less than",
+        "set up",
+        "find out",
+        "type A",
+        "sort of",
+        "head on",
+        "last week",
+        "start over",
+        "make sense",
+        "more or less",
+    ];
+    let mut out = Vec::new();
+    for (i, head) in heads.iter().enumerate() {
+        for clause in &clauses {
+            let sep = ["; ", ";", " & "][i % 3];
+            let body = format!("var={}", pct(&format!("{head}{sep}{clause}")));
+            out.push(post("/post", "application/x-www-form-urlencoded", &body));
+        }
+    }
+    for user in ["john doe", "jdoe", "admin@example.com"] {
+        for name in ["uname", "env", "whoami"] {
+            let body = format!("{name}={}&pass=x", pct(user));
+            out.push(post("/login", "application/x-www-form-urlencoded", &body));
+        }
+    }
+    out
+}
+
+/// The same words run as commands on files, after a separator.
+fn commands_after_semicolons() -> Vec<Request> {
+    [
+        "x; more notes.txt",
+        "x;less /etc/passwd",
+        "x; find . -name '*.conf'",
+        "x; type C:\\boot.ini",
+        "x; head -n 5 secrets",
+        "x|sort *.log",
+        "x; cat flag",
+        "x; ls tmp",
+    ]
+    .iter()
+    .map(|v| {
+        post(
+            "/post",
+            "application/x-www-form-urlencoded",
+            &format!("var={}", pct(v)),
+        )
+    })
+    .chain(["whoami", "uname -a", "time uname"].iter().map(|v| {
+        post(
+            "/post",
+            "application/x-www-form-urlencoded",
+            &format!("cmd={}", pct(v)),
+        )
+    }))
+    .collect()
+}
+
+#[test]
+fn prose_after_semicolons_is_allowed() {
+    let engine = Engine::builtin();
+    assert_allowed(&engine, "prose after semicolons", &prose_after_semicolons());
+    assert_blocked(
+        &engine,
+        "commands after separators",
+        &commands_after_semicolons(),
+    );
+}
