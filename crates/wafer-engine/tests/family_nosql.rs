@@ -13,20 +13,13 @@
 //! strings placed in argument literals, nested input objects, lists,
 //! variable defaults and variables' values must be blocked.
 
+mod common;
+
+use common::{browser, pct};
 use wafer_engine::{Action, Engine, Request};
 
 fn engine() -> Engine {
     Engine::builtin()
-}
-
-fn browser(r: Request) -> Request {
-    r.header("Host", "shop.example")
-        .header(
-            "User-Agent",
-            "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
-        )
-        .header("Accept", "*/*")
-        .header("Accept-Language", "en-US,en;q=0.5")
 }
 
 fn get(uri: &str) -> Request {
@@ -38,18 +31,6 @@ fn post(uri: &str, ct: &str, body: &str) -> Request {
         .header("Content-Type", ct)
         .header("Content-Length", &body.len().to_string())
         .body(body.as_bytes().to_vec())
-}
-
-fn pct(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// Blocks every request of `cases` but at most 5 %; returns the misses for the message.

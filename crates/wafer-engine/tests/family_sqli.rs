@@ -9,17 +9,10 @@
 //! blocked at ≥ 95 %; benign look-alikes (prose with SQL words, names with
 //! apostrophes, arithmetic, product names) must pass.
 
-use wafer_engine::{Action, Engine, Request};
+mod common;
 
-fn browser(r: Request) -> Request {
-    r.header("Host", "shop.example")
-        .header(
-            "User-Agent",
-            "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
-        )
-        .header("Accept", "*/*")
-        .header("Accept-Language", "en-US,en;q=0.5")
-}
+use common::browser;
+use wafer_engine::{Action, Engine, Request};
 
 /// Where the value lands in the query: the text that closes what came
 /// before it, and how the payload ends so the rest of the query is harmless.

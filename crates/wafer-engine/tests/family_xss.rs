@@ -11,21 +11,12 @@
 //! value of every dimension appears while the case count stays in the low
 //! thousands; the walk is deterministic.
 
+mod common;
+
+use common::pct;
 use wafer_engine::{Action, Class, Engine, Request};
 
 // ---- placements -------------------------------------------------------------
-
-fn pct(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            o.push(b as char);
-        } else {
-            o.push_str(&format!("%{b:02X}"));
-        }
-    }
-    o
-}
 
 fn json_str(s: &str) -> String {
     let mut o = String::from("\"");
