@@ -1,5 +1,5 @@
 //! FNV-1a (64-bit), for hash maps and sets over short keys the engine owns or
-//! trusts (command names, one request's values): SipHash's flooding
+//! trusts (command names): SipHash's flooding
 //! resistance buys nothing there and costs most of each lookup. Also the
 //! model's fingerprint, the SQL word table's slots (at compile time), and, as
 //! the one copy, public for the server's limiter keys and the examples.

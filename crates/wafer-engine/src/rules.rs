@@ -457,7 +457,8 @@ impl RuleSet {
         let within = self.bytes.of(text);
         // Several groups share a chain (one per paranoia level, named-header
         // groups): transform the value once per chain.
-        let mut chains: Vec<(usize, Cow<'_, str>)> = Vec::new();
+        // (On the stack: this runs for every value, and there are few chains.)
+        let mut chains: smallvec::SmallVec<[(usize, Cow<'_, str>); 8]> = smallvec::SmallVec::new();
         for &gi in &self.by_part[loc.part as usize] {
             let g = &self.groups[gi];
             if g.paranoia > paranoia || within & !g.possible != 0 {

@@ -7,7 +7,6 @@
 //! later phases may be skipped (`finish` must still be called).
 
 use std::collections::HashSet;
-use std::hash::BuildHasherDefault;
 
 use crate::body::{self, BodyKind};
 use crate::decode;
@@ -15,7 +14,6 @@ use crate::detect::{self, protocol};
 use crate::document;
 use crate::finding::{Class, Severity};
 use crate::finding::{EXCERPT_MAX, Finding, WEAK_POINTS, excerpt};
-use crate::fnv::Fnv;
 use crate::policy::{ANOMALY_RULE, Effective, Mode};
 use crate::request::Location;
 use crate::request::{Part, Request, Value};
@@ -202,15 +200,15 @@ impl<'e> Transaction<'e> {
         // Body values already inspected with nothing found, by part, the last
         // segment of their name (`items.7.sku` -> `sku`) and text: JSON arrays
         // and repeated form fields send the same keys and values again and again.
-        let mut clean: HashSet<(Part, &str, &str), BuildHasherDefault<Fnv>> = HashSet::default();
+        // The keys are the client's: a seeded hash, so they cannot be chosen to collide.
+        let mut clean: HashSet<(Part, &str, &str), foldhash::fast::RandomState> =
+            HashSet::with_capacity_and_hasher(values.len(), Default::default());
         let paranoia = self.settings().paranoia;
         for v in values {
             let name = v.location.name.as_deref().unwrap_or("");
-            let key = (
-                v.location.part,
-                name.rsplit('.').next().unwrap_or(name),
-                v.text.as_str(),
-            );
+            let last_segment =
+                memchr::memrchr(b'.', name.as_bytes()).map_or(name, |i| &name[i + 1..]);
+            let key = (v.location.part, last_segment, v.text.as_str());
             // Long values rarely come twice, and hashing one costs more than a repeat saves.
             let dedupe = matches!(v.location.part, Part::BodyArg | Part::BodyArgName)
                 && v.text.len() <= MAX_DEDUPE_BYTES;

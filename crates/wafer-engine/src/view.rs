@@ -1,9 +1,7 @@
 //! The normalized view of a request: every inspectable value with its location.
 
 use crate::body::{BodyArg, urlencoded};
-use crate::fnv::Fnv;
 use crate::request::{Location, Part, Request, Value};
-use std::hash::BuildHasherDefault;
 
 /// Headers whose values carry no attack surface worth a signature scan and are
 /// noisy in real traffic (checked by the protocol detector instead).
@@ -108,7 +106,8 @@ pub fn cookies(header: &str) -> impl Iterator<Item = (&str, &str)> {
 /// and `q=*/SELECT` are harmless apart and an injection joined.
 pub fn joined_repeats(values: &[Value], part: Part) -> Vec<Value> {
     let mut by_name: Vec<(&str, Vec<&str>)> = Vec::new();
-    let mut index: std::collections::HashMap<&str, usize, BuildHasherDefault<Fnv>> =
+    // The names are the client's: a seeded hash, so they cannot be chosen to collide.
+    let mut index: std::collections::HashMap<&str, usize, foldhash::fast::RandomState> =
         std::collections::HashMap::default();
     for v in values.iter().filter(|v| v.location.part == part) {
         let name = v.location.name.as_deref().unwrap_or("");

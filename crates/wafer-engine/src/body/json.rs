@@ -70,7 +70,8 @@ struct Frame {
 }
 
 enum Kind {
-    /// An object, with the key waiting for its value, if any.
+    /// An object, with the name (path) of the value its last key announced,
+    /// while that value has not come yet.
     Object { key: Option<String> },
     /// An array, with the index of its next element.
     Array { next: usize },
@@ -141,8 +142,15 @@ impl Walker<'_> {
         }) = self.stack.last_mut()
             && key.is_none()
         {
-            *key = Some(s.clone());
+            // The key and its value share one name: build it once.
             let name = self.name_for(&s);
+            if let Some(Frame {
+                kind: Kind::Object { key },
+                ..
+            }) = self.stack.last_mut()
+            {
+                *key = Some(name.clone());
+            }
             self.push(Part::BodyArgName, name, s);
             return;
         }
@@ -162,7 +170,10 @@ impl Walker<'_> {
             Some(Frame {
                 kind: Kind::Object { key },
                 ..
-            }) => key.take().unwrap_or_default(),
+            }) => match key.take() {
+                Some(name) => return name,
+                None => String::new(),
+            },
             Some(Frame {
                 kind: Kind::Array { next },
                 ..

@@ -19,21 +19,52 @@
 use crate::decode::Transform;
 use regex_syntax::hir::{Class, Hir, HirKind};
 
-/// The alphabets, as the bytes they hold beyond `[A-Za-z0-9_]`.
-pub(super) const ALPHABETS: [&[u8]; 6] = [
+/// The alphabets: the digits, the letters and `_` where `words` says so,
+/// and the listed bytes.
+pub(super) struct Alphabet {
+    words: bool,
+    extra: &'static [u8],
+}
+
+pub(super) const ALPHABETS: [Alphabet; 7] = [
     // identifiers, numbers
-    b"",
+    Alphabet {
+        words: true,
+        extra: b"",
+    },
     // ids, UUIDs, versions, hostnames, JWTs, base64url (the space because
     // `replace_comments` turns `--` into one)
-    b" -.",
+    Alphabet {
+        words: true,
+        extra: b" -.",
+    },
     // plain words and sentences without quotes or brackets
-    b" -.,:!?",
+    Alphabet {
+        words: true,
+        extra: b" -.,:!?",
+    },
     // base64 and other tokens with `+/=`
-    b" -.+/=",
+    Alphabet {
+        words: true,
+        extra: b" -.+/=",
+    },
     // paths
-    b" -./~",
+    Alphabet {
+        words: true,
+        extra: b" -./~",
+    },
     // Accept-style lists and dates: `text/html,*/*;q=0.8`, `Mon, 01 Jan 2024 10:00:00 GMT`
-    b" -.,;:=/*+",
+    Alphabet {
+        words: true,
+        extra: b" -.,;:=/*+",
+    },
+    // numbers, amounts, dates, times and phone numbers without a letter:
+    // `-12.5`, `1,299.00`, `2024-05-01 10:30`, `+1 555 0100`, `05/01/2024`.
+    // Most JSON values are these, and next to no signature can match them.
+    Alphabet {
+        words: false,
+        extra: b" -.+,:/",
+    },
 ];
 
 /// One bit per alphabet.
@@ -95,7 +126,10 @@ pub(super) fn possible(hir: &Hir) -> Mask {
 }
 
 fn in_alphabet(i: usize, b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || ALPHABETS[i].contains(&b)
+    let a = &ALPHABETS[i];
+    b.is_ascii_digit()
+        || (a.words && (b.is_ascii_alphabetic() || b == b'_'))
+        || a.extra.contains(&b)
 }
 
 /// Whether `hir` matches some string made only of bytes `allowed` admits.
@@ -131,23 +165,28 @@ mod tests {
     fn a_pattern_needing_a_quote_cannot_match_plain_tokens() {
         let m = possible(&hir(r"(?i:'\s*or\s+\d)"));
         assert_eq!(m, 0);
-        // `sqlmap` is a plain word: every alphabet could hold it.
-        assert_eq!(possible(&hir(r"(?i:\bsqlmap\b)")), ALL);
+        // `sqlmap` is a plain word: every alphabet with letters could hold it.
+        assert_eq!(possible(&hir(r"(?i:\bsqlmap\b)")), ALL & !(1 << 6));
         // `../` needs a `/` and a `.`: only the path and list alphabets.
         let m = possible(&hir(r"\.\./"));
-        assert_eq!(m, 1 << 3 | 1 << 4 | 1 << 5);
+        assert_eq!(m, 1 << 3 | 1 << 4 | 1 << 5 | 1 << 6);
+        // A keyword needs letters: never within the numbers.
+        assert_eq!(possible(&hir(r"(?i:\bselect\b)")), ALL & !(1 << 6));
         // Optional parts do not count; required ones do.
-        assert_eq!(possible(&hir(r"a(<b)?")), ALL);
+        assert_eq!(possible(&hir(r"a(<b)?")), ALL & !(1 << 6));
         assert_eq!(possible(&hir(r"a(<b)+")), 0);
-        assert_eq!(possible(&hir(r"x|<y")), ALL);
+        assert_eq!(possible(&hir(r"x|<y")), ALL & !(1 << 6));
     }
 
     #[test]
     fn values_are_placed_in_their_alphabets() {
         let t = ByteTable::new();
         assert_eq!(t.of("1234"), ALL);
-        assert_eq!(t.of("GA1.2.1234567890"), 0b111110);
-        assert_eq!(t.of("en-US,en;q=0.9"), 0b100000);
+        assert_eq!(t.of("GA1.2.1234567890"), 0b0111110);
+        assert_eq!(t.of("en-US,en;q=0.9"), 0b0100000);
+        assert_eq!(t.of("-1,299.50"), 0b1100100);
+        assert_eq!(t.of("+1 555 0100"), 0b1101000);
+        assert_eq!(t.of("2024-05-01 10:30"), 0b1100100);
         assert_eq!(t.of("1' or 1=1"), 0);
         assert_eq!(t.of("caf\u{e9}"), 0);
         assert_eq!(t.of("%27"), 0);
@@ -160,9 +199,12 @@ mod tests {
         let transforms = Transform::ALL.into_iter().filter(|t| preserved_by(&[*t]));
         let table = ByteTable::new();
         let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
-        for (i, extra) in ALPHABETS.iter().enumerate() {
-            let mut bytes: Vec<u8> = (b'a'..=b'c').chain(b'X'..=b'Z').chain(*b"_09").collect();
-            bytes.extend_from_slice(extra);
+        for (i, alphabet) in ALPHABETS.iter().enumerate() {
+            let mut bytes: Vec<u8> = b"09".to_vec();
+            if alphabet.words {
+                bytes.extend((b'a'..=b'c').chain(b'X'..=b'Z').chain(*b"_"));
+            }
+            bytes.extend_from_slice(alphabet.extra);
             for _ in 0..4000 {
                 let len = rng.below(12);
                 let text: String = (0..len)
