@@ -2,6 +2,10 @@
 //! counts under `valgrind --tool=callgrind` (repeatable whatever else the
 //! machine is doing, unlike wall time): `cargo build --release -p wafer-engine
 //! --example inspect_count && valgrind --tool=callgrind target/release/examples/inspect_count get 1000`.
+//! `json:FILE` inspects any body as JSON; `WARM=0` leaves out the warm-up, to
+//! count what a cold engine pays.
+// A tool run by hand: it reads its body file and settings here, not the engine.
+#![allow(clippy::disallowed_methods)]
 
 #[path = "../benches/support/scenarios.rs"]
 mod scenarios;
@@ -19,13 +23,29 @@ fn main() {
         "json" => scenarios::json_post(),
         "multipart" => scenarios::multipart_form(20 * 1024),
         "json100k" => scenarios::json_body(100 * 1024),
-        other => panic!("unknown scenario {other}: get, json, multipart, json100k"),
+        // Any JSON body, for looking at one kind of value: `json:FILE`.
+        other if other.starts_with("json:") => {
+            json_request(std::fs::read(&other[5..]).expect("a readable file"))
+        }
+        other => panic!("unknown scenario {other}: get, json, multipart, json100k, json:FILE"),
     };
     // Warm the lazy DFAs first, as a running proxy has.
-    for _ in 0..10 {
+    let warm: usize = std::env::var("WARM")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    for _ in 0..warm {
         black_box(engine.inspect(&req));
     }
     for _ in 0..n {
         black_box(engine.inspect(black_box(&req)));
     }
+}
+
+fn json_request(body: Vec<u8>) -> wafer_engine::Request {
+    wafer_engine::Request::new("POST", "/api/x")
+        .header("Host", "shop.example")
+        .header("Content-Type", "application/json")
+        .header("Content-Length", &body.len().to_string())
+        .body(body)
 }

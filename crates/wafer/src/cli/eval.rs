@@ -65,6 +65,8 @@ struct Outcome {
     /// The model's verdict, when one was given.
     anomalous: Option<bool>,
     findings: Vec<CaseFinding>,
+    /// How long `Engine::inspect` took (zero for a request that did not parse).
+    inspect_time: std::time::Duration,
 }
 
 /// One finding of one case, as `--cases` writes it.
@@ -193,6 +195,7 @@ pub fn run(engine: &Engine, args: &EvalArgs) -> Result<()> {
     let outcomes = evaluate(engine, model.as_ref(), cases);
     let report = summarize(&outcomes, skipped, args.misses);
     print_report(&report);
+    print_inspect_times(&outcomes);
     if model.is_some() {
         print_anomaly(&outcomes);
     }
@@ -218,6 +221,43 @@ pub fn run(engine: &Engine, args: &EvalArgs) -> Result<()> {
             .with_context(|| format!("writing {}", p.display()))?;
     }
     Ok(())
+}
+
+/// Percentiles of the engine's time per request. Every case is a different
+/// request inspected once by an engine that starts cold, as a worker meets
+/// novel traffic: the lazy automata build their states as they go, and the
+/// tail shows what that costs.
+fn print_inspect_times(outcomes: &[Outcome]) {
+    let mut times: Vec<std::time::Duration> = outcomes
+        .iter()
+        .map(|o| o.inspect_time)
+        .filter(|t| !t.is_zero())
+        .collect();
+    if times.is_empty() {
+        return;
+    }
+    times.sort_unstable();
+    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+    let us = |t: std::time::Duration| t.as_secs_f64() * 1e6;
+    println!(
+        "\ninspection time per request ({} requests, each once, engine started cold): \
+         p50 {:.0} µs, p99 {:.0} µs, p99.9 {:.0} µs, max {:.0} µs",
+        times.len(),
+        us(at(0.5)),
+        us(at(0.99)),
+        us(at(0.999)),
+        us(at(1.0)),
+    );
+    let mut slowest: Vec<&Outcome> = outcomes.iter().collect();
+    slowest.sort_unstable_by_key(|o| std::cmp::Reverse(o.inspect_time));
+    for o in slowest.iter().take(5) {
+        println!(
+            "  {:>8.0} µs  {} {}",
+            us(o.inspect_time),
+            o.id,
+            o.summary.chars().take(100).collect::<String>()
+        );
+    }
 }
 
 /// Runs every case through the engine, on all cores.
@@ -252,11 +292,14 @@ fn judge(
     file: &str,
     c: &Case,
 ) -> Outcome {
+    let mut inspect_time = std::time::Duration::ZERO;
     let (blocked, score, rules, anomalous, findings) = match build_request(c) {
         // A request that cannot even be parsed is refused by the proxy with 400.
         Err(_) => (true, 0, Vec::new(), None, Vec::new()),
         Ok(req) => {
+            let started = std::time::Instant::now();
             let v: Verdict = engine.inspect(&req);
+            inspect_time = started.elapsed();
             let mut rules: Vec<u32> = v.findings.iter().map(|f| f.rule_id).collect();
             rules.dedup();
             let anomalous = model.map(|m| m.score(&req).anomalous);
@@ -300,6 +343,7 @@ fn judge(
         rules,
         anomalous,
         findings,
+        inspect_time,
     }
 }
 
