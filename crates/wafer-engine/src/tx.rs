@@ -461,6 +461,13 @@ impl<'e> Transaction<'e> {
         &self.req
     }
 
+    /// The body's values as the engine parsed them, when the anomaly
+    /// features can read them instead of parsing the body again (see
+    /// `Model::score_with_body`, `Sample::of_with`).
+    pub fn body_values(&self) -> Option<&[Value]> {
+        self.body_values.as_deref()
+    }
+
     /// Scores the request with an anomaly model, under this path's anomaly
     /// settings; call it after the body and before [`finish`](Self::finish).
     /// Nothing happens where the model is off, or where an exclusion or a

@@ -94,12 +94,17 @@ impl AnomalyState {
             Some(m) if m.learning => {
                 // The learner keeps a sample (features, not the request); it
                 // is scored from the same numbers.
-                let req = tx.request();
+                // Both from the engine's parse of the body, not a second one.
+                let (req, body) = (tx.request(), tx.body_values());
                 let (score, to_learn) = if self.learner.takes(client) {
-                    let sample = Sample::of(req);
+                    let sample = Sample::of_with(req, body);
                     (m.model.score_sample(&sample), Some(sample))
                 } else {
-                    (m.model.score(req), None)
+                    let score = match body {
+                        Some(values) => m.model.score_with_body(req, values),
+                        None => m.model.score(req),
+                    };
+                    (score, None)
                 };
                 self.scores.record(score.score, false);
                 Scored { to_learn }
