@@ -430,6 +430,19 @@ impl RuleSet {
         &self.rules
     }
 
+    /// Each group's chain and paranoia level with its members' patterns as
+    /// its set holds them: for tools that weigh other ways to match them
+    /// (`examples/dfa_fit.rs`).
+    pub fn groups(&self) -> Vec<(Vec<Transform>, u8, Vec<&str>)> {
+        self.groups
+            .iter()
+            .map(|g| {
+                let patterns = g.members.iter().map(|&i| self.rules[i].pattern.as_str());
+                (g.chain.clone(), g.paranoia, patterns.collect())
+            })
+            .collect()
+    }
+
     /// Every rule that matches `text` at `loc`, for which `active` says yes.
     pub fn matches<'r>(
         &'r self,
