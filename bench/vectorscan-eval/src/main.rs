@@ -5,8 +5,8 @@
 //! Needs `libvectorscan-dev` (or `libhyperscan-dev`). Run from this directory:
 //! `cargo run --release -- [BODY_FILE...]` (built-in texts when none).
 
-use hyperscan::prelude::*;
 use hyperscan::Block;
+use hyperscan::prelude::*;
 use std::time::{Duration, Instant};
 
 const LIMIT: usize = 256 << 20;
@@ -14,9 +14,18 @@ const LIMIT: usize = 256 << 20;
 /// A set's pattern (`(?i-u:...)`, as the rule sets wrap them) as Vectorscan
 /// takes it: the wrapper's flags become compile flags.
 fn for_vectorscan(p: &str) -> (String, CompileFlags) {
-    for (prefix, caseless) in [("(?i-u:", true), ("(?-u:", false), ("(?iu:", true), ("(?u:", false)] {
+    for (prefix, caseless) in [
+        ("(?i-u:", true),
+        ("(?-u:", false),
+        ("(?iu:", true),
+        ("(?u:", false),
+    ] {
         if let Some(inner) = p.strip_prefix(prefix).and_then(|r| r.strip_suffix(')')) {
-            let flags = if caseless { CompileFlags::CASELESS } else { CompileFlags::empty() };
+            let flags = if caseless {
+                CompileFlags::CASELESS
+            } else {
+                CompileFlags::empty()
+            };
             return (inner.to_owned(), flags | CompileFlags::SINGLEMATCH);
         }
     }
@@ -24,7 +33,6 @@ fn for_vectorscan(p: &str) -> (String, CompileFlags) {
 }
 
 struct Group {
-    name: String,
     sets: regex::bytes::RegexSet,
     vs: Option<BlockDatabase>,
     scratch: Option<Scratch>,
@@ -44,7 +52,9 @@ fn main() {
         let mut refused = Vec::new();
         for (i, p) in patterns.iter().enumerate() {
             let (expr, flags) = for_vectorscan(p);
-            match Pattern::with_flags(expr.clone(), flags).and_then(|pat| pat.build::<Block>().map(|_| pat)) {
+            match Pattern::with_flags(expr.clone(), flags)
+                .and_then(|pat| pat.build::<Block>().map(|_| pat))
+            {
                 Ok(mut pat) => {
                     pat.id = Some(i);
                     ok.push(pat);
@@ -54,7 +64,8 @@ fn main() {
         }
         failed += refused.len();
         let started = Instant::now();
-        let vs: Option<BlockDatabase> = (!ok.is_empty()).then(|| Patterns(ok).build().expect("each compiled alone"));
+        let vs: Option<BlockDatabase> =
+            (!ok.is_empty()).then(|| Patterns(ok).build().expect("each compiled alone"));
         let took = started.elapsed();
         compile += took;
         let size = vs.as_ref().map_or(0, |d| d.size().unwrap_or(0));
@@ -75,7 +86,7 @@ fn main() {
             .build()
             .expect("the sets compile");
         let scratch = vs.as_ref().map(|d| d.alloc_scratch().expect("scratch"));
-        groups.push(Group { name, sets, vs, scratch });
+        groups.push(Group { sets, vs, scratch });
     }
     println!(
         "\n{} patterns; Vectorscan refuses {failed}; databases {:.1} MiB together, compiled in {:.1} s\n",
@@ -88,8 +99,12 @@ fn main() {
         .map(|p| (p.clone(), std::fs::read(&p).expect("a readable body file")))
         .collect();
     if texts.is_empty() {
-        let prose = "The quick brown fox jumps over the lazy dog while the shop restocks blue shoes. ";
-        texts.push(("prose, 64 KiB".into(), prose.repeat(64 * 1024 / prose.len()).into_bytes()));
+        let prose =
+            "The quick brown fox jumps over the lazy dog while the shop restocks blue shoes. ";
+        texts.push((
+            "prose, 64 KiB".into(),
+            prose.repeat(64 * 1024 / prose.len()).into_bytes(),
+        ));
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         let noise: Vec<u8> = (0..64 * 1024)
             .map(|_| {
@@ -101,7 +116,9 @@ fn main() {
             .collect();
         texts.push(("random printable, 64 KiB".into(), noise));
     }
-    println!("| body | bytes | regex sets, first scan | regex sets, later | Vectorscan, first | Vectorscan, later |");
+    println!(
+        "| body | bytes | regex sets, first scan | regex sets, later | Vectorscan, first | Vectorscan, later |"
+    );
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
     for (label, body) in &texts {
         let regex_pass = || {
@@ -143,5 +160,4 @@ fn main() {
         );
         eprintln!("  {label}: groups matching: regex {r_hits}, Vectorscan {v_hits}");
     }
-    let _ = groups.iter().map(|g| &g.name).count();
 }
