@@ -209,7 +209,7 @@ pub fn lowercase(input: &str) -> Cow<'_, str> {
 }
 
 /// `char::is_whitespace` for ASCII bytes.
-fn ascii_space(b: u8) -> bool {
+pub(crate) fn ascii_space(b: u8) -> bool {
     matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ')
 }
 

@@ -72,7 +72,7 @@ struct Frame {
 enum Kind {
     /// An object, with the name (path) of the value its last key announced,
     /// while that value has not come yet.
-    Object { key: Option<String> },
+    Object { value_name: Option<String> },
     /// An array, with the index of its next element.
     Array { next: usize },
 }
@@ -106,11 +106,11 @@ impl Walker<'_> {
                 }
                 b',' => {
                     if let Some(Frame {
-                        kind: Kind::Object { key },
+                        kind: Kind::Object { value_name },
                         ..
                     }) = self.stack.last_mut()
                     {
-                        *key = None;
+                        *value_name = None;
                     }
                     i += 1;
                 }
@@ -137,19 +137,19 @@ impl Walker<'_> {
     /// A string or scalar token: a key if an object is waiting for one, else a value.
     fn token(&mut self, s: String, quoted: bool) {
         if let Some(Frame {
-            kind: Kind::Object { key },
+            kind: Kind::Object { value_name },
             ..
         }) = self.stack.last_mut()
-            && key.is_none()
+            && value_name.is_none()
         {
             // The key and its value share one name: build it once.
             let name = self.name_for(&s);
             if let Some(Frame {
-                kind: Kind::Object { key },
+                kind: Kind::Object { value_name },
                 ..
             }) = self.stack.last_mut()
             {
-                *key = Some(name.clone());
+                *value_name = Some(name.clone());
             }
             self.push(Part::BodyArgName, name, s);
             return;
@@ -168,9 +168,9 @@ impl Walker<'_> {
         let seg = match self.stack.last_mut() {
             None => return self.path.clone(),
             Some(Frame {
-                kind: Kind::Object { key },
+                kind: Kind::Object { value_name },
                 ..
-            }) => match key.take() {
+            }) => match value_name.take() {
                 Some(name) => return name,
                 None => String::new(),
             },
@@ -217,7 +217,7 @@ impl Walker<'_> {
             self.out.problems.push(BodyProblem::TooDeep);
         }
         let kind = if object {
-            Kind::Object { key: None }
+            Kind::Object { value_name: None }
         } else {
             Kind::Array { next: 0 }
         };
