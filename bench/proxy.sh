@@ -92,6 +92,8 @@ for mode in $MODES; do
     WAFER_PIDS+=("$(BIN=$WAFER_BASE start_wafer 8086 "$OUT/bench-data-base" "$W" 3>/dev/null)")
     TARGETS+=("wafer, base build:8086")
   fi
+  # Vectorscan builds compile their databases in the background at start: let them.
+  sleep "${SETTLE:-0}"
   IDLE_RSS=$(awk '/VmRSS/ {print $2}' "/proc/$WAFER/status")
   echo
   echo "### $W worker(s) each (wrk -t$W -c$CONNS, ${SECS} s)"

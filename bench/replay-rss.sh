@@ -31,6 +31,8 @@ for _ in $(seq 200); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/" 2>/dev/n
 rss() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$PID/status"; }
 ( while kill -0 "$PID" 2>/dev/null; do rss >> "$DIR/rss"; echo >> "$DIR/rss"; sleep 0.5; done ) &
 SAMPLER=$!
+# Vectorscan builds compile their databases in the first seconds: let them.
+sleep "${SETTLE:-0}"
 idle=$(rss)
 corpora=()
 for f in browser-dev crs-attacks crs-negative csic-normal-train har-browser useragents; do

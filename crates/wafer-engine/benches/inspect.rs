@@ -8,6 +8,8 @@ use scenarios::*;
 
 fn bench(c: &mut Criterion) {
     let engine = Engine::builtin();
+    // Vectorscan databases, with `--features vectorscan` (a no-op without).
+    engine.rule_set().accelerate(2);
     let get = browser_get();
     let post = json_post();
     c.bench_function("inspect/browser_get", |b| {

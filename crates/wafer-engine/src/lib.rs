@@ -217,6 +217,13 @@ impl Engine {
         })
     }
 
+    /// The compiled rules, for work that outlives this engine (such as
+    /// [`RuleSet::accelerate`] on a thread of its own); engines made from
+    /// this one by [`Engine::with_policy`] share them.
+    pub fn rule_set(&self) -> std::sync::Arc<RuleSet> {
+        std::sync::Arc::clone(&self.rules)
+    }
+
     /// Built-in rules, default policy and limits.
     pub fn builtin() -> Engine {
         Engine::build(EngineConfig::default()).expect("built-in rules compile (checked by tests)")

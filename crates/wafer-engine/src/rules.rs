@@ -13,7 +13,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::OnceLock;
 
+#[cfg(feature = "vectorscan")]
+mod accel;
 mod alphabet;
+#[cfg(any(feature = "vectorscan", test))]
+mod hs_syntax;
 
 use crate::decode::Transform;
 use crate::finding::{Class, Severity};
@@ -266,6 +270,39 @@ pub struct RuleSet {
     /// Per `Part`, the groups with a member looking there, in order.
     by_part: Vec<Vec<usize>>,
     bytes: alphabet::ByteTable,
+    /// Vectorscan databases for the groups, once [`RuleSet::accelerate`] has run.
+    #[cfg(feature = "vectorscan")]
+    accel: OnceLock<(accel::Accelerated, Acceleration)>,
+}
+
+/// What [`RuleSet::accelerate`] did: which engine scans the rule groups.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Acceleration {
+    /// `vectorscan`, or `regex` when built without the `vectorscan` feature.
+    pub engine: &'static str,
+    pub groups: usize,
+    /// Groups scanned by Vectorscan; the rest stay on their regex sets.
+    pub accelerated: usize,
+    /// Of those, how many were compiled now (the others were already
+    /// compiled for another rule set in this process, or loaded).
+    pub compiled: usize,
+    /// Of those, how many were read from an image ([`RuleSet::accelerate_from_image`]).
+    pub loaded: usize,
+    /// Each rule (or group) left on a regex set, and why.
+    pub refused: Vec<String>,
+}
+
+impl fmt::Display for Acceleration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.engine != "vectorscan" {
+            return write!(f, "regex sets (built without the vectorscan feature)");
+        }
+        write!(
+            f,
+            "Vectorscan for {} of {} rule groups ({} compiled now, {} loaded)",
+            self.accelerated, self.groups, self.compiled, self.loaded
+        )
+    }
 }
 
 /// A rule match in one value.
@@ -423,6 +460,8 @@ impl RuleSet {
             groups,
             by_part,
             bytes: alphabet::ByteTable::new(),
+            #[cfg(feature = "vectorscan")]
+            accel: OnceLock::new(),
         })
     }
 
@@ -441,6 +480,161 @@ impl RuleSet {
                 (g.chain.clone(), g.paranoia, patterns.collect())
             })
             .collect()
+    }
+
+    /// Compiles the groups for Vectorscan, on up to `threads` threads; from
+    /// then on they scan there (groups it refuses stay on their regex sets).
+    /// Takes seconds for the built-in rules the first time in a process; a
+    /// second call, or a rule set with the same groups, returns at once.
+    /// Without the `vectorscan` feature, does nothing and says so.
+    pub fn accelerate(&self, threads: usize) -> Acceleration {
+        #[cfg(feature = "vectorscan")]
+        {
+            let (_, report) = self.accel.get_or_init(|| {
+                let (acc, outcomes) = accel::accelerate(&self.group_patterns(), threads);
+                self.report(acc, outcomes)
+            });
+            report.clone()
+        }
+        #[cfg(not(feature = "vectorscan"))]
+        {
+            let _ = threads;
+            self.not_accelerated()
+        }
+    }
+
+    /// As [`accelerate`](Self::accelerate), from an image that
+    /// [`acceleration_image`](Self::acceleration_image) made of the same rules
+    /// (in milliseconds where compiling takes seconds). An image of other
+    /// rules, or one that Vectorscan will not take (another version or CPU,
+    /// damage), is an error and changes nothing.
+    pub fn accelerate_from_image(&self, image: &[u8]) -> Result<Acceleration, String> {
+        #[cfg(feature = "vectorscan")]
+        {
+            if let Some((_, report)) = self.accel.get() {
+                return Ok(report.clone());
+            }
+            let (acc, outcomes) = accel::from_image(&self.group_patterns(), image)?;
+            let (_, report) = self.accel.get_or_init(|| self.report(acc, outcomes));
+            Ok(report.clone())
+        }
+        #[cfg(not(feature = "vectorscan"))]
+        {
+            let _ = image;
+            Ok(self.not_accelerated())
+        }
+    }
+
+    /// The Vectorscan databases as bytes, once accelerated, for
+    /// [`accelerate_from_image`](Self::accelerate_from_image) in a later process.
+    pub fn acceleration_image(&self) -> Option<Result<Vec<u8>, String>> {
+        #[cfg(feature = "vectorscan")]
+        {
+            let (acc, _) = self.accel.get()?;
+            Some(accel::image(&self.group_patterns(), acc))
+        }
+        #[cfg(not(feature = "vectorscan"))]
+        None
+    }
+
+    /// Each group's patterns, as its set holds them: what
+    /// [`compile_image`] needs, so that a process of its own can compile them.
+    pub fn pattern_groups(&self) -> Vec<Vec<String>> {
+        self.group_patterns()
+            .into_iter()
+            .map(|g| g.into_iter().map(str::to_owned).collect())
+            .collect()
+    }
+
+    fn group_patterns(&self) -> Vec<Vec<&str>> {
+        self.groups
+            .iter()
+            .map(|g| {
+                g.members
+                    .iter()
+                    .map(|&i| self.rules[i].pattern.as_str())
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[cfg(feature = "vectorscan")]
+    fn report(
+        &self,
+        acc: accel::Accelerated,
+        outcomes: Vec<accel::Outcome>,
+    ) -> (accel::Accelerated, Acceleration) {
+        let mut report = Acceleration {
+            engine: "vectorscan",
+            groups: self.groups.len(),
+            accelerated: 0,
+            compiled: 0,
+            loaded: 0,
+            refused: Vec::new(),
+        };
+        for ((g, o), db) in self.groups.iter().zip(outcomes).zip(&acc.groups) {
+            for (member, why) in db.iter().flat_map(|db| &db.refused) {
+                report
+                    .refused
+                    .push(format!("rule {}: {why}", self.rules[g.members[*member]].id));
+            }
+            match o {
+                accel::Outcome::Compiled => {
+                    report.accelerated += 1;
+                    report.compiled += 1;
+                }
+                accel::Outcome::Loaded => {
+                    report.accelerated += 1;
+                    report.loaded += 1;
+                }
+                accel::Outcome::Shared => report.accelerated += 1,
+                accel::Outcome::Refused(why) => report.refused.push(format!(
+                    "{:?} at paranoia {} ({} rules): {why}",
+                    g.chain,
+                    g.paranoia,
+                    g.members.len()
+                )),
+            }
+        }
+        (acc, report)
+    }
+
+    #[cfg(not(feature = "vectorscan"))]
+    fn not_accelerated(&self) -> Acceleration {
+        Acceleration {
+            engine: "regex",
+            groups: self.groups.len(),
+            accelerated: 0,
+            compiled: 0,
+            loaded: 0,
+            refused: Vec::new(),
+        }
+    }
+
+    /// The members of group `gi` whose pattern matches somewhere in `text`:
+    /// from its Vectorscan database once there is one, else its regex set.
+    #[cfg_attr(not(feature = "vectorscan"), allow(clippy::needless_lifetimes))]
+    fn group_hits<'s>(
+        &'s self,
+        gi: usize,
+        text: &[u8],
+        #[cfg(feature = "vectorscan")] lease: &mut Option<Option<accel::ScratchLease<'s>>>,
+    ) -> smallvec::SmallVec<[usize; 4]> {
+        #[cfg(feature = "vectorscan")]
+        if let Some((acc, _)) = self.accel.get()
+            && let Some(db) = &acc.groups[gi]
+            && let Some(lease) = lease.get_or_insert_with(|| acc.scratch())
+            && let Some(hits) = db.matching(text, lease.get())
+        {
+            return hits;
+        }
+        let set = &self.groups[gi].set;
+        // Most values match nothing: `is_match` can stop early and skips the
+        // bookkeeping of which patterns matched.
+        if !set.is_match(text) {
+            return smallvec::SmallVec::new();
+        }
+        set.matches(text).iter().collect()
     }
 
     /// Every rule that matches `text` at `loc`, for which `active` says yes.
@@ -472,6 +666,9 @@ impl RuleSet {
         // groups): transform the value once per chain.
         // (On the stack: this runs for every value, and there are few chains.)
         let mut chains: smallvec::SmallVec<[(usize, Cow<'_, str>); 8]> = smallvec::SmallVec::new();
+        // A Vectorscan scratch space, taken on the first scan that needs one.
+        #[cfg(feature = "vectorscan")]
+        let mut lease = None;
         for &gi in &self.by_part[loc.part as usize] {
             let g = &self.groups[gi];
             if g.paranoia > paranoia || within & !g.possible != 0 {
@@ -497,13 +694,13 @@ impl RuleSet {
                 }
             };
             let transformed: &str = &chains[i].1;
-            // Most values match nothing: `is_match` can stop early and skips the
-            // bookkeeping of which patterns matched.
-            if !g.set.is_match(transformed.as_bytes()) {
-                continue;
-            }
-            let hits = g.set.matches(transformed.as_bytes());
-            for idx in hits.iter() {
+            let hits = self.group_hits(
+                gi,
+                transformed.as_bytes(),
+                #[cfg(feature = "vectorscan")]
+                &mut lease,
+            );
+            for idx in hits {
                 let rule = &self.rules[g.members[idx]];
                 if !rule.admits(loc) || !active(rule) {
                     continue;
@@ -519,6 +716,29 @@ impl RuleSet {
             }
         }
         out
+    }
+}
+
+/// Compiles rule groups (from [`RuleSet::pattern_groups`]) for Vectorscan,
+/// on up to `threads` threads, into an image for
+/// [`RuleSet::accelerate_from_image`]. The server runs this in a child
+/// process: the compiler's working memory, hundreds of megabytes at its peak,
+/// then never stays behind in the server's allocator, and a crash in the C
+/// library cannot take the proxy down.
+pub fn compile_image(groups: &[Vec<String>], threads: usize) -> Result<Vec<u8>, String> {
+    #[cfg(feature = "vectorscan")]
+    {
+        let patterns: Vec<Vec<&str>> = groups
+            .iter()
+            .map(|g| g.iter().map(String::as_str).collect())
+            .collect();
+        let (acc, _) = accel::accelerate(&patterns, threads);
+        accel::image(&patterns, &acc)
+    }
+    #[cfg(not(feature = "vectorscan"))]
+    {
+        let _ = (groups, threads);
+        Err("built without the vectorscan feature".into())
     }
 }
 

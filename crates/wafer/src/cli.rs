@@ -49,6 +49,10 @@ pub enum Command {
     /// Work with trained anomaly models.
     #[command(subcommand)]
     Model(model::ModelCommand),
+    /// Internal: compiles rule groups (JSON on stdin) for Vectorscan and
+    /// writes the image to stdout. The server runs it as a child process.
+    #[command(hide = true)]
+    CompileRules(CompileRulesArgs),
 }
 
 /// Settings shared by every command that builds an engine.
@@ -136,7 +140,14 @@ pub fn main(cli: Cli) -> Result<i32> {
             )?,
             c,
         ),
+        Command::CompileRules(a) => crate::accelerate::compile_rules_command(a.threads),
     }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompileRulesArgs {
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
 }
 
 /// Reads the file (if any), then the environment and flags; every problem is reported.

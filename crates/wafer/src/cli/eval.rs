@@ -192,9 +192,16 @@ pub fn run(engine: &Engine, args: &EvalArgs) -> Result<()> {
             .with_context(|| format!("model {path}"))?,
         ),
     };
+    // Compiled before the clock starts, as a server compiles them in its first seconds.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let scan = engine.rule_set().accelerate(threads);
     let outcomes = evaluate(engine, model.as_ref(), cases);
     let report = summarize(&outcomes, skipped, args.misses);
     print_report(&report);
+    println!("\nsignature scan: {scan}");
+    for r in &scan.refused {
+        println!("  regex set for {r}");
+    }
     print_inspect_times(&outcomes);
     if model.is_some() {
         print_anomaly(&outcomes);
