@@ -4,7 +4,9 @@
 //! --example inspect_count && valgrind --tool=callgrind target/release/examples/inspect_count get 1000`.
 //! `json:FILE` inspects any body as JSON; `WARM=0` leaves out the warm-up, to
 //! count what a cold engine pays. Built with `--features vectorscan`, the rule
-//! groups are compiled for Vectorscan first (not counted: outside `inspect`).
+//! groups are compiled for Vectorscan first (not counted: outside `inspect`),
+//! or loaded from `IMAGE=file`, much faster under valgrind: make it there once
+//! with `SAVE_IMAGE=file valgrind --tool=none .../inspect_count get 1`.
 // A tool run by hand: it reads its body file and settings here, not the engine.
 #![allow(clippy::disallowed_methods)]
 
@@ -19,8 +21,29 @@ fn main() {
     let which = args.next().unwrap_or_else(|| "get".into());
     let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1000);
     let engine = Engine::builtin();
-    // Vectorscan databases, when built with the `vectorscan` feature (a no-op without).
-    engine.rule_set().accelerate(2);
+    // Vectorscan databases, when built with the `vectorscan` feature (a no-op
+    // without): from `IMAGE` (a server's `rules.vectorscan`) when set, since
+    // compiling them under valgrind takes minutes.
+    match std::env::var("IMAGE") {
+        Ok(path) => {
+            let bytes = std::fs::read(&path).expect("a readable image");
+            engine
+                .rule_set()
+                .accelerate_from_image(&bytes)
+                .expect("an image of these rules");
+        }
+        Err(_) => {
+            engine.rule_set().accelerate(2);
+            // An image for `IMAGE` later: under valgrind, whose CPU is not
+            // the machine's (Vectorscan refuses the server's image there).
+            if let (Ok(path), Some(Ok(bytes))) = (
+                std::env::var("SAVE_IMAGE"),
+                engine.rule_set().acceleration_image(),
+            ) {
+                std::fs::write(path, bytes).expect("a writable image path");
+            }
+        }
+    }
     let req = match which.as_str() {
         "get" => scenarios::browser_get(),
         "json" => scenarios::json_post(),

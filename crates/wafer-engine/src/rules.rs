@@ -273,6 +273,9 @@ pub struct RuleSet {
     /// Vectorscan databases for the groups, once [`RuleSet::accelerate`] has run.
     #[cfg(feature = "vectorscan")]
     accel: OnceLock<(accel::Accelerated, Acceleration)>,
+    /// [`VECTORSCAN_FROM`], unless a test changed it.
+    #[cfg(feature = "vectorscan")]
+    vectorscan_from: std::sync::atomic::AtomicUsize,
 }
 
 /// What [`RuleSet::accelerate`] did: which engine scans the rule groups.
@@ -320,6 +323,16 @@ fn part_bit(p: Part) -> u32 {
 }
 
 const REGEX_SIZE_LIMIT: usize = 256 << 20;
+
+/// Texts at least this long go to Vectorscan once a rule set is accelerated;
+/// shorter ones stay on the regex sets. A Vectorscan scan costs about 2,800
+/// instructions however short the text, and most texts a request carries are
+/// argument names and small values of a few bytes (`id`, `ref`, `42`), where a
+/// warm regex set answers in a few hundred. A text this short can add only as
+/// many lazy DFA states as it has bytes, so the regex sets' cold cost and
+/// memory stay small for them. Measured in docs/BENCHMARKS.md ("Bodies, second
+/// round"): 8 costs warm speed, 32 costs memory.
+pub const VECTORSCAN_FROM: usize = 16;
 
 impl RuleSet {
     /// Compiles rules, reporting every bad rule (not only the first).
@@ -462,6 +475,8 @@ impl RuleSet {
             bytes: alphabet::ByteTable::new(),
             #[cfg(feature = "vectorscan")]
             accel: OnceLock::new(),
+            #[cfg(feature = "vectorscan")]
+            vectorscan_from: std::sync::atomic::AtomicUsize::new(VECTORSCAN_FROM),
         })
     }
 
@@ -611,6 +626,17 @@ impl RuleSet {
         }
     }
 
+    /// Sends texts of `len` bytes and longer to Vectorscan once accelerated
+    /// (default [`VECTORSCAN_FROM`]): 0 sends every text, as the tests that
+    /// compare the two engines need. Without the feature, does nothing.
+    pub fn scan_on_vectorscan_from(&self, len: usize) {
+        #[cfg(feature = "vectorscan")]
+        self.vectorscan_from
+            .store(len, std::sync::atomic::Ordering::Relaxed);
+        #[cfg(not(feature = "vectorscan"))]
+        let _ = len;
+    }
+
     /// The members of group `gi` whose pattern matches somewhere in `text`:
     /// from its Vectorscan database once there is one, else its regex set.
     #[cfg_attr(not(feature = "vectorscan"), allow(clippy::needless_lifetimes))]
@@ -621,7 +647,11 @@ impl RuleSet {
         #[cfg(feature = "vectorscan")] lease: &mut Option<Option<accel::ScratchLease<'s>>>,
     ) -> smallvec::SmallVec<[usize; 4]> {
         #[cfg(feature = "vectorscan")]
-        if let Some((acc, _)) = self.accel.get()
+        if text.len()
+            >= self
+                .vectorscan_from
+                .load(std::sync::atomic::Ordering::Relaxed)
+            && let Some((acc, _)) = self.accel.get()
             && let Some(db) = &acc.groups[gi]
             && let Some(lease) = lease.get_or_insert_with(|| acc.scratch())
             && let Some(hits) = db.matching(text, lease.get())

@@ -125,6 +125,8 @@ fn vectorscan_finds_what_the_regex_sets_find() {
     let plain = RuleSet::compile(builtin_specs().unwrap()).unwrap();
     let fast = RuleSet::compile(builtin_specs().unwrap()).unwrap();
     let report = fast.accelerate(2);
+    // Every length on Vectorscan, the shortest texts included.
+    fast.scan_on_vectorscan_from(0);
     assert_eq!(report.engine, "vectorscan");
     // Every built-in group compiles; a refusal would leave a group on its
     // regex set (still correct, but slow and growing on novel input).
@@ -132,6 +134,10 @@ fn vectorscan_finds_what_the_regex_sets_find() {
     // One rule, Unicode-aware, spells out to more than Vectorscan takes: it
     // keeps a regex set of its own.
     assert!(report.refused.len() <= 1, "{report}");
+
+    // And as a server runs: short texts on the regex sets, the rest on Vectorscan.
+    let mixed = RuleSet::compile(builtin_specs().unwrap()).unwrap();
+    mixed.accelerate(2);
 
     let texts = texts(&plain, 40);
     assert!(texts.len() > 5_000);
@@ -141,6 +147,7 @@ fn vectorscan_finds_what_the_regex_sets_find() {
             let want = found(&plain, &loc, text);
             hits += want.len();
             assert_eq!(found(&fast, &loc, text), want, "{loc:?} {text:?}");
+            assert_eq!(found(&mixed, &loc, text), want, "{loc:?} {text:?}");
         }
     }
     // The samples must reach the rules, or the comparison says little.
@@ -164,6 +171,7 @@ fn scans_from_many_threads_at_once_agree() {
     let plain = RuleSet::compile(builtin_specs().unwrap()).unwrap();
     let fast = RuleSet::compile(builtin_specs().unwrap()).unwrap();
     fast.accelerate(2);
+    fast.scan_on_vectorscan_from(0);
     let texts = texts(&plain, 3);
     let loc = Location::new(Part::QueryArg, Some("q"));
     let want: Vec<_> = texts.iter().map(|t| found(&plain, &loc, t)).collect();
@@ -193,6 +201,7 @@ fn an_image_brings_the_same_databases_to_another_rule_set() {
     // Loaded, or shared with a rule set another test holds: none compiled.
     assert_eq!(report.compiled, 0, "{report}");
     assert_eq!(report.accelerated, report.groups, "{report}");
+    loaded.scan_on_vectorscan_from(0);
     let loc = Location::new(Part::BodyArg, Some("comment"));
     for text in texts(&plain, 5) {
         assert_eq!(
