@@ -25,6 +25,10 @@ pub fn image_path(data_dir: &Path) -> PathBuf {
 /// its own ([`accelerate`]), the server serving meanwhile.
 pub fn at_start(engine: &Engine, data_dir: &Path) {
     let rules = engine.rule_set();
+    if !cfg!(feature = "vectorscan") {
+        tracing::debug!("signature scan: {}", rules.accelerate(0));
+        return;
+    }
     let path = image_path(data_dir);
     if let Some(said) = load(&rules, &path, std::time::Instant::now()) {
         tracing::info!("signature scan: {said}");
