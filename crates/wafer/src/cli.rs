@@ -7,6 +7,7 @@ use wafer_engine::Engine;
 
 use crate::config::{self, Config, FileConfig, Overrides, ProcessEnv};
 
+pub mod accelerate;
 pub mod apps;
 pub mod check;
 pub mod demo;
@@ -140,7 +141,7 @@ pub fn main(cli: Cli) -> Result<i32> {
             )?,
             c,
         ),
-        Command::CompileRules(a) => crate::accelerate::compile_rules_command(a.threads),
+        Command::CompileRules(a) => accelerate::compile_rules_command(a.threads),
     }
 }
 

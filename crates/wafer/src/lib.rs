@@ -6,7 +6,6 @@
 
 #![warn(unreachable_pub)]
 
-pub mod accelerate;
 pub(crate) mod admin;
 pub mod anomaly;
 pub mod cli;

@@ -5,7 +5,7 @@
 #![cfg(feature = "vectorscan")]
 
 use std::path::Path;
-use wafer::accelerate::{accelerate, image_path};
+use wafer::cli::accelerate::{accelerate, image_path};
 use wafer_engine::rules::{RuleSet, builtin_specs};
 
 fn rules() -> RuleSet {

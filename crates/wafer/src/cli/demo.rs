@@ -28,7 +28,7 @@ impl DemoArgs {
 pub fn run(cfg: Config, args: &DemoArgs) -> Result<i32> {
     super::run::init_logging(&cfg);
     let engine = super::build_engine(&cfg)?;
-    crate::accelerate::at_start(&engine, &cfg.data_dir);
+    super::accelerate::at_start(&engine, &cfg.data_dir);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

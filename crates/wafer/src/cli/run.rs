@@ -87,7 +87,7 @@ pub fn run(cfg: Config, workers: Option<usize>) -> Result<i32> {
     };
     init_logging(&cfg);
     let engine = super::build_engine(&cfg)?;
-    crate::accelerate::at_start(&engine, &cfg.data_dir);
+    super::accelerate::at_start(&engine, &cfg.data_dir);
     let cfg = Config {
         workers: workers.or(cfg.workers),
         ..cfg
