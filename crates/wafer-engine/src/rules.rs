@@ -240,6 +240,14 @@ fn build_regex(pattern: &str) -> Result<Regex, regex::Error> {
         .build()
 }
 
+/// One set over `patterns`, with the limits every rule set uses.
+fn build_set<'p>(patterns: impl IntoIterator<Item = &'p str>) -> Result<RegexSet, regex::Error> {
+    RegexSetBuilder::new(patterns)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .build()
+}
+
 /// Rules sharing one transform chain, matched in one pass.
 #[derive(Debug)]
 struct Group {
@@ -437,11 +445,7 @@ impl RuleSet {
         let mut groups = Vec::new();
         for ((chain, paranoia, headers, _), members) in by_chain {
             let patterns = members.iter().map(|&i| rules[i].pattern.as_str());
-            let set = match RegexSetBuilder::new(patterns)
-                .size_limit(REGEX_SIZE_LIMIT)
-                .dfa_size_limit(REGEX_SIZE_LIMIT)
-                .build()
-            {
+            let set = match build_set(patterns) {
                 Ok(set) => set,
                 Err(e) => return Err(blame_members(&rules, &members, e)),
             };
@@ -490,10 +494,8 @@ impl RuleSet {
     pub fn groups(&self) -> Vec<(Vec<Transform>, u8, Vec<&str>)> {
         self.groups
             .iter()
-            .map(|g| {
-                let patterns = g.members.iter().map(|&i| self.rules[i].pattern.as_str());
-                (g.chain.clone(), g.paranoia, patterns.collect())
-            })
+            .zip(self.group_patterns())
+            .map(|(g, patterns)| (g.chain.clone(), g.paranoia, patterns))
             .collect()
     }
 

@@ -17,7 +17,7 @@
 use super::hs_syntax;
 use hyperscan::prelude::*;
 use hyperscan::{BlockMode, HsError, SerializedDatabase};
-use regex::bytes::{RegexSet, RegexSetBuilder};
+use regex::bytes::RegexSet;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 /// Members it refuses (a pattern it cannot spell or compile) keep a regex set
 /// of their own.
 pub(super) struct GroupDb {
-    db: Option<BlockDatabase>,
+    db: BlockDatabase,
     rest: Option<(RegexSet, Vec<usize>)>,
     /// Each refused member, and why.
     pub(super) refused: Vec<(usize, String)>,
@@ -109,8 +109,7 @@ fn assemble(compiled: Vec<Compiled>) -> (Accelerated, Vec<Outcome>) {
     let n = compiled.len();
     let (dbs, outcomes): (Vec<_>, Vec<_>) = compiled.into_iter().unzip();
     let mut prototype: Option<Scratch> = None;
-    for db in dbs.iter().flatten() {
-        let Some(db) = &db.db else { continue };
+    for db in dbs.iter().flatten().map(|d| &d.db) {
         let grown = match prototype.as_mut() {
             Some(s) => db.realloc_scratch(s).map(|_| ()),
             None => db.alloc_scratch().map(|s| prototype = Some(s)),
@@ -171,16 +170,13 @@ fn group_db(patterns: &[&str]) -> Compiled {
         }
         match Patterns(taken.clone()).build::<BlockMode>() {
             Ok(db) => break Some(db),
-            Err(hyperscan::Error::Hyperscan(HsError::CompileError(e)))
-                if e.expression().is_some() =>
-            {
-                let at = e.expression().unwrap_or_default();
-                if at >= taken.len() {
-                    return (None, Outcome::Refused(e.message().to_owned()));
+            Err(hyperscan::Error::Hyperscan(HsError::CompileError(e))) => match e.expression() {
+                Some(at) if at < taken.len() => {
+                    let p = taken.remove(at);
+                    refused.push((p.id.unwrap_or_default(), e.message().to_owned()));
                 }
-                let p = taken.remove(at);
-                refused.push((p.id.unwrap_or_default(), e.message().to_owned()));
-            }
+                _ => return (None, Outcome::Refused(e.message().to_owned())),
+            },
             Err(e) => return (None, Outcome::Refused(e.to_string())),
         }
     };
@@ -198,20 +194,12 @@ fn share(key: Key, db: BlockDatabase, mut refused: Vec<(usize, String)>, how: Ou
         None
     } else {
         let members: Vec<usize> = refused.iter().map(|(m, _)| *m).collect();
-        let set = RegexSetBuilder::new(members.iter().map(|&m| key[m].as_str()))
-            .size_limit(super::REGEX_SIZE_LIMIT)
-            .dfa_size_limit(super::REGEX_SIZE_LIMIT)
-            .build();
-        match set {
+        match super::build_set(members.iter().map(|&m| key[m].as_str())) {
             Ok(set) => Some((set, members)),
             Err(e) => return (None, Outcome::Refused(e.to_string())),
         }
     };
-    let db = Arc::new(GroupDb {
-        db: Some(db),
-        rest,
-        refused,
-    });
+    let db = Arc::new(GroupDb { db, rest, refused });
     let mut shared = shared().lock().unwrap_or_else(|e| e.into_inner());
     // Another thread may have compiled the same group meanwhile: keep one.
     match shared.get(&key).and_then(Weak::upgrade) {
@@ -232,14 +220,13 @@ impl GroupDb {
         scratch: &Scratch,
     ) -> Option<smallvec::SmallVec<[usize; 4]>> {
         let mut hits = smallvec::SmallVec::new();
-        if let Some(db) = &self.db {
-            db.scan(text, scratch, |id, _, _, _| {
+        self.db
+            .scan(text, scratch, |id, _, _, _| {
                 // `SINGLEMATCH`: each pattern reports once.
                 hits.push(id as usize);
                 Matching::Continue
             })
             .ok()?;
-        }
         if let Some((set, members)) = &self.rest
             && set.is_match(text)
         {
@@ -315,8 +302,8 @@ pub(super) fn image(groups: &[Vec<&str>], acc: &Accelerated) -> Result<Vec<u8>, 
             put_len(&mut out, *member);
             put_bytes(&mut out, why.as_bytes());
         }
-        match db.as_ref().and_then(|d| d.db.as_ref()) {
-            Some(db) => put_bytes(&mut out, &db.serialize().map_err(|e| e.to_string())?),
+        match db {
+            Some(d) => put_bytes(&mut out, &d.db.serialize().map_err(|e| e.to_string())?),
             None => put_bytes(&mut out, &[]),
         }
     }

@@ -30,7 +30,7 @@ pub fn at_start(engine: &Engine, data_dir: &Path) {
         return;
     }
     let path = image_path(data_dir);
-    if let Some(said) = load(&rules, &path, std::time::Instant::now()) {
+    if let Ok(said) = load(&rules, &path, Instant::now()) {
         tracing::info!("signature scan: {said}");
         return;
     }
@@ -46,12 +46,18 @@ pub fn at_start(engine: &Engine, data_dir: &Path) {
     }
 }
 
-/// `Some` (what happened) when `image` was loaded; `None` when there is no
-/// image or it does not fit (said again by [`accelerate`]).
-fn load(rules: &RuleSet, image: &Path, started: Instant) -> Option<String> {
-    let bytes = std::fs::read(image).ok()?;
-    let report = rules.accelerate_from_image(&bytes).ok()?;
-    Some(format!(
+/// What happened, when `image` was loaded; else why not, as a note for the
+/// log (empty when there is no image yet).
+fn load(rules: &RuleSet, image: &Path, started: Instant) -> Result<String, String> {
+    let bytes = match std::fs::read(image) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(String::new()),
+        Err(e) => return Err(format!("; {} not read: {e}", image.display())),
+    };
+    let report = rules
+        .accelerate_from_image(&bytes)
+        .map_err(|why| format!("; {} not used: {why}", image.display()))?;
+    Ok(format!(
         "{report}, from {} in {:.0} ms{}",
         image.display(),
         started.elapsed().as_secs_f64() * 1e3,
@@ -72,13 +78,9 @@ fn refusals(report: &wafer_engine::rules::Acceleration) -> String {
 /// says what it did, for the log.
 pub fn accelerate(rules: &RuleSet, image: &Path, compiler: Option<&Path>) -> String {
     let started = Instant::now();
-    let note = match std::fs::read(image) {
-        Ok(bytes) => match rules.accelerate_from_image(&bytes) {
-            Ok(_) => return load(rules, image, started).unwrap_or_default(),
-            Err(why) => format!("; {} not used: {why}", image.display()),
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => format!("; {} not read: {e}", image.display()),
+    let note = match load(rules, image, started) {
+        Ok(said) => return said,
+        Err(note) => note,
     };
     // Half the cores: the proxy is serving meanwhile.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().div_ceil(2));
@@ -93,7 +95,7 @@ pub fn accelerate(rules: &RuleSet, image: &Path, compiler: Option<&Path>) -> Str
     };
     let bytes = match compiled {
         Ok(bytes) => bytes,
-        Err(why) => return format!("{}{note}; {why}", rules.accelerate(0)),
+        Err(why) => return format!("regex sets: {why}{note}"),
     };
     let report = match rules.accelerate_from_image(&bytes) {
         Ok(report) => report,
