@@ -6,6 +6,9 @@
 //! Every case must be allowed; next to each kind, the attack it resembles
 //! must still be blocked, judged by the same context.
 
+mod common;
+
+use common::XorShift;
 use wafer_engine::{Action, Engine, Request};
 
 fn browser(r: Request) -> Request {
@@ -80,15 +83,12 @@ fn assert_blocked(engine: &Engine, kind: &str, cases: &[Request]) {
     );
 }
 
-/// A small deterministic generator of bytes (xorshift).
-struct Noise(u64);
+/// A small deterministic generator of bytes.
+struct Noise(XorShift);
 
 impl Noise {
     fn byte(&mut self) -> u8 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 24) as u8
+        (self.0.next() >> 24) as u8
     }
 
     /// Compressed-looking data read as Latin-1, as replay recorders ship it.
@@ -102,7 +102,7 @@ impl Noise {
 fn binary_blobs() -> Vec<Request> {
     let mut out = Vec::new();
     for seed in 1..=40u64 {
-        let mut noise = Noise(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut noise = Noise(XorShift(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
         let mut blob = noise.latin1(2000 + (seed as usize) * 37);
         // Chance matches a signature would find, amid the noise.
         for (i, bit) in ["<?=", "`#", "#{", "$(K", "\"#", "@@["].iter().enumerate() {
@@ -128,7 +128,7 @@ fn binary_blobs() -> Vec<Request> {
 fn injections_beside_binary() -> Vec<Request> {
     let mut out = Vec::new();
     for seed in 1..=10u64 {
-        let mut noise = Noise(seed.wrapping_mul(0x2545_f491_4f6c_dd1d));
+        let mut noise = Noise(XorShift(seed.wrapping_mul(0x2545_f491_4f6c_dd1d)));
         let pad = noise.latin1(600);
         for payload in [
             "' union select username, password from users-- ",

@@ -5,23 +5,12 @@
 
 #![cfg(feature = "vectorscan")]
 
+mod common;
+
+use common::XorShift as Rng;
 use regex_syntax::hir::{Class, Hir, HirKind};
 use wafer_engine::request::{Location, Part};
 use wafer_engine::rules::{RuleSet, builtin_specs};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// A random string of `hir`'s language (assertions are ignored, so some
 /// samples miss: those are useful too).

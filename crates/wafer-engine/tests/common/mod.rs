@@ -1,5 +1,5 @@
 //! What the family generators share: a browser's request around a payload,
-//! and percent-encoding.
+//! percent-encoding, and a deterministic generator.
 
 #![allow(dead_code)] // each test crate uses its own share of these
 
@@ -27,4 +27,20 @@ pub(crate) fn pct(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// A small deterministic xorshift generator: generated cases repeat from run to run.
+pub(crate) struct XorShift(pub(crate) u64);
+
+impl XorShift {
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
 }

@@ -3,21 +3,8 @@ use flate2::Compression;
 use flate2::write::{DeflateEncoder, GzEncoder, ZlibEncoder};
 use std::io::{self, Read, Write};
 
-/// A small deterministic generator: chunk sizes and test bodies repeat from run to run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+// Chunk sizes and test bodies repeat from run to run.
+use crate::testing::XorShift as Rng;
 
 /// About 200 KiB of text that compresses like a real form body, not like a run of zeros.
 fn plain_body() -> Vec<u8> {
