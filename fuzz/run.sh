@@ -35,6 +35,8 @@ export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AF
 # A fixed timeout: the transaction target compiles the rule set (under a second) whenever AFL
 # starts a new process; an input slower than this is saved as a hang.
 timeout_ms=${AFL_TIMEOUT_MS:-2000}
+# Where cargo put the binaries: CARGO_TARGET_DIR when the caller set one.
+bin_dir="${CARGO_TARGET_DIR:-target}/debug"
 
 stat() { sed -n "s/^$1 *: *//p" "$2"; }
 
@@ -46,7 +48,7 @@ for t in "${targets[@]}"; do
   rm -rf "out/$t"
   mkdir -p out
   echo "== $t: ${secs}s"
-  if ! cargo afl fuzz -i "seeds/$t" -o "out/$t" -t "$timeout_ms" -V "$secs" "target/debug/$t" >"out/$t.log" 2>&1; then
+  if ! cargo afl fuzz -i "seeds/$t" -o "out/$t" -t "$timeout_ms" -V "$secs" "$bin_dir/$t" >"out/$t.log" 2>&1; then
     echo "afl-fuzz failed on $t; the end of out/$t.log:" >&2
     tail -20 "out/$t.log" >&2
     status=1

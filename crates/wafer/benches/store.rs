@@ -29,6 +29,7 @@ fn event(i: u64, blocked: bool) -> Arc<Event> {
         client_ip: IpAddr::from([203, 0, 113, (i % 250) as u8]),
         method: "GET".into(),
         host: "shop.example".into(),
+        site: "default".into(),
         path: "/search".into(),
         query: "q=%27%20UNION%20SELECT%20password%20FROM%20users--".into(),
         user_agent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0".into(),

@@ -24,6 +24,7 @@ pub mod names;
 pub mod policy;
 mod resolve;
 mod sections;
+pub mod sites;
 
 pub use file::FileConfig;
 pub use names::{LogFormat, LogLevel};
@@ -101,8 +102,11 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Proxy worker threads, each with its own event loop (`None`: one per core).
     pub workers: Option<usize>,
-    /// `None` only when no upstream was given anywhere: `wafer run` refuses to start then.
+    /// `None` only when no upstream was given anywhere: `wafer run` refuses to start then,
+    /// unless `sites` are listed.
     pub upstream: Option<http::Uri>,
+    /// `[[sites]]`; empty: one site, `upstream`, takes every host name.
+    pub sites: sites::Sites,
     pub trusted_proxies: Vec<IpNet>,
     pub timeouts: Timeouts,
     pub max_header_bytes: usize,
@@ -178,6 +182,7 @@ impl Default for Config {
             listen: DEFAULT_LISTEN.parse().expect("valid default"),
             workers: None,
             upstream: None,
+            sites: sites::Sites::default(),
             trusted_proxies: Vec::new(),
             timeouts: Timeouts::default(),
             max_header_bytes: 64 * 1024,

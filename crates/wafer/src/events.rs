@@ -35,6 +35,10 @@ pub struct Event {
     pub client_ip: IpAddr,
     pub method: String,
     pub host: String,
+    /// The site the request was routed to (`[[sites]]`; `default` when Wafer
+    /// fronts one application). Empty in events stored before sites existed.
+    #[serde(default)]
+    pub site: String,
     pub path: String,
     /// Query string, truncated.
     pub query: String,
@@ -90,6 +94,8 @@ pub struct RequestFacts {
     pub client_ip: IpAddr,
     pub method: String,
     pub host: String,
+    /// Set by the proxy once the request is routed.
+    pub site: String,
     pub path: String,
     pub query: String,
     pub user_agent: String,
@@ -115,6 +121,7 @@ impl RequestFacts {
             host: header(http::header::HOST)
                 .or_else(|| uri.authority().map(|a| a.to_string()))
                 .unwrap_or_default(),
+            site: String::new(),
             path: uri.path().to_owned(),
             query: uri.query().unwrap_or("").to_owned(),
             user_agent: header(http::header::USER_AGENT).unwrap_or_default(),
@@ -232,6 +239,7 @@ impl Event {
             client_ip: f.client_ip,
             method: cut(&f.method, bounds::METHOD_MAX),
             host: cut(&f.host, bounds::HOST_MAX),
+            site: cut(&f.site, bounds::HOST_MAX),
             path: cut(&f.path, bounds::PATH_MAX),
             query: cut(&f.query, bounds::QUERY_MAX),
             user_agent: cut(&f.user_agent, bounds::USER_AGENT_MAX),

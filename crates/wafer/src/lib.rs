@@ -18,7 +18,7 @@ pub mod events;
 pub mod guard;
 pub(crate) mod latency;
 pub(crate) mod periodic;
-pub(crate) mod protection;
+pub mod protection;
 pub mod proxy;
 pub(crate) mod sightings;
 pub mod store;

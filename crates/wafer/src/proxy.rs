@@ -21,6 +21,7 @@ use crate::guard::door::Door;
 use crate::protection::Live;
 use crate::sightings::Sightings;
 use crate::traffic::Traffic;
+pub use sites::{Site, Sites};
 
 mod body;
 mod client_ip;
@@ -35,6 +36,7 @@ mod pipeline;
 mod pump;
 mod request_id;
 mod respond;
+pub mod sites;
 mod websocket;
 
 pub use error::ProxyError;
@@ -75,8 +77,6 @@ impl Default for Timeouts {
 /// Static proxy settings.
 #[derive(Clone, Debug)]
 pub struct ProxyConfig {
-    /// `http://host:port` (an optional path prefix is kept in front of every request path).
-    pub upstream: http::Uri,
     /// Peers whose `X-Forwarded-For` is believed when finding the client IP.
     pub trusted_proxies: Vec<IpNet>,
     pub timeouts: Timeouts,
@@ -95,9 +95,10 @@ pub struct ProxyConfig {
 /// anomaly model, swap their own contents atomically).
 pub struct Proxy {
     config: ProxyConfig,
-    /// The engine and the policy's IP lists in force; a request keeps the
-    /// snapshot it started with.
-    protection: Arc<Live>,
+    /// The sites, each with its upstream and its protection (the engine and
+    /// the policy's IP lists in force; a request keeps the snapshot it
+    /// started with).
+    sites: Sites,
     door: Arc<Door>,
     anomaly: Arc<AnomalyState>,
     events: Publisher,
@@ -112,7 +113,7 @@ pub struct Proxy {
 /// The parts a [`Proxy`] is made of.
 pub struct ProxyParts {
     pub config: ProxyConfig,
-    pub protection: Arc<Live>,
+    pub sites: Sites,
     pub door: Arc<Door>,
     pub anomaly: Arc<AnomalyState>,
     pub events: Publisher,
@@ -122,12 +123,14 @@ pub struct ProxyParts {
 }
 
 impl Proxy {
-    /// Checks the upstream once; each worker makes its own client (see `serve`).
+    /// Checks the upstreams once; each worker makes its own clients (see `serve`).
     pub fn new(parts: ProxyParts) -> Result<Proxy, ProxyError> {
-        forward::Upstream::target(&parts.config)?;
+        for site in parts.sites.iter() {
+            forward::Upstream::target(&site.upstream)?;
+        }
         let ProxyParts {
             config,
-            protection,
+            sites,
             door,
             anomaly,
             events,
@@ -137,7 +140,7 @@ impl Proxy {
         } = parts;
         Ok(Proxy {
             config,
-            protection,
+            sites,
             door,
             anomaly,
             events,
@@ -147,18 +150,33 @@ impl Proxy {
         })
     }
 
-    /// A proxy that inspects with `engine` and the policy's `ip_lists` only:
-    /// no list files, bans, countries, rate limits or anomaly model.
+    /// A proxy for one application (`upstream`) that inspects with `engine`
+    /// and the policy's `ip_lists` only: no list files, bans, countries,
+    /// rate limits or anomaly model.
     pub fn standalone(
         engine: Engine,
         ip_lists: IpLists,
+        events: Publisher,
+        config: ProxyConfig,
+        upstream: http::Uri,
+    ) -> Result<Proxy, ProxyError> {
+        Self::standalone_sites(
+            Sites::single(upstream, Arc::new(Live::new(engine, ip_lists))),
+            events,
+            config,
+        )
+    }
+
+    /// As [`standalone`](Self::standalone), for several sites.
+    pub fn standalone_sites(
+        sites: Sites,
         events: Publisher,
         config: ProxyConfig,
     ) -> Result<Proxy, ProxyError> {
         let connections = Arc::new(conn::Connections::new(config.max_connections));
         Proxy::new(ProxyParts {
             config,
-            protection: Arc::new(Live::new(engine, ip_lists)),
+            sites,
             door: Arc::new(Door::lists_only()),
             anomaly: Arc::new(AnomalyState::off()),
             events,
@@ -186,10 +204,13 @@ pub async fn serve(
     proxy: Arc<Proxy>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let upstream = Arc::new(
-        forward::Upstream::new(&proxy.config)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
-    );
+    let upstreams = proxy
+        .sites
+        .iter()
+        .map(|s| forward::Upstream::new(&s.upstream, &proxy.config.timeouts))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let upstreams = Arc::new(upstreams);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -219,11 +240,11 @@ pub async fn serve(
             let local = stream.local_addr().ok();
             let (io, activity) = idle::Watched::new(stream, slot, limits);
             let proxy = Arc::clone(&proxy);
-            let upstream = Arc::clone(&upstream);
+            let upstreams = Arc::clone(&upstreams);
             let service = hyper::service::service_fn(move |req| {
                 let busy = activity.begin();
                 let handled =
-                    pipeline::handle(Arc::clone(&proxy), Arc::clone(&upstream), peer, local, req);
+                    pipeline::handle(Arc::clone(&proxy), Arc::clone(&upstreams), peer, local, req);
                 async move { handled.await.map(|resp| idle::finish(resp, busy)) }
             });
             let conn = builder

@@ -39,8 +39,13 @@ pub fn run(cfg: Config, args: &DemoArgs) -> Result<i32> {
             .with_context(|| format!("demo app: listening on {}", args.app_listen))?;
         let app_addr = app.local_addr()?;
         tokio::spawn(crate::demo::serve(app));
-        let upstream: http::Uri = format!("http://{app_addr}").parse()?;
-        super::run::serve(cfg, upstream, engine, |r| {
+        // The demo fronts its own app, whatever sites a config file lists.
+        let cfg = crate::config::Config {
+            upstream: Some(format!("http://{app_addr}").parse()?),
+            sites: Default::default(),
+            ..cfg
+        };
+        super::run::serve(cfg, engine, |r| {
             let addr = r.proxy_addr;
             super::run::announce_with(r, true);
             eprintln!(

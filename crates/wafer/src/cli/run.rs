@@ -20,7 +20,7 @@ use crate::guard::redis::RedisLink;
 use crate::periodic::Periodic;
 use crate::protection::Live;
 use crate::proxy::conn::Connections;
-use crate::proxy::{self, Proxy, ProxyConfig, ProxyParts};
+use crate::proxy::{self, Proxy, ProxyConfig, ProxyParts, Site, Sites};
 use crate::sightings::Sightings;
 use crate::store::Store;
 use crate::store::writer::{StoreWriter, WriterOptions};
@@ -80,11 +80,11 @@ pub fn init_logging(cfg: &Config) {
 }
 
 pub fn run(cfg: Config, workers: Option<usize>) -> Result<i32> {
-    let Some(upstream) = cfg.upstream.clone() else {
+    if cfg.upstream.is_none() && cfg.sites.sites.is_empty() {
         bail!(
             "no upstream to protect: give --upstream http://HOST:PORT, set WAFER_UPSTREAM, or put upstream = \"http://...\" in wafer.toml (or try `wafer demo`)"
         );
-    };
+    }
     init_logging(&cfg);
     let engine = super::build_engine(&cfg)?;
     super::accelerate::at_start(&engine, &cfg.data_dir);
@@ -101,18 +101,17 @@ pub fn run(cfg: Config, workers: Option<usize>) -> Result<i32> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    rt.block_on(serve(cfg, upstream, engine, announce))?;
+    rt.block_on(serve(cfg, engine, announce))?;
     Ok(0)
 }
 
 /// Binds, serves until SIGINT/SIGTERM, then flushes events. `on_ready` gets the running node.
 pub async fn serve(
     cfg: Config,
-    upstream: http::Uri,
     engine: wafer_engine::Engine,
     on_ready: impl FnOnce(&Running),
 ) -> Result<()> {
-    let running = start(cfg, upstream, engine).await?;
+    let running = start(cfg, engine).await?;
     on_ready(&running);
     shutdown_signal().await;
     running.stop().await
@@ -154,24 +153,20 @@ struct Parts {
     admin_connections: Arc<Connections>,
 }
 
-/// Starts everything and returns once both listeners are bound.
-pub async fn start(
-    cfg: Config,
-    upstream: http::Uri,
-    engine: wafer_engine::Engine,
-) -> Result<Running> {
+/// Starts everything and returns once both listeners are bound. The
+/// configuration names the sites, or one `upstream`.
+pub async fn start(cfg: Config, engine: wafer_engine::Engine) -> Result<Running> {
     let store = open_store(&cfg).await?;
     let policy_path = crate::admin::policy::saved_path(&cfg.data_dir);
-    let (engine, ip_lists) = saved_policy(&cfg, engine, &policy_path)?;
     let (events, writer, sink) = event_bus(&cfg, &store)?;
     let max_connections = connection_cap(&cfg)?;
     let listener =
         proxy::conn::bind(cfg.listen).with_context(|| format!("listening on {}", cfg.listen))?;
     let proxy_addr = listener.local_addr()?;
-    log_configuration(&upstream, &engine, &*store);
     let redis = redis_link(&cfg)?;
-    let live = Arc::new(Live::new(engine, ip_lists));
-    let keeper = PolicyKeeper::new(Arc::clone(&live), Some(policy_path), redis.clone());
+    let (sites, live) = the_sites(&cfg, &engine, &policy_path)?;
+    log_configuration(&sites, &*store);
+    let keeper = PolicyKeeper::new(live, Some(policy_path), redis.clone());
     let parts = Parts {
         store,
         keeper: Arc::new(keeper),
@@ -183,7 +178,7 @@ pub async fn start(
         connections: Arc::new(Connections::new(max_connections)),
         admin_connections: Arc::new(Connections::new(cfg.admin_max_connections)),
     };
-    let proxy = the_proxy(&cfg, upstream, live, &parts, &events)?;
+    let proxy = the_proxy(&cfg, sites, &parts, &events)?;
     let periodic = background(&cfg, &parts);
     let (telemetry, _) = tokio::sync::broadcast::channel(64);
     let ticker = crate::traffic::ticker::Ticker::start(
@@ -236,23 +231,16 @@ pub async fn start(
 }
 
 /// The proxy over the node's parts.
-fn the_proxy(
-    cfg: &Config,
-    upstream: http::Uri,
-    live: Arc<Live>,
-    parts: &Parts,
-    events: &Publisher,
-) -> Result<Proxy> {
+fn the_proxy(cfg: &Config, sites: Sites, parts: &Parts, events: &Publisher) -> Result<Proxy> {
     Proxy::new(ProxyParts {
         config: ProxyConfig {
-            upstream,
             trusted_proxies: cfg.trusted_proxies.clone(),
             timeouts: cfg.timeouts.clone(),
             max_header_bytes: cfg.max_header_bytes,
             max_connections: parts.connections.max(),
             record_all: cfg.record_all,
         },
-        protection: live,
+        sites,
         door: Arc::clone(&parts.door),
         anomaly: Arc::clone(&parts.anomaly),
         events: events.clone(),
@@ -309,15 +297,16 @@ async fn open_store(cfg: &Config) -> Result<Arc<dyn Store>> {
 }
 
 /// The policy saved through the admin API, when there is one; else the configuration's.
+/// The policy saved through the admin API over `engine`'s, when there is one.
 fn saved_policy(
-    cfg: &Config,
     engine: wafer_engine::Engine,
+    ip_lists: IpLists,
     path: &std::path::Path,
 ) -> Result<(wafer_engine::Engine, IpLists)> {
     let saved =
         crate::admin::policy::load(path).with_context(|| format!("reading {}", path.display()))?;
     let Some(doc) = saved else {
-        return Ok((engine, cfg.ip_lists.clone()));
+        return Ok((engine, ip_lists));
     };
     let (policy, ip) = doc.build(engine.policy()).map_err(|errs| {
         let errs: Vec<String> = errs.iter().map(ToString::to_string).collect();
@@ -343,16 +332,73 @@ fn event_bus(cfg: &Config, store: &Arc<dyn Store>) -> Result<(Publisher, StoreWr
     Ok((bus, writer, sink))
 }
 
-fn log_configuration(upstream: &http::Uri, engine: &wafer_engine::Engine, store: &dyn Store) {
-    tracing::info!(
-        upstream = %upstream,
-        mode = %engine.policy().mode,
-        paranoia = engine.policy().paranoia,
-        threshold = engine.policy().threshold,
-        rules = engine.rule_infos().len(),
-        store = store.kind(),
-        "configuration"
-    );
+fn log_configuration(sites: &Sites, store: &dyn Store) {
+    for site in sites.iter() {
+        let protection = site.protection.snapshot();
+        let policy = protection.engine.policy();
+        let hosts: Vec<String> = site.hosts.iter().map(|h| h.as_text()).collect();
+        tracing::info!(
+            site = %site.name,
+            hosts = %if hosts.is_empty() { "(any other)".to_owned() } else { hosts.join(" ") },
+            upstream = %site.upstream,
+            mode = %policy.mode,
+            paranoia = policy.paranoia,
+            threshold = policy.threshold,
+            rules = protection.engine.rule_infos().len(),
+            store = store.kind(),
+            "configuration"
+        );
+    }
+}
+
+/// The sites, and the protection the admin API edits (and saves): the
+/// default site's, else the first site's; with one upstream, the one site's.
+/// The policy saved through the admin API applies to that site; the others
+/// keep the policy the file gives them. Every site shares the compiled rules.
+fn the_sites(
+    cfg: &Config,
+    engine: &wafer_engine::Engine,
+    saved: &std::path::Path,
+) -> Result<(Sites, Arc<Live>)> {
+    if cfg.sites.sites.is_empty() {
+        let upstream = cfg.upstream.clone().context("no upstream")?;
+        let (engine, lists) = saved_policy(
+            engine.with_policy(engine.policy().clone()),
+            cfg.ip_lists.clone(),
+            saved,
+        )?;
+        let live = Arc::new(Live::new(engine, lists));
+        return Ok((Sites::single(upstream, Arc::clone(&live)), live));
+    }
+    let edited = cfg
+        .sites
+        .default
+        .clone()
+        .unwrap_or_else(|| cfg.sites.sites[0].name.clone());
+    let mut edited_live = None;
+    let mut sites = Vec::new();
+    for s in &cfg.sites.sites {
+        let mut protection = (engine.with_policy(s.policy.clone()), s.ip_lists.clone());
+        let live = if s.name == edited {
+            protection = saved_policy(protection.0, protection.1, saved)?;
+            let live = Arc::new(Live::new(protection.0, protection.1));
+            edited_live = Some(Arc::clone(&live));
+            live
+        } else {
+            Arc::new(Live::new(protection.0, protection.1))
+        };
+        sites.push(Site {
+            name: Arc::from(s.name.as_str()),
+            hosts: s.hosts.clone(),
+            upstream: s.upstream.clone(),
+            protection: live,
+        });
+    }
+    let sites = Sites::new(sites, cfg.sites.default.as_deref())?;
+    Ok((
+        sites,
+        edited_live.context("the edited site is one of the sites")?,
+    ))
 }
 
 /// The cluster's Redis, when configured (limits, bans and the policy).

@@ -45,6 +45,11 @@ pub struct FileConfig {
     pub geoip: FileGeoIp,
     #[serde(default)]
     pub bans: FileBans,
+    /// The sites this Wafer fronts (see `config::sites`).
+    #[serde(default)]
+    pub sites: Vec<super::sites::FileSite>,
+    /// The site for host names no site lists.
+    pub default_site: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

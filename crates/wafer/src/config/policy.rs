@@ -165,10 +165,15 @@ impl RouteSpec {
 /// Every route, keyed `routes[i].FIELD`; a route whose path is bad is left out
 /// (and named).
 pub fn routes(p: &mut Problems, specs: &[RouteSpec]) -> Vec<Route> {
+    routes_at(p, "routes", specs)
+}
+
+/// As [`routes`], keyed `AT[i].FIELD` (`sites[0].routes[1].path`).
+pub fn routes_at(p: &mut Problems, at: &str, specs: &[RouteSpec]) -> Vec<Route> {
     specs
         .iter()
         .enumerate()
-        .filter_map(|(i, r)| route(p, &format!("routes[{i}]"), r))
+        .filter_map(|(i, r)| route(p, &format!("{at}[{i}]"), r))
         .collect()
 }
 

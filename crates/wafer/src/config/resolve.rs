@@ -84,7 +84,7 @@ impl Sources<'_> {
 }
 
 pub fn resolve(
-    file: FileConfig,
+    mut file: FileConfig,
     env: &dyn EnvSource,
     flags: &Overrides,
 ) -> Result<Config, ConfigErrors> {
@@ -92,6 +92,8 @@ pub fn resolve(
     // What each section starts from: the defaults.
     let d = &Config::default();
     let p = &mut Problems::default();
+    let site_files = std::mem::take(&mut file.sites);
+    let default_site = file.default_site.take();
     let parts = Parts {
         network: sections::network(p, &src, d, file.listen, file.upstream, file.trusted_proxies),
         timeouts: sections::timeouts(p, d, &file.timeouts),
@@ -110,7 +112,15 @@ pub fn resolve(
         geoip: sections::geoip(p, file.geoip),
         bans: sections::bans(p, d, &file.bans),
     };
-    let cfg = assemble(parts);
+    let mut cfg = assemble(parts);
+    cfg.sites = super::sites::sites(
+        p,
+        site_files,
+        default_site,
+        cfg.upstream.as_ref(),
+        &cfg.engine.policy,
+        &cfg.ip_lists,
+    );
     // The whole policy's size, once its parts are together.
     policy::lengths(
         p,
@@ -150,6 +160,7 @@ fn assemble(x: Parts) -> Config {
         listen: x.network.listen,
         workers: None,
         upstream: x.network.upstream,
+        sites: super::sites::Sites::default(),
         trusted_proxies: x.network.trusted_proxies,
         timeouts: x.timeouts,
         max_header_bytes: x.connections.max_header_bytes,

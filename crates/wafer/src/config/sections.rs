@@ -83,7 +83,7 @@ pub(super) fn network(
     }
 }
 
-fn parse_upstream(v: &str) -> Result<http::Uri, String> {
+pub(super) fn parse_upstream(v: &str) -> Result<http::Uri, String> {
     let uri: http::Uri = v.parse().map_err(|e| format!("not a URL ({e}): {v:?}"))?;
     match uri.scheme_str() {
         Some("http") => {}
@@ -253,7 +253,7 @@ pub(super) fn inspection(
         policy.inspect_websocket = b;
     }
     if let Some(methods) = f.allowed_methods {
-        policy.allowed_methods = allowed_methods(p, methods);
+        policy.allowed_methods = allowed_methods(p, "inspection.allowed_methods", methods);
     }
     policy.disabled_rules = policy::rule_ranges(p, "inspection.disabled_rules", &f.disabled_rules);
     let apps = match src.env.get("WAFER_APPS") {
@@ -273,16 +273,13 @@ pub(super) fn inspection(
     }
 }
 
-fn allowed_methods(p: &mut Problems, methods: Vec<String>) -> Vec<String> {
+pub(super) fn allowed_methods(p: &mut Problems, key: &str, methods: Vec<String>) -> Vec<String> {
     let mut ok = Vec::new();
     for m in methods {
         if !m.is_empty() && m.bytes().all(|b| b.is_ascii_uppercase()) {
             ok.push(m);
         } else {
-            p.fail(
-                "inspection.allowed_methods",
-                format!("{m:?} is not an uppercase method name"),
-            );
+            p.fail(key, format!("{m:?} is not an uppercase method name"));
         }
     }
     ok

@@ -621,3 +621,146 @@ fn closed_sets_resolve_to_their_types_or_name_the_bad_key() {
         ]
     );
 }
+
+const SITES: &str = r#"
+[inspection]
+mode = "block"
+paranoia = 2
+disabled_rules = ["942100"]
+[ip]
+block = ["192.0.2.0/24"]
+
+[[sites]]
+name = "shop"
+hosts = ["shop.example", "*.Shop.Example."]
+upstream = "http://127.0.0.1:9001"
+
+[[sites]]
+name = "blog"
+hosts = ["blog.example"]
+upstream = "http://127.0.0.1:9002/app"
+mode = "detect"
+threshold = 9
+disabled_rules = []
+allowed_methods = ["GET", "HEAD"]
+ip.block = ["198.51.100.7"]
+[[sites.routes]]
+path = "/admin/*"
+mode = "block"
+"#;
+
+#[test]
+fn sites_take_the_file_policy_with_their_own_keys_over_it() {
+    let cfg = load(SITES, &[], &Overrides::default()).unwrap();
+    let s = &cfg.sites;
+    assert_eq!(s.default, None);
+    assert_eq!(s.sites.len(), 2);
+    let (shop, blog) = (&s.sites[0], &s.sites[1]);
+    assert_eq!(
+        shop.hosts,
+        [
+            sites::HostPattern::Exact("shop.example".into()),
+            sites::HostPattern::Under(".shop.example".into())
+        ]
+    );
+    // The shop sets nothing: the file's policy.
+    assert_eq!(shop.policy.mode, Mode::Block);
+    assert_eq!(shop.policy.paranoia, 2);
+    assert_eq!(shop.policy.disabled_rules.len(), 1);
+    assert_eq!(shop.ip_lists.block.len(), 1);
+    // The blog replaces what it names, keeps the rest, and adds to the lists.
+    assert_eq!(blog.upstream.path(), "/app");
+    assert_eq!(blog.policy.mode, Mode::Detect);
+    assert_eq!(blog.policy.threshold, 9);
+    assert_eq!(blog.policy.paranoia, 2);
+    assert!(blog.policy.disabled_rules.is_empty());
+    assert_eq!(blog.policy.allowed_methods, ["GET", "HEAD"]);
+    assert_eq!(blog.policy.routes.len(), 1);
+    assert_eq!(blog.ip_lists.block.len(), 2);
+    // Without sites, nothing changes: the one upstream takes every name.
+    assert!(
+        load(
+            "upstream = \"http://127.0.0.1:1\"",
+            &[],
+            &Overrides::default()
+        )
+        .unwrap()
+        .sites
+        .sites
+        .is_empty()
+    );
+}
+
+#[test]
+fn the_top_level_upstream_becomes_the_default_site_or_default_site_names_one() {
+    let with_upstream = format!("upstream = \"http://127.0.0.1:9000\"\n{SITES}");
+    let cfg = load(&with_upstream, &[], &Overrides::default()).unwrap();
+    assert_eq!(cfg.sites.default.as_deref(), Some("default"));
+    let d = cfg
+        .sites
+        .sites
+        .iter()
+        .find(|s| s.name == "default")
+        .unwrap();
+    assert!(d.hosts.is_empty());
+    assert_eq!(d.upstream.port_u16(), Some(9000));
+    let named = format!("default_site = \"blog\"\n{SITES}");
+    let cfg = load(&named, &[], &Overrides::default()).unwrap();
+    assert_eq!(cfg.sites.default.as_deref(), Some("blog"));
+    assert_eq!(cfg.sites.sites.len(), 2);
+}
+
+#[test]
+fn bad_sites_are_each_named() {
+    let bad = r#"
+default_site = "nowhere"
+[[sites]]
+name = "a b"
+hosts = ["shop.example:8080", "*.", "ok.example"]
+upstream = "ftp://x"
+mode = "loud"
+[[sites]]
+name = "two"
+hosts = ["OK.example"]
+[[sites]]
+upstream = "http://127.0.0.1:1"
+hosts = ["c.example"]
+routes = [{ path = "" }]
+[[sites]]
+name = "lonely"
+upstream = "http://127.0.0.1:1"
+"#;
+    let errs = load(bad, &[], &Overrides::default()).unwrap_err().0;
+    let keys: Vec<&str> = errs.iter().map(|e| e.key.as_str()).collect();
+    for k in [
+        "default_site",
+        "sites[0].name",
+        "sites[0].hosts",
+        "sites[0].upstream",
+        "sites[0].mode",
+        "sites[1].upstream",
+        "sites[2].name",
+        "sites[2].routes[0].path",
+        "sites[3].hosts",
+    ] {
+        assert!(keys.contains(&k), "{k} not in {errs:?}");
+    }
+    // Two bad host names in site 0; `OK.example` in site 1 is site 0's `ok.example`.
+    assert_eq!(keys.iter().filter(|k| **k == "sites[0].hosts").count(), 2);
+    assert!(
+        errs.iter()
+            .any(|e| e.key == "sites[1].hosts" && e.message.contains("sites[0]")),
+        "{errs:?}"
+    );
+    // The top-level upstream and default_site together are refused.
+    let both = format!("upstream = \"http://127.0.0.1:9000\"\ndefault_site = \"shop\"\n{SITES}");
+    let errs = load(&both, &[], &Overrides::default()).unwrap_err().0;
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0].key, "default_site");
+    // A site name `default` beside a top-level upstream would be two defaults.
+    let clash = "upstream = \"http://127.0.0.1:9000\"\n[[sites]]\nname = \"default\"\nhosts = [\"a.example\"]\nupstream = \"http://127.0.0.1:1\"";
+    assert_eq!(
+        load(clash, &[], &Overrides::default()).unwrap_err().0[0].key,
+        "upstream"
+    );
+}

@@ -169,6 +169,7 @@ mod tests {
                 client_ip: "127.0.0.1".parse().unwrap(),
                 method: "GET".into(),
                 host: "a".into(),
+                site: "default".into(),
                 path: "/".into(),
                 query: String::new(),
                 user_agent: String::new(),

@@ -37,6 +37,7 @@ fn verdict_event(target: &str, headers: &http::HeaderMap) -> (Verdict, Event) {
         client_ip: "203.0.113.7".parse().unwrap(),
         method: "GET".into(),
         host: "shop.example".into(),
+        site: "default".into(),
         path: path.into(),
         query: query.into(),
         user_agent: "sqlmap ".repeat(10_000),

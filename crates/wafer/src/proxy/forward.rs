@@ -15,7 +15,7 @@ use std::time::Duration;
 use super::body::ReplayBody;
 use super::client_ip::ClientAddr;
 use super::request_id::RequestId;
-use super::{ProxyConfig, ProxyError};
+use super::{ProxyError, Timeouts};
 
 /// Headers that describe one connection, not the request (RFC 9110 §7.6.1):
 /// never forwarded as they are.
@@ -62,8 +62,7 @@ pub(super) struct ForwardInfo<'a> {
 
 impl Upstream {
     /// The upstream's scheme and authority, or why it cannot be one.
-    pub(super) fn target(cfg: &ProxyConfig) -> Result<(Scheme, Authority), ProxyError> {
-        let uri = &cfg.upstream;
+    pub(super) fn target(uri: &Uri) -> Result<(Scheme, Authority), ProxyError> {
         let scheme = uri.scheme().cloned().unwrap_or(Scheme::HTTP);
         if scheme != Scheme::HTTP {
             return Err(ProxyError::BadUpstream(format!(
@@ -77,11 +76,10 @@ impl Upstream {
         Ok((scheme, authority))
     }
 
-    pub(super) fn new(cfg: &ProxyConfig) -> Result<Upstream, ProxyError> {
-        let uri = &cfg.upstream;
-        let (scheme, authority) = Self::target(cfg)?;
+    pub(super) fn new(uri: &Uri, timeouts: &Timeouts) -> Result<Upstream, ProxyError> {
+        let (scheme, authority) = Self::target(uri)?;
         let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(cfg.timeouts.upstream_connect));
+        connector.set_connect_timeout(Some(timeouts.upstream_connect));
         connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new())
             .timer(TokioTimer::new())
@@ -95,7 +93,7 @@ impl Upstream {
             prefix: uri.path().trim_end_matches('/').to_owned(),
             display: format!("http://{authority}"),
             authority,
-            response_timeout: cfg.timeouts.upstream_response,
+            response_timeout: timeouts.upstream_response,
         })
     }
 
@@ -142,16 +140,10 @@ impl Upstream {
             .path_and_query(format!("{}{pq}", self.prefix))
             .build()
             .map_err(ProxyError::BuildRequest)?;
-        // HTTP/2 names the host in `:authority`, which wins over a `host`
-        // header (RFC 9113 §8.3.1; `hygiene` refuses the two differing).
-        let authority = parts
-            .uri
-            .authority()
-            .and_then(|a| HeaderValue::from_str(a.as_str()).ok());
-        let host = match parts.version {
-            Version::HTTP_2 => authority.or_else(|| parts.headers.get(header::HOST).cloned()),
-            _ => parts.headers.get(header::HOST).cloned().or(authority),
-        };
+        // The name the request was routed by (`hygiene` refuses an HTTP/2
+        // `host` header that differs from `:authority`).
+        let host = super::sites::request_host(parts.version, &parts.uri, &parts.headers)
+            .and_then(|h| HeaderValue::from_bytes(h).ok());
         let mut headers = strip_hop_by_hop(parts.headers);
         canonical_content_length(&mut headers);
         // Wafer already answered any `Expect: 100-continue` by reading the body.

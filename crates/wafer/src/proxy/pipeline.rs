@@ -1,5 +1,7 @@
 //! One request, as a fixed list of named steps over one [`RequestCtx`]:
 //!
+//! 0. [`route`]: the site, by host name (421 when no site takes it); it
+//!    decides the protection and the upstream of every later step.
 //! 1. [`door::admit`]: framing hygiene, then the door (IP lists, bans,
 //!    countries, rate limits); a refusal is answered here.
 //! 2. [`inspect::request`]: the head, then the body (bounded; a body past the
@@ -34,6 +36,8 @@ mod send;
 /// One request's state through the steps.
 pub(super) struct RequestCtx {
     pub(super) id: RequestId,
+    /// The name of the site the request was routed to.
+    pub(super) site_name: Arc<str>,
     /// When the request arrived (Unix ms), for its event.
     pub(super) ts_ms: u64,
     pub(super) client: ClientAddr,
@@ -57,16 +61,19 @@ pub(super) struct Record {
 impl RequestCtx {
     fn new(
         proxy: &Proxy,
+        site: usize,
         peer: SocketAddr,
         local: Option<SocketAddr>,
         head: &http::HeaderMap,
     ) -> Self {
+        let s = proxy.sites.get(site);
         RequestCtx {
             id: RequestId::next(),
+            site_name: Arc::clone(&s.name),
             ts_ms: crate::clock::now_ms(),
             client: ClientAddr::identify(peer.ip(), head, &proxy.config.trusted_proxies),
             local,
-            protection: proxy.protection.snapshot(),
+            protection: s.protection.snapshot(),
             record: Record::default(),
         }
     }
@@ -76,23 +83,70 @@ impl RequestCtx {
         &self,
         parts: (&http::Method, &http::Uri, &http::HeaderMap),
     ) -> crate::events::RequestFacts {
-        crate::events::RequestFacts::capture(parts, self.id.as_str(), self.ts_ms, self.client.ip)
+        let mut facts = crate::events::RequestFacts::capture(
+            parts,
+            self.id.as_str(),
+            self.ts_ms,
+            self.client.ip,
+        );
+        facts.site = self.site_name.to_string();
+        facts
     }
 }
 
 /// The request handler. Never fails: every error becomes a response.
 pub(super) async fn handle(
     proxy: Arc<Proxy>,
-    upstream: Arc<Upstream>,
+    upstreams: Arc<Vec<Upstream>>,
     peer: SocketAddr,
     local: Option<SocketAddr>,
     req: http::Request<Incoming>,
 ) -> Result<Response<RespBody>, Infallible> {
     let started = Instant::now();
     let bytes_in = content_length(req.headers());
-    let mut ctx = RequestCtx::new(&proxy, peer, local, req.headers());
-    let resp = steps(&proxy, &upstream, &mut ctx, req).await;
+    let Some(site) = route(&proxy, &req) else {
+        return Ok(misdirected(&proxy, peer, &req, started, bytes_in));
+    };
+    let mut ctx = RequestCtx::new(&proxy, site, peer, local, req.headers());
+    let resp = steps(&proxy, &upstreams[site], &mut ctx, req).await;
     Ok(record(&proxy, &ctx, started, bytes_in, resp))
+}
+
+/// Step 0: the site that serves the host name the request names.
+fn route(proxy: &Proxy, req: &http::Request<Incoming>) -> Option<usize> {
+    let host = super::sites::request_host(req.version(), req.uri(), req.headers());
+    proxy.sites.route(host)
+}
+
+/// A host name no site serves, and no default site: 421 (RFC 9110 §15.5.20),
+/// counted as refused. Not an event: it is not an attack, and a scan of
+/// names would otherwise fill the store.
+fn misdirected(
+    proxy: &Proxy,
+    peer: SocketAddr,
+    req: &http::Request<Incoming>,
+    started: Instant,
+    bytes_in: u64,
+) -> Response<RespBody> {
+    let id = RequestId::next();
+    tracing::debug!(request_id = %id, %peer, host = ?req.headers().get(http::header::HOST), "no site serves this host name");
+    let mut resp = respond::error(
+        http::StatusCode::MISDIRECTED_REQUEST,
+        id.as_str(),
+        req.headers(),
+    );
+    proxy.traffic.record(&crate::traffic::Outcome {
+        action: Action::Block,
+        status: resp.status().as_u16(),
+        classes: 0,
+        total_us: elapsed_us(started),
+        inspect_us: 0,
+        upstream_us: None,
+        bytes_in,
+        bytes_out: content_length(resp.headers()),
+    });
+    id.stamp(resp.headers_mut());
+    resp
 }
 
 /// Steps 1 to 5; each may answer the request itself.

@@ -80,6 +80,7 @@ pub(super) fn error(
         }
         StatusCode::REQUEST_TIMEOUT => "The request body did not arrive in time.",
         StatusCode::BAD_REQUEST => "The request could not be read.",
+        StatusCode::MISDIRECTED_REQUEST => "This server does not serve the host name requested.",
         _ => "The firewall could not handle this request.",
     };
     let code = status

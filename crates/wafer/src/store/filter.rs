@@ -20,6 +20,8 @@ pub struct Filter {
     pub method: Option<String>,
     pub path_prefix: Option<String>,
     pub host: Option<String>,
+    /// The site's name (`[[sites]]`).
+    pub site: Option<String>,
     pub status: Option<u16>,
     pub min_score: Option<u32>,
     /// Case-insensitive substring of the path, query, user agent, IP, id or any finding.
@@ -45,6 +47,7 @@ impl Filter {
                 .as_ref()
                 .is_none_or(|p| e.path.starts_with(p.as_str()))
             && self.host.as_ref().is_none_or(|h| e.host == *h)
+            && self.site.as_ref().is_none_or(|s| e.site == *s)
             && self.status.is_none_or(|s| e.status == Some(s))
             && self.min_score.is_none_or(|s| e.score >= s)
             && self.text.as_ref().is_none_or(|t| {
@@ -196,6 +199,7 @@ pub fn parse_query<'a>(
             }
             "path" | "path_prefix" => f.path_prefix = text(),
             "host" => f.host = text(),
+            "site" => f.site = text(),
             "status" => f.status = Some(parse_num(name, value)?),
             "min_score" => f.min_score = Some(parse_num(name, value)?),
             "q" | "text" => f.text = text(),
@@ -413,6 +417,10 @@ impl Where {
         if let Some(h) = &f.host {
             let p = self.bind(SqlValue::Text(h.clone()));
             self.and(&format!("e.host = {p}"));
+        }
+        if let Some(s) = &f.site {
+            let p = self.bind(SqlValue::Text(s.clone()));
+            self.and(&format!("e.site = {p}"));
         }
         if let Some(s) = f.status {
             let p = self.bind(SqlValue::Int(s.into()));

@@ -75,6 +75,18 @@ impl PgStore {
                     schema::VERSION
                 )));
             }
+            Some(v) if v < schema::VERSION => {
+                for step in schema::upgrades(Dialect::Postgres, v) {
+                    client.batch_execute(step).await?;
+                }
+                // Never lowers it: a newer node may have upgraded further meanwhile.
+                client
+                    .execute(
+                        "UPDATE wafer_meta SET value = $1 WHERE key = 'schema' AND value::BIGINT < $2",
+                        &[&schema::VERSION.to_string(), &schema::VERSION],
+                    )
+                    .await?;
+            }
             Some(_) => {}
             None => {
                 client
@@ -85,6 +97,7 @@ impl PgStore {
                     .await?;
             }
         }
+        client.batch_execute(schema::INDEXES).await?;
         Ok(PgStore {
             url: url.to_owned(),
             writer: Mutex::new(Some(client)),
@@ -142,8 +155,8 @@ impl Store for PgStore {
             let tx = c.transaction().await?;
             let ev_st = tx
                 .prepare(
-                    "INSERT INTO events (id, ts_ms, client_ip, method, host, path, action, status, score, doc)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
+                    "INSERT INTO events (id, ts_ms, client_ip, method, host, path, action, status, score, doc, site)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
                 )
                 .await?;
             let f_st = tx
@@ -166,6 +179,7 @@ impl Store for PgStore {
                             &status,
                             &i64::from(ev.score),
                             &doc,
+                            &ev.site,
                         ],
                     )
                     .await?;

@@ -5,8 +5,10 @@
 
 use super::filter::Dialect;
 
-/// Bumped when the tables change; a store refuses a newer schema than it knows.
-pub(crate) const VERSION: i64 = 1;
+/// Bumped when the tables change; a store refuses a newer schema than it
+/// knows and upgrades an older one ([`upgrades`]).
+/// 2: `events.site`.
+pub(crate) const VERSION: i64 = 2;
 
 pub(crate) fn ddl(d: Dialect) -> String {
     let (int, big) = match d {
@@ -23,6 +25,7 @@ CREATE TABLE IF NOT EXISTS events (
     client_ip TEXT NOT NULL,
     method TEXT NOT NULL,
     host TEXT NOT NULL,
+    site TEXT NOT NULL DEFAULT '',
     path TEXT NOT NULL,
     action TEXT NOT NULL,
     status {int},
@@ -52,6 +55,26 @@ CREATE TABLE IF NOT EXISTS traffic (
 );"
     )
 }
+
+/// What takes a store at schema `from` to [`VERSION`], one statement a
+/// step; then [`indexes`]. Each step also runs on a store made at `from`
+/// after a newer node upgraded it (a cluster's nodes start at once): the
+/// Postgres statement is idempotent, and SQLite has one writer.
+pub(crate) fn upgrades(d: Dialect, from: i64) -> Vec<&'static str> {
+    let mut steps = Vec::new();
+    if from < 2 {
+        steps.push(match d {
+            Dialect::Sqlite => "ALTER TABLE events ADD COLUMN site TEXT NOT NULL DEFAULT ''",
+            Dialect::Postgres => {
+                "ALTER TABLE events ADD COLUMN IF NOT EXISTS site TEXT NOT NULL DEFAULT ''"
+            }
+        });
+    }
+    steps
+}
+
+/// Indexes on columns later versions added: made once the columns are there.
+pub(crate) const INDEXES: &str = "CREATE INDEX IF NOT EXISTS events_site ON events (site, ts_ms);";
 
 /// Distinct (rule, class) pairs of an event, for `event_findings`.
 pub(crate) fn finding_keys(ev: &crate::events::Event) -> Vec<(u32, &'static str)> {

@@ -47,7 +47,7 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Other(format!("creating {}: {e}", dir.display())))?;
         }
-        let writer = connect(path)?;
+        let mut writer = connect(path)?;
         writer.execute_batch(&schema::ddl(Dialect::Sqlite))?;
         let version: Option<String> = writer
             .query_row(
@@ -64,6 +64,17 @@ impl SqliteStore {
                     schema::VERSION
                 )));
             }
+            Some(v) if v < schema::VERSION => {
+                let tx = writer.transaction()?;
+                for step in schema::upgrades(Dialect::Sqlite, v) {
+                    tx.execute_batch(step)?;
+                }
+                tx.execute(
+                    "UPDATE wafer_meta SET value = ?1 WHERE key = 'schema'",
+                    [schema::VERSION.to_string()],
+                )?;
+                tx.commit()?;
+            }
             Some(_) => {}
             None => {
                 writer.execute(
@@ -72,6 +83,7 @@ impl SqliteStore {
                 )?;
             }
         }
+        writer.execute_batch(schema::INDEXES)?;
         let reader = connect(path)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
@@ -152,8 +164,8 @@ impl Store for SqliteStore {
             let tx = c.transaction()?;
             {
                 let mut ev_st = tx.prepare_cached(
-                    "INSERT OR IGNORE INTO events (id, ts_ms, client_ip, method, host, path, action, status, score, doc)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    "INSERT OR IGNORE INTO events (id, ts_ms, client_ip, method, host, path, action, status, score, doc, site)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 )?;
                 let mut f_st = tx.prepare_cached(
                     "INSERT INTO event_findings (event_id, rule_id, class, ts_ms) VALUES (?1, ?2, ?3, ?4)",
@@ -170,7 +182,8 @@ impl Store for SqliteStore {
                         ev.action.as_str(),
                         ev.status,
                         ev.score,
-                        doc
+                        doc,
+                        ev.site
                     ])?;
                     if added == 1 {
                         for (rule, class) in schema::finding_keys(ev) {

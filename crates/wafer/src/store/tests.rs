@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::events::Event;
+use filter::Dialect;
 use std::net::IpAddr;
 use wafer_engine::finding::{Finding, Severity};
 use wafer_engine::request::{Location, Part};
@@ -21,6 +22,7 @@ pub(crate) fn event(
         client_ip: ip.parse::<IpAddr>().unwrap(),
         method: "GET".into(),
         host: "shop.example".into(),
+        site: "default".into(),
         path: format!("/p/{id}"),
         query: "q=1".into(),
         user_agent: "test".into(),
@@ -372,4 +374,137 @@ async fn writer_stores_every_accepted_event_on_close() {
             .load(std::sync::atomic::Ordering::Relaxed),
         1
     );
+}
+
+/// The tables as schema version 1 made them: today's without `events.site`.
+fn version_1_ddl(d: Dialect) -> String {
+    let ddl = schema::ddl(d);
+    let v1 = ddl.replace("    site TEXT NOT NULL DEFAULT '',\n", "");
+    assert_ne!(v1, ddl, "the site column is where this test expects it");
+    v1
+}
+
+/// An event as version 1 stored it: no `site` in the row or the document.
+fn version_1_doc() -> String {
+    let mut doc = serde_json::to_value(event(
+        "old",
+        1_700_000_000_000,
+        "203.0.113.9",
+        Action::Block,
+        &[(200001, Class::Sqli)],
+    ))
+    .unwrap();
+    doc.as_object_mut().unwrap().remove("site");
+    doc.to_string()
+}
+
+/// After an upgrade: the old event reads with an empty site, new events
+/// keep theirs, and `site=` filters in SQL as the live streams do.
+async fn filters_by_site_after_upgrade(store: Arc<dyn Store>) {
+    let old = store
+        .get("old".into())
+        .await
+        .unwrap()
+        .expect("the old event survives");
+    assert_eq!(old.site, "");
+    let mut evs = Vec::new();
+    for (i, site) in ["shop", "api", "shop", "default"].iter().enumerate() {
+        let mut e = event(
+            &format!("s{i}"),
+            1_700_000_001_000 + i as u64,
+            "198.51.100.1",
+            Action::Block,
+            &[(300001, Class::Xss)],
+        );
+        e.site = (*site).to_owned();
+        evs.push(Arc::new(e));
+    }
+    store.insert(evs.clone()).await.unwrap();
+    let (f, p) = filter::parse_query([("site", "shop"), ("sort", "ts")], &[]).unwrap();
+    let got: Vec<String> = store
+        .query(f.clone(), p)
+        .await
+        .unwrap()
+        .events
+        .iter()
+        .map(|e| e.id.clone())
+        .collect();
+    assert_eq!(got, ["s0", "s2"]);
+    let live: Vec<&str> = evs
+        .iter()
+        .filter(|e| f.matches(e))
+        .map(|e| e.id.as_str())
+        .collect();
+    assert_eq!(live, ["s0", "s2"]);
+    assert_eq!(store.get("s1".into()).await.unwrap().unwrap().site, "api");
+}
+
+#[tokio::test]
+async fn a_version_1_sqlite_store_is_upgraded_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(&version_1_ddl(Dialect::Sqlite)).unwrap();
+        c.execute(
+            "INSERT INTO wafer_meta (key, value) VALUES ('schema', '1')",
+            [],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO events (id, ts_ms, client_ip, method, host, path, action, status, score, doc)
+             VALUES ('old', 1700000000000, '203.0.113.9', 'GET', 'shop.example', '/p/old', 'block', 403, 5, ?1)",
+            [version_1_doc()],
+        )
+        .unwrap();
+    }
+    let store = open(&StoreUrl::Sqlite(path.clone())).await.unwrap();
+    filters_by_site_after_upgrade(store).await;
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let v: String = c
+        .query_row(
+            "SELECT value FROM wafer_meta WHERE key = 'schema'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(v, schema::VERSION.to_string());
+    // Opening again is a no-op, not a second ALTER.
+    open(&StoreUrl::Sqlite(path)).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_version_1_postgres_store_is_upgraded_in_place() {
+    let url = crate::testing::postgres_database("upgrade").await;
+    let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    c.batch_execute(&version_1_ddl(Dialect::Postgres))
+        .await
+        .unwrap();
+    c.execute(
+        "INSERT INTO wafer_meta (key, value) VALUES ('schema', '1')",
+        &[],
+    )
+    .await
+    .unwrap();
+    c.execute(
+        "INSERT INTO events (id, ts_ms, client_ip, method, host, path, action, status, score, doc)
+         VALUES ('old', 1700000000000, '203.0.113.9', 'GET', 'shop.example', '/p/old', 'block', 403, 5, $1)",
+        &[&version_1_doc()],
+    )
+    .await
+    .unwrap();
+    // Two nodes starting at once both see version 1: both upgrade, neither fails.
+    let parsed: StoreUrl = url.parse().unwrap();
+    let (a, b) = tokio::join!(open(&parsed), open(&parsed));
+    drop(b.unwrap());
+    filters_by_site_after_upgrade(a.unwrap()).await;
+    let v: String = c
+        .query_one("SELECT value FROM wafer_meta WHERE key = 'schema'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(v, schema::VERSION.to_string());
 }

@@ -31,6 +31,7 @@ fn event(id: &str, ts_ms: u64, ip: &str, path: &str, findings: Vec<Finding>) -> 
         client_ip: ip.parse().unwrap(),
         method: "POST".into(),
         host: "notes.example".into(),
+        site: "default".into(),
         path: path.into(),
         query: String::new(),
         user_agent: "test".into(),

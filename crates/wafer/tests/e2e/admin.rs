@@ -52,11 +52,11 @@ impl Node {
         // A learning period that never ends: the built-in model scores but
         // never flags, so tests count only what signatures decide.
         cfg.learn_requests = 1_000_000;
+        cfg.upstream = Some(format!("http://{}", origin.addr).parse().unwrap());
         adjust(&mut cfg);
-        let upstream = format!("http://{}", origin.addr).parse().unwrap();
         // The engine as `wafer run` builds it from the config (profiles included).
         let engine = Engine::build(cfg.engine.clone()).expect("engine builds");
-        let running = start(cfg, upstream, engine).await.unwrap();
+        let running = start(cfg, engine).await.unwrap();
         Node {
             running,
             data_dir: dir.path().to_owned(),

@@ -219,17 +219,26 @@ impl Wafer {
     }
 
     pub(crate) async fn start_uri(upstream: &str, setup: Setup) -> Wafer {
+        let engine = Engine::build(setup.engine.clone()).expect("engine builds");
+        let lists = setup.ip_lists.clone();
+        let sites = proxy::Sites::single(
+            upstream.parse().unwrap(),
+            Arc::new(wafer::protection::Live::new(engine, lists)),
+        );
+        Self::start_sites(sites, setup).await
+    }
+
+    /// Wafer in front of several sites; `setup`'s engine and lists are unused
+    /// (each site has its own).
+    pub(crate) async fn start_sites(sites: proxy::Sites, setup: Setup) -> Wafer {
         let dir = tempfile::tempdir().unwrap();
         let events_path = dir.path().join("events.jsonl");
         let (sink, publisher) = EventSink::start(SinkTarget::File(events_path.clone())).unwrap();
-        let engine = Engine::build(setup.engine).expect("engine builds");
         let proxy = Arc::new(
-            Proxy::standalone(
-                engine,
-                setup.ip_lists,
+            Proxy::standalone_sites(
+                sites,
                 publisher,
                 ProxyConfig {
-                    upstream: upstream.parse().unwrap(),
                     trusted_proxies: setup.trusted_proxies,
                     timeouts: setup.timeouts,
                     max_header_bytes: setup.max_header_bytes,

@@ -17,5 +17,6 @@ mod harness;
 mod own_url;
 mod proxy;
 mod recorder;
+mod sites;
 mod suggestions;
 mod websocket;

@@ -1,0 +1,292 @@
+//! `[[sites]]`: the sites one Wafer fronts. Each names its host names, its
+//! upstream and, optionally, its own policy: a key a site sets replaces the
+//! file's (`mode`, `paranoia`, `threshold`, `disabled_rules`,
+//! `allowed_methods`, `apps`, `routes`), and its `ip.allow` / `ip.block`
+//! add to the file's lists (a network blocked everywhere stays blocked).
+//!
+//! Host names are exact (`shop.example`) or wildcards (`*.shop.example`: any
+//! name under it, at any depth, not `shop.example` itself). An exact name wins
+//! over a wildcard, and the longest wildcard over a shorter one, as in nginx.
+//! A request for a name no site has goes to `default_site`, or, with the
+//! file's top-level `upstream` also given, to that upstream (an implicit site
+//! named `default`); with neither it is answered 421.
+
+use serde::Deserialize;
+use wafer_engine::Policy;
+
+use super::policy::{self, RouteSpec};
+use super::{Problems, sections};
+use crate::guard::IpLists;
+
+/// The name of the site the top-level `upstream` makes when sites are listed too.
+pub const IMPLICIT_DEFAULT: &str = "default";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSite {
+    pub name: Option<String>,
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    pub upstream: Option<String>,
+    pub mode: Option<String>,
+    pub paranoia: Option<i64>,
+    pub threshold: Option<i64>,
+    pub disabled_rules: Option<Vec<String>>,
+    pub allowed_methods: Option<Vec<String>>,
+    pub apps: Option<Vec<String>>,
+    pub routes: Option<Vec<RouteSpec>>,
+    #[serde(default)]
+    pub ip: FileSiteIp,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSiteIp {
+    #[serde(default)]
+    pub allow: Vec<String>,
+    #[serde(default)]
+    pub block: Vec<String>,
+}
+
+/// A host name pattern, lowercase, without a port or a trailing dot.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum HostPattern {
+    Exact(String),
+    /// `*.shop.example`, held as `.shop.example`.
+    Under(String),
+}
+
+impl HostPattern {
+    pub fn parse(v: &str) -> Result<HostPattern, String> {
+        let lower = v.trim_end_matches('.').to_ascii_lowercase();
+        let (under, name) = match lower.strip_prefix("*.") {
+            Some(rest) => (true, rest),
+            None => (false, lower.as_str()),
+        };
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        let literal = name.starts_with('[') && name.ends_with(']') && name.len() > 2;
+        let ok = name.len() <= 253
+            && (literal
+                && !under
+                && name[1..name.len() - 1]
+                    .parse::<std::net::Ipv6Addr>()
+                    .is_ok()
+                || name.split('.').all(label_ok));
+        if !ok {
+            return Err(format!(
+                "{v:?} is not a host name (`shop.example`, `*.shop.example`, an address; no port)"
+            ));
+        }
+        Ok(if under {
+            HostPattern::Under(format!(".{name}"))
+        } else {
+            HostPattern::Exact(name.to_owned())
+        })
+    }
+
+    pub fn as_text(&self) -> String {
+        match self {
+            HostPattern::Exact(n) => n.clone(),
+            HostPattern::Under(s) => format!("*{s}"),
+        }
+    }
+}
+
+/// One site, validated; its policy is whole (the file's with the site's keys over it).
+#[derive(Clone, Debug)]
+pub struct SiteConfig {
+    pub name: String,
+    pub hosts: Vec<HostPattern>,
+    pub upstream: http::Uri,
+    pub policy: Policy,
+    pub ip_lists: IpLists,
+}
+
+/// The sites, and where requests for other names go.
+#[derive(Clone, Debug, Default)]
+pub struct Sites {
+    pub sites: Vec<SiteConfig>,
+    /// The site that takes names no site lists (`None`: they are answered 421).
+    pub default: Option<String>,
+}
+
+/// `[[sites]]` and `default_site`, over the file's policy and lists. With
+/// `upstream` (the top-level one) given too, it becomes the implicit site
+/// `default` for every other name.
+pub(super) fn sites(
+    p: &mut Problems,
+    files: Vec<FileSite>,
+    default_site: Option<String>,
+    upstream: Option<&http::Uri>,
+    base: &Policy,
+    base_lists: &IpLists,
+) -> Sites {
+    if files.is_empty() {
+        if default_site.is_some() {
+            p.fail("default_site", "names a site, but no [[sites]] are listed");
+        }
+        return Sites::default();
+    }
+    let mut out = Sites::default();
+    // Each host name's first site (by position, so that a bad site's names still count).
+    let mut seen_hosts: std::collections::HashMap<HostPattern, usize> = Default::default();
+    // Sites without host names, by position: they must be the default.
+    let mut hostless = Vec::new();
+    for (i, mut f) in files.into_iter().enumerate() {
+        let at = format!("sites[{i}]");
+        let hosts: Vec<HostPattern> = std::mem::take(&mut f.hosts)
+            .iter()
+            .filter_map(|h| p.ok(&format!("{at}.hosts"), HostPattern::parse(h)))
+            .collect();
+        for h in &hosts {
+            if let Some(other) = seen_hosts.insert(h.clone(), i) {
+                p.fail(
+                    format!("{at}.hosts"),
+                    format!("{} is also a host of sites[{other}]", h.as_text()),
+                );
+            }
+        }
+        if let Some(site) = site(p, &at, f, hosts, base, base_lists) {
+            if out.sites.iter().any(|s| s.name == site.name) {
+                p.fail(
+                    format!("{at}.name"),
+                    format!("{:?} names two sites", site.name),
+                );
+            }
+            if site.hosts.is_empty() {
+                hostless.push((i, site.name.clone()));
+            }
+            out.sites.push(site);
+        }
+    }
+    match (default_site, upstream) {
+        (Some(_), Some(_)) => p.fail(
+            "default_site",
+            "give either default_site or a top-level upstream (which becomes the site \"default\"), not both",
+        ),
+        (Some(name), None) => {
+            if out.sites.iter().any(|s| s.name == name) {
+                out.default = Some(name);
+            } else {
+                p.fail("default_site", format!("no site is named {name:?}"));
+            }
+        }
+        (None, Some(uri)) => {
+            if out.sites.iter().any(|s| s.name == IMPLICIT_DEFAULT) {
+                p.fail(
+                    "upstream",
+                    "a site is named \"default\": the top-level upstream would be a second one; name it default_site instead",
+                );
+            } else {
+                out.sites.push(SiteConfig {
+                    name: IMPLICIT_DEFAULT.to_owned(),
+                    hosts: Vec::new(),
+                    upstream: uri.clone(),
+                    policy: base.clone(),
+                    ip_lists: base_lists.clone(),
+                });
+                out.default = Some(IMPLICIT_DEFAULT.to_owned());
+            }
+        }
+        (None, None) => {}
+    }
+    for (i, name) in hostless {
+        if out.default.as_deref() != Some(name.as_str()) {
+            p.fail(
+                format!("sites[{i}].hosts"),
+                "no host names: list some, or make it the default_site",
+            );
+        }
+    }
+    out
+}
+
+fn site(
+    p: &mut Problems,
+    at: &str,
+    f: FileSite,
+    hosts: Vec<HostPattern>,
+    base: &Policy,
+    base_lists: &IpLists,
+) -> Option<SiteConfig> {
+    let key = |k: &str| format!("{at}.{k}");
+    let name = match f.name {
+        Some(n) if valid_name(&n) => Some(n),
+        Some(n) => {
+            p.fail(
+                key("name"),
+                format!("{n:?}: use 1 to 64 letters, digits, `-`, `_` or `.`"),
+            );
+            None
+        }
+        None => {
+            p.fail(key("name"), "missing");
+            None
+        }
+    };
+    let upstream = match f.upstream {
+        Some(u) => p.ok(&key("upstream"), sections::parse_upstream(&u)),
+        None => {
+            p.fail(key("upstream"), "missing");
+            None
+        }
+    };
+    let mut policy = base.clone();
+    if let Some(m) = f
+        .mode
+        .as_deref()
+        .and_then(|m| policy::mode(p, &key("mode"), m))
+    {
+        policy.mode = m;
+    }
+    if let Some(n) = f
+        .paranoia
+        .and_then(|v| p.ok(&key("paranoia"), policy::paranoia(v)))
+    {
+        policy.paranoia = n;
+    }
+    if let Some(n) = f
+        .threshold
+        .and_then(|v| p.ok(&key("threshold"), policy::threshold(v)))
+    {
+        policy.threshold = n;
+    }
+    if let Some(rules) = &f.disabled_rules {
+        policy.disabled_rules = policy::rule_ranges(p, &key("disabled_rules"), rules);
+    }
+    if let Some(methods) = f.allowed_methods {
+        policy.allowed_methods = sections::allowed_methods(p, &key("allowed_methods"), methods);
+    }
+    if let Some(apps) = &f.apps {
+        policy.apps = policy::apps(p, &key("apps"), apps);
+    }
+    if let Some(routes) = &f.routes {
+        policy.routes = policy::routes_at(p, &key("routes"), routes);
+    }
+    let mut ip_lists = base_lists.clone();
+    ip_lists
+        .allow
+        .extend(policy::nets(p, &key("ip.allow"), &f.ip.allow));
+    ip_lists
+        .block
+        .extend(policy::nets(p, &key("ip.block"), &f.ip.block));
+    policy::lengths(p, &policy, &ip_lists, &key("disabled_rules"));
+    Some(SiteConfig {
+        name: name?,
+        hosts,
+        upstream: upstream?,
+        policy,
+        ip_lists,
+    })
+}
+
+fn valid_name(n: &str) -> bool {
+    (1..=64).contains(&n.len())
+        && n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}
