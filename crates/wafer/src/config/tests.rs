@@ -764,3 +764,25 @@ upstream = "http://127.0.0.1:1"
         "upstream"
     );
 }
+
+#[test]
+fn the_example_files_sites_block_is_valid_once_uncommented() {
+    let text = include_str!("../../../../wafer.example.toml");
+    let start = text
+        .find("# default_site")
+        .expect("the example shows sites");
+    let block: String = text[start..]
+        .lines()
+        .take_while(|l| l.starts_with("# "))
+        .map(|l| {
+            format!(
+                "{}\n",
+                l.trim_start_matches("# ").split("  ").next().unwrap()
+            )
+        })
+        .collect();
+    let cfg = load(&block, &[], &Overrides::default()).unwrap();
+    assert_eq!(cfg.sites.sites.len(), 2);
+    assert_eq!(cfg.sites.default.as_deref(), Some("shop"));
+    assert_eq!(cfg.sites.sites[1].policy.routes.len(), 1);
+}

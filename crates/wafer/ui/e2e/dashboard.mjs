@@ -245,13 +245,22 @@ async function main() {
     await page.waitForFunction(() => document.querySelector('[data-testid=search-status]')?.textContent?.includes('No events'));
     const csv = await page.getAttribute('[data-testid=export-csv]', 'href');
     assert(csv.includes('format=csv') && csv.includes('ip=192.0.2.99'), `export link lacks the filters: ${csv}`);
-    return `${classes.length} xss rows, ${ips.length} search rows`;
+    // The site filter: this node's one site is "default"; another name finds nothing.
+    await page.goto(`${ADMIN}/dashboard/#/search?site=default&from=-1h`);
+    await page.waitForSelector('[data-testid=search-row]');
+    const sited = await page.$$eval('[data-testid=search-row]', (rows) => rows.length);
+    await page.fill('[data-testid=filter-site]', 'no-such-site');
+    await page.press('[data-testid=filter-site]', 'Enter');
+    await page.waitForFunction(() => document.querySelector('[data-testid=search-status]')?.textContent?.includes('No events'));
+    return `${classes.length} xss rows, ${ips.length} search rows, ${sited} rows of site default`;
   });
 
   await step(5, `exclude the SQLi rules on ${EXCL_PATH}, then it passes`, async () => {
     await page.goto(`${ADMIN}/dashboard/#/search?q=${sqliRun}&from=-1h`);
     await page.click('[data-testid=search-row]');
     await page.waitForSelector('[data-testid=drawer][data-loaded=true] [data-testid=exclude-button]');
+    const site = await page.textContent('[data-testid=drawer-site]');
+    assert(site === 'default', `the drawer names site ${JSON.stringify(site)}, not default`);
     const buttons = await page.$$('[data-testid=drawer] [data-testid=exclude-button]');
     const rules = [];
     for (const b of buttons) {

@@ -262,6 +262,7 @@ function render(body: HTMLElement, title: HTMLElement, ev: WafEvent): void {
     h('dl', { class: 'grid grid-cols-[8rem_1fr] gap-x-3 gap-y-1 text-sm' },
       row('Time', fmtTime(ev.ts_ms)),
       row('Event id', h('span', { class: 'mono' }, ev.id)),
+      row('Site', h('span', { 'data-testid': 'drawer-site' }, ev.site || '—')),
       row('Client IP', h('span', { class: 'mono' }, ev.client_ip)),
       row('User agent', ev.user_agent),
       row('Action', actionBadge(ev.action)),

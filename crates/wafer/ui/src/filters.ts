@@ -5,7 +5,7 @@ import { CLASSES } from './types';
 
 export type Filters = Record<string, string>;
 
-export const FILTER_KEYS = ['action', 'class', 'ip', 'path', 'rule', 'min_score', 'q', 'method', 'host', 'status', 'from', 'to'] as const;
+export const FILTER_KEYS = ['action', 'class', 'ip', 'path', 'rule', 'min_score', 'q', 'method', 'host', 'site', 'status', 'from', 'to'] as const;
 
 export function toParams(f: Filters, extra: Record<string, string> = {}): URLSearchParams {
   const p = new URLSearchParams();
@@ -51,6 +51,7 @@ const FIELDS: Record<string, Field> = {
   class: { key: 'class', label: 'Class', kind: 'select', options: CLASSES },
   ip: { key: 'ip', label: 'Client IP', kind: 'text', placeholder: '1.2.3.4' },
   path: { key: 'path', label: 'Path prefix', kind: 'text', placeholder: '/api/' },
+  site: { key: 'site', label: 'Site', kind: 'text', placeholder: 'shop' },
   rule: { key: 'rule', label: 'Rule', kind: 'number', placeholder: '200001' },
   min_score: { key: 'min_score', label: 'Min score', kind: 'number', placeholder: '0' },
   q: { key: 'q', label: 'Text', kind: 'text', placeholder: 'search payloads…' },

@@ -21,6 +21,8 @@ export interface WafEvent {
   client_ip: string;
   method: string;
   host: string;
+  /** The site the request was routed to (absent in events from before sites). */
+  site?: string;
   path: string;
   query: string | null;
   user_agent: string | null;

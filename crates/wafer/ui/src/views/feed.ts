@@ -76,7 +76,7 @@ export function feedView(root: HTMLElement): () => void {
     }, (open) => setState(open ? 'open' : 'retrying'));
   }
 
-  const bar = filterBar(['action', 'class', 'ip', 'path', 'rule', 'min_score', 'q'], filters, (f) => {
+  const bar = filterBar(['site', 'action', 'class', 'ip', 'path', 'rule', 'min_score', 'q'], filters, (f) => {
     filters = f;
     connect();
   });

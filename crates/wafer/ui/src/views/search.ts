@@ -57,7 +57,7 @@ export function searchView(root: HTMLElement): () => void {
     nextBtn.disabled = !next;
   }
 
-  const bar = filterBar(['from', 'to', 'action', 'class', 'ip', 'path', 'rule', 'min_score', 'q'], filters, (f) => {
+  const bar = filterBar(['from', 'to', 'site', 'action', 'class', 'ip', 'path', 'rule', 'min_score', 'q'], filters, (f) => {
     filters = f;
     void go(null, true);
   });
