@@ -104,6 +104,8 @@ pub struct Proxy {
     events: Publisher,
     /// Counters of all traffic (the charts and `/metrics`).
     traffic: Arc<Traffic>,
+    /// Each site's counters, in the order of `sites`.
+    site_counters: Vec<Arc<crate::traffic::SiteCounters>>,
     /// Requests that look like each profiled application's (`GET /api/apps`).
     sightings: Arc<Sightings>,
     /// The proxy's client connections (its cap and counters).
@@ -138,8 +140,10 @@ impl Proxy {
             sightings,
             connections,
         } = parts;
+        let site_counters = sites.iter().map(|s| traffic.site(&s.name)).collect();
         Ok(Proxy {
             config,
+            site_counters,
             sites,
             door,
             anomaly,

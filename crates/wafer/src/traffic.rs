@@ -65,6 +65,27 @@ pub(crate) fn class_bits<'a>(classes: impl IntoIterator<Item = &'a Class>) -> u3
 
 const STATUSES: usize = 600;
 
+/// One site's requests by decision (`[[sites]]`).
+#[derive(Debug, Default)]
+pub struct SiteCounters {
+    pub allowed: AtomicU64,
+    pub flagged: AtomicU64,
+    pub blocked: AtomicU64,
+}
+
+impl SiteCounters {
+    pub fn record(&self, action: Action) {
+        add(
+            match action {
+                Action::Allow => &self.allowed,
+                Action::Flag => &self.flagged,
+                Action::Block => &self.blocked,
+            },
+            1,
+        );
+    }
+}
+
 /// The counters, shared by every connection.
 #[derive(Debug)]
 pub struct Traffic {
@@ -79,6 +100,11 @@ pub struct Traffic {
     pub total: Histogram,
     pub inspect: Histogram,
     pub upstream: Histogram,
+    /// Requests for a host name no site serves (answered 421).
+    pub misdirected: AtomicU64,
+    /// Per site, by name: registered once when the proxy starts, so a
+    /// request only adds to counters it already holds.
+    sites: std::sync::Mutex<BTreeMap<String, std::sync::Arc<SiteCounters>>>,
 }
 
 impl Default for Traffic {
@@ -95,6 +121,8 @@ impl Default for Traffic {
             total: Histogram::default(),
             inspect: Histogram::default(),
             upstream: Histogram::default(),
+            misdirected: AtomicU64::new(0),
+            sites: Default::default(),
         }
     }
 }
@@ -104,6 +132,21 @@ fn add(a: &AtomicU64, n: u64) {
 }
 
 impl Traffic {
+    /// The counters of the site named `name`, made on first use.
+    pub fn site(&self, name: &str) -> std::sync::Arc<SiteCounters> {
+        let mut sites = self.sites.lock().unwrap_or_else(|e| e.into_inner());
+        std::sync::Arc::clone(sites.entry(name.to_owned()).or_default())
+    }
+
+    /// Every site's counters, by name.
+    pub fn sites(&self) -> Vec<(String, std::sync::Arc<SiteCounters>)> {
+        let sites = self.sites.lock().unwrap_or_else(|e| e.into_inner());
+        sites
+            .iter()
+            .map(|(n, c)| (n.clone(), std::sync::Arc::clone(c)))
+            .collect()
+    }
+
     pub fn record(&self, o: &Outcome) {
         add(&self.requests, 1);
         add(

@@ -129,6 +129,30 @@ fn requests(out: &mut String, s: &AdminState) {
     }
     let _ = writeln!(
         out,
+        "# HELP wafer_site_requests_total Requests by site and decision.\n# TYPE wafer_site_requests_total counter"
+    );
+    for (site, c) in t.sites() {
+        // Site names are letters, digits, `-`, `_` and `.` (the config checks): nothing to escape.
+        for (action, v) in [
+            ("allow", &c.allowed),
+            ("flag", &c.flagged),
+            ("block", &c.blocked),
+        ] {
+            let _ = writeln!(
+                out,
+                "wafer_site_requests_total{{site=\"{site}\",action=\"{action}\"}} {}",
+                load(v)
+            );
+        }
+    }
+    counter(
+        out,
+        "wafer_misdirected_requests_total",
+        "Requests for a host name no site serves (421).",
+        load(&t.misdirected),
+    );
+    let _ = writeln!(
+        out,
         "# HELP wafer_requests_by_class_total Requests with a finding of each class.\n# TYPE wafer_requests_by_class_total counter"
     );
     for (c, v) in Class::ALL.iter().zip(&snap.by_class) {

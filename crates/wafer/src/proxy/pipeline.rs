@@ -36,7 +36,8 @@ mod send;
 /// One request's state through the steps.
 pub(super) struct RequestCtx {
     pub(super) id: RequestId,
-    /// The name of the site the request was routed to.
+    /// The site the request was routed to: its index, and its name for the event.
+    pub(super) site: usize,
     pub(super) site_name: Arc<str>,
     /// When the request arrived (Unix ms), for its event.
     pub(super) ts_ms: u64,
@@ -69,6 +70,7 @@ impl RequestCtx {
         let s = proxy.sites.get(site);
         RequestCtx {
             id: RequestId::next(),
+            site,
             site_name: Arc::clone(&s.name),
             ts_ms: crate::clock::now_ms(),
             client: ClientAddr::identify(peer.ip(), head, &proxy.config.trusted_proxies),
@@ -135,6 +137,10 @@ fn misdirected(
         id.as_str(),
         req.headers(),
     );
+    proxy
+        .traffic
+        .misdirected
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     proxy.traffic.record(&crate::traffic::Outcome {
         action: Action::Block,
         status: resp.status().as_u16(),
@@ -203,8 +209,10 @@ fn record(
     mut resp: Response<RespBody>,
 ) -> Response<RespBody> {
     let r = &ctx.record;
+    let action = r.action.unwrap_or(Action::Block);
+    proxy.site_counters[ctx.site].record(action);
     proxy.traffic.record(&crate::traffic::Outcome {
-        action: r.action.unwrap_or(Action::Block),
+        action,
         status: resp.status().as_u16(),
         classes: r.classes,
         total_us: elapsed_us(started),

@@ -26,8 +26,9 @@ pub struct Site {
 pub struct Sites {
     sites: Vec<Site>,
     exact: HashMap<String, usize>,
-    /// `(".shop.example", site)`, longest first: the most specific wildcard wins.
-    under: Vec<(String, usize)>,
+    /// `".shop.example"` → site: a name's suffixes are looked up from the
+    /// longest, so the most specific wildcard wins, in one lookup per label.
+    under: HashMap<String, usize>,
     default: Option<usize>,
 }
 
@@ -56,7 +57,7 @@ impl Sites {
             None => None,
         };
         let mut exact = HashMap::new();
-        let mut under = Vec::new();
+        let mut under = HashMap::new();
         for (i, s) in sites.iter().enumerate() {
             for h in &s.hosts {
                 match h {
@@ -64,11 +65,12 @@ impl Sites {
                     HostPattern::Exact(n) => {
                         exact.entry(n.clone()).or_insert(i);
                     }
-                    HostPattern::Under(suffix) => under.push((suffix.clone(), i)),
+                    HostPattern::Under(suffix) => {
+                        under.entry(suffix.clone()).or_insert(i);
+                    }
                 }
             }
         }
-        under.sort_by_key(|(suffix, _)| std::cmp::Reverse(suffix.len()));
         Ok(Sites {
             sites,
             exact,
@@ -107,10 +109,10 @@ impl Sites {
         if let Some(&i) = self.exact.get(name) {
             return Some(i);
         }
-        self.under
-            .iter()
-            .find(|(suffix, _)| name.len() > suffix.len() && name.ends_with(suffix.as_str()))
-            .map(|&(_, i)| i)
+        // `a.b.shop.example`: `.b.shop.example`, then `.shop.example`, then `.example`.
+        name.match_indices('.')
+            .filter(|&(at, _)| at > 0)
+            .find_map(|(at, _)| self.under.get(&name[at..]).copied())
     }
 }
 

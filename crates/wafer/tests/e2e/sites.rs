@@ -219,3 +219,89 @@ async fn h2_to(addr: std::net::SocketAddr, url: &str) -> http::StatusCode {
         .unwrap();
     sender.send_request(req).await.unwrap().status()
 }
+
+/// The whole node (`wafer run`'s start): per-site counters in `/metrics`,
+/// `site=` in the events API, and the admin API's policy edits applying to
+/// the default site only.
+#[tokio::test]
+async fn a_node_with_sites_counts_stores_and_edits_per_site() {
+    use crate::admin::{Node, SQLI};
+    use crate::harness::send;
+    let shop_origin = Origin::start().await;
+    let shop_addr = shop_origin.addr;
+    let node = Node::start_cfg(move |cfg| {
+        let mut shop_policy = cfg.engine.policy.clone();
+        shop_policy.mode = Mode::Block;
+        cfg.sites = wafer::config::sites::Sites {
+            sites: vec![
+                wafer::config::sites::SiteConfig {
+                    name: "shop".into(),
+                    hosts: vec![HostPattern::parse("shop.example").unwrap()],
+                    upstream: format!("http://{shop_addr}").parse().unwrap(),
+                    policy: shop_policy,
+                    ip_lists: IpLists::default(),
+                },
+                wafer::config::sites::SiteConfig {
+                    name: "default".into(),
+                    hosts: Vec::new(),
+                    upstream: cfg.upstream.clone().unwrap(),
+                    policy: cfg.engine.policy.clone(),
+                    ip_lists: IpLists::default(),
+                },
+            ],
+            default: Some("default".into()),
+        };
+    })
+    .await;
+    let req = |path: &str, host: &str| {
+        http::Request::get(node.proxy(path))
+            .header("host", host)
+            .header("user-agent", "Mozilla/5.0 Firefox/133.0")
+            .body(empty())
+            .unwrap()
+    };
+    let (p, _) = send(req(SQLI, "shop.example")).await;
+    assert_eq!(p.status, 403);
+    let (p, _) = send(req("/hello", "other.example")).await;
+    assert_eq!(p.status, 200);
+    assert_eq!(shop_origin.seen.lock().unwrap().len(), 0);
+
+    let (_, metrics) = node.raw("/metrics").await;
+    let metrics = String::from_utf8_lossy(&metrics);
+    for line in [
+        "wafer_site_requests_total{site=\"shop\",action=\"block\"} 1",
+        "wafer_site_requests_total{site=\"default\",action=\"allow\"} 1",
+        "wafer_site_requests_total{site=\"default\",action=\"block\"} 0",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line} not in:\n{metrics}"
+        );
+    }
+    node.stored(1).await;
+    let (_, v) = node.api("/api/events?site=shop").await;
+    assert_eq!(v["events"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["events"][0]["site"], "shop");
+    let (_, v) = node.api("/api/events?site=default").await;
+    assert_eq!(v["events"].as_array().unwrap().len(), 0, "{v}");
+
+    // Blocking loopback through the admin API applies to the default site...
+    let (p, body) = send(
+        http::Request::post(node.admin("/api/policy/ip"))
+            .header("authorization", "Bearer test-admin-token-0123456789")
+            .header("content-type", "application/json")
+            .body(http_body_util::Full::new(bytes::Bytes::from_static(
+                br#"{"list":"block","cidr":"127.0.0.1"}"#,
+            )))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(p.status, 200, "{body:?}");
+    let (p, _) = send(req("/hello", "other.example")).await;
+    assert_eq!(p.status, 403);
+    // ...and not to the shop, which keeps the policy its config gives it.
+    let (p, _) = send(req("/cart", "shop.example")).await;
+    assert_eq!(p.status, 200);
+    assert_eq!(shop_origin.seen.lock().unwrap().len(), 1);
+    node.running.stop().await.unwrap();
+}

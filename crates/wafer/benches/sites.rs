@@ -1,0 +1,60 @@
+//! The cost of routing a request to its site by host name, with few sites and
+//! with many (exact names, wildcards, and names no site lists).
+//!
+//!     cargo bench -p wafer --bench sites
+
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use wafer::config::sites::HostPattern;
+use wafer::protection::Live;
+use wafer::proxy::{Site, Sites};
+
+fn sites(n: usize, engine: &wafer_engine::Engine) -> Sites {
+    let live = Arc::new(Live::new(
+        engine.with_policy(engine.policy().clone()),
+        wafer::guard::IpLists::default(),
+    ));
+    let mut all: Vec<Site> = (0..n)
+        .map(|i| Site {
+            name: Arc::from(format!("site{i}").as_str()),
+            hosts: vec![
+                HostPattern::parse(&format!("shop{i}.example")).unwrap(),
+                HostPattern::parse(&format!("*.shop{i}.example")).unwrap(),
+            ],
+            upstream: "http://127.0.0.1:9000".parse().unwrap(),
+            protection: Arc::clone(&live),
+        })
+        .collect();
+    all.push(Site {
+        name: Arc::from("fallback"),
+        hosts: Vec::new(),
+        upstream: "http://127.0.0.1:9000".parse().unwrap(),
+        protection: live,
+    });
+    Sites::new(all, Some("fallback")).unwrap()
+}
+
+fn bench(c: &mut Criterion) {
+    let engine = wafer_engine::Engine::builtin();
+    let mut g = c.benchmark_group("route");
+    for n in [3, 1000] {
+        let s = sites(n, &engine);
+        let last = n - 1;
+        let exact = format!("shop{last}.example");
+        let wildcard = format!("www.eu.shop{last}.example:8443");
+        for (what, host) in [
+            ("exact", exact.as_str()),
+            ("wildcard", wildcard.as_str()),
+            ("unknown", "cdn.other.example"),
+        ] {
+            g.bench_function(format!("{n}_sites/{what}"), |b| {
+                b.iter(|| s.route(Some(std::hint::black_box(host.as_bytes()))))
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
