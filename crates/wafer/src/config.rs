@@ -107,6 +107,8 @@ pub struct Config {
     pub upstream: Option<http::Uri>,
     /// `[[sites]]`; empty: one site, `upstream`, takes every host name.
     pub sites: sites::Sites,
+    /// `[tls]`: `None`, no HTTPS listener.
+    pub tls: Option<sites::TlsConfig>,
     pub trusted_proxies: Vec<IpNet>,
     pub timeouts: Timeouts,
     pub max_header_bytes: usize,
@@ -183,6 +185,7 @@ impl Default for Config {
             workers: None,
             upstream: None,
             sites: sites::Sites::default(),
+            tls: None,
             trusted_proxies: Vec::new(),
             timeouts: Timeouts::default(),
             max_header_bytes: 64 * 1024,

@@ -37,6 +37,7 @@ mod pump;
 mod request_id;
 mod respond;
 pub mod sites;
+pub mod tls;
 mod websocket;
 
 pub use error::ProxyError;
@@ -196,15 +197,43 @@ impl Proxy {
     }
 }
 
-/// Serves until `shutdown` resolves, then stops accepting and lets in-flight
-/// requests finish (at most `drain` long).
-///
-/// The upstream client, and so its pool of connections, belongs to this call:
-/// a pooled connection is driven by a task on the runtime that opened it, so
-/// one pool shared by several workers' runtimes would hand each request to
-/// another thread and back.
+/// What a request needs to know of the connection it came on.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ConnInfo {
+    /// The address the client connected to: a URL naming it is not SSRF.
+    pub(crate) local: Option<std::net::SocketAddr>,
+    /// Set on a TLS connection.
+    pub(crate) tls: Option<TlsConn>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TlsConn {
+    /// When the client named a server (SNI): the site that name routes to
+    /// (`None`: no site). A request on the connection must route to the same
+    /// site, or it is answered 421: a certificate for one site is no
+    /// passage to another's application (domain fronting).
+    pub(crate) sni_site: Option<Option<usize>>,
+}
+
+/// Serves plain HTTP on `listener` until `shutdown` resolves, then stops
+/// accepting and lets in-flight requests finish (at most 10 s).
 pub async fn serve(
     listener: tokio::net::TcpListener,
+    proxy: Arc<Proxy>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_all(listener, None, proxy, shutdown).await
+}
+
+/// As [`serve`], and HTTPS on `tls`'s listener with its configuration.
+///
+/// The upstream clients, and so their pools of connections, belong to this
+/// call: a pooled connection is driven by a task on the runtime that opened
+/// it, so one pool shared by several workers' runtimes would hand each
+/// request to another thread and back.
+pub async fn serve_all(
+    listener: tokio::net::TcpListener,
+    tls: Option<(tokio::net::TcpListener, Arc<rustls::ServerConfig>)>,
     proxy: Arc<Proxy>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -225,7 +254,11 @@ pub async fn serve(
         .http2()
         .timer(TokioTimer::new())
         .max_header_list_size(u32::try_from(proxy.config.max_header_bytes).unwrap_or(u32::MAX));
-    let builder = Arc::new(builder);
+    let shared = Shared {
+        proxy: Arc::clone(&proxy),
+        upstreams,
+        builder: Arc::new(builder),
+    };
     let graceful = GracefulShutdown::new();
     let t = &proxy.config.timeouts;
     let limits = idle::Limits {
@@ -234,36 +267,76 @@ pub async fn serve(
         write_stall: t.client_body,
     };
     let conns = Arc::clone(&proxy.connections);
-    conn::accept_loop(
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let stopper = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    };
+    let plain = conn::accept_loop(
         &listener,
         &conns,
         "proxy",
-        shutdown,
+        until_stopped(stopped.clone()),
         |stream, peer, slot| {
             let _ = stream.set_nodelay(true);
             let local = stream.local_addr().ok();
             let (io, activity) = idle::Watched::new(stream, slot, limits);
-            let proxy = Arc::clone(&proxy);
-            let upstreams = Arc::clone(&upstreams);
-            let service = hyper::service::service_fn(move |req| {
-                let busy = activity.begin();
-                let handled =
-                    pipeline::handle(Arc::clone(&proxy), Arc::clone(&upstreams), peer, local, req);
-                async move { handled.await.map(|resp| idle::finish(resp, busy)) }
-            });
-            let conn = builder
-                .serve_connection_with_upgrades(TokioIo::new(io), service)
-                .into_owned();
-            let conn = graceful.watch(conn);
-            tokio::spawn(async move {
-                if let Err(e) = conn.await {
-                    tracing::debug!(%peer, error = %e, "client connection ended with an error");
-                }
-            });
+            let info = ConnInfo { local, tls: None };
+            tokio::spawn(shared.connection(io, peer, info, activity, graceful.watcher()));
         },
-    )
-    .await;
+    );
+    let secure = async {
+        let Some((tls_listener, config)) = &tls else {
+            return;
+        };
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(config));
+        let handshake = t.client_header;
+        conn::accept_loop(
+            tls_listener,
+            &conns,
+            "proxy-tls",
+            until_stopped(stopped.clone()),
+            |stream, peer, slot| {
+                let _ = stream.set_nodelay(true);
+                let local = stream.local_addr().ok();
+                let (io, activity) = idle::Watched::new(stream, slot, limits);
+                let (acceptor, shared, watcher) =
+                    (acceptor.clone(), shared.clone(), graceful.watcher());
+                tokio::spawn(async move {
+                    let stream = match tokio::time::timeout(handshake, acceptor.accept(io)).await {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            return;
+                        }
+                    };
+                    let sni = stream
+                        .get_ref()
+                        .1
+                        .server_name()
+                        .map(|n| shared.proxy.sites.route(Some(n.as_bytes())));
+                    let info = ConnInfo {
+                        local,
+                        tls: Some(TlsConn { sni_site: sni }),
+                    };
+                    shared
+                        .connection(stream, peer, info, activity, watcher)
+                        .await;
+                });
+            },
+        )
+        .await;
+    };
+    tokio::join!(stopper, plain, secure);
     drop(listener);
+    drop(tls);
     tokio::select! {
         () = graceful.shutdown() => {},
         () = tokio::time::sleep(Duration::from_secs(10)) => {
@@ -271,6 +344,47 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// What every connection of one worker shares.
+#[derive(Clone)]
+struct Shared {
+    proxy: Arc<Proxy>,
+    upstreams: Arc<Vec<forward::Upstream>>,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+}
+
+impl Shared {
+    /// Serves one client connection (plain, or TLS after the handshake) to its end.
+    fn connection<I>(
+        &self,
+        io: I,
+        peer: std::net::SocketAddr,
+        info: ConnInfo,
+        activity: Arc<idle::Activity>,
+        watcher: hyper_util::server::graceful::Watcher,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let (proxy, upstreams) = (Arc::clone(&self.proxy), Arc::clone(&self.upstreams));
+        let service = hyper::service::service_fn(move |req| {
+            let busy = activity.begin();
+            let handled =
+                pipeline::handle(Arc::clone(&proxy), Arc::clone(&upstreams), peer, info, req);
+            async move { handled.await.map(|resp| idle::finish(resp, busy)) }
+        });
+        let conn = self
+            .builder
+            .serve_connection_with_upgrades(TokioIo::new(io), service)
+            .into_owned();
+        let conn = watcher.watch(conn);
+        async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "client connection ended with an error");
+            }
+        }
+    }
 }
 
 /// The proxy's worker threads: each runs its own single-threaded event loop
@@ -286,17 +400,26 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts `n` workers (at least one) serving `listener`.
+    /// Starts `n` workers (at least one) serving `listener`, and HTTPS on
+    /// `tls`'s listener when given.
     pub fn start(
         listener: std::net::TcpListener,
+        tls: Option<(std::net::TcpListener, Arc<rustls::ServerConfig>)>,
         proxy: Arc<Proxy>,
         n: usize,
     ) -> std::io::Result<Workers> {
         listener.set_nonblocking(true)?;
+        if let Some((l, _)) = &tls {
+            l.set_nonblocking(true)?;
+        }
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut threads = Vec::new();
         for i in 0..n.max(1) {
             let listener = listener.try_clone()?;
+            let tls = match &tls {
+                Some((l, cfg)) => Some((l.try_clone()?, Arc::clone(cfg))),
+                None => None,
+            };
             let proxy = Arc::clone(&proxy);
             let mut stopped = stopped.clone();
             let thread = std::thread::Builder::new()
@@ -307,7 +430,11 @@ impl Workers {
                         .build()?;
                     rt.block_on(async move {
                         let listener = tokio::net::TcpListener::from_std(listener)?;
-                        serve(listener, proxy, async move {
+                        let tls = match tls {
+                            Some((l, cfg)) => Some((tokio::net::TcpListener::from_std(l)?, cfg)),
+                            None => None,
+                        };
+                        serve_all(listener, tls, proxy, async move {
                             let _ = stopped.wait_for(|s| *s).await;
                         })
                         .await

@@ -120,6 +120,8 @@ pub async fn serve(
 /// A started Wafer: the proxy, the admin listener, the event store and its writer.
 pub struct Running {
     pub proxy_addr: std::net::SocketAddr,
+    /// The HTTPS listener's address, when `[tls]` has one.
+    pub tls_addr: Option<std::net::SocketAddr>,
     pub admin_addr: Option<std::net::SocketAddr>,
     pub admin_token: String,
     /// True when the token was made at this start (so it is shown once).
@@ -163,6 +165,8 @@ pub async fn start(cfg: Config, engine: wafer_engine::Engine) -> Result<Running>
     let listener =
         proxy::conn::bind(cfg.listen).with_context(|| format!("listening on {}", cfg.listen))?;
     let proxy_addr = listener.local_addr()?;
+    let tls = https(&cfg)?;
+    let tls_addr = tls.as_ref().map(|t| t.addr);
     let redis = redis_link(&cfg)?;
     let (sites, live) = the_sites(&cfg, &engine, &policy_path)?;
     log_configuration(&sites, &*store);
@@ -179,7 +183,19 @@ pub async fn start(cfg: Config, engine: wafer_engine::Engine) -> Result<Running>
         admin_connections: Arc::new(Connections::new(cfg.admin_max_connections)),
     };
     let proxy = the_proxy(&cfg, sites, &parts, &events)?;
-    let periodic = background(&cfg, &parts);
+    let mut periodic = background(&cfg, &parts);
+    if let Some(t) = &tls {
+        let certs = Arc::clone(&t.certs);
+        periodic.every(std::time::Duration::from_secs(5), move || {
+            let certs = Arc::clone(&certs);
+            async move {
+                let failed = tokio::task::spawn_blocking(move || certs.refresh()).await;
+                for e in failed.unwrap_or_default() {
+                    tracing::warn!(error = %e, "a changed certificate could not be loaded; the one in use stays");
+                }
+            }
+        });
+    }
     let (telemetry, _) = tokio::sync::broadcast::channel(64);
     let ticker = crate::traffic::ticker::Ticker::start(
         Arc::clone(&parts.traffic),
@@ -200,7 +216,8 @@ pub async fn start(cfg: Config, engine: wafer_engine::Engine) -> Result<Running>
     let n = cfg.workers.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
-    let workers = proxy::Workers::start(listener.into_std()?, Arc::new(proxy), n)
+    let tls = tls.map(|t| Ok::<_, std::io::Error>((t.listener.into_std()?, t.config)));
+    let workers = proxy::Workers::start(listener.into_std()?, tls.transpose()?, Arc::new(proxy), n)
         .context("starting the proxy workers")?;
     let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let admin_addr = admin.as_ref().map(|a| a.addr);
@@ -220,6 +237,7 @@ pub async fn start(cfg: Config, engine: wafer_engine::Engine) -> Result<Running>
     let done = tokio::spawn(stopping.after(stop_rx));
     Ok(Running {
         proxy_addr,
+        tls_addr,
         admin_addr,
         admin_token,
         token_created,
@@ -349,6 +367,53 @@ fn log_configuration(sites: &Sites, store: &dyn Store) {
             "configuration"
         );
     }
+}
+
+/// The HTTPS listener, bound, with its certificates loaded.
+struct Https {
+    listener: tokio::net::TcpListener,
+    addr: std::net::SocketAddr,
+    certs: Arc<crate::proxy::tls::Certificates>,
+    config: Arc<rustls::ServerConfig>,
+}
+
+/// `[tls]`: the listener and every site's certificate; a certificate that
+/// cannot be loaded stops the start, naming its file.
+fn https(cfg: &Config) -> Result<Option<Https>> {
+    let Some(t) = &cfg.tls else {
+        return Ok(None);
+    };
+    let mut sources: Vec<crate::proxy::tls::CertSource> = cfg
+        .sites
+        .sites
+        .iter()
+        .filter_map(|s| {
+            s.tls.as_ref().map(|c| crate::proxy::tls::CertSource {
+                names: s.hosts.clone(),
+                cert: c.cert.clone(),
+                key: c.key.clone(),
+            })
+        })
+        .collect();
+    if let Some(c) = &t.default_cert {
+        sources.push(crate::proxy::tls::CertSource {
+            names: Vec::new(),
+            cert: c.cert.clone(),
+            key: c.key.clone(),
+        });
+    }
+    let certs =
+        Arc::new(crate::proxy::tls::Certificates::load(sources).context("loading certificates")?);
+    let config = certs.server_config().context("configuring TLS")?;
+    let listener = proxy::conn::bind(t.listen)
+        .with_context(|| format!("listening for HTTPS on {}", t.listen))?;
+    let addr = listener.local_addr()?;
+    Ok(Some(Https {
+        listener,
+        addr,
+        certs,
+        config,
+    }))
 }
 
 /// The sites, and the protection the admin API edits (and saves): the
@@ -633,6 +698,9 @@ pub fn announce(r: &Running) {
 /// demo, where convenience beats keeping the token out of the terminal).
 pub fn announce_with(r: &Running, always_link: bool) {
     tracing::info!(addr = %r.proxy_addr, "wafer listening");
+    if let Some(a) = r.tls_addr {
+        tracing::info!(addr = %a, "wafer listening for HTTPS");
+    }
     if let Some(a) = r.admin_addr {
         tracing::info!(addr = %a, "admin listening");
         if r.token_created {

@@ -50,6 +50,8 @@ pub struct FileConfig {
     pub sites: Vec<super::sites::FileSite>,
     /// The site for host names no site lists.
     pub default_site: Option<String>,
+    #[serde(default)]
+    pub tls: super::sites::FileTls,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -94,6 +94,7 @@ pub fn resolve(
     let p = &mut Problems::default();
     let site_files = std::mem::take(&mut file.sites);
     let default_site = file.default_site.take();
+    let tls_file = std::mem::take(&mut file.tls);
     let parts = Parts {
         network: sections::network(p, &src, d, file.listen, file.upstream, file.trusted_proxies),
         timeouts: sections::timeouts(p, d, &file.timeouts),
@@ -121,6 +122,7 @@ pub fn resolve(
         &cfg.engine.policy,
         &cfg.ip_lists,
     );
+    cfg.tls = super::sites::tls(p, tls_file, &cfg.sites);
     // The whole policy's size, once its parts are together.
     policy::lengths(
         p,
@@ -161,6 +163,7 @@ fn assemble(x: Parts) -> Config {
         workers: None,
         upstream: x.network.upstream,
         sites: super::sites::Sites::default(),
+        tls: None,
         trusted_proxies: x.network.trusted_proxies,
         timeouts: x.timeouts,
         max_header_bytes: x.connections.max_header_bytes,

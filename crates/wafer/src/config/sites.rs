@@ -37,6 +37,89 @@ pub struct FileSite {
     pub routes: Option<Vec<RouteSpec>>,
     #[serde(default)]
     pub ip: FileSiteIp,
+    /// PEM files: the certificate chain for this site's names, and its key.
+    pub tls_cert: Option<String>,
+    pub tls_key: Option<String>,
+}
+
+/// `[tls]`: the HTTPS listener, and the certificate for names no site's covers.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileTls {
+    pub listen: Option<String>,
+    pub cert: Option<String>,
+    pub key: Option<String>,
+}
+
+/// A certificate chain and its key (PEM files).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertFiles {
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
+}
+
+/// The HTTPS listener.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsConfig {
+    pub listen: std::net::SocketAddr,
+    /// For names no site's certificate covers, and clients that name none.
+    pub default_cert: Option<CertFiles>,
+}
+
+/// A `cert` and `key` pair at `at` (`tls`, `sites[0].tls_`): both or neither.
+fn cert_pair(
+    p: &mut Problems,
+    at: &str,
+    cert: Option<String>,
+    key: Option<String>,
+) -> Option<CertFiles> {
+    match (cert, key) {
+        (Some(cert), Some(key)) => Some(CertFiles {
+            cert: cert.into(),
+            key: key.into(),
+        }),
+        (None, None) => None,
+        (Some(_), None) => {
+            p.fail(format!("{at}key"), "a certificate needs its key");
+            None
+        }
+        (None, Some(_)) => {
+            p.fail(format!("{at}cert"), "a key needs its certificate");
+            None
+        }
+    }
+}
+
+/// `[tls]`, checked against the sites' certificates: a listener needs a
+/// certificate, and a certificate needs a listener.
+pub(super) fn tls(p: &mut Problems, f: FileTls, sites: &Sites) -> Option<TlsConfig> {
+    let default_cert = cert_pair(p, "tls.", f.cert, f.key);
+    let site_certs = sites.sites.iter().any(|s| s.tls.is_some());
+    let Some(listen) = f.listen else {
+        if default_cert.is_some() || site_certs {
+            p.fail(
+                "tls.listen",
+                "certificates are given, but no address to serve HTTPS on",
+            );
+        }
+        return None;
+    };
+    let listen = p.ok(
+        "tls.listen",
+        listen
+            .parse::<std::net::SocketAddr>()
+            .map_err(|_| format!("expected HOST:PORT like 0.0.0.0:443, not {listen:?}")),
+    )?;
+    if default_cert.is_none() && !site_certs {
+        p.fail(
+            "tls.cert",
+            "an HTTPS listener needs a certificate (here, or a site's tls_cert)",
+        );
+    }
+    Some(TlsConfig {
+        listen,
+        default_cert,
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -105,6 +188,8 @@ pub struct SiteConfig {
     pub upstream: http::Uri,
     pub policy: Policy,
     pub ip_lists: IpLists,
+    /// The certificate for this site's names (HTTPS).
+    pub tls: Option<CertFiles>,
 }
 
 /// The sites, and where requests for other names go.
@@ -189,6 +274,7 @@ pub(super) fn sites(
                     upstream: uri.clone(),
                     policy: base.clone(),
                     ip_lists: base_lists.clone(),
+                    tls: None,
                 });
                 out.default = Some(IMPLICIT_DEFAULT.to_owned());
             }
@@ -276,12 +362,20 @@ fn site(
         .block
         .extend(policy::nets(p, &key("ip.block"), &f.ip.block));
     policy::lengths(p, &policy, &ip_lists, &key("disabled_rules"));
+    let tls = cert_pair(p, &key("tls_"), f.tls_cert, f.tls_key);
+    if tls.is_some() && hosts.is_empty() {
+        p.fail(
+            key("tls_cert"),
+            "a site without host names has no names to serve it for: use [tls] cert",
+        );
+    }
     Some(SiteConfig {
         name: name?,
         hosts,
         upstream: upstream?,
         policy,
         ip_lists,
+        tls,
     })
 }
 

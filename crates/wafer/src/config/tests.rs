@@ -786,3 +786,70 @@ fn the_example_files_sites_block_is_valid_once_uncommented() {
     assert_eq!(cfg.sites.default.as_deref(), Some("shop"));
     assert_eq!(cfg.sites.sites[1].policy.routes.len(), 1);
 }
+
+#[test]
+fn tls_needs_a_listener_and_a_certificate_each_with_its_pair() {
+    let ok = format!(
+        "{SITES}\n[tls]\nlisten = \"0.0.0.0:8443\"\ncert = \"/etc/wafer/default.pem\"\nkey = \"/etc/wafer/default.key\"\n"
+    );
+    let cfg = load(&ok, &[], &Overrides::default()).unwrap();
+    let tls = cfg.tls.unwrap();
+    assert_eq!(tls.listen.port(), 8443);
+    assert_eq!(
+        tls.default_cert.unwrap().key,
+        std::path::PathBuf::from("/etc/wafer/default.key")
+    );
+    assert!(cfg.sites.sites.iter().all(|s| s.tls.is_none()));
+
+    let errs = |text: &str| -> Vec<String> {
+        load(text, &[], &Overrides::default())
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| e.key)
+            .collect()
+    };
+    // A listener with no certificate anywhere.
+    assert_eq!(
+        errs("upstream = \"http://127.0.0.1:1\"\n[tls]\nlisten = \"0.0.0.0:443\""),
+        ["tls.cert"]
+    );
+    // A certificate with nowhere to serve it.
+    assert_eq!(
+        errs("upstream = \"http://127.0.0.1:1\"\n[tls]\ncert = \"a.pem\"\nkey = \"a.key\""),
+        ["tls.listen"]
+    );
+    // Halves of pairs, a bad address, and a certificate for a site with no names.
+    let bad = r#"
+[tls]
+listen = "everywhere"
+cert = "a.pem"
+[[sites]]
+name = "shop"
+hosts = ["shop.example"]
+upstream = "http://127.0.0.1:1"
+tls_key = "shop.key"
+[[sites]]
+name = "rest"
+upstream = "http://127.0.0.1:2"
+tls_cert = "rest.pem"
+tls_key = "rest.key"
+"#;
+    let keys = errs(&format!("default_site = \"rest\"\n{bad}"));
+    for k in [
+        "tls.key",
+        "tls.listen",
+        "sites[0].tls_cert",
+        "sites[1].tls_cert",
+    ] {
+        assert!(keys.iter().any(|x| x == k), "{k} not in {keys:?}");
+    }
+    // A site's certificate alone is enough for a listener.
+    let site_cert = "[tls]\nlisten = \"127.0.0.1:8443\"\n[[sites]]\nname = \"shop\"\nhosts = [\"shop.example\"]\nupstream = \"http://127.0.0.1:1\"\ntls_cert = \"s.pem\"\ntls_key = \"s.key\"";
+    let cfg = load(site_cert, &[], &Overrides::default()).unwrap();
+    assert!(cfg.tls.unwrap().default_cert.is_none());
+    assert_eq!(
+        cfg.sites.sites[0].tls.as_ref().unwrap().cert,
+        std::path::PathBuf::from("s.pem")
+    );
+}

@@ -58,6 +58,8 @@ pub(super) struct ForwardInfo<'a> {
     pub(super) client: &'a ClientAddr,
     pub(super) request_id: &'a RequestId,
     pub(super) upgrade: Option<HeaderValue>,
+    /// The client's connection was TLS (`X-Forwarded-Proto: https`).
+    pub(super) tls: bool,
 }
 
 impl Upstream {
@@ -158,7 +160,8 @@ impl Upstream {
             ip: client,
         } = *info.client;
         set_forwarded_for(&mut headers, peer, peer_trusted);
-        set_forwarded(&mut headers, peer, peer_trusted, host.as_ref());
+        let proto = if info.tls { "https" } else { "http" };
+        set_forwarded(&mut headers, peer, peer_trusted, host.as_ref(), proto);
         // Whatever the client sent as its address is replaced by the one Wafer decided on.
         if let Ok(v) = HeaderValue::from_str(&crate::guard::canonical(client).to_string()) {
             headers.insert(HeaderName::from_static("x-real-ip"), v);
@@ -166,7 +169,7 @@ impl Upstream {
         if !(peer_trusted && headers.contains_key("x-forwarded-proto")) {
             headers.insert(
                 HeaderName::from_static("x-forwarded-proto"),
-                HeaderValue::from_static("http"),
+                HeaderValue::from_static(proto),
             );
         }
         append_via(&mut headers, parts.version);
@@ -254,12 +257,13 @@ fn set_forwarded(
     peer: IpAddr,
     peer_trusted: bool,
     host: Option<&HeaderValue>,
+    proto: &str,
 ) {
     let node = match crate::guard::canonical(peer) {
         IpAddr::V4(ip) => ip.to_string(),
         IpAddr::V6(ip) => format!("\"[{ip}]\""),
     };
-    let mut ours = format!("for={node};proto=http");
+    let mut ours = format!("for={node};proto={proto}");
     // A host that is not a token is quoted; `hygiene` allows no quote or backslash in it.
     if let Some(h) = host.and_then(|h| h.to_str().ok()) {
         ours.push_str(&format!(";host=\"{h}\""));
@@ -379,17 +383,23 @@ mod tests {
         let host = HeaderValue::from_static("shop.example:8080");
         let mut h = HeaderMap::new();
         h.insert("forwarded", "for=6.6.6.6;host=evil".parse().unwrap());
-        set_forwarded(&mut h, "192.0.2.1".parse().unwrap(), false, Some(&host));
+        set_forwarded(
+            &mut h,
+            "192.0.2.1".parse().unwrap(),
+            false,
+            Some(&host),
+            "http",
+        );
         assert_eq!(
             h["forwarded"],
             "for=192.0.2.1;proto=http;host=\"shop.example:8080\""
         );
         let mut h = HeaderMap::new();
         h.insert("forwarded", "for=198.51.100.4".parse().unwrap());
-        set_forwarded(&mut h, "2001:db8::1".parse().unwrap(), true, None);
+        set_forwarded(&mut h, "2001:db8::1".parse().unwrap(), true, None, "https");
         assert_eq!(
             h["forwarded"],
-            "for=198.51.100.4, for=\"[2001:db8::1]\";proto=http"
+            "for=198.51.100.4, for=\"[2001:db8::1]\";proto=https"
         );
     }
 

@@ -20,12 +20,12 @@ use std::sync::Arc;
 use std::time::Instant;
 use wafer_engine::Action;
 
-use super::Proxy;
 use super::body::ReplayBody;
 use super::client_ip::ClientAddr;
 use super::forward::Upstream;
 use super::request_id::RequestId;
 use super::respond::{self, RespBody};
+use super::{ConnInfo, Proxy};
 use crate::protection::Protection;
 
 mod decide;
@@ -44,6 +44,8 @@ pub(super) struct RequestCtx {
     pub(super) client: ClientAddr,
     /// The address the client connected to: a URL naming it is not SSRF.
     pub(super) local: Option<SocketAddr>,
+    /// Whether the request came over TLS (`X-Forwarded-Proto`).
+    pub(super) tls: bool,
     /// The engine and lists in force when the request arrived; kept to its end.
     pub(super) protection: Arc<Protection>,
     pub(super) record: Record,
@@ -64,7 +66,7 @@ impl RequestCtx {
         proxy: &Proxy,
         site: usize,
         peer: SocketAddr,
-        local: Option<SocketAddr>,
+        conn: ConnInfo,
         head: &http::HeaderMap,
     ) -> Self {
         let s = proxy.sites.get(site);
@@ -74,7 +76,8 @@ impl RequestCtx {
             site_name: Arc::clone(&s.name),
             ts_ms: crate::clock::now_ms(),
             client: ClientAddr::identify(peer.ip(), head, &proxy.config.trusted_proxies),
-            local,
+            local: conn.local,
+            tls: conn.tls.is_some(),
             protection: s.protection.snapshot(),
             record: Record::default(),
         }
@@ -101,26 +104,32 @@ pub(super) async fn handle(
     proxy: Arc<Proxy>,
     upstreams: Arc<Vec<Upstream>>,
     peer: SocketAddr,
-    local: Option<SocketAddr>,
+    conn: ConnInfo,
     req: http::Request<Incoming>,
 ) -> Result<Response<RespBody>, Infallible> {
     let started = Instant::now();
     let bytes_in = content_length(req.headers());
-    let Some(site) = route(&proxy, &req) else {
+    let Some(site) = route(&proxy, &req, conn) else {
         return Ok(misdirected(&proxy, peer, &req, started, bytes_in));
     };
-    let mut ctx = RequestCtx::new(&proxy, site, peer, local, req.headers());
+    let mut ctx = RequestCtx::new(&proxy, site, peer, conn, req.headers());
     let resp = steps(&proxy, &upstreams[site], &mut ctx, req).await;
     Ok(record(&proxy, &ctx, started, bytes_in, resp))
 }
 
-/// Step 0: the site that serves the host name the request names.
-fn route(proxy: &Proxy, req: &http::Request<Incoming>) -> Option<usize> {
+/// Step 0: the site that serves the host name the request names; on a TLS
+/// connection whose client named a server, only the site that name routes to.
+fn route(proxy: &Proxy, req: &http::Request<Incoming>, conn: ConnInfo) -> Option<usize> {
     let host = super::sites::request_host(req.version(), req.uri(), req.headers());
-    proxy.sites.route(host)
+    let site = proxy.sites.route(host)?;
+    match conn.tls.and_then(|t| t.sni_site) {
+        Some(sni) if sni != Some(site) => None,
+        _ => Some(site),
+    }
 }
 
-/// A host name no site serves, and no default site: 421 (RFC 9110 §15.5.20),
+/// A host name no site serves, and no default site, or another site than the
+/// TLS connection's: 421 (RFC 9110 §15.5.20),
 /// counted as refused. Not an event: it is not an attack, and a scan of
 /// names would otherwise fill the store.
 fn misdirected(

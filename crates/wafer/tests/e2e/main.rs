@@ -19,4 +19,5 @@ mod proxy;
 mod recorder;
 mod sites;
 mod suggestions;
+mod tls;
 mod websocket;

@@ -240,6 +240,7 @@ async fn a_node_with_sites_counts_stores_and_edits_per_site() {
                     upstream: format!("http://{shop_addr}").parse().unwrap(),
                     policy: shop_policy,
                     ip_lists: IpLists::default(),
+                    tls: None,
                 },
                 wafer::config::sites::SiteConfig {
                     name: "default".into(),
@@ -247,6 +248,7 @@ async fn a_node_with_sites_counts_stores_and_edits_per_site() {
                     upstream: cfg.upstream.clone().unwrap(),
                     policy: cfg.engine.policy.clone(),
                     ip_lists: IpLists::default(),
+                    tls: None,
                 },
             ],
             default: Some("default".into()),

@@ -50,6 +50,7 @@ impl Outbound {
             client: &ctx.client,
             request_id: &ctx.id,
             upgrade: self.upgrade.clone(),
+            tls: ctx.tls,
         }
     }
 }
@@ -99,6 +100,7 @@ pub(super) async fn stream_through(
         client: &client,
         request_id: &id,
         upgrade: out.upgrade.clone(),
+        tls: ctx.tls,
     };
     let send = upstream.send(parts, body, &info);
     tokio::pin!(send);

@@ -1,0 +1,259 @@
+//! HTTPS on the node's TLS listener: certificates by SNI from a test CA,
+//! ALPN h2 and http/1.1, `X-Forwarded-Proto: https`, and a request for
+//! another site than the connection's answered 421.
+
+use std::sync::Arc;
+
+use http_body_util::BodyExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use wafer::config::sites::{CertFiles, HostPattern, SiteConfig, Sites, TlsConfig};
+use wafer::guard::IpLists;
+
+use crate::admin::{Node, SQLI};
+use crate::harness::{Origin, empty};
+
+struct TestCa {
+    key: rcgen::KeyPair,
+    cert: rcgen::Certificate,
+}
+
+impl TestCa {
+    fn new() -> TestCa {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let cert = p.self_signed(&key).unwrap();
+        TestCa { key, cert }
+    }
+
+    /// A certificate for `names`, written to `dir`.
+    fn issue(&self, dir: &std::path::Path, file: &str, names: &[&str]) -> CertFiles {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        let cert = rcgen::CertificateParams::new(names)
+            .unwrap()
+            .signed_by(&key, &self.cert, &self.key)
+            .unwrap();
+        let files = CertFiles {
+            cert: dir.join(format!("{file}.pem")),
+            key: dir.join(format!("{file}.key")),
+        };
+        std::fs::write(&files.cert, cert.pem()).unwrap();
+        std::fs::write(&files.key, key.serialize_pem()).unwrap();
+        files
+    }
+
+    fn client(
+        &self,
+        alpn: &[&[u8]],
+        versions: &[&'static rustls::SupportedProtocolVersion],
+    ) -> tokio_rustls::TlsConnector {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.cert.der().clone()).unwrap();
+        #[allow(deprecated)]
+        let provider = rustls::crypto::ring::default_provider();
+        let mut cfg = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+            .with_protocol_versions(versions)
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        tokio_rustls::TlsConnector::from(Arc::new(cfg))
+    }
+}
+
+type Tls = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
+
+/// A TLS connection to `addr` naming `sni`; fails when the certificate is not for `sni`.
+async fn connect(
+    c: &tokio_rustls::TlsConnector,
+    addr: std::net::SocketAddr,
+    sni: &str,
+) -> std::io::Result<Tls> {
+    let tcp = tokio::net::TcpStream::connect(addr).await?;
+    let name = rustls::pki_types::ServerName::try_from(sni.to_owned()).unwrap();
+    c.connect(name, tcp).await
+}
+
+/// One HTTP/1.1 request over `s`; the whole response.
+async fn h1(mut s: Tls, path: &str, host: &str) -> String {
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: Mozilla/5.0 Firefox/133.0\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn https_serves_each_site_its_certificate_and_keeps_requests_on_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new();
+    let shop_cert = ca.issue(dir.path(), "shop", &["shop.example", "*.shop.example"]);
+    let blog_cert = ca.issue(dir.path(), "blog", &["blog.example"]);
+    let default_cert = ca.issue(dir.path(), "default", &["default.example"]);
+    let (shop, blog) = (Origin::start().await, Origin::start().await);
+    let (shop_addr, blog_addr) = (shop.addr, blog.addr);
+    let node = Node::start_cfg(move |cfg| {
+        let site =
+            |name: &str, hosts: &[&str], addr: std::net::SocketAddr, tls: CertFiles| SiteConfig {
+                name: name.into(),
+                hosts: hosts
+                    .iter()
+                    .map(|h| HostPattern::parse(h).unwrap())
+                    .collect(),
+                upstream: format!("http://{addr}").parse().unwrap(),
+                policy: cfg.engine.policy.clone(),
+                ip_lists: IpLists::default(),
+                tls: Some(tls),
+            };
+        cfg.sites = Sites {
+            sites: vec![
+                site(
+                    "shop",
+                    &["shop.example", "*.shop.example"],
+                    shop_addr,
+                    shop_cert,
+                ),
+                site("blog", &["blog.example"], blog_addr, blog_cert),
+                SiteConfig {
+                    name: "default".into(),
+                    hosts: Vec::new(),
+                    upstream: cfg.upstream.clone().unwrap(),
+                    policy: cfg.engine.policy.clone(),
+                    ip_lists: IpLists::default(),
+                    tls: None,
+                },
+            ],
+            default: Some("default".into()),
+        };
+        cfg.tls = Some(TlsConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            default_cert: Some(default_cert),
+        });
+    })
+    .await;
+    let addr = node.running.tls_addr.expect("an HTTPS listener");
+    let c = ca.client(
+        &[b"http/1.1"],
+        &[&rustls::version::TLS13, &rustls::version::TLS12],
+    );
+
+    // Each name gets a certificate valid for it (the client verifies it
+    // against the test CA and the name), and reaches its own upstream.
+    let r = h1(
+        connect(&c, addr, "www.shop.example").await.unwrap(),
+        "/cart",
+        "www.shop.example",
+    )
+    .await;
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    let r = h1(
+        connect(&c, addr, "blog.example").await.unwrap(),
+        "/post",
+        "blog.example",
+    )
+    .await;
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    // A name no site has a certificate for gets the default one.
+    let r = h1(
+        connect(&c, addr, "default.example").await.unwrap(),
+        "/",
+        "default.example",
+    )
+    .await;
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    // So a client naming a site with the default certificate's name is refused by its own check.
+    assert!(connect(&c, addr, "unknown.example").await.is_err());
+    // Inspection runs on HTTPS as on HTTP.
+    let r = h1(
+        connect(&c, addr, "shop.example").await.unwrap(),
+        SQLI,
+        "shop.example",
+    )
+    .await;
+    assert!(r.starts_with("HTTP/1.1 403"), "{r}");
+    // Domain fronting: the blog's certificate, then a request for the shop.
+    let r = h1(
+        connect(&c, addr, "blog.example").await.unwrap(),
+        "/admin",
+        "shop.example",
+    )
+    .await;
+    assert!(r.starts_with("HTTP/1.1 421"), "{r}");
+
+    let seen_shop = shop.seen.lock().unwrap().clone();
+    assert_eq!(seen_shop.len(), 1, "{seen_shop:?}");
+    assert_eq!(seen_shop[0].uri, "/cart");
+    assert_eq!(seen_shop[0].headers["x-forwarded-proto"], "https");
+    assert!(
+        seen_shop[0].headers["forwarded"]
+            .to_str()
+            .unwrap()
+            .contains("proto=https"),
+        "{:?}",
+        seen_shop[0].headers
+    );
+    let seen_blog = blog.seen.lock().unwrap().clone();
+    assert_eq!(seen_blog.len(), 1, "only /post: {seen_blog:?}");
+
+    // TLS 1.2 alone is served too.
+    let c12 = ca.client(&[b"http/1.1"], &[&rustls::version::TLS12]);
+    let s = connect(&c12, addr, "blog.example").await.unwrap();
+    assert_eq!(
+        s.get_ref().1.protocol_version(),
+        Some(rustls::ProtocolVersion::TLSv1_2)
+    );
+    assert!(
+        h1(s, "/v12", "blog.example")
+            .await
+            .starts_with("HTTP/1.1 200")
+    );
+
+    // ALPN: h2 is chosen when offered, and serves HTTP/2.
+    let c2 = ca.client(&[b"h2", b"http/1.1"], &[&rustls::version::TLS13]);
+    let s = connect(&c2, addr, "blog.example").await.unwrap();
+    assert_eq!(s.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(s),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    let resp = sender
+        .send_request(
+            http::Request::get("https://blog.example/over-h2")
+                .header("user-agent", "Mozilla/5.0 Firefox/133.0")
+                .body(empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let _ = resp.into_body().collect().await;
+    assert_eq!(blog.seen.lock().unwrap().last().unwrap().uri, "/over-h2");
+
+    // A client that speaks no TLS at all is dropped, and the port keeps serving.
+    let mut plain = tokio::net::TcpStream::connect(addr).await.unwrap();
+    plain
+        .write_all(b"GET / HTTP/1.1\r\nHost: shop.example\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        plain.read_to_end(&mut buf),
+    )
+    .await;
+    assert!(!String::from_utf8_lossy(&buf).contains("200 OK"));
+    let r = h1(
+        connect(&c, addr, "shop.example").await.unwrap(),
+        "/again",
+        "shop.example",
+    )
+    .await;
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    node.running.stop().await.unwrap();
+}
