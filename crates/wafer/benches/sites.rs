@@ -16,22 +16,24 @@ fn sites(n: usize, engine: &wafer_engine::Engine) -> Sites {
         wafer::guard::IpLists::default(),
     ));
     let mut all: Vec<Site> = (0..n)
-        .map(|i| Site {
-            name: Arc::from(format!("site{i}").as_str()),
-            hosts: vec![
-                HostPattern::parse(&format!("shop{i}.example")).unwrap(),
-                HostPattern::parse(&format!("*.shop{i}.example")).unwrap(),
-            ],
-            upstream: "http://127.0.0.1:9000".parse().unwrap(),
-            protection: Arc::clone(&live),
+        .map(|i| {
+            Site::new(
+                &format!("site{i}"),
+                vec![
+                    HostPattern::parse(&format!("shop{i}.example")).unwrap(),
+                    HostPattern::parse(&format!("*.shop{i}.example")).unwrap(),
+                ],
+                "http://127.0.0.1:9000".parse().unwrap(),
+                Arc::clone(&live),
+            )
         })
         .collect();
-    all.push(Site {
-        name: Arc::from("fallback"),
-        hosts: Vec::new(),
-        upstream: "http://127.0.0.1:9000".parse().unwrap(),
-        protection: live,
-    });
+    all.push(Site::new(
+        "fallback",
+        Vec::new(),
+        "http://127.0.0.1:9000".parse().unwrap(),
+        live,
+    ));
     Sites::new(all, Some("fallback")).unwrap()
 }
 

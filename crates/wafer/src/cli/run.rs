@@ -168,7 +168,7 @@ pub async fn start(cfg: Config, engine: wafer_engine::Engine) -> Result<Running>
     let tls = https(&cfg)?;
     let tls_addr = tls.as_ref().map(|t| t.addr);
     let redis = redis_link(&cfg)?;
-    let (sites, live) = the_sites(&cfg, &engine, &policy_path)?;
+    let (sites, live) = the_sites(&cfg, &engine, &policy_path, tls_addr.map(|a| a.port()))?;
     log_configuration(&sites, &*store);
     let keeper = PolicyKeeper::new(live, Some(policy_path), redis.clone());
     let parts = Parts {
@@ -424,6 +424,7 @@ fn the_sites(
     cfg: &Config,
     engine: &wafer_engine::Engine,
     saved: &std::path::Path,
+    https_port: Option<u16>,
 ) -> Result<(Sites, Arc<Live>)> {
     if cfg.sites.sites.is_empty() {
         let upstream = cfg.upstream.clone().context("no upstream")?;
@@ -452,12 +453,13 @@ fn the_sites(
         } else {
             Arc::new(Live::new(protection.0, protection.1))
         };
-        sites.push(Site {
-            name: Arc::from(s.name.as_str()),
-            hosts: s.hosts.clone(),
-            upstream: s.upstream.clone(),
-            protection: live,
-        });
+        let mut site = Site::new(&s.name, s.hosts.clone(), s.upstream.clone(), live);
+        site.redirect_https = https_port.filter(|_| s.https_redirect);
+        site.hsts = s
+            .hsts
+            .as_deref()
+            .and_then(|v| http::HeaderValue::from_str(v).ok());
+        sites.push(site);
     }
     let sites = Sites::new(sites, cfg.sites.default.as_deref())?;
     Ok((

@@ -40,6 +40,12 @@ pub struct FileSite {
     /// PEM files: the certificate chain for this site's names, and its key.
     pub tls_cert: Option<String>,
     pub tls_key: Option<String>,
+    /// Answer plain HTTP with a redirect (308) to HTTPS.
+    #[serde(default)]
+    pub https_redirect: bool,
+    /// `Strict-Transport-Security` on HTTPS responses: `max-age=N`, and
+    /// optionally `includeSubDomains` and `preload`.
+    pub hsts: Option<String>,
 }
 
 /// `[tls]`: the HTTPS listener, and the certificate for names no site's covers.
@@ -101,6 +107,17 @@ pub(super) fn tls(p: &mut Problems, f: FileTls, sites: &Sites) -> Option<TlsConf
                 "tls.listen",
                 "certificates are given, but no address to serve HTTPS on",
             );
+        }
+        for (i, s) in sites.sites.iter().enumerate() {
+            if s.https_redirect || s.hsts.is_some() {
+                p.fail(
+                    format!("sites[{i}]"),
+                    format!(
+                        "site {:?} redirects to HTTPS or sends HSTS, but [tls] has no listen address",
+                        s.name
+                    ),
+                );
+            }
         }
         return None;
     };
@@ -190,6 +207,8 @@ pub struct SiteConfig {
     pub ip_lists: IpLists,
     /// The certificate for this site's names (HTTPS).
     pub tls: Option<CertFiles>,
+    pub https_redirect: bool,
+    pub hsts: Option<String>,
 }
 
 /// The sites, and where requests for other names go.
@@ -275,6 +294,8 @@ pub(super) fn sites(
                     policy: base.clone(),
                     ip_lists: base_lists.clone(),
                     tls: None,
+                    https_redirect: false,
+                    hsts: None,
                 });
                 out.default = Some(IMPLICIT_DEFAULT.to_owned());
             }
@@ -369,6 +390,7 @@ fn site(
             "a site without host names has no names to serve it for: use [tls] cert",
         );
     }
+    let hsts = f.hsts.and_then(|v| p.ok(&key("hsts"), hsts_value(&v)));
     Some(SiteConfig {
         name: name?,
         hosts,
@@ -376,7 +398,27 @@ fn site(
         policy,
         ip_lists,
         tls,
+        https_redirect: f.https_redirect,
+        hsts,
     })
+}
+
+/// `max-age=SECONDS[; includeSubDomains][; preload]` (RFC 6797 §6.1), as written.
+fn hsts_value(v: &str) -> Result<String, String> {
+    let mut parts = v.split(';').map(str::trim);
+    let age_ok = parts
+        .next()
+        .and_then(|p| p.strip_prefix("max-age="))
+        .is_some_and(|n| !n.is_empty() && n.len() <= 10 && n.bytes().all(|b| b.is_ascii_digit()));
+    let rest_ok = parts
+        .all(|p| p.eq_ignore_ascii_case("includeSubDomains") || p.eq_ignore_ascii_case("preload"));
+    if age_ok && rest_ok {
+        Ok(v.trim().to_owned())
+    } else {
+        Err(format!(
+            "{v:?}: expected max-age=SECONDS, optionally followed by ; includeSubDomains and ; preload"
+        ))
+    }
 }
 
 fn valid_name(n: &str) -> bool {

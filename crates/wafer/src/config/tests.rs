@@ -853,3 +853,37 @@ tls_key = "rest.key"
         std::path::PathBuf::from("s.pem")
     );
 }
+
+#[test]
+fn https_redirect_and_hsts_need_a_listener_and_a_valid_value() {
+    let site = |extra: &str| {
+        format!(
+            "[[sites]]\nname = \"shop\"\nhosts = [\"shop.example\"]\nupstream = \"http://127.0.0.1:1\"\n{extra}\n"
+        )
+    };
+    let keys = |text: &str| -> Vec<String> {
+        load(text, &[], &Overrides::default())
+            .map(|_| Vec::new())
+            .unwrap_or_else(|e| e.0.into_iter().map(|e| e.key).collect())
+    };
+    let tls = "[tls]\nlisten = \"127.0.0.1:8443\"\ncert = \"d.pem\"\nkey = \"d.key\"\n";
+    assert!(
+        keys(&format!(
+            "{tls}{}",
+            site("https_redirect = true\nhsts = \"max-age=300; includeSubDomains; preload\"")
+        ))
+        .is_empty()
+    );
+    assert_eq!(keys(&site("https_redirect = true")), ["sites[0]"]);
+    assert_eq!(keys(&site("hsts = \"max-age=300\"")), ["sites[0]"]);
+    for bad in [
+        "max-age=",
+        "max-age=1e9",
+        "maxage=5",
+        "max-age=5; always",
+        "max-age=5\r\nX: y",
+    ] {
+        let text = format!("{tls}{}", site(&format!("hsts = {bad:?}")));
+        assert_eq!(keys(&text), ["sites[0].hsts"], "{bad}");
+    }
+}

@@ -112,6 +112,13 @@ pub(super) async fn handle(
     let Some(site) = route(&proxy, &req, conn) else {
         return Ok(misdirected(&proxy, peer, &req, started, bytes_in));
     };
+    if conn.tls.is_none()
+        && let Some(port) = proxy.sites.get(site).redirect_https
+        && let Some(resp) = to_https(&req, port)
+    {
+        proxy.site_counters[site].record(Action::Allow);
+        return Ok(resp);
+    }
     let mut ctx = RequestCtx::new(&proxy, site, peer, conn, req.headers());
     let resp = steps(&proxy, &upstreams[site], &mut ctx, req).await;
     Ok(record(&proxy, &ctx, started, bytes_in, resp))
@@ -126,6 +133,36 @@ fn route(proxy: &Proxy, req: &http::Request<Incoming>, conn: ConnInfo) -> Option
         Some(sni) if sni != Some(site) => None,
         _ => Some(site),
     }
+}
+
+/// A site that is served over HTTPS only: a plain request gets 308 to the
+/// same host and target on `port` (not inspected: nothing reaches the
+/// application). `None` for a request whose framing or host is malformed:
+/// it goes on to be refused by hygiene, not echoed into a `Location`.
+fn to_https(req: &http::Request<Incoming>, port: u16) -> Option<Response<RespBody>> {
+    if super::hygiene::problem(req.version(), req.uri(), req.headers()).is_some() {
+        return None;
+    }
+    let host = super::sites::request_host(req.version(), req.uri(), req.headers())?;
+    let host = std::str::from_utf8(host).ok()?;
+    // Drop the port the plain request named; a literal keeps its brackets.
+    let name = match host.rfind(']') {
+        Some(end) => &host[..=end],
+        None => host.split(':').next().unwrap_or(host),
+    };
+    let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let location = if port == 443 {
+        format!("https://{name}{target}")
+    } else {
+        format!("https://{name}:{port}{target}")
+    };
+    let mut resp = Response::new(respond::full(bytes::Bytes::new()));
+    *resp.status_mut() = http::StatusCode::PERMANENT_REDIRECT;
+    resp.headers_mut().insert(
+        header::LOCATION,
+        http::HeaderValue::from_str(&location).ok()?,
+    );
+    Some(resp)
 }
 
 /// A host name no site serves, and no default site, or another site than the
@@ -231,6 +268,12 @@ fn record(
         bytes_out: content_length(resp.headers()),
     });
     ctx.id.stamp(resp.headers_mut());
+    if ctx.tls
+        && let Some(hsts) = &proxy.sites.get(ctx.site).hsts
+    {
+        resp.headers_mut()
+            .insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
+    }
     resp
 }
 

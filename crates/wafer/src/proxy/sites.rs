@@ -20,6 +20,24 @@ pub struct Site {
     pub upstream: Uri,
     /// This site's engine and lists; swapped whole on a policy change.
     pub protection: Arc<Live>,
+    /// Plain HTTP requests are redirected (308) to HTTPS on this port.
+    pub redirect_https: Option<u16>,
+    /// `Strict-Transport-Security` for responses over HTTPS (never over plain HTTP: RFC 6797 §7.2).
+    pub hsts: Option<http::HeaderValue>,
+}
+
+impl Site {
+    /// A site served as it is: no redirect to HTTPS, no HSTS.
+    pub fn new(name: &str, hosts: Vec<HostPattern>, upstream: Uri, protection: Arc<Live>) -> Site {
+        Site {
+            name: Arc::from(name),
+            hosts,
+            upstream,
+            protection,
+            redirect_https: None,
+            hsts: None,
+        }
+    }
 }
 
 /// Every site, and the lookup from host name to site.
@@ -81,12 +99,12 @@ impl Sites {
 
     /// One site for every host name: Wafer in front of one application.
     pub fn single(upstream: Uri, protection: Arc<Live>) -> Sites {
-        let site = Site {
-            name: Arc::from(crate::config::sites::IMPLICIT_DEFAULT),
-            hosts: Vec::new(),
+        let site = Site::new(
+            crate::config::sites::IMPLICIT_DEFAULT,
+            Vec::new(),
             upstream,
             protection,
-        };
+        );
         Sites::new(vec![site], Some(crate::config::sites::IMPLICIT_DEFAULT))
             .expect("one site, named as the default")
     }
@@ -150,18 +168,18 @@ mod tests {
     use super::*;
 
     fn site(name: &str, hosts: &[&str]) -> Site {
-        Site {
-            name: Arc::from(name),
-            hosts: hosts
+        Site::new(
+            name,
+            hosts
                 .iter()
                 .map(|h| HostPattern::parse(h).unwrap())
                 .collect(),
-            upstream: "http://127.0.0.1:1".parse().unwrap(),
-            protection: Arc::new(Live::new(
+            "http://127.0.0.1:1".parse().unwrap(),
+            Arc::new(Live::new(
                 wafer_engine::Engine::builtin(),
                 crate::guard::IpLists::default(),
             )),
-        }
+        )
     }
 
     #[test]

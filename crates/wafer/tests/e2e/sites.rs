@@ -27,15 +27,15 @@ fn site(name: &str, hosts: &[&str], upstream: String, mode: Mode, block: &[&str]
         allow: Vec::new(),
         block: block.iter().map(|n| n.parse().unwrap()).collect(),
     };
-    Site {
-        name: Arc::from(name),
-        hosts: hosts
+    Site::new(
+        name,
+        hosts
             .iter()
             .map(|h| HostPattern::parse(h).unwrap())
             .collect(),
-        upstream: upstream.parse().unwrap(),
-        protection: Arc::new(Live::new(engine, lists)),
-    }
+        upstream.parse().unwrap(),
+        Arc::new(Live::new(engine, lists)),
+    )
 }
 
 fn get(path: &str, host: &str) -> Vec<u8> {
@@ -241,6 +241,8 @@ async fn a_node_with_sites_counts_stores_and_edits_per_site() {
                     policy: shop_policy,
                     ip_lists: IpLists::default(),
                     tls: None,
+                    https_redirect: false,
+                    hsts: None,
                 },
                 wafer::config::sites::SiteConfig {
                     name: "default".into(),
@@ -249,6 +251,8 @@ async fn a_node_with_sites_counts_stores_and_edits_per_site() {
                     policy: cfg.engine.policy.clone(),
                     ip_lists: IpLists::default(),
                     tls: None,
+                    https_redirect: false,
+                    hsts: None,
                 },
             ],
             default: Some("default".into()),

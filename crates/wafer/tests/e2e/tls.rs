@@ -107,15 +107,21 @@ async fn https_serves_each_site_its_certificate_and_keeps_requests_on_it() {
                 policy: cfg.engine.policy.clone(),
                 ip_lists: IpLists::default(),
                 tls: Some(tls),
+                https_redirect: false,
+                hsts: None,
             };
+        // The shop is HTTPS only: plain HTTP is redirected, HTTPS answers carry HSTS.
+        let mut shop_site = site(
+            "shop",
+            &["shop.example", "*.shop.example"],
+            shop_addr,
+            shop_cert,
+        );
+        shop_site.https_redirect = true;
+        shop_site.hsts = Some("max-age=63072000; includeSubDomains".into());
         cfg.sites = Sites {
             sites: vec![
-                site(
-                    "shop",
-                    &["shop.example", "*.shop.example"],
-                    shop_addr,
-                    shop_cert,
-                ),
+                shop_site,
                 site("blog", &["blog.example"], blog_addr, blog_cert),
                 SiteConfig {
                     name: "default".into(),
@@ -124,6 +130,8 @@ async fn https_serves_each_site_its_certificate_and_keeps_requests_on_it() {
                     policy: cfg.engine.policy.clone(),
                     ip_lists: IpLists::default(),
                     tls: None,
+                    https_redirect: false,
+                    hsts: None,
                 },
             ],
             default: Some("default".into()),
@@ -183,8 +191,68 @@ async fn https_serves_each_site_its_certificate_and_keeps_requests_on_it() {
     .await;
     assert!(r.starts_with("HTTP/1.1 421"), "{r}");
 
+    // HSTS on the shop's HTTPS answers only.
+    let r = h1(
+        connect(&c, addr, "shop.example").await.unwrap(),
+        "/hsts",
+        "shop.example",
+    )
+    .await;
+    assert!(
+        r.to_ascii_lowercase()
+            .contains("strict-transport-security: max-age=63072000; includesubdomains"),
+        "{r}"
+    );
+    let r = h1(
+        connect(&c, addr, "blog.example").await.unwrap(),
+        "/no-hsts",
+        "blog.example",
+    )
+    .await;
+    assert!(
+        !r.to_ascii_lowercase().contains("strict-transport-security"),
+        "{r}"
+    );
+    // Plain HTTP to the shop is redirected to the same target on the HTTPS
+    // port, and reaches no upstream; the blog is served over plain HTTP, without HSTS.
+    let plain = node.running.proxy_addr;
+    let r = crate::harness::raw(
+        plain,
+        b"GET /cart?x=1 HTTP/1.1\r\nHost: Shop.Example:8080\r\nConnection: close\r\n\r\n",
+        std::time::Duration::from_secs(2),
+    )
+    .await;
+    assert!(r.starts_with("HTTP/1.1 308"), "{r}");
+    let want = format!(
+        "location: https://Shop.Example:{}/cart?x=1\r\n",
+        addr.port()
+    );
+    assert!(
+        r.to_ascii_lowercase().contains(&want.to_ascii_lowercase()),
+        "{r}"
+    );
+    let r = crate::harness::raw(
+        plain,
+        b"GET /plain HTTP/1.1\r\nHost: blog.example\r\nUser-Agent: Mozilla/5.0 Firefox/133.0\r\nConnection: close\r\n\r\n",
+        std::time::Duration::from_secs(2),
+    )
+    .await;
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    assert!(
+        !r.to_ascii_lowercase().contains("strict-transport-security"),
+        "{r}"
+    );
+    // A malformed request to the HTTPS-only site is refused, not redirected.
+    let r = crate::harness::raw(
+        plain,
+        b"GET / HTTP/1.1\r\nHost: shop.example\r\nHost: shop.example\r\nConnection: close\r\n\r\n",
+        std::time::Duration::from_secs(2),
+    )
+    .await;
+    assert!(r.starts_with("HTTP/1.1 400"), "{r}");
+
     let seen_shop = shop.seen.lock().unwrap().clone();
-    assert_eq!(seen_shop.len(), 1, "{seen_shop:?}");
+    assert_eq!(seen_shop.len(), 2, "/cart and /hsts only: {seen_shop:?}");
     assert_eq!(seen_shop[0].uri, "/cart");
     assert_eq!(seen_shop[0].headers["x-forwarded-proto"], "https");
     assert!(
@@ -196,7 +264,7 @@ async fn https_serves_each_site_its_certificate_and_keeps_requests_on_it() {
         seen_shop[0].headers
     );
     let seen_blog = blog.seen.lock().unwrap().clone();
-    assert_eq!(seen_blog.len(), 1, "only /post: {seen_blog:?}");
+    assert_eq!(seen_blog.len(), 3, "/post, /no-hsts, /plain: {seen_blog:?}");
 
     // TLS 1.2 alone is served too.
     let c12 = ca.client(&[b"http/1.1"], &[&rustls::version::TLS12]);
