@@ -41,6 +41,8 @@ pub(crate) use auth::Auth;
 
 /// What the admin handlers share: the parts of the node they read or change.
 pub(crate) struct AdminState {
+    /// Each site's upstream servers, by site name (`/metrics`).
+    pub pools: Vec<(String, Arc<crate::proxy::pool::Pool>)>,
     pub store: Arc<dyn Store>,
     /// The policy in force, and how a change to it is saved and shared.
     pub keeper: Arc<keeper::PolicyKeeper>,

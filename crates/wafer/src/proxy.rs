@@ -33,6 +33,7 @@ mod hygiene;
 pub(crate) mod idle;
 pub mod nofile;
 mod pipeline;
+pub mod pool;
 mod pump;
 mod request_id;
 mod respond;
@@ -129,7 +130,9 @@ impl Proxy {
     /// Checks the upstreams once; each worker makes its own clients (see `serve`).
     pub fn new(parts: ProxyParts) -> Result<Proxy, ProxyError> {
         for site in parts.sites.iter() {
-            forward::Upstream::target(&site.upstream)?;
+            for server in site.pool.servers() {
+                forward::Upstream::target(&server.uri)?;
+            }
         }
         let ProxyParts {
             config,
@@ -191,6 +194,10 @@ impl Proxy {
         })
     }
 
+    pub fn sites(&self) -> &Sites {
+        &self.sites
+    }
+
     /// The proxy's client connections (its cap and counters).
     pub fn connections(&self) -> &Arc<conn::Connections> {
         &self.connections
@@ -237,10 +244,17 @@ pub async fn serve_all(
     proxy: Arc<Proxy>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Per site, per server.
     let upstreams = proxy
         .sites
         .iter()
-        .map(|s| forward::Upstream::new(&s.upstream, &proxy.config.timeouts))
+        .map(|s| {
+            s.pool
+                .servers()
+                .iter()
+                .map(|server| forward::Upstream::new(&server.uri, &proxy.config.timeouts))
+                .collect::<Result<Vec<_>, _>>()
+        })
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let upstreams = Arc::new(upstreams);
@@ -350,7 +364,7 @@ pub async fn serve_all(
 #[derive(Clone)]
 struct Shared {
     proxy: Arc<Proxy>,
-    upstreams: Arc<Vec<forward::Upstream>>,
+    upstreams: Arc<Vec<Vec<forward::Upstream>>>,
     builder: Arc<auto::Builder<TokioExecutor>>,
 }
 

@@ -145,6 +145,7 @@ fn requests(out: &mut String, s: &AdminState) {
             );
         }
     }
+    upstream_servers(out, &s.pools);
     counter(
         out,
         "wafer_misdirected_requests_total",
@@ -329,4 +330,68 @@ pub(crate) async fn metrics(State(s): State<Arc<AdminState>>) -> Response {
         render(&s),
     )
         .into_response()
+}
+
+/// A per-server series: its name, type, help and value.
+type ServerSeries<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a dyn Fn(&crate::proxy::pool::Server) -> u64,
+);
+
+/// Each site's upstream servers: up by their checks, ejected, in flight, requests and failures.
+fn upstream_servers(out: &mut String, pools: &[(String, Arc<crate::proxy::pool::Pool>)]) {
+    let now = crate::clock::now_ms();
+    let label = |v: &str| {
+        v.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n")
+    };
+    let series: [ServerSeries; 5] = [
+        (
+            "wafer_upstream_server_up",
+            "gauge",
+            "1 when the server takes requests (its checks pass and it is not ejected).",
+            &|s| u64::from(s.available(now)),
+        ),
+        (
+            "wafer_upstream_server_in_flight",
+            "gauge",
+            "Requests sent to the server and not yet answered.",
+            &|s| s.active.load(Ordering::Relaxed) as u64,
+        ),
+        (
+            "wafer_upstream_requests_total",
+            "counter",
+            "Requests sent to the server.",
+            &|s| s.requests.load(Ordering::Relaxed),
+        ),
+        (
+            "wafer_upstream_failures_total",
+            "counter",
+            "Connect failures and 5xx answers from the server.",
+            &|s| s.failures.load(Ordering::Relaxed),
+        ),
+        (
+            "wafer_upstream_ejections_total",
+            "counter",
+            "Times the server was taken out for failing requests in a row.",
+            &|s| s.ejections.load(Ordering::Relaxed),
+        ),
+    ];
+    for (name, kind, help, value) in series {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (site, pool) in pools {
+            for s in pool.servers() {
+                let _ = writeln!(
+                    out,
+                    "{name}{{site=\"{}\",server=\"{}\"}} {}",
+                    label(site),
+                    label(&s.uri.to_string()),
+                    value(s)
+                );
+            }
+        }
+    }
 }

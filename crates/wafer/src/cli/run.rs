@@ -184,6 +184,12 @@ pub async fn start(cfg: Config, engine: wafer_engine::Engine) -> Result<Running>
     };
     let proxy = the_proxy(&cfg, sites, &parts, &events)?;
     let mut periodic = background(&cfg, &parts);
+    health_checks(&cfg, &proxy, &mut periodic);
+    let pools: Vec<(String, Arc<crate::proxy::pool::Pool>)> = proxy
+        .sites()
+        .iter()
+        .map(|s| (s.name.to_string(), Arc::clone(&s.pool)))
+        .collect();
     if let Some(t) = &tls {
         let certs = Arc::clone(&t.certs);
         periodic.every(std::time::Duration::from_secs(5), move || {
@@ -209,7 +215,7 @@ pub async fn start(cfg: Config, engine: wafer_engine::Engine) -> Result<Running>
     let admin = cfg
         .admin_listen
         .map(|addr| {
-            let state = admin_state(&cfg, &parts, &events, telemetry, &admin_token);
+            let state = admin_state(&cfg, pools, &parts, &events, telemetry, &admin_token);
             Admin::start(addr, state, &cfg.timeouts)
         })
         .transpose()?;
@@ -358,7 +364,7 @@ fn log_configuration(sites: &Sites, store: &dyn Store) {
         tracing::info!(
             site = %site.name,
             hosts = %if hosts.is_empty() { "(any other)".to_owned() } else { hosts.join(" ") },
-            upstream = %site.upstream,
+            upstream = %site.pool.servers().iter().map(|s| s.uri.to_string()).collect::<Vec<_>>().join(" "),
             mode = %policy.mode,
             paranoia = policy.paranoia,
             threshold = policy.threshold,
@@ -366,6 +372,27 @@ fn log_configuration(sites: &Sites, store: &dyn Store) {
             store = store.kind(),
             "configuration"
         );
+    }
+}
+
+/// Each pool's active health checks, on the node's timers.
+fn health_checks(cfg: &Config, proxy: &Proxy, periodic: &mut Periodic) {
+    for (s, site) in cfg.sites.sites.iter().zip(proxy.sites().iter()) {
+        let Some(check) = s.health.clone() else {
+            continue;
+        };
+        let pool = Arc::clone(&site.pool);
+        let streaks = Arc::new(tokio::sync::Mutex::new(vec![
+            (true, 0u32);
+            pool.servers().len()
+        ]));
+        periodic.every(check.interval, move || {
+            let (pool, check, streaks) = (Arc::clone(&pool), check.clone(), Arc::clone(&streaks));
+            async move {
+                let mut streaks = streaks.lock().await;
+                crate::proxy::pool::check_round(&pool, &check, &mut streaks).await;
+            }
+        });
     }
 }
 
@@ -454,6 +481,7 @@ fn the_sites(
             Arc::new(Live::new(protection.0, protection.1))
         };
         let mut site = Site::new(&s.name, s.hosts.clone(), s.upstream.clone(), live);
+        site.pool = Arc::new(s.pool());
         site.redirect_https = https_port.filter(|_| s.https_redirect);
         site.hsts = s
             .hsts
@@ -580,12 +608,14 @@ async fn prune(store: Arc<dyn Store>, retention: crate::store::Retention) {
 
 fn admin_state(
     cfg: &Config,
+    pools: Vec<(String, Arc<crate::proxy::pool::Pool>)>,
     parts: &Parts,
     events: &Publisher,
     telemetry: tokio::sync::broadcast::Sender<Arc<crate::traffic::Second>>,
     token: &str,
 ) -> Arc<AdminState> {
     Arc::new(AdminState {
+        pools,
         store: Arc::clone(&parts.store),
         keeper: Arc::clone(&parts.keeper),
         door: Arc::clone(&parts.door),

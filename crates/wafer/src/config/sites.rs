@@ -17,9 +17,9 @@ use wafer_engine::Policy;
 use super::policy::{self, RouteSpec};
 use super::{Problems, sections};
 use crate::guard::IpLists;
+use crate::proxy::pool::{Balance, Ejection, HealthCheck, Pool, Server};
 
-/// The name of the site the top-level `upstream` makes when sites are listed too.
-pub const IMPLICIT_DEFAULT: &str = "default";
+pub use crate::proxy::sites::{HostPattern, IMPLICIT_DEFAULT};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,6 +46,31 @@ pub struct FileSite {
     /// `Strict-Transport-Security` on HTTPS responses: `max-age=N`, and
     /// optionally `includeSubDomains` and `preload`.
     pub hsts: Option<String>,
+    /// Several upstream servers instead of one `upstream`.
+    pub servers: Option<Vec<FileServer>>,
+    /// `round_robin` (default), `least_connections`, `hash_client`, `hash_header:NAME`.
+    pub balance: Option<String>,
+    /// Connect failures or 5xx answers in a row that take a server out (0: never).
+    pub eject_after: Option<u32>,
+    pub eject_secs: Option<u64>,
+    pub health_check: Option<FileHealthCheck>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileServer {
+    pub url: String,
+    pub weight: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileHealthCheck {
+    pub path: Option<String>,
+    pub interval_secs: Option<u64>,
+    pub timeout_secs: Option<u64>,
+    pub fall: Option<u32>,
+    pub rise: Option<u32>,
 }
 
 /// `[tls]`: the HTTPS listener, and the certificate for names no site's covers.
@@ -148,55 +173,6 @@ pub struct FileSiteIp {
     pub block: Vec<String>,
 }
 
-/// A host name pattern, lowercase, without a port or a trailing dot.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum HostPattern {
-    Exact(String),
-    /// `*.shop.example`, held as `.shop.example`.
-    Under(String),
-}
-
-impl HostPattern {
-    pub fn parse(v: &str) -> Result<HostPattern, String> {
-        let lower = v.trim_end_matches('.').to_ascii_lowercase();
-        let (under, name) = match lower.strip_prefix("*.") {
-            Some(rest) => (true, rest),
-            None => (false, lower.as_str()),
-        };
-        let label_ok = |l: &str| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        };
-        let literal = name.starts_with('[') && name.ends_with(']') && name.len() > 2;
-        let ok = name.len() <= 253
-            && (literal
-                && !under
-                && name[1..name.len() - 1]
-                    .parse::<std::net::Ipv6Addr>()
-                    .is_ok()
-                || name.split('.').all(label_ok));
-        if !ok {
-            return Err(format!(
-                "{v:?} is not a host name (`shop.example`, `*.shop.example`, an address; no port)"
-            ));
-        }
-        Ok(if under {
-            HostPattern::Under(format!(".{name}"))
-        } else {
-            HostPattern::Exact(name.to_owned())
-        })
-    }
-
-    pub fn as_text(&self) -> String {
-        match self {
-            HostPattern::Exact(n) => n.clone(),
-            HostPattern::Under(s) => format!("*{s}"),
-        }
-    }
-}
-
 /// One site, validated; its policy is whole (the file's with the site's keys over it).
 #[derive(Clone, Debug)]
 pub struct SiteConfig {
@@ -209,6 +185,26 @@ pub struct SiteConfig {
     pub tls: Option<CertFiles>,
     pub https_redirect: bool,
     pub hsts: Option<String>,
+    /// With weights; empty: `upstream` alone.
+    pub servers: Vec<(http::Uri, u32)>,
+    pub balance: Balance,
+    pub ejection: Ejection,
+    pub health: Option<HealthCheck>,
+}
+
+/// The site's pool of servers (`upstream` alone when `servers` is empty).
+impl SiteConfig {
+    pub fn pool(&self) -> Pool {
+        let servers = if self.servers.is_empty() {
+            vec![Server::new(self.upstream.clone(), 1)]
+        } else {
+            self.servers
+                .iter()
+                .map(|(u, w)| Server::new(u.clone(), *w))
+                .collect()
+        };
+        Pool::new(servers, self.balance.clone(), self.ejection)
+    }
 }
 
 /// The sites, and where requests for other names go.
@@ -296,6 +292,10 @@ pub(super) fn sites(
                     tls: None,
                     https_redirect: false,
                     hsts: None,
+                    servers: Vec::new(),
+                    balance: Balance::RoundRobin,
+                    ejection: Ejection::default(),
+                    health: None,
                 });
                 out.default = Some(IMPLICIT_DEFAULT.to_owned());
             }
@@ -336,13 +336,65 @@ fn site(
             None
         }
     };
-    let upstream = match f.upstream {
-        Some(u) => p.ok(&key("upstream"), sections::parse_upstream(&u)),
-        None => {
-            p.fail(key("upstream"), "missing");
+    let servers: Vec<(http::Uri, u32)> = f
+        .servers
+        .iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let at = key(&format!("servers[{i}]"));
+            let weight = s.weight.unwrap_or(1);
+            if !(1..=100).contains(&weight) {
+                p.fail(format!("{at}.weight"), "must be 1 to 100");
+            }
+            let uri = p.ok(&format!("{at}.url"), sections::parse_upstream(&s.url))?;
+            Some((uri, weight.clamp(1, 100)))
+        })
+        .collect();
+    let upstream = match (f.upstream, &f.servers) {
+        (Some(_), Some(_)) => {
+            p.fail(key("servers"), "give upstream or servers, not both");
+            None
+        }
+        (Some(u), None) => p.ok(&key("upstream"), sections::parse_upstream(&u)),
+        (None, Some(list)) if list.is_empty() => {
+            p.fail(key("servers"), "list at least one server");
+            None
+        }
+        (None, Some(_)) => servers.first().map(|(u, _)| u.clone()),
+        (None, None) => {
+            p.fail(key("upstream"), "missing (or list servers)");
             None
         }
     };
+    let balance = match f.balance.as_deref() {
+        None | Some("round_robin") => Balance::RoundRobin,
+        Some("least_connections") => Balance::LeastConnections,
+        Some("hash_client") => Balance::HashClient,
+        Some(v) => match v
+            .strip_prefix("hash_header:")
+            .map(|h| http::HeaderName::from_bytes(h.trim().as_bytes()))
+        {
+            Some(Ok(name)) => Balance::HashHeader(name),
+            _ => {
+                p.fail(
+                    key("balance"),
+                    format!("{v:?}: expected round_robin, least_connections, hash_client or hash_header:NAME"),
+                );
+                Balance::RoundRobin
+            }
+        },
+    };
+    let defaults = Ejection::default();
+    let ejection = Ejection {
+        after: f.eject_after.unwrap_or(defaults.after),
+        for_ms: f
+            .eject_secs
+            .map_or(defaults.for_ms, |s| s.saturating_mul(1000)),
+    };
+    let health = f
+        .health_check
+        .and_then(|h| health_check(p, &key("health_check"), h));
     let mut policy = base.clone();
     if let Some(m) = f
         .mode
@@ -400,6 +452,37 @@ fn site(
         tls,
         https_redirect: f.https_redirect,
         hsts,
+        servers,
+        balance,
+        ejection,
+        health,
+    })
+}
+
+fn health_check(p: &mut Problems, at: &str, h: FileHealthCheck) -> Option<HealthCheck> {
+    let path = h.path.unwrap_or_else(|| "/".to_owned());
+    if !path.starts_with('/') || path.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        p.fail(
+            format!("{at}.path"),
+            format!("{path:?}: a path starting with /"),
+        );
+        return None;
+    }
+    let mut secs = |k: &str, v: Option<u64>, default: u64| match v.unwrap_or(default) {
+        0 => {
+            p.fail(format!("{at}.{k}"), "must be at least 1");
+            None
+        }
+        n => Some(std::time::Duration::from_secs(n.min(3600))),
+    };
+    let interval = secs("interval_secs", h.interval_secs, 5);
+    let timeout = secs("timeout_secs", h.timeout_secs, 2);
+    Some(HealthCheck {
+        path,
+        interval: interval?,
+        timeout: timeout?,
+        fall: h.fall.unwrap_or(3).max(1),
+        rise: h.rise.unwrap_or(2).max(1),
     })
 }
 

@@ -887,3 +887,74 @@ fn https_redirect_and_hsts_need_a_listener_and_a_valid_value() {
         assert_eq!(keys(&text), ["sites[0].hsts"], "{bad}");
     }
 }
+
+#[test]
+fn a_site_lists_servers_with_weights_a_balance_and_a_health_check() {
+    let text = r#"
+[[sites]]
+name = "shop"
+hosts = ["shop.example"]
+servers = [{ url = "http://10.0.0.5:8000", weight = 3 }, { url = "http://10.0.0.6:8000" }]
+balance = "hash_header:X-Session"
+eject_after = 5
+eject_secs = 30
+[sites.health_check]
+path = "/healthz"
+interval_secs = 2
+fall = 2
+"#;
+    let cfg = load(text, &[], &Overrides::default()).unwrap();
+    let s = &cfg.sites.sites[0];
+    assert_eq!(s.servers.len(), 2);
+    assert_eq!(s.servers[0].1, 3);
+    assert_eq!(s.servers[1].1, 1);
+    assert_eq!(
+        s.balance,
+        crate::proxy::pool::Balance::HashHeader(http::HeaderName::from_static("x-session"))
+    );
+    assert_eq!(s.ejection.after, 5);
+    assert_eq!(s.ejection.for_ms, 30_000);
+    let h = s.health.as_ref().unwrap();
+    assert_eq!(
+        (
+            h.path.as_str(),
+            h.interval.as_secs(),
+            h.timeout.as_secs(),
+            h.fall,
+            h.rise
+        ),
+        ("/healthz", 2, 2, 2, 2)
+    );
+    assert_eq!(s.pool().servers().len(), 2);
+
+    let keys = |text: &str| -> Vec<String> {
+        load(text, &[], &Overrides::default())
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| e.key)
+            .collect()
+    };
+    let site = "[[sites]]\nname = \"shop\"\nhosts = [\"shop.example\"]\n";
+    assert_eq!(
+        keys(&format!(
+            "{site}upstream = \"http://a:1\"\nservers = [{{ url = \"http://b:1\" }}]"
+        )),
+        ["sites[0].servers"]
+    );
+    assert_eq!(keys(&format!("{site}servers = []")), ["sites[0].servers"]);
+    let mut bad = keys(&format!(
+        "{site}servers = [{{ url = \"ftp://b\" }}, {{ url = \"http://c:1\", weight = 0 }}]\nbalance = \"random\"\n[sites.health_check]\npath = \"health\"\ninterval_secs = 0"
+    ));
+    bad.sort();
+    assert_eq!(
+        bad,
+        [
+            "sites[0].balance",
+            "sites[0].health_check.path",
+            "sites[0].servers[0].url",
+            "sites[0].servers[1].weight",
+        ],
+        "(interval_secs is not reached once the path is bad)"
+    );
+}

@@ -84,6 +84,26 @@ impl ReplayBody {
         (Self::with_rest(buffered, Rest::Pump { rx, finished }), link)
     }
 
+    /// A second copy, for sending again to another server: only a body read
+    /// whole (nothing left to stream, or a request without one) can be sent twice.
+    pub(super) fn try_clone(&self) -> Option<ReplayBody> {
+        match &self.rest {
+            Rest::None => {}
+            Rest::Client(incoming) if incoming.is_end_stream() => {}
+            _ => return None,
+        }
+        let frames = self
+            .buffered
+            .iter()
+            .map(|f| match (f.data_ref(), f.trailers_ref()) {
+                (Some(d), _) => Some(Frame::data(d.clone())),
+                (None, Some(t)) => Some(Frame::trailers(t.clone())),
+                (None, None) => None,
+            })
+            .collect::<Option<VecDeque<_>>>()?;
+        Some(Self::replay(frames))
+    }
+
     fn with_rest(buffered: VecDeque<Frame<Bytes>>, rest: Rest) -> ReplayBody {
         let buffered_len = buffered
             .iter()

@@ -102,7 +102,7 @@ impl RequestCtx {
 /// The request handler. Never fails: every error becomes a response.
 pub(super) async fn handle(
     proxy: Arc<Proxy>,
-    upstreams: Arc<Vec<Upstream>>,
+    upstreams: Arc<Vec<Vec<Upstream>>>,
     peer: SocketAddr,
     conn: ConnInfo,
     req: http::Request<Incoming>,
@@ -120,7 +120,11 @@ pub(super) async fn handle(
         return Ok(resp);
     }
     let mut ctx = RequestCtx::new(&proxy, site, peer, conn, req.headers());
-    let resp = steps(&proxy, &upstreams[site], &mut ctx, req).await;
+    let target = send::Target {
+        pool: &proxy.sites.get(site).pool,
+        upstreams: &upstreams[site],
+    };
+    let resp = steps(&proxy, target, &mut ctx, req).await;
     Ok(record(&proxy, &ctx, started, bytes_in, resp))
 }
 
@@ -204,7 +208,7 @@ fn misdirected(
 /// Steps 1 to 5; each may answer the request itself.
 async fn steps(
     proxy: &Arc<Proxy>,
-    upstream: &Upstream,
+    upstream: send::Target<'_>,
     ctx: &mut RequestCtx,
     mut req: http::Request<Incoming>,
 ) -> Response<RespBody> {

@@ -10,14 +10,67 @@ use std::sync::Arc;
 
 use http::{HeaderMap, Uri, Version, header};
 
-use crate::config::sites::HostPattern;
 use crate::protection::Live;
+
+/// The name of the site that serves every host name when Wafer fronts one
+/// application (and of the top-level `upstream`'s site beside `[[sites]]`).
+pub const IMPLICIT_DEFAULT: &str = "default";
+
+/// A host name pattern, lowercase, without a port or a trailing dot.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum HostPattern {
+    Exact(String),
+    /// `*.shop.example`, held as `.shop.example`.
+    Under(String),
+}
+
+impl HostPattern {
+    pub fn parse(v: &str) -> Result<HostPattern, String> {
+        let lower = v.trim_end_matches('.').to_ascii_lowercase();
+        let (under, name) = match lower.strip_prefix("*.") {
+            Some(rest) => (true, rest),
+            None => (false, lower.as_str()),
+        };
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        let literal = name.starts_with('[') && name.ends_with(']') && name.len() > 2;
+        let ok = name.len() <= 253
+            && (literal
+                && !under
+                && name[1..name.len() - 1]
+                    .parse::<std::net::Ipv6Addr>()
+                    .is_ok()
+                || name.split('.').all(label_ok));
+        if !ok {
+            return Err(format!(
+                "{v:?} is not a host name (`shop.example`, `*.shop.example`, an address; no port)"
+            ));
+        }
+        Ok(if under {
+            HostPattern::Under(format!(".{name}"))
+        } else {
+            HostPattern::Exact(name.to_owned())
+        })
+    }
+
+    pub fn as_text(&self) -> String {
+        match self {
+            HostPattern::Exact(n) => n.clone(),
+            HostPattern::Under(s) => format!("*{s}"),
+        }
+    }
+}
 
 /// One site as the proxy holds it.
 pub struct Site {
     pub name: Arc<str>,
     pub hosts: Vec<HostPattern>,
-    pub upstream: Uri,
+    /// The upstream servers and how one is chosen.
+    pub pool: Arc<crate::proxy::pool::Pool>,
     /// This site's engine and lists; swapped whole on a policy change.
     pub protection: Arc<Live>,
     /// Plain HTTP requests are redirected (308) to HTTPS on this port.
@@ -27,12 +80,13 @@ pub struct Site {
 }
 
 impl Site {
-    /// A site served as it is: no redirect to HTTPS, no HSTS.
+    /// A site with one upstream server, served as it is: no redirect to
+    /// HTTPS, no HSTS (set `pool`, `redirect_https` and `hsts` after).
     pub fn new(name: &str, hosts: Vec<HostPattern>, upstream: Uri, protection: Arc<Live>) -> Site {
         Site {
             name: Arc::from(name),
             hosts,
-            upstream,
+            pool: Arc::new(crate::proxy::pool::Pool::single(upstream)),
             protection,
             redirect_https: None,
             hsts: None,
@@ -99,14 +153,8 @@ impl Sites {
 
     /// One site for every host name: Wafer in front of one application.
     pub fn single(upstream: Uri, protection: Arc<Live>) -> Sites {
-        let site = Site::new(
-            crate::config::sites::IMPLICIT_DEFAULT,
-            Vec::new(),
-            upstream,
-            protection,
-        );
-        Sites::new(vec![site], Some(crate::config::sites::IMPLICIT_DEFAULT))
-            .expect("one site, named as the default")
+        let site = Site::new(IMPLICIT_DEFAULT, Vec::new(), upstream, protection);
+        Sites::new(vec![site], Some(IMPLICIT_DEFAULT)).expect("one site, named as the default")
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Site> {

@@ -19,7 +19,7 @@ use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::config::sites::HostPattern;
+use crate::proxy::sites::HostPattern;
 
 /// One certificate and key pair, and the names it serves (none: the default).
 #[derive(Clone, Debug)]

@@ -15,6 +15,7 @@ mod geo;
 mod h2raw;
 mod harness;
 mod own_url;
+mod pools;
 mod proxy;
 mod recorder;
 mod sites;

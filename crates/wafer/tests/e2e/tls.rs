@@ -109,6 +109,10 @@ async fn https_serves_each_site_its_certificate_and_keeps_requests_on_it() {
                 tls: Some(tls),
                 https_redirect: false,
                 hsts: None,
+                servers: Vec::new(),
+                balance: wafer::proxy::pool::Balance::RoundRobin,
+                ejection: Default::default(),
+                health: None,
             };
         // The shop is HTTPS only: plain HTTP is redirected, HTTPS answers carry HSTS.
         let mut shop_site = site(
@@ -132,6 +136,10 @@ async fn https_serves_each_site_its_certificate_and_keeps_requests_on_it() {
                     tls: None,
                     https_redirect: false,
                     hsts: None,
+                    servers: Vec::new(),
+                    balance: wafer::proxy::pool::Balance::RoundRobin,
+                    ejection: Default::default(),
+                    health: None,
                 },
             ],
             default: Some("default".into()),

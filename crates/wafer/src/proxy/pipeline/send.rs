@@ -16,6 +16,7 @@ use super::{RequestCtx, decide, elapsed_us};
 use crate::events::{Event, RequestFacts};
 use crate::proxy::body::ReplayBody;
 use crate::proxy::forward::{self, ForwardInfo, Upstream};
+use crate::proxy::pool::{self, Pool};
 use crate::proxy::pump::{self, PumpEnd};
 use crate::proxy::respond::{self, RespBody};
 use crate::proxy::{Proxy, ProxyError, websocket};
@@ -55,9 +56,34 @@ impl Outbound {
     }
 }
 
-/// Sends the request and answers with the upstream's response.
+/// The site's servers: the pool that chooses, and this worker's client for each.
+#[derive(Clone, Copy)]
+pub(in crate::proxy) struct Target<'a> {
+    pub(in crate::proxy) pool: &'a Pool,
+    pub(in crate::proxy) upstreams: &'a [Upstream],
+}
+
+impl Target<'_> {
+    /// The server for this request, among those not yet `tried`.
+    fn pick(&self, ctx: &RequestCtx, headers: &http::HeaderMap, tried: &[usize]) -> Option<usize> {
+        self.pool.pick(ctx.client.ip, headers, tried)
+    }
+}
+
+/// What a response (or the failure to get one) says of the server.
+fn outcome(result: &Result<Response<Incoming>, ProxyError>) -> pool::Outcome {
+    match result {
+        Ok(r) if !r.status().is_server_error() => pool::Outcome::Answered,
+        _ => pool::Outcome::Failed,
+    }
+}
+
+/// Sends the request and answers with the upstream's response. A request
+/// whose server cannot be connected to is sent to another (each server at
+/// most once) when sending it twice is harmless: an idempotent method, a
+/// body read whole, no upgrade.
 pub(super) async fn forward(
-    upstream: &Upstream,
+    target: Target<'_>,
     ctx: &mut RequestCtx,
     parts: http::request::Parts,
     body: ReplayBody,
@@ -65,9 +91,42 @@ pub(super) async fn forward(
     session: Option<websocket::Session>,
 ) -> Response<RespBody> {
     let sent = Instant::now();
-    let result = upstream.send(parts, body, &out.info(ctx)).await;
-    ctx.record.upstream_us = Some(elapsed_us(sent));
-    answer(result, upstream, ctx, out, session)
+    let mut tried: Vec<usize> = Vec::new();
+    let mut request = (parts, body);
+    loop {
+        let (parts, body) = request;
+        let Some(i) = target.pick(ctx, &parts.headers, &tried) else {
+            unreachable!("a pool has a server, and the loop stops before every one was tried")
+        };
+        tried.push(i);
+        let again = (parts.method.is_idempotent() && out.upgrade.is_none())
+            .then(|| body.try_clone().map(|b| (copy_head(&parts), b)))
+            .flatten()
+            .filter(|_| tried.len() < target.upstreams.len());
+        let upstream = &target.upstreams[i];
+        let result = {
+            let _in_flight = target.pool.start(i);
+            upstream.send(parts, body, &out.info(ctx)).await
+        };
+        target.pool.report(i, outcome(&result));
+        if let (Err(e @ ProxyError::Connect { .. }), Some(next)) = (&result, again) {
+            tracing::warn!(request_id = %ctx.id, upstream = upstream.display(), error = %e.chain(), "upstream server unreachable; trying another");
+            request = next;
+            continue;
+        }
+        ctx.record.upstream_us = Some(elapsed_us(sent));
+        return answer(result, upstream, ctx, out, session);
+    }
+}
+
+/// The request's head again (its extensions are the connection's, not sent on).
+fn copy_head(parts: &http::request::Parts) -> http::request::Parts {
+    let mut req = http::Request::new(());
+    *req.method_mut() = parts.method.clone();
+    *req.uri_mut() = parts.uri.clone();
+    *req.version_mut() = parts.version;
+    *req.headers_mut() = parts.headers.clone();
+    req.into_parts().0
 }
 
 /// A body past the parse buffer: forwarded as it is inspected (see
@@ -75,7 +134,7 @@ pub(super) async fn forward(
 /// come once the body has ended.
 pub(super) async fn stream_through(
     proxy: &Proxy,
-    upstream: &Upstream,
+    target: Target<'_>,
     ctx: &mut RequestCtx,
     mut step: Inspection<'_>,
     parts: http::request::Parts,
@@ -93,6 +152,12 @@ pub(super) async fn stream_through(
     let session = websocket_session(proxy, ctx, &out, &parts, || facts.clone());
     let held: Option<Frame<Bytes>> = buffered.pop_back();
     let (body, link) = ReplayBody::pumped(buffered);
+    // Streamed as it arrives, the body cannot be sent twice: one server, no retry.
+    let server = target
+        .pick(ctx, &parts.headers, &[])
+        .expect("a pool has a server");
+    let upstream = &target.upstreams[server];
+    let in_flight = target.pool.start(server);
     let started = Instant::now();
     // The upstream request outlives this borrow of the context: it reads copies.
     let (id, client) = (ctx.id.clone(), ctx.client);
@@ -130,6 +195,8 @@ pub(super) async fn stream_through(
                 Some(r) => r,
                 None => send.await,
             };
+            drop(in_flight);
+            target.pool.report(server, outcome(&result));
             ctx.record.upstream_us = Some(elapsed_us(started));
             answer(result, upstream, ctx, out, session)
         }
