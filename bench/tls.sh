@@ -47,8 +47,7 @@ http {
   keepalive_requests 100000;
   upstream backend { server 127.0.0.1:9000; keepalive 64; }
   server {
-    listen 127.0.0.1:8444 ssl;
-    http2 on;
+    listen 127.0.0.1:8444 ssl http2;
     ssl_certificate $OUT/cert.pem;
     ssl_certificate_key $OUT/key.pem;
     ssl_protocols TLSv1.2 TLSv1.3;

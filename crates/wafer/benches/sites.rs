@@ -1,5 +1,6 @@
 //! The cost of routing a request to its site by host name, with few sites and
-//! with many (exact names, wildcards, and names no site lists).
+//! with many (exact names, wildcards, and names no site lists), and of
+//! choosing one of a site's servers.
 //!
 //!     cargo bench -p wafer --bench sites
 
@@ -52,6 +53,41 @@ fn bench(c: &mut Criterion) {
         ] {
             g.bench_function(format!("{n}_sites/{what}"), |b| {
                 b.iter(|| s.route(Some(std::hint::black_box(host.as_bytes()))))
+            });
+        }
+    }
+    g.finish();
+
+    use wafer::proxy::pool::{Balance, Ejection, Pool, Server};
+    let mut g = c.benchmark_group("pick");
+    let mut headers = http::HeaderMap::new();
+    headers.insert("x-session", "a1b2c3d4e5f6".parse().unwrap());
+    for n in [3usize, 20] {
+        for (what, balance) in [
+            ("round_robin", Balance::RoundRobin),
+            ("least_connections", Balance::LeastConnections),
+            ("hash_client", Balance::HashClient),
+            (
+                "hash_header",
+                Balance::HashHeader(http::HeaderName::from_static("x-session")),
+            ),
+        ] {
+            let servers = (0..n)
+                .map(|i| {
+                    Server::new(
+                        format!("http://10.0.0.{i}:8000").parse().unwrap(),
+                        1 + (i % 3) as u32,
+                    )
+                })
+                .collect();
+            let pool = Pool::new(servers, balance, Ejection::default());
+            let mut k = 0u32;
+            g.bench_function(format!("{n}_servers/{what}"), |b| {
+                b.iter(|| {
+                    k = k.wrapping_add(1);
+                    let ip = std::net::IpAddr::from(k.to_be_bytes());
+                    pool.pick(ip, &headers, &[])
+                })
             });
         }
     }

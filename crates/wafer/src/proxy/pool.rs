@@ -13,7 +13,7 @@
 //! failing here: a pool that is wrong about its servers must not be the
 //! outage.
 
-use std::hash::{BuildHasher, Hasher};
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -112,8 +112,10 @@ pub struct Pool {
     /// Round robin: server indices, each as often as its weight, interleaved.
     rotation: Vec<usize>,
     next: AtomicUsize,
-    /// Keys the rendezvous hash: fixed per pool, so a client keeps its server.
+    /// Keys the rendezvous hash: fixed, so a client keeps its server.
     hasher: foldhash::fast::FixedState,
+    /// Each server's own hash (of its URL), mixed with a key's.
+    seeds: Vec<u64>,
 }
 
 /// Marks a request as in flight on a server until dropped.
@@ -131,13 +133,19 @@ impl Pool {
     pub fn new(servers: Vec<Server>, balance: Balance, ejection: Ejection) -> Pool {
         assert!(!servers.is_empty(), "a pool has a server");
         let rotation = rotation(&servers);
+        let hasher = foldhash::fast::FixedState::with_seed(0x5afe_57a7);
+        let seeds = servers
+            .iter()
+            .map(|s| hasher.hash_one(s.uri.to_string()))
+            .collect();
         Pool {
             servers,
             balance,
             ejection,
             rotation,
             next: AtomicUsize::new(0),
-            hasher: foldhash::fast::FixedState::with_seed(0x5afe_57a7),
+            hasher,
+            seeds,
         }
     }
 
@@ -186,30 +194,37 @@ impl Pool {
                     (s.active.load(Ordering::Relaxed) as u128 * 1_000_000) / u128::from(s.weight)
                 })
             }
-            Balance::HashClient => self.rendezvous(client.to_string().as_bytes(), ok),
+            Balance::HashClient => self.rendezvous(self.hash_ip(client), ok),
             Balance::HashHeader(name) => match headers.get(name) {
-                Some(v) => self.rendezvous(v.as_bytes(), ok),
-                None => self.rendezvous(client.to_string().as_bytes(), ok),
+                Some(v) => self.rendezvous(self.hasher.hash_one(v.as_bytes()), ok),
+                None => self.rendezvous(self.hash_ip(client), ok),
             },
         }
     }
 
-    /// Highest random weight: each server scores the key; the best fit one wins.
-    fn rendezvous(&self, key: &[u8], ok: &dyn Fn(usize) -> bool) -> Option<usize> {
-        (0..self.servers.len()).filter(|&i| ok(i)).max_by(|&a, &b| {
-            self.score(key, a)
-                .partial_cmp(&self.score(key, b))
-                .unwrap_or(std::cmp::Ordering::Equal)
-        })
+    fn hash_ip(&self, ip: IpAddr) -> u64 {
+        match crate::guard::canonical(ip) {
+            IpAddr::V4(v4) => self.hasher.hash_one(v4.octets()),
+            IpAddr::V6(v6) => self.hasher.hash_one(v6.octets()),
+        }
     }
 
-    fn score(&self, key: &[u8], i: usize) -> f64 {
-        let mut h = self.hasher.build_hasher();
-        h.write(key);
-        h.write_usize(i);
-        h.write(self.servers[i].uri.to_string().as_bytes());
+    /// Highest random weight: each server scores the key; the best fit one wins.
+    fn rendezvous(&self, key: u64, ok: &dyn Fn(usize) -> bool) -> Option<usize> {
+        let mut best: Option<(f64, usize)> = None;
+        for i in (0..self.servers.len()).filter(|&i| ok(i)) {
+            let s = self.score(key, i);
+            if best.is_none_or(|(b, _)| s > b) {
+                best = Some((s, i));
+            }
+        }
+        best.map(|(_, i)| i)
+    }
+
+    fn score(&self, key: u64, i: usize) -> f64 {
+        let h = mix(key ^ self.seeds[i]);
         // A uniform number in (0, 1], weighted: -w / ln(u) (weighted rendezvous hashing).
-        let u = ((h.finish() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+        let u = ((h >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
         -f64::from(self.servers[i].weight) / u.ln().min(-f64::MIN_POSITIVE)
     }
 
@@ -256,6 +271,13 @@ impl Pool {
             tracing::warn!(server = %s.uri, up, "upstream server health changed");
         }
     }
+}
+
+/// splitmix64's finalizer: spreads a key's and a server's hashes into one.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// Each server as often as its weight, spread out: server `i`'s k-th turn
