@@ -62,6 +62,27 @@ fn size_sql() -> String {
 impl PgStore {
     pub async fn connect(url: &str) -> StoreResult<PgStore> {
         let client = connect(url).await?;
+        // Nodes of a cluster start together: `CREATE ... IF NOT EXISTS` is
+        // not safe against a concurrent twin in PostgreSQL (a duplicate key
+        // in its catalog), so the set-up and upgrade run one node at a time.
+        client
+            .batch_execute("SELECT pg_advisory_lock(7305894621)")
+            .await?;
+        let prepared = Self::prepare(&client).await;
+        client
+            .batch_execute("SELECT pg_advisory_unlock(7305894621)")
+            .await?;
+        prepared?;
+        Ok(PgStore {
+            url: url.to_owned(),
+            writer: Mutex::new(Some(client)),
+            reader: Mutex::new(None),
+            boot: super::boot_id().to_owned(),
+        })
+    }
+
+    /// The tables, at this schema version.
+    async fn prepare(client: &Client) -> StoreResult<()> {
         client
             .batch_execute(&schema::ddl(Dialect::Postgres))
             .await?;
@@ -98,12 +119,7 @@ impl PgStore {
             }
         }
         client.batch_execute(schema::INDEXES).await?;
-        Ok(PgStore {
-            url: url.to_owned(),
-            writer: Mutex::new(Some(client)),
-            reader: Mutex::new(None),
-            boot: super::boot_id().to_owned(),
-        })
+        Ok(())
     }
 
     /// The connection in `slot`, reconnecting if there is none or it closed.
