@@ -41,8 +41,8 @@ pub(crate) use auth::Auth;
 
 /// What the admin handlers share: the parts of the node they read or change.
 pub(crate) struct AdminState {
-    /// Each site's upstream servers, by site name (`/metrics`).
-    pub pools: Vec<(String, Arc<crate::proxy::pool::Pool>)>,
+    /// The proxy's sites in force, with their servers (`/metrics`).
+    pub sites: Arc<arc_swap::ArcSwap<crate::proxy::Sites>>,
     pub store: Arc<dyn Store>,
     /// The policy in force, and how a change to it is saved and shared.
     pub keeper: Arc<keeper::PolicyKeeper>,

@@ -13,6 +13,7 @@ pub mod check;
 pub mod demo;
 pub mod eval;
 pub mod model;
+pub mod reload;
 pub mod rules;
 pub mod run;
 pub mod train;
@@ -33,6 +34,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the proxy in front of an upstream application.
     Run(run::RunArgs),
+    /// Ask the running Wafer (same configuration, same data directory) to
+    /// reload its configuration, as SIGHUP does.
+    Reload(ReloadArgs),
     /// Inspect one request (given as flags, or raw HTTP on stdin) and print the verdict as JSON.
     /// Exit code 0: allowed, 1: blocked, 2: error. No network.
     Check(check::CheckArgs),
@@ -54,6 +58,12 @@ pub enum Command {
     /// writes the image to stdout. The server runs it as a child process.
     #[command(hide = true)]
     CompileRules(CompileRulesArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReloadArgs {
+    #[command(flatten)]
+    pub store: StoreFlags,
 }
 
 /// Settings shared by every command that builds an engine.
@@ -112,7 +122,16 @@ impl EngineFlags {
 
 pub fn main(cli: Cli) -> Result<i32> {
     match &cli.command {
-        Command::Run(a) => run::run(load_config(cli.config.as_ref(), &a.overrides())?, a.workers),
+        Command::Run(a) => {
+            let (path, flags) = (cli.config.clone(), a.overrides());
+            let cfg = load_config(path.as_ref(), &flags)?;
+            let reread: run::Reread = Box::new(move || load_config(path.as_ref(), &flags));
+            run::run(cfg, a.workers, Some(reread))
+        }
+        Command::Reload(a) => reload::signal(&load_config(
+            cli.config.as_ref(),
+            &a.store.apply(Overrides::default()),
+        )?),
         Command::Check(a) => check::run(
             &build_engine(&load_config(cli.config.as_ref(), &a.engine.overrides())?)?,
             a,

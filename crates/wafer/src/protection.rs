@@ -36,4 +36,9 @@ impl Live {
     pub fn replace(&self, next: Protection) {
         self.current.store(Arc::new(next));
     }
+
+    /// As [`replace`](Self::replace), with a snapshot another `Live` holds.
+    pub fn replace_shared(&self, next: Arc<Protection>) {
+        self.current.store(next);
+    }
 }

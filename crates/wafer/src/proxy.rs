@@ -100,14 +100,12 @@ pub struct Proxy {
     /// The sites, each with its upstream and its protection (the engine and
     /// the policy's IP lists in force; a request keeps the snapshot it
     /// started with).
-    sites: Sites,
+    sites: Arc<arc_swap::ArcSwap<Sites>>,
     door: Arc<Door>,
     anomaly: Arc<AnomalyState>,
     events: Publisher,
     /// Counters of all traffic (the charts and `/metrics`).
     traffic: Arc<Traffic>,
-    /// Each site's counters, in the order of `sites`.
-    site_counters: Vec<Arc<crate::traffic::SiteCounters>>,
     /// Requests that look like each profiled application's (`GET /api/apps`).
     sightings: Arc<Sightings>,
     /// The proxy's client connections (its cap and counters).
@@ -144,11 +142,11 @@ impl Proxy {
             sightings,
             connections,
         } = parts;
-        let site_counters = sites.iter().map(|s| traffic.site(&s.name)).collect();
+        let mut sites = sites;
+        sites.count_in(&traffic);
         Ok(Proxy {
             config,
-            site_counters,
-            sites,
+            sites: Arc::new(arc_swap::ArcSwap::from_pointee(sites)),
             door,
             anomaly,
             events,
@@ -194,8 +192,27 @@ impl Proxy {
         })
     }
 
-    pub fn sites(&self) -> &Sites {
-        &self.sites
+    /// The sites in force now.
+    pub fn sites(&self) -> Arc<Sites> {
+        self.sites.load_full()
+    }
+
+    /// The sites, for those that read them while the proxy runs (`/metrics`).
+    pub fn live_sites(&self) -> Arc<arc_swap::ArcSwap<Sites>> {
+        Arc::clone(&self.sites)
+    }
+
+    /// Puts `sites` in force for every request that starts from now on;
+    /// requests in flight finish with the sites they started with.
+    pub fn replace_sites(&self, mut sites: Sites) -> Result<(), ProxyError> {
+        for site in sites.iter() {
+            for server in site.pool.servers() {
+                forward::Upstream::target(&server.uri)?;
+            }
+        }
+        sites.count_in(&self.traffic);
+        self.sites.store(Arc::new(sites));
+        Ok(())
     }
 
     /// The proxy's client connections (its cap and counters).
@@ -205,7 +222,7 @@ impl Proxy {
 }
 
 /// What a request needs to know of the connection it came on.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct ConnInfo {
     /// The address the client connected to: a URL naming it is not SSRF.
     pub(crate) local: Option<std::net::SocketAddr>,
@@ -213,13 +230,14 @@ pub(crate) struct ConnInfo {
     pub(crate) tls: Option<TlsConn>,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct TlsConn {
-    /// When the client named a server (SNI): the site that name routes to
-    /// (`None`: no site). A request on the connection must route to the same
-    /// site, or it is answered 421: a certificate for one site is no
-    /// passage to another's application (domain fronting).
-    pub(crate) sni_site: Option<Option<usize>>,
+    /// The server name the client sent (SNI), if any. A request on the
+    /// connection must route to the site that name routes to, or it is
+    /// answered 421: a certificate for one site is no passage to another's
+    /// application (domain fronting). Kept as a name, not a site: sites may
+    /// be reloaded while the connection lasts.
+    pub(crate) sni: Option<Arc<str>>,
 }
 
 /// Serves plain HTTP on `listener` until `shutdown` resolves, then stops
@@ -244,20 +262,7 @@ pub async fn serve_all(
     proxy: Arc<Proxy>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Per site, per server.
-    let upstreams = proxy
-        .sites
-        .iter()
-        .map(|s| {
-            s.pool
-                .servers()
-                .iter()
-                .map(|server| forward::Upstream::new(&server.uri, &proxy.config.timeouts))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    let upstreams = Arc::new(upstreams);
+    let upstreams = Arc::new(forward::Upstreams::new(&proxy.config.timeouts));
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -331,14 +336,10 @@ pub async fn serve_all(
                             return;
                         }
                     };
-                    let sni = stream
-                        .get_ref()
-                        .1
-                        .server_name()
-                        .map(|n| shared.proxy.sites.route(Some(n.as_bytes())));
+                    let sni = stream.get_ref().1.server_name().map(Arc::from);
                     let info = ConnInfo {
                         local,
-                        tls: Some(TlsConn { sni_site: sni }),
+                        tls: Some(TlsConn { sni }),
                     };
                     shared
                         .connection(stream, peer, info, activity, watcher)
@@ -364,7 +365,7 @@ pub async fn serve_all(
 #[derive(Clone)]
 struct Shared {
     proxy: Arc<Proxy>,
-    upstreams: Arc<Vec<Vec<forward::Upstream>>>,
+    upstreams: Arc<forward::Upstreams>,
     builder: Arc<auto::Builder<TokioExecutor>>,
 }
 
@@ -384,8 +385,13 @@ impl Shared {
         let (proxy, upstreams) = (Arc::clone(&self.proxy), Arc::clone(&self.upstreams));
         let service = hyper::service::service_fn(move |req| {
             let busy = activity.begin();
-            let handled =
-                pipeline::handle(Arc::clone(&proxy), Arc::clone(&upstreams), peer, info, req);
+            let handled = pipeline::handle(
+                Arc::clone(&proxy),
+                Arc::clone(&upstreams),
+                peer,
+                info.clone(),
+                req,
+            );
             async move { handled.await.map(|resp| idle::finish(resp, busy)) }
         });
         let conn = self

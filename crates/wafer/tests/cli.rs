@@ -550,3 +550,119 @@ fn train_reports_saves_and_the_model_commands_manage_versions() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("no training traffic"), "{}", stderr(&o));
 }
+
+/// A server on loopback that answers every request with `body` and closes.
+fn tiny_upstream(body: &'static str) -> String {
+    use std::io::Read;
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = s.write_all(resp.as_bytes());
+        }
+    });
+    addr
+}
+
+/// The body of `GET /` through `addr`, or `None` if the request failed.
+fn http_body(addr: &str) -> Option<String> {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .ok()?;
+    s.write_all(b"GET / HTTP/1.1\r\nHost: shop.example\r\nUser-Agent: cli-test\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).ok()?;
+    let text = String::from_utf8_lossy(&out).into_owned();
+    text.split("\r\n\r\n").nth(1).map(str::to_owned)
+}
+
+#[test]
+fn sighup_and_wafer_reload_apply_a_new_config_and_refuse_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (tiny_upstream("from A"), tiny_upstream("from B"));
+    let addr = format!("127.0.0.1:{}", free_port());
+    let config = dir.path().join("wafer.toml");
+    let data = dir.path().join("data");
+    let write = |upstream: &str, extra: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "listen = \"{addr}\"\nupstream = \"http://{upstream}\"\ndata_dir = \"{}\"\n{extra}\n[admin]\nlisten = \"off\"\n[events]\noutput = \"none\"\n",
+                data.display()
+            ),
+        )
+        .unwrap();
+    };
+    write(&a, "");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wafer"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env_remove("WAFER_CONFIG")
+        .env_remove("WAFER_UPSTREAM")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let until = |want: &str| {
+        for _ in 0..100 {
+            if http_body(&addr).as_deref() == Some(want) {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        false
+    };
+    assert!(until("from A"), "wafer run did not start on {addr}");
+    // A new upstream, by `wafer reload` (it finds the process by the data directory).
+    write(&b, "");
+    let o = Command::new(env!("CARGO_BIN_EXE_wafer"))
+        .arg("--config")
+        .arg(&config)
+        .arg("reload")
+        .env_remove("WAFER_CONFIG")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(until("from B"), "the reload did not move traffic to B");
+    // A bad file, by SIGHUP: nothing changes, and the process keeps serving.
+    write(&a, "[inspection]\nparanoia = 9");
+    let hup = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(http_body(&addr).as_deref(), Some("from B"));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "wafer exited on a bad reload"
+    );
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(err.contains("configuration reloaded"), "{err}");
+    assert!(
+        err.contains("paranoia") && err.contains("nothing changed"),
+        "{err}"
+    );
+    assert!(
+        !data.join("wafer.pid").exists(),
+        "the process id file outlived the process"
+    );
+}

@@ -145,7 +145,13 @@ fn requests(out: &mut String, s: &AdminState) {
             );
         }
     }
-    upstream_servers(out, &s.pools);
+    let pools: Vec<(String, Arc<crate::proxy::pool::Pool>)> = s
+        .sites
+        .load()
+        .iter()
+        .map(|site| (site.name.to_string(), Arc::clone(&site.pool)))
+        .collect();
+    upstream_servers(out, &pools);
     counter(
         out,
         "wafer_misdirected_requests_total",

@@ -79,7 +79,7 @@ pub fn init_logging(cfg: &Config) {
     };
 }
 
-pub fn run(cfg: Config, workers: Option<usize>) -> Result<i32> {
+pub fn run(cfg: Config, workers: Option<usize>, reread: Option<Reread>) -> Result<i32> {
     if cfg.upstream.is_none() && cfg.sites.sites.is_empty() {
         bail!(
             "no upstream to protect: give --upstream http://HOST:PORT, set WAFER_UPSTREAM, or put upstream = \"http://...\" in wafer.toml (or try `wafer demo`)"
@@ -101,7 +101,7 @@ pub fn run(cfg: Config, workers: Option<usize>) -> Result<i32> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    rt.block_on(serve(cfg, engine, announce))?;
+    rt.block_on(serve_reloading(cfg, engine, reread, announce))?;
     Ok(0)
 }
 
@@ -111,10 +111,75 @@ pub async fn serve(
     engine: wafer_engine::Engine,
     on_ready: impl FnOnce(&Running),
 ) -> Result<()> {
+    serve_reloading(cfg, engine, None, on_ready).await
+}
+
+/// How to read the configuration again, as at start (file, environment, flags).
+pub type Reread = Box<dyn Fn() -> Result<Config> + Send + Sync>;
+
+/// As [`serve`]; on SIGHUP, `reread` gives the configuration to reload
+/// (a bad one is logged and changes nothing). The process id is written to
+/// the data directory for `wafer reload`.
+pub async fn serve_reloading(
+    cfg: Config,
+    engine: wafer_engine::Engine,
+    reread: Option<Reread>,
+    on_ready: impl FnOnce(&Running),
+) -> Result<()> {
+    let pid_file = super::reload::pid_path(&cfg.data_dir);
     let running = start(cfg, engine).await?;
+    if reread.is_some()
+        && let Err(e) = std::fs::write(&pid_file, format!("{}\n", std::process::id()))
+    {
+        tracing::warn!(path = %pid_file.display(), error = %e, "cannot write the process id: `wafer reload` will not find this process");
+    }
     on_ready(&running);
-    shutdown_signal().await;
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            () = hangup() => {
+                let Some(reread) = &reread else { continue };
+                reload(&running, reread).await;
+            }
+        }
+    }
+    if reread.is_some() {
+        let _ = std::fs::remove_file(&pid_file);
+    }
     running.stop().await
+}
+
+/// One reload, logged: what changed, what waits for a restart, or why nothing changed.
+async fn reload(running: &Running, reread: &Reread) {
+    tracing::info!("SIGHUP: reloading the configuration");
+    let cfg = match reread() {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "the configuration is not valid; nothing changed");
+            return;
+        }
+    };
+    match running.reload(cfg).await {
+        Ok(later) => {
+            for w in &later {
+                tracing::warn!("{w}");
+            }
+            tracing::info!(waiting_for_restart = later.len(), "configuration reloaded");
+        }
+        Err(e) => tracing::error!(error = %format!("{e:#}"), "reload failed; nothing changed"),
+    }
+}
+
+/// The next SIGHUP (never, where there are no signals).
+async fn hangup() {
+    #[cfg(unix)]
+    if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        s.recv().await;
+        return;
+    }
+    std::future::pending::<()>().await
 }
 
 /// A started Wafer: the proxy, the admin listener, the event store and its writer.
@@ -132,9 +197,16 @@ pub struct Running {
     pub admin_connections: Arc<Connections>,
     stop: tokio::sync::oneshot::Sender<()>,
     done: tokio::task::JoinHandle<Result<()>>,
+    reloadable: Arc<super::reload::Reloadable>,
 }
 
 impl Running {
+    /// Puts `cfg` in force without dropping anything (see `cli::reload`);
+    /// returns the changes that wait for a restart.
+    pub async fn reload(&self, cfg: Config) -> Result<Vec<String>> {
+        self.reloadable.apply(cfg).await
+    }
+
     /// Stops accepting, finishes in-flight requests, stores every accepted event.
     pub async fn stop(self) -> Result<()> {
         let _ = self.stop.send(());
@@ -168,9 +240,10 @@ pub async fn start(cfg: Config, engine: wafer_engine::Engine) -> Result<Running>
     let tls = https(&cfg)?;
     let tls_addr = tls.as_ref().map(|t| t.addr);
     let redis = redis_link(&cfg)?;
-    let (sites, live) = the_sites(&cfg, &engine, &policy_path, tls_addr.map(|a| a.port()))?;
+    let https_port = tls_addr.map(|a| a.port());
+    let (sites, live) = the_sites(&cfg, &engine, &policy_path, https_port, None)?;
     log_configuration(&sites, &*store);
-    let keeper = PolicyKeeper::new(live, Some(policy_path), redis.clone());
+    let keeper = PolicyKeeper::new(live, Some(policy_path.clone()), redis.clone());
     let parts = Parts {
         store,
         keeper: Arc::new(keeper),
@@ -182,14 +255,21 @@ pub async fn start(cfg: Config, engine: wafer_engine::Engine) -> Result<Running>
         connections: Arc::new(Connections::new(max_connections)),
         admin_connections: Arc::new(Connections::new(cfg.admin_max_connections)),
     };
-    let proxy = the_proxy(&cfg, sites, &parts, &events)?;
+    let proxy = Arc::new(the_proxy(&cfg, sites, &parts, &events)?);
     let mut periodic = background(&cfg, &parts);
-    health_checks(&cfg, &proxy, &mut periodic);
-    let pools: Vec<(String, Arc<crate::proxy::pool::Pool>)> = proxy
-        .sites()
-        .iter()
-        .map(|s| (s.name.to_string(), Arc::clone(&s.pool)))
-        .collect();
+    let mut health = Periodic::default();
+    health_checks(&cfg, &proxy.sites(), &mut health);
+    let reloadable = Arc::new(super::reload::Reloadable {
+        proxy: Arc::clone(&proxy),
+        engine: engine.with_policy(engine.policy().clone()),
+        keeper: Arc::clone(&parts.keeper),
+        certs: tls.as_ref().map(|t| Arc::clone(&t.certs)),
+        https_port,
+        health: tokio::sync::Mutex::new(health),
+        config: std::sync::Mutex::new(cfg.clone()),
+        policy_path,
+        lock: tokio::sync::Mutex::new(()),
+    });
     if let Some(t) = &tls {
         let certs = Arc::clone(&t.certs);
         periodic.every(std::time::Duration::from_secs(5), move || {
@@ -215,7 +295,14 @@ pub async fn start(cfg: Config, engine: wafer_engine::Engine) -> Result<Running>
     let admin = cfg
         .admin_listen
         .map(|addr| {
-            let state = admin_state(&cfg, pools, &parts, &events, telemetry, &admin_token);
+            let state = admin_state(
+                &cfg,
+                proxy.live_sites(),
+                &parts,
+                &events,
+                telemetry,
+                &admin_token,
+            );
             Admin::start(addr, state, &cfg.timeouts)
         })
         .transpose()?;
@@ -223,7 +310,7 @@ pub async fn start(cfg: Config, engine: wafer_engine::Engine) -> Result<Running>
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
     let tls = tls.map(|t| Ok::<_, std::io::Error>((t.listener.into_std()?, t.config)));
-    let workers = proxy::Workers::start(listener.into_std()?, tls.transpose()?, Arc::new(proxy), n)
+    let workers = proxy::Workers::start(listener.into_std()?, tls.transpose()?, proxy, n)
         .context("starting the proxy workers")?;
     let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let admin_addr = admin.as_ref().map(|a| a.addr);
@@ -235,6 +322,7 @@ pub async fn start(cfg: Config, engine: wafer_engine::Engine) -> Result<Running>
         workers,
         admin,
         periodic,
+        reloadable: Arc::clone(&reloadable),
         ticker,
         writer,
         sink,
@@ -251,6 +339,7 @@ pub async fn start(cfg: Config, engine: wafer_engine::Engine) -> Result<Running>
         admin_connections: parts.admin_connections,
         stop,
         done,
+        reloadable,
     })
 }
 
@@ -282,6 +371,7 @@ struct Stopping {
     workers: proxy::Workers,
     admin: Option<Admin>,
     periodic: Periodic,
+    reloadable: Arc<super::reload::Reloadable>,
     ticker: crate::traffic::ticker::Ticker,
     writer: StoreWriter,
     sink: EventSink,
@@ -297,6 +387,8 @@ impl Stopping {
             a.stop().await;
         }
         self.periodic.stop().await;
+        let health = std::mem::take(&mut *self.reloadable.health.lock().await);
+        health.stop().await;
         self.ticker.close().await;
         self.writer.close().await;
         let sink = self.sink;
@@ -375,9 +467,9 @@ fn log_configuration(sites: &Sites, store: &dyn Store) {
     }
 }
 
-/// Each pool's active health checks, on the node's timers.
-fn health_checks(cfg: &Config, proxy: &Proxy, periodic: &mut Periodic) {
-    for (s, site) in cfg.sites.sites.iter().zip(proxy.sites().iter()) {
+/// Each pool's active health checks, on `periodic`'s timers.
+pub(super) fn health_checks(cfg: &Config, sites: &Sites, periodic: &mut Periodic) {
+    for (s, site) in cfg.sites.sites.iter().zip(sites.iter()) {
         let Some(check) = s.health.clone() else {
             continue;
         };
@@ -410,25 +502,7 @@ fn https(cfg: &Config) -> Result<Option<Https>> {
     let Some(t) = &cfg.tls else {
         return Ok(None);
     };
-    let mut sources: Vec<crate::proxy::tls::CertSource> = cfg
-        .sites
-        .sites
-        .iter()
-        .filter_map(|s| {
-            s.tls.as_ref().map(|c| crate::proxy::tls::CertSource {
-                names: s.hosts.clone(),
-                cert: c.cert.clone(),
-                key: c.key.clone(),
-            })
-        })
-        .collect();
-    if let Some(c) = &t.default_cert {
-        sources.push(crate::proxy::tls::CertSource {
-            names: Vec::new(),
-            cert: c.cert.clone(),
-            key: c.key.clone(),
-        });
-    }
+    let sources = cert_sources(cfg);
     let certs =
         Arc::new(crate::proxy::tls::Certificates::load(sources).context("loading certificates")?);
     let config = certs.server_config().context("configuring TLS")?;
@@ -443,24 +517,62 @@ fn https(cfg: &Config) -> Result<Option<Https>> {
     }))
 }
 
+/// Every certificate the configuration names: the sites', then `[tls]`'s default.
+pub(super) fn cert_sources(cfg: &Config) -> Vec<crate::proxy::tls::CertSource> {
+    let mut sources: Vec<crate::proxy::tls::CertSource> = cfg
+        .sites
+        .sites
+        .iter()
+        .filter_map(|s| {
+            s.tls.as_ref().map(|c| crate::proxy::tls::CertSource {
+                names: s.hosts.clone(),
+                cert: c.cert.clone(),
+                key: c.key.clone(),
+            })
+        })
+        .collect();
+    if let Some(c) = cfg.tls.as_ref().and_then(|t| t.default_cert.as_ref()) {
+        sources.push(crate::proxy::tls::CertSource {
+            names: Vec::new(),
+            cert: c.cert.clone(),
+            key: c.key.clone(),
+        });
+    }
+    sources
+}
+
 /// The sites, and the protection the admin API edits (and saves): the
 /// default site's, else the first site's; with one upstream, the one site's.
 /// The policy saved through the admin API applies to that site; the others
 /// keep the policy the file gives them. Every site shares the compiled rules.
-fn the_sites(
+/// On a reload, `reuse` is the keeper's `Live`: the edited site keeps it,
+/// its contents replaced, so the admin API goes on editing what is served.
+pub(super) fn the_sites(
     cfg: &Config,
     engine: &wafer_engine::Engine,
     saved: &std::path::Path,
     https_port: Option<u16>,
+    reuse: Option<&Arc<Live>>,
 ) -> Result<(Sites, Arc<Live>)> {
+    let edited_live = |engine: wafer_engine::Engine, lists: IpLists| -> Result<Arc<Live>> {
+        let (engine, lists) = saved_policy(engine, lists, saved)?;
+        Ok(match reuse {
+            Some(live) => {
+                live.replace(crate::protection::Protection {
+                    engine,
+                    ip_lists: lists,
+                });
+                Arc::clone(live)
+            }
+            None => Arc::new(Live::new(engine, lists)),
+        })
+    };
     if cfg.sites.sites.is_empty() {
         let upstream = cfg.upstream.clone().context("no upstream")?;
-        let (engine, lists) = saved_policy(
-            engine.with_policy(engine.policy().clone()),
+        let live = edited_live(
+            engine.with_policy(cfg.engine.policy.clone()),
             cfg.ip_lists.clone(),
-            saved,
         )?;
-        let live = Arc::new(Live::new(engine, lists));
         return Ok((Sites::single(upstream, Arc::clone(&live)), live));
     }
     let edited = cfg
@@ -468,17 +580,16 @@ fn the_sites(
         .default
         .clone()
         .unwrap_or_else(|| cfg.sites.sites[0].name.clone());
-    let mut edited_live = None;
+    let mut edited_one = None;
     let mut sites = Vec::new();
     for s in &cfg.sites.sites {
-        let mut protection = (engine.with_policy(s.policy.clone()), s.ip_lists.clone());
+        let engine_here = engine.with_policy(s.policy.clone());
         let live = if s.name == edited {
-            protection = saved_policy(protection.0, protection.1, saved)?;
-            let live = Arc::new(Live::new(protection.0, protection.1));
-            edited_live = Some(Arc::clone(&live));
+            let live = edited_live(engine_here, s.ip_lists.clone())?;
+            edited_one = Some(Arc::clone(&live));
             live
         } else {
-            Arc::new(Live::new(protection.0, protection.1))
+            Arc::new(Live::new(engine_here, s.ip_lists.clone()))
         };
         let mut site = Site::new(&s.name, s.hosts.clone(), s.upstream.clone(), live);
         site.pool = Arc::new(s.pool());
@@ -492,7 +603,7 @@ fn the_sites(
     let sites = Sites::new(sites, cfg.sites.default.as_deref())?;
     Ok((
         sites,
-        edited_live.context("the edited site is one of the sites")?,
+        edited_one.context("the edited site is one of the sites")?,
     ))
 }
 
@@ -608,14 +719,14 @@ async fn prune(store: Arc<dyn Store>, retention: crate::store::Retention) {
 
 fn admin_state(
     cfg: &Config,
-    pools: Vec<(String, Arc<crate::proxy::pool::Pool>)>,
+    sites: Arc<arc_swap::ArcSwap<Sites>>,
     parts: &Parts,
     events: &Publisher,
     telemetry: tokio::sync::broadcast::Sender<Arc<crate::traffic::Second>>,
     token: &str,
 ) -> Arc<AdminState> {
     Arc::new(AdminState {
-        pools,
+        sites,
         store: Arc::clone(&parts.store),
         keeper: Arc::clone(&parts.keeper),
         door: Arc::clone(&parts.door),

@@ -53,6 +53,50 @@ pub(super) struct Upstream {
     response_timeout: Duration,
 }
 
+/// One worker's upstream client: one connection pool for every server of
+/// every site (keyed by server by hyper), and each server's `Upstream` made
+/// once, on its first request, so that sites and pools can be swapped while
+/// the worker runs.
+pub(super) struct Upstreams {
+    client: Client<HttpConnector, ReplayBody>,
+    timeouts: Timeouts,
+    by_server: std::sync::Mutex<std::collections::HashMap<Uri, std::sync::Arc<Upstream>>>,
+}
+
+impl Upstreams {
+    pub(super) fn new(timeouts: &Timeouts) -> Upstreams {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(timeouts.upstream_connect));
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(1024)
+            .build(connector);
+        Upstreams {
+            client,
+            timeouts: timeouts.clone(),
+            by_server: Default::default(),
+        }
+    }
+
+    /// The server at `uri` (checked when its site was made: `Upstream::target`).
+    pub(super) fn get(&self, uri: &Uri) -> Result<std::sync::Arc<Upstream>, ProxyError> {
+        let mut map = self.by_server.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(u) = map.get(uri) {
+            return Ok(std::sync::Arc::clone(u));
+        }
+        let u = std::sync::Arc::new(Upstream::with_client(
+            self.client.clone(),
+            uri,
+            &self.timeouts,
+        )?);
+        map.insert(uri.clone(), std::sync::Arc::clone(&u));
+        Ok(u)
+    }
+}
+
 /// Facts about the client request that go into the forwarded headers.
 pub(super) struct ForwardInfo<'a> {
     pub(super) client: &'a ClientAddr,
@@ -78,17 +122,13 @@ impl Upstream {
         Ok((scheme, authority))
     }
 
-    pub(super) fn new(uri: &Uri, timeouts: &Timeouts) -> Result<Upstream, ProxyError> {
+    /// `uri` through `client` (whose pool keeps connections per server).
+    fn with_client(
+        client: Client<HttpConnector, ReplayBody>,
+        uri: &Uri,
+        timeouts: &Timeouts,
+    ) -> Result<Upstream, ProxyError> {
         let (scheme, authority) = Self::target(uri)?;
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(timeouts.upstream_connect));
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .timer(TokioTimer::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(1024)
-            .build(connector);
         Ok(Upstream {
             client,
             scheme,

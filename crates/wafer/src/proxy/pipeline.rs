@@ -22,10 +22,10 @@ use wafer_engine::Action;
 
 use super::body::ReplayBody;
 use super::client_ip::ClientAddr;
-use super::forward::Upstream;
+use super::forward::Upstreams;
 use super::request_id::RequestId;
 use super::respond::{self, RespBody};
-use super::{ConnInfo, Proxy};
+use super::{ConnInfo, Proxy, Sites};
 use crate::protection::Protection;
 
 mod decide;
@@ -36,7 +36,10 @@ mod send;
 /// One request's state through the steps.
 pub(super) struct RequestCtx {
     pub(super) id: RequestId,
-    /// The site the request was routed to: its index, and its name for the event.
+    /// The sites in force when the request arrived; kept to its end (a
+    /// reload does not move a request in flight to other sites).
+    pub(super) sites: Arc<Sites>,
+    /// The site the request was routed to: its index in `sites`, and its name for the event.
     pub(super) site: usize,
     pub(super) site_name: Arc<str>,
     /// When the request arrived (Unix ms), for its event.
@@ -64,12 +67,13 @@ pub(super) struct Record {
 impl RequestCtx {
     fn new(
         proxy: &Proxy,
+        sites: Arc<Sites>,
         site: usize,
         peer: SocketAddr,
-        conn: ConnInfo,
+        conn: &ConnInfo,
         head: &http::HeaderMap,
     ) -> Self {
-        let s = proxy.sites.get(site);
+        let s = sites.get(site);
         RequestCtx {
             id: RequestId::next(),
             site,
@@ -80,6 +84,7 @@ impl RequestCtx {
             tls: conn.tls.is_some(),
             protection: s.protection.snapshot(),
             record: Record::default(),
+            sites,
         }
     }
 
@@ -102,27 +107,28 @@ impl RequestCtx {
 /// The request handler. Never fails: every error becomes a response.
 pub(super) async fn handle(
     proxy: Arc<Proxy>,
-    upstreams: Arc<Vec<Vec<Upstream>>>,
+    upstreams: Arc<Upstreams>,
     peer: SocketAddr,
     conn: ConnInfo,
     req: http::Request<Incoming>,
 ) -> Result<Response<RespBody>, Infallible> {
     let started = Instant::now();
     let bytes_in = content_length(req.headers());
-    let Some(site) = route(&proxy, &req, conn) else {
+    let sites = proxy.sites();
+    let Some(site) = route(&sites, &req, &conn) else {
         return Ok(misdirected(&proxy, peer, &req, started, bytes_in));
     };
     if conn.tls.is_none()
-        && let Some(port) = proxy.sites.get(site).redirect_https
+        && let Some(port) = sites.get(site).redirect_https
         && let Some(resp) = to_https(&req, port)
     {
-        proxy.site_counters[site].record(Action::Allow);
+        sites.get(site).counters.record(Action::Allow);
         return Ok(resp);
     }
-    let mut ctx = RequestCtx::new(&proxy, site, peer, conn, req.headers());
+    let mut ctx = RequestCtx::new(&proxy, Arc::clone(&sites), site, peer, &conn, req.headers());
     let target = send::Target {
-        pool: &proxy.sites.get(site).pool,
-        upstreams: &upstreams[site],
+        pool: &sites.get(site).pool,
+        upstreams: &upstreams,
     };
     let resp = steps(&proxy, target, &mut ctx, req).await;
     Ok(record(&proxy, &ctx, started, bytes_in, resp))
@@ -130,11 +136,11 @@ pub(super) async fn handle(
 
 /// Step 0: the site that serves the host name the request names; on a TLS
 /// connection whose client named a server, only the site that name routes to.
-fn route(proxy: &Proxy, req: &http::Request<Incoming>, conn: ConnInfo) -> Option<usize> {
+fn route(sites: &Sites, req: &http::Request<Incoming>, conn: &ConnInfo) -> Option<usize> {
     let host = super::sites::request_host(req.version(), req.uri(), req.headers());
-    let site = proxy.sites.route(host)?;
-    match conn.tls.and_then(|t| t.sni_site) {
-        Some(sni) if sni != Some(site) => None,
+    let site = sites.route(host)?;
+    match conn.tls.as_ref().and_then(|t| t.sni.as_deref()) {
+        Some(sni) if sites.route(Some(sni.as_bytes())) != Some(site) => None,
         _ => Some(site),
     }
 }
@@ -260,7 +266,7 @@ fn record(
 ) -> Response<RespBody> {
     let r = &ctx.record;
     let action = r.action.unwrap_or(Action::Block);
-    proxy.site_counters[ctx.site].record(action);
+    ctx.sites.get(ctx.site).counters.record(action);
     proxy.traffic.record(&crate::traffic::Outcome {
         action,
         status: resp.status().as_u16(),
@@ -273,7 +279,7 @@ fn record(
     });
     ctx.id.stamp(resp.headers_mut());
     if ctx.tls
-        && let Some(hsts) = &proxy.sites.get(ctx.site).hsts
+        && let Some(hsts) = &ctx.sites.get(ctx.site).hsts
     {
         resp.headers_mut()
             .insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());

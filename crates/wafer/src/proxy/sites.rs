@@ -77,6 +77,8 @@ pub struct Site {
     pub redirect_https: Option<u16>,
     /// `Strict-Transport-Security` for responses over HTTPS (never over plain HTTP: RFC 6797 §7.2).
     pub hsts: Option<http::HeaderValue>,
+    /// Requests by decision; the proxy's traffic counters for this site's name.
+    pub counters: Arc<crate::traffic::SiteCounters>,
 }
 
 impl Site {
@@ -90,6 +92,7 @@ impl Site {
             protection,
             redirect_https: None,
             hsts: None,
+            counters: Arc::default(),
         }
     }
 }
@@ -159,6 +162,13 @@ impl Sites {
 
     pub fn iter(&self) -> impl Iterator<Item = &Site> {
         self.sites.iter()
+    }
+
+    /// Each site counts in `traffic`'s counters for its name (kept across reloads).
+    pub fn count_in(&mut self, traffic: &crate::traffic::Traffic) {
+        for s in &mut self.sites {
+            s.counters = traffic.site(&s.name);
+        }
     }
 
     pub fn get(&self, i: usize) -> &Site {

@@ -72,15 +72,16 @@ impl Table {
 
 /// Every certificate, swapped whole when one changes.
 pub struct Certificates {
-    sources: Vec<CertSource>,
-    loaded: std::sync::Mutex<Vec<Loaded>>,
+    /// The pairs, and each as loaded (in the same order).
+    state: std::sync::Mutex<(Vec<CertSource>, Vec<Loaded>)>,
     table: ArcSwap<Table>,
 }
 
 impl std::fmt::Debug for Certificates {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         f.debug_struct("Certificates")
-            .field("sources", &self.sources)
+            .field("sources", &state.0)
             .finish_non_exhaustive()
     }
 }
@@ -94,19 +95,32 @@ impl Certificates {
             .collect::<Result<Vec<_>, _>>()?;
         let table = table(&sources, &loaded);
         Ok(Certificates {
-            sources,
-            loaded: std::sync::Mutex::new(loaded),
+            state: std::sync::Mutex::new((sources, loaded)),
             table: ArcSwap::from_pointee(table),
         })
+    }
+
+    /// Serves `sources` from the next handshake on, once every pair loads;
+    /// if one does not, nothing changes and it is the error.
+    pub fn replace(&self, sources: Vec<CertSource>) -> Result<(), CertError> {
+        let loaded = sources
+            .iter()
+            .map(load_pair)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        self.table.store(Arc::new(table(&sources, &loaded)));
+        *state = (sources, loaded);
+        Ok(())
     }
 
     /// Loads the pairs whose files changed since they were loaded; a pair that
     /// fails keeps its certificate. Returns what failed.
     pub fn refresh(&self) -> Vec<CertError> {
-        let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (sources, loaded) = &mut *state;
         let mut failed = Vec::new();
         let mut changed = false;
-        for (source, current) in self.sources.iter().zip(loaded.iter_mut()) {
+        for (source, current) in sources.iter().zip(loaded.iter_mut()) {
             if stamp(source) == current.stamp {
                 continue;
             }
@@ -123,7 +137,7 @@ impl Certificates {
             }
         }
         if changed {
-            self.table.store(Arc::new(table(&self.sources, &loaded)));
+            self.table.store(Arc::new(table(sources, loaded)));
         }
         failed
     }

@@ -18,6 +18,7 @@ mod own_url;
 mod pools;
 mod proxy;
 mod recorder;
+mod reload;
 mod sites;
 mod suggestions;
 mod tls;

@@ -15,7 +15,7 @@ use super::inspect::{Inspection, Streaming};
 use super::{RequestCtx, decide, elapsed_us};
 use crate::events::{Event, RequestFacts};
 use crate::proxy::body::ReplayBody;
-use crate::proxy::forward::{self, ForwardInfo, Upstream};
+use crate::proxy::forward::{self, ForwardInfo, Upstream, Upstreams};
 use crate::proxy::pool::{self, Pool};
 use crate::proxy::pump::{self, PumpEnd};
 use crate::proxy::respond::{self, RespBody};
@@ -60,7 +60,7 @@ impl Outbound {
 #[derive(Clone, Copy)]
 pub(in crate::proxy) struct Target<'a> {
     pub(in crate::proxy) pool: &'a Pool,
-    pub(in crate::proxy) upstreams: &'a [Upstream],
+    pub(in crate::proxy) upstreams: &'a Upstreams,
 }
 
 impl Target<'_> {
@@ -102,8 +102,12 @@ pub(super) async fn forward(
         let again = (parts.method.is_idempotent() && out.upgrade.is_none())
             .then(|| body.try_clone().map(|b| (copy_head(&parts), b)))
             .flatten()
-            .filter(|_| tried.len() < target.upstreams.len());
-        let upstream = &target.upstreams[i];
+            .filter(|_| tried.len() < target.pool.servers().len());
+        let upstream = match target.upstreams.get(&target.pool.servers()[i].uri) {
+            Ok(u) => u,
+            Err(e) => return answer(Err(e), None, ctx, out, session),
+        };
+        let upstream = &*upstream;
         let result = {
             let _in_flight = target.pool.start(i);
             upstream.send(parts, body, &out.info(ctx)).await
@@ -115,7 +119,7 @@ pub(super) async fn forward(
             continue;
         }
         ctx.record.upstream_us = Some(elapsed_us(sent));
-        return answer(result, upstream, ctx, out, session);
+        return answer(result, Some(upstream), ctx, out, session);
     }
 }
 
@@ -156,7 +160,11 @@ pub(super) async fn stream_through(
     let server = target
         .pick(ctx, &parts.headers, &[])
         .expect("a pool has a server");
-    let upstream = &target.upstreams[server];
+    let upstream = match target.upstreams.get(&target.pool.servers()[server].uri) {
+        Ok(u) => u,
+        Err(e) => return answer(Err(e), None, ctx, out, None),
+    };
+    let upstream = &*upstream;
     let in_flight = target.pool.start(server);
     let started = Instant::now();
     // The upstream request outlives this borrow of the context: it reads copies.
@@ -198,7 +206,7 @@ pub(super) async fn stream_through(
             drop(in_flight);
             target.pool.report(server, outcome(&result));
             ctx.record.upstream_us = Some(elapsed_us(started));
-            answer(result, upstream, ctx, out, session)
+            answer(result, Some(upstream), ctx, out, session)
         }
     }
 }
@@ -208,26 +216,27 @@ pub(super) async fn stream_through(
 /// there is a `session` (none: an allow-listed client, or inspection off).
 fn answer(
     result: Result<Response<Incoming>, ProxyError>,
-    upstream: &Upstream,
+    upstream: Option<&Upstream>,
     ctx: &RequestCtx,
     out: Outbound,
     session: Option<websocket::Session>,
 ) -> Response<RespBody> {
     let id = ctx.id.as_str();
+    let upstream = upstream.map_or("(none)", Upstream::display);
     match result {
         Ok(mut resp) => {
             let switching = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
             if switching
                 && let Err(why) = websocket::switch(&mut resp, out.client_upgrade, session, id)
             {
-                tracing::warn!(request_id = %id, upstream = upstream.display(), "{why}");
+                tracing::warn!(request_id = %id, upstream, "{why}");
                 return respond::error(StatusCode::BAD_GATEWAY, id, &out.accept);
             }
             forward::response_headers(resp.headers_mut(), switching);
             resp.map(|b| b.map_err(Into::into).boxed())
         }
         Err(e) => {
-            tracing::warn!(request_id = %id, client = %ctx.client.ip, upstream = upstream.display(), error = %e.chain(), "forwarding failed");
+            tracing::warn!(request_id = %id, client = %ctx.client.ip, upstream, error = %e.chain(), "forwarding failed");
             respond::error(e.status(), id, &out.accept)
         }
     }
