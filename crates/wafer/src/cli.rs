@@ -13,6 +13,8 @@ pub mod check;
 pub mod demo;
 pub mod eval;
 pub mod model;
+#[cfg(unix)]
+pub mod notify;
 pub mod reload;
 pub mod rules;
 pub mod run;

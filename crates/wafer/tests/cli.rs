@@ -603,12 +603,24 @@ fn sighup_and_wafer_reload_apply_a_new_config_and_refuse_a_bad_one() {
         .unwrap();
     };
     write(&a, "");
+    // systemd's side of `Type=notify`: the states arrive on this socket.
+    let notify_path = dir.path().join("notify.sock");
+    let notify = std::os::unix::net::UnixDatagram::bind(&notify_path).unwrap();
+    notify
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let next_state = || {
+        let mut buf = [0u8; 512];
+        let n = notify.recv(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
     let mut child = Command::new(env!("CARGO_BIN_EXE_wafer"))
         .arg("--config")
         .arg(&config)
         .arg("run")
         .env_remove("WAFER_CONFIG")
         .env_remove("WAFER_UPSTREAM")
+        .env("NOTIFY_SOCKET", &notify_path)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -623,6 +635,7 @@ fn sighup_and_wafer_reload_apply_a_new_config_and_refuse_a_bad_one() {
         false
     };
     assert!(until("from A"), "wafer run did not start on {addr}");
+    assert!(next_state().starts_with("READY=1"));
     // A new upstream, by `wafer reload` (it finds the process by the data directory).
     write(&b, "");
     let o = Command::new(env!("CARGO_BIN_EXE_wafer"))
@@ -634,6 +647,7 @@ fn sighup_and_wafer_reload_apply_a_new_config_and_refuse_a_bad_one() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(until("from B"), "the reload did not move traffic to B");
+    assert!(next_state().contains("configuration reloaded"));
     // A bad file, by SIGHUP: nothing changes, and the process keeps serving.
     write(&a, "[inspection]\nparanoia = 9");
     let hup = Command::new("kill")
@@ -652,6 +666,7 @@ fn sighup_and_wafer_reload_apply_a_new_config_and_refuse_a_bad_one() {
         .status()
         .unwrap();
     assert!(term.success());
+    assert!(next_state().starts_with("STOPPING=1"));
     let status = child.wait().unwrap();
     let mut err = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();

@@ -134,6 +134,7 @@ pub async fn serve_reloading(
         tracing::warn!(path = %pid_file.display(), error = %e, "cannot write the process id: `wafer reload` will not find this process");
     }
     on_ready(&running);
+    ready("READY=1\nSTATUS=serving");
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
@@ -145,10 +146,19 @@ pub async fn serve_reloading(
             }
         }
     }
+    ready("STOPPING=1\nSTATUS=finishing in-flight requests");
     if reread.is_some() {
         let _ = std::fs::remove_file(&pid_file);
     }
     running.stop().await
+}
+
+/// A state for systemd (`Type=notify`), where there is one.
+fn ready(state: &str) {
+    #[cfg(unix)]
+    super::notify::notify(state);
+    #[cfg(not(unix))]
+    let _ = state;
 }
 
 /// One reload, logged: what changed, what waits for a restart, or why nothing changed.
@@ -167,6 +177,7 @@ async fn reload(running: &Running, reread: &Reread) {
                 tracing::warn!("{w}");
             }
             tracing::info!(waiting_for_restart = later.len(), "configuration reloaded");
+            ready("STATUS=serving; configuration reloaded");
         }
         Err(e) => tracing::error!(error = %format!("{e:#}"), "reload failed; nothing changed"),
     }

@@ -9,6 +9,7 @@ mod browser;
 mod bypass;
 mod cluster;
 mod dashboard;
+mod deploy;
 mod events_bounds;
 mod exhaustion;
 mod geo;
