@@ -12,6 +12,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::convert::Infallible;
 use tokio::net::TcpListener;
 
+pub(crate) mod traffic;
+
 const PAGE: &str = r#"<!doctype html><html><head><meta charset="utf-8"><title>Wafer demo shop</title>
 <style>body{font-family:system-ui,sans-serif;max-width:42rem;margin:3rem auto;padding:0 1rem;color:#1f2937}
 input,button{font:inherit;padding:.4rem .6rem}code{background:#f3f4f6;padding:.1rem .3rem}</style></head>

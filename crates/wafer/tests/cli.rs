@@ -207,7 +207,14 @@ fn sigterm_exits_while_live_clients_are_connected() {
     let admin = format!("127.0.0.1:{}", free_port());
     let token = "live-clients-test-token-0123";
     let mut child = Command::new(env!("CARGO_BIN_EXE_wafer"))
-        .args(["demo", "--listen", &addr, "--admin-listen", &admin])
+        .args([
+            "demo",
+            "--quiet",
+            "--listen",
+            &addr,
+            "--admin-listen",
+            &admin,
+        ])
         .arg("--data-dir")
         .arg(dir.path())
         .env("WAFER_EVENTS", &events)
@@ -320,7 +327,14 @@ fn demo_blocks_attacks_and_sigterm_flushes_every_event() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wafer"))
         .arg("--config")
         .arg(&config)
-        .args(["demo", "--listen", &addr, "--admin-listen", "127.0.0.1:0"])
+        .args([
+            "demo",
+            "--quiet",
+            "--listen",
+            &addr,
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
         .arg("--data-dir")
         .arg(dir.path())
         .env("WAFER_EVENTS", &events)
@@ -680,4 +694,59 @@ fn sighup_and_wafer_reload_apply_a_new_config_and_refuse_a_bad_one() {
         !data.join("wafer.pid").exists(),
         "the process id file outlived the process"
     );
+}
+
+#[test]
+fn demo_sends_traffic_of_its_own_from_several_addresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wafer"))
+        .args(["demo", "--listen", &addr, "--admin-listen", "off"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("WAFER_EVENTS", &events)
+        .env_remove("WAFER_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // An attack every 2.4 s, of another class each time: three of them.
+    let mut lines = Vec::new();
+    for _ in 0..300 {
+        lines = std::fs::read_to_string(&events)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        if lines.len() >= 3 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    assert!(
+        lines.len() >= 3,
+        "only {} events from the demo's own traffic",
+        lines.len()
+    );
+    let evs: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // Only the attacks are events, all from the one attacking visitor...
+    assert!(
+        evs.iter().all(|e| e["client_ip"] == "127.0.0.14"),
+        "{evs:?}"
+    );
+    assert!(evs.iter().all(|e| e["action"] == "block"), "{evs:?}");
+    // ...and each of another class.
+    let classes: std::collections::BTreeSet<String> = evs
+        .iter()
+        .filter_map(|e| e["findings"][0]["class"].as_str().map(str::to_owned))
+        .collect();
+    assert!(classes.len() >= 3, "{classes:?}");
 }

@@ -12,6 +12,9 @@ pub struct DemoArgs {
     /// Where the demo app listens (0: any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub app_listen: String,
+    /// No generated traffic: only what you send shows on the dashboard.
+    #[arg(long)]
+    pub quiet: bool,
     #[command(flatten)]
     pub store: super::StoreFlags,
 }
@@ -43,11 +46,20 @@ pub fn run(cfg: Config, args: &DemoArgs) -> Result<i32> {
         let cfg = crate::config::Config {
             upstream: Some(format!("http://{app_addr}").parse()?),
             sites: Default::default(),
+            tls: None,
             ..cfg
         };
+        let quiet = args.quiet;
         super::run::serve(cfg, engine, |r| {
             let addr = r.proxy_addr;
             super::run::announce_with(r, true);
+            if !quiet {
+                tokio::spawn(crate::demo::traffic::drive(addr));
+                eprintln!(
+                    "\nWafer demo: sending a little traffic of its own (visitors on 127.0.0.10-13, \
+                     an attack a few seconds from 127.0.0.14); --quiet turns it off."
+                );
+            }
             eprintln!(
                 "\nWafer demo: the app at http://{app_addr} is protected by Wafer at http://{addr}\n\n\
                  allowed: curl -i 'http://{addr}/search?q=blue+shoes'\n\
