@@ -19,6 +19,7 @@ use crate::guard::list_files::IpListFiles;
 use crate::proxy::Timeouts;
 use crate::store::StoreUrl;
 
+pub mod acme;
 pub mod file;
 pub mod names;
 pub mod policy;
@@ -109,6 +110,8 @@ pub struct Config {
     pub sites: sites::Sites,
     /// `[tls]`: `None`, no HTTPS listener.
     pub tls: Option<sites::TlsConfig>,
+    /// `[acme]`: where `acme = true` sites' certificates come from.
+    pub acme: acme::AcmeSettings,
     pub trusted_proxies: Vec<IpNet>,
     pub timeouts: Timeouts,
     pub max_header_bytes: usize,
@@ -186,6 +189,7 @@ impl Default for Config {
             upstream: None,
             sites: sites::Sites::default(),
             tls: None,
+            acme: acme::AcmeSettings::default(),
             trusted_proxies: Vec::new(),
             timeouts: Timeouts::default(),
             max_header_bytes: 64 * 1024,

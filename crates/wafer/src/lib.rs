@@ -6,6 +6,7 @@
 
 #![warn(unreachable_pub)]
 
+pub mod acme;
 pub(crate) mod admin;
 pub mod anomaly;
 pub mod cli;

@@ -42,6 +42,15 @@ impl Periodic {
         }));
     }
 
+    /// Runs `task` until it ends; it is told to by its receiver changing.
+    pub(crate) fn until_stopped<F, Fut>(&mut self, task: F)
+    where
+        F: FnOnce(watch::Receiver<bool>) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.push(tokio::spawn(task(self.stop.subscribe())));
+    }
+
     /// Stops every task and waits for the steps in progress to end.
     pub(crate) async fn stop(self) {
         let _ = self.stop.send(true);

@@ -110,6 +110,8 @@ pub struct Proxy {
     sightings: Arc<Sightings>,
     /// The proxy's client connections (its cap and counters).
     connections: Arc<conn::Connections>,
+    /// The ACME CA's checks in progress, answered before any other step.
+    challenges: Option<Arc<crate::acme::Challenges>>,
 }
 
 /// The parts a [`Proxy`] is made of.
@@ -153,7 +155,14 @@ impl Proxy {
             traffic,
             sightings,
             connections,
+            challenges: None,
         })
+    }
+
+    /// Answers the ACME CA's HTTP-01 checks from `challenges`.
+    pub fn answering(mut self, challenges: Arc<crate::acme::Challenges>) -> Proxy {
+        self.challenges = Some(challenges);
+        self
     }
 
     /// A proxy for one application (`upstream`) that inspects with `engine`

@@ -27,6 +27,7 @@ pub(crate) struct Reloadable {
     pub(crate) engine: wafer_engine::Engine,
     pub(crate) keeper: Arc<PolicyKeeper>,
     pub(crate) certs: Option<Arc<Certificates>>,
+    pub(crate) acme: Option<Arc<crate::acme::Acme>>,
     pub(crate) https_port: Option<u16>,
     /// The pools' health checks, replaced with the pools.
     pub(crate) health: tokio::sync::Mutex<Periodic>,
@@ -64,6 +65,9 @@ impl Reloadable {
         debug_assert!(Arc::ptr_eq(&edited, &self.keeper.live));
         if let Some((certs, sources)) = new_certs {
             certs.replace(sources).context("loading certificates")?;
+        }
+        if let Some(acme) = &self.acme {
+            acme.replace(crate::acme::Plan::of(&cfg));
         }
         let mut health = self.health.lock().await;
         let old = std::mem::take(&mut *health);

@@ -266,8 +266,24 @@ pub async fn start(cfg: Config, engine: wafer_engine::Engine) -> Result<Running>
         connections: Arc::new(Connections::new(max_connections)),
         admin_connections: Arc::new(Connections::new(cfg.admin_max_connections)),
     };
-    let proxy = Arc::new(the_proxy(&cfg, sites, &parts, &events)?);
+    let challenges = Arc::new(crate::acme::Challenges::default());
+    let mut proxy = the_proxy(&cfg, sites, &parts, &events)?;
+    if tls.is_some() {
+        proxy = proxy.answering(Arc::clone(&challenges));
+    }
+    let proxy = Arc::new(proxy);
     let mut periodic = background(&cfg, &parts);
+    // With HTTPS, the ACME client runs (idle without acme sites: a reload may add one).
+    let acme = tls.as_ref().map(|t| {
+        let acme = Arc::new(crate::acme::Acme::new(
+            crate::acme::Plan::of(&cfg),
+            challenges,
+            Arc::clone(&t.certs),
+        ));
+        let task = Arc::clone(&acme);
+        periodic.until_stopped(move |stop| task.run(stop));
+        acme
+    });
     let mut health = Periodic::default();
     health_checks(&cfg, &proxy.sites(), &mut health);
     let reloadable = Arc::new(super::reload::Reloadable {
@@ -275,6 +291,7 @@ pub async fn start(cfg: Config, engine: wafer_engine::Engine) -> Result<Running>
         engine: engine.with_policy(engine.policy().clone()),
         keeper: Arc::clone(&parts.keeper),
         certs: tls.as_ref().map(|t| Arc::clone(&t.certs)),
+        acme,
         https_port,
         health: tokio::sync::Mutex::new(health),
         config: std::sync::Mutex::new(cfg.clone()),
@@ -528,22 +545,38 @@ fn https(cfg: &Config) -> Result<Option<Https>> {
     }))
 }
 
-/// Every certificate the configuration names: the sites', then `[tls]`'s default.
+/// Every certificate the configuration names: the sites' (their files, or
+/// the ACME client's), then `[tls]`'s default.
 pub(super) fn cert_sources(cfg: &Config) -> Vec<crate::proxy::tls::CertSource> {
+    let acme = crate::acme::Plan::of(cfg);
     let mut sources: Vec<crate::proxy::tls::CertSource> = cfg
         .sites
         .sites
         .iter()
         .filter_map(|s| {
             s.tls.as_ref().map(|c| crate::proxy::tls::CertSource {
+                from_acme: false,
                 names: s.hosts.clone(),
                 cert: c.cert.clone(),
                 key: c.key.clone(),
             })
         })
         .collect();
+    for (w, s) in acme
+        .wanted
+        .iter()
+        .zip(cfg.sites.sites.iter().filter(|s| s.acme))
+    {
+        sources.push(crate::proxy::tls::CertSource {
+            from_acme: true,
+            names: s.hosts.clone(),
+            cert: w.file.clone(),
+            key: w.file.clone(),
+        });
+    }
     if let Some(c) = cfg.tls.as_ref().and_then(|t| t.default_cert.as_ref()) {
         sources.push(crate::proxy::tls::CertSource {
+            from_acme: false,
             names: Vec::new(),
             cert: c.cert.clone(),
             key: c.key.clone(),

@@ -52,6 +52,8 @@ pub struct FileConfig {
     pub default_site: Option<String>,
     #[serde(default)]
     pub tls: super::sites::FileTls,
+    #[serde(default)]
+    pub acme: super::acme::FileAcme,
 }
 
 #[derive(Debug, Default, Deserialize)]

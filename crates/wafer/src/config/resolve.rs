@@ -95,6 +95,7 @@ pub fn resolve(
     let site_files = std::mem::take(&mut file.sites);
     let default_site = file.default_site.take();
     let tls_file = std::mem::take(&mut file.tls);
+    let acme_file = std::mem::take(&mut file.acme);
     let parts = Parts {
         network: sections::network(p, &src, d, file.listen, file.upstream, file.trusted_proxies),
         timeouts: sections::timeouts(p, d, &file.timeouts),
@@ -123,6 +124,7 @@ pub fn resolve(
         &cfg.ip_lists,
     );
     cfg.tls = super::sites::tls(p, tls_file, &cfg.sites);
+    cfg.acme = super::acme::acme(p, acme_file, &cfg.sites);
     // The whole policy's size, once its parts are together.
     policy::lengths(
         p,
@@ -164,6 +166,7 @@ fn assemble(x: Parts) -> Config {
         upstream: x.network.upstream,
         sites: super::sites::Sites::default(),
         tls: None,
+        acme: super::acme::AcmeSettings::default(),
         trusted_proxies: x.network.trusted_proxies,
         timeouts: x.timeouts,
         max_header_bytes: x.connections.max_header_bytes,

@@ -40,6 +40,9 @@ pub struct FileSite {
     /// PEM files: the certificate chain for this site's names, and its key.
     pub tls_cert: Option<String>,
     pub tls_key: Option<String>,
+    /// The certificate from the `[acme]` CA instead of `tls_cert`.
+    #[serde(default)]
+    pub acme: bool,
     /// Answer plain HTTP with a redirect (308) to HTTPS.
     #[serde(default)]
     pub https_redirect: bool,
@@ -125,9 +128,14 @@ fn cert_pair(
 /// certificate, and a certificate needs a listener.
 pub(super) fn tls(p: &mut Problems, f: FileTls, sites: &Sites) -> Option<TlsConfig> {
     let default_cert = cert_pair(p, "tls.", f.cert, f.key);
-    let site_certs = sites.sites.iter().any(|s| s.tls.is_some());
+    let site_certs = sites.sites.iter().any(|s| s.tls.is_some() || s.acme);
     let Some(listen) = f.listen else {
-        if default_cert.is_some() || site_certs {
+        if sites.sites.iter().any(|s| s.acme) {
+            p.fail(
+                "tls.listen",
+                "a site has acme = true: its certificate needs an address to serve HTTPS on",
+            );
+        } else if default_cert.is_some() || site_certs {
             p.fail(
                 "tls.listen",
                 "certificates are given, but no address to serve HTTPS on",
@@ -183,6 +191,8 @@ pub struct SiteConfig {
     pub ip_lists: IpLists,
     /// The certificate for this site's names (HTTPS).
     pub tls: Option<CertFiles>,
+    /// The certificate comes from the `[acme]` CA (and `tls` is `None`).
+    pub acme: bool,
     pub https_redirect: bool,
     pub hsts: Option<String>,
     /// With weights; empty: `upstream` alone.
@@ -290,6 +300,7 @@ pub(super) fn sites(
                     policy: base.clone(),
                     ip_lists: base_lists.clone(),
                     tls: None,
+                    acme: false,
                     https_redirect: false,
                     hsts: None,
                     servers: Vec::new(),
@@ -442,6 +453,9 @@ fn site(
             "a site without host names has no names to serve it for: use [tls] cert",
         );
     }
+    if f.acme {
+        acme_names(p, &key, tls.is_some(), &hosts);
+    }
     let hsts = f.hsts.and_then(|v| p.ok(&key("hsts"), hsts_value(&v)));
     Some(SiteConfig {
         name: name?,
@@ -450,6 +464,7 @@ fn site(
         policy,
         ip_lists,
         tls,
+        acme: f.acme,
         https_redirect: f.https_redirect,
         hsts,
         servers,
@@ -457,6 +472,38 @@ fn site(
         ejection,
         health,
     })
+}
+
+/// A site whose certificate comes from ACME: names the CA can check over
+/// HTTP-01, which proves one name at a time (no wildcards).
+fn acme_names(
+    p: &mut Problems,
+    key: &dyn Fn(&str) -> String,
+    has_cert: bool,
+    hosts: &[HostPattern],
+) {
+    if has_cert {
+        p.fail(key("acme"), "either tls_cert and tls_key, or acme = true");
+    }
+    if hosts.is_empty() {
+        p.fail(key("acme"), "a certificate needs the site's host names");
+    }
+    for h in hosts {
+        match h {
+            HostPattern::Under(_) => p.fail(
+                key("acme"),
+                format!(
+                    "{}: HTTP-01 cannot prove a wildcard name; give its certificate with tls_cert",
+                    h.as_text()
+                ),
+            ),
+            HostPattern::Exact(name) if name.parse::<std::net::IpAddr>().is_ok() || !name.contains('.') => p.fail(
+                key("acme"),
+                format!("{name}: a CA issues for public domain names, not addresses or single labels"),
+            ),
+            HostPattern::Exact(_) => {}
+        }
+    }
 }
 
 fn health_check(p: &mut Problems, at: &str, h: FileHealthCheck) -> Option<HealthCheck> {

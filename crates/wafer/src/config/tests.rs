@@ -958,3 +958,72 @@ fall = 2
         "(interval_secs is not reached once the path is bad)"
     );
 }
+
+#[test]
+fn acme_sites_need_exact_public_names_a_listener_and_a_valid_ca() {
+    let keys = |text: &str| -> Vec<String> {
+        load(text, &[], &Overrides::default())
+            .map(|_| Vec::new())
+            .unwrap_or_else(|e| e.0.into_iter().map(|e| e.key).collect())
+    };
+    let site = |hosts: &str, extra: &str| {
+        format!(
+            "[[sites]]\nname = \"shop\"\nhosts = {hosts}\nupstream = \"http://127.0.0.1:1\"\nacme = true\n{extra}\n"
+        )
+    };
+    let tls = "[tls]\nlisten = \"127.0.0.1:8443\"\n";
+    // No other certificate is needed: the CA's is the site's.
+    let ok = format!(
+        "{tls}[acme]\ndirectory = \"https://ca.example/dir\"\ncontact = [\"mailto:ops@shop.example\"]\nrenew_before_days = 20\n{}",
+        site(r#"["shop.example", "www.shop.example"]"#, "")
+    );
+    let cfg = load(&ok, &[], &Overrides::default()).unwrap();
+    assert!(cfg.sites.sites[0].acme);
+    assert_eq!(cfg.acme.directory, "https://ca.example/dir");
+    assert_eq!(
+        cfg.acme.renew_before,
+        Some(std::time::Duration::from_secs(20 * 86_400))
+    );
+    // Without [acme]: Let's Encrypt.
+    let cfg = load(
+        &format!("{tls}{}", site(r#"["shop.example"]"#, "")),
+        &[],
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(cfg.acme.directory, super::acme::LETS_ENCRYPT);
+
+    assert_eq!(keys(&site(r#"["shop.example"]"#, "")), ["tls.listen"]);
+    for hosts in [
+        r#"["*.shop.example"]"#,
+        r#"["10.0.0.1"]"#,
+        r#"["intranet"]"#,
+        "[]",
+    ] {
+        let k = keys(&format!("{tls}{}", site(hosts, "")));
+        assert!(k.contains(&"sites[0].acme".to_owned()), "{hosts}: {k:?}");
+    }
+    assert_eq!(
+        keys(&format!(
+            "{tls}{}",
+            site(
+                r#"["shop.example"]"#,
+                "tls_cert = \"s.pem\"\ntls_key = \"s.key\""
+            )
+        )),
+        ["sites[0].acme"]
+    );
+    let shop = site(r#"["shop.example"]"#, "");
+    for (section, key) in [
+        ("directory = \"http://ca.example/dir\"", "acme.directory"),
+        ("contact = [\"ops@shop.example\"]", "acme.contact"),
+        ("contact = [\"mailto:a@b, mailto:c@d\"]", "acme.contact"),
+        ("renew_before_days = 0", "acme.renew_before_days"),
+    ] {
+        assert_eq!(
+            keys(&format!("{tls}[acme]\n{section}\n{shop}")),
+            [key],
+            "{section}"
+        );
+    }
+}

@@ -114,6 +114,9 @@ pub(super) async fn handle(
 ) -> Result<Response<RespBody>, Infallible> {
     let started = Instant::now();
     let bytes_in = content_length(req.headers());
+    if let Some(resp) = acme_check(&proxy, &req) {
+        return Ok(resp);
+    }
     let sites = proxy.sites();
     let Some(site) = route(&sites, &req, &conn) else {
         return Ok(misdirected(&proxy, peer, &req, started, bytes_in));
@@ -132,6 +135,22 @@ pub(super) async fn handle(
     };
     let resp = steps(&proxy, target, &mut ctx, req).await;
     Ok(record(&proxy, &ctx, started, bytes_in, resp))
+}
+
+/// Before step 0: the ACME CA checking a name this node asked a
+/// certificate for (a GET for a token it handed out, nothing else).
+fn acme_check(proxy: &Proxy, req: &http::Request<Incoming>) -> Option<Response<RespBody>> {
+    let challenges = proxy.challenges.as_ref()?;
+    if req.method() != http::Method::GET {
+        return None;
+    }
+    let answer = challenges.answer(req.uri().path())?;
+    let mut resp = Response::new(respond::full(bytes::Bytes::from(answer)));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/octet-stream"),
+    );
+    Some(resp)
 }
 
 /// Step 0: the site that serves the host name the request names; on a TLS

@@ -7,6 +7,8 @@
 //! checked again by [`Certificates::refresh`]: a changed file pair is loaded
 //! and swapped in for new handshakes; a broken one keeps the certificate in
 //! use and is reported, so a half-written renewal never takes a site down.
+//! An ACME site's file (key and chain in one, see `crate::acme`) may not be
+//! there yet: until it is, the site's names get the default certificate.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +29,9 @@ pub struct CertSource {
     pub names: Vec<HostPattern>,
     pub cert: PathBuf,
     pub key: PathBuf,
+    /// Written by the ACME client: missing or unreadable means "not issued
+    /// yet", not a broken start.
+    pub from_acme: bool,
 }
 
 /// Why a certificate could not be loaded.
@@ -46,7 +51,7 @@ fn cert_error(path: &Path, message: impl Into<String>) -> CertError {
 
 /// A certificate as loaded, with the modification times it was loaded at.
 struct Loaded {
-    key: Arc<CertifiedKey>,
+    key: Option<Arc<CertifiedKey>>,
     stamp: (Option<SystemTime>, Option<SystemTime>),
 }
 
@@ -91,7 +96,7 @@ impl Certificates {
     pub fn load(sources: Vec<CertSource>) -> Result<Certificates, CertError> {
         let loaded = sources
             .iter()
-            .map(load_pair)
+            .map(load_source)
             .collect::<Result<Vec<_>, _>>()?;
         let table = table(&sources, &loaded);
         Ok(Certificates {
@@ -105,7 +110,7 @@ impl Certificates {
     pub fn replace(&self, sources: Vec<CertSource>) -> Result<(), CertError> {
         let loaded = sources
             .iter()
-            .map(load_pair)
+            .map(load_source)
             .collect::<Result<Vec<_>, _>>()?;
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         self.table.store(Arc::new(table(&sources, &loaded)));
@@ -122,6 +127,11 @@ impl Certificates {
         let mut changed = false;
         for (source, current) in sources.iter().zip(loaded.iter_mut()) {
             if stamp(source) == current.stamp {
+                continue;
+            }
+            if source.from_acme && stamp(source).0.is_none() {
+                // Gone: the certificate in use stays until a new one is written.
+                current.stamp = stamp(source);
                 continue;
             }
             match load_pair(source) {
@@ -166,15 +176,16 @@ impl ResolvesServerCert for Certificates {
 fn table(sources: &[CertSource], loaded: &[Loaded]) -> Table {
     let mut t = Table::default();
     for (s, l) in sources.iter().zip(loaded) {
+        let Some(key) = &l.key else { continue };
         if s.names.is_empty() {
-            t.default.get_or_insert_with(|| Arc::clone(&l.key));
+            t.default.get_or_insert_with(|| Arc::clone(key));
         }
         for n in &s.names {
             match n {
                 HostPattern::Exact(name) => t.exact.entry(name.clone()),
                 HostPattern::Under(suffix) => t.under.entry(suffix.clone()),
             }
-            .or_insert_with(|| Arc::clone(&l.key));
+            .or_insert_with(|| Arc::clone(key));
         }
     }
     t
@@ -183,6 +194,23 @@ fn table(sources: &[CertSource], loaded: &[Loaded]) -> Table {
 fn stamp(s: &CertSource) -> (Option<SystemTime>, Option<SystemTime>) {
     let m = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     (m(&s.cert), m(&s.key))
+}
+
+/// A source as loaded at start or by a reload: an ACME file that is missing
+/// or broken is "not issued yet" (the ACME client issues it again).
+fn load_source(s: &CertSource) -> Result<Loaded, CertError> {
+    match load_pair(s) {
+        Err(e) if s.from_acme => {
+            if stamp(s).0.is_some() {
+                tracing::warn!(error = %e, "a stored ACME certificate is unreadable; a new one will be issued");
+            }
+            Ok(Loaded {
+                key: None,
+                stamp: stamp(s),
+            })
+        }
+        r => r,
+    }
 }
 
 fn load_pair(s: &CertSource) -> Result<Loaded, CertError> {
@@ -199,7 +227,7 @@ fn load_pair(s: &CertSource) -> Result<Loaded, CertError> {
     let key = CertifiedKey::from_der(chain, key, &provider())
         .map_err(|e| cert_error(&s.key, format!("does not fit the certificate: {e}")))?;
     Ok(Loaded {
-        key: Arc::new(key),
+        key: Some(Arc::new(key)),
         stamp,
     })
 }
@@ -208,7 +236,7 @@ fn load_pair(s: &CertSource) -> Result<Loaded, CertError> {
 /// post-quantum key exchange, which its aws-lc-rs provider has; that one is a
 /// large C build (aws-lc) on every CI run, so it waits for its own change.
 #[allow(deprecated)]
-fn provider() -> rustls::crypto::CryptoProvider {
+pub(crate) fn provider() -> rustls::crypto::CryptoProvider {
     rustls::crypto::ring::default_provider()
 }
 
@@ -238,6 +266,7 @@ mod tests {
             names: Vec::new(),
             cert: c,
             key: k,
+            from_acme: false,
         }
     }
 
@@ -316,6 +345,40 @@ mod tests {
     }
 
     #[test]
+    fn an_acme_file_not_written_yet_is_no_certificate_until_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("shop.example.pem");
+        let source = CertSource {
+            names: vec![HostPattern::parse("shop.example").unwrap()],
+            cert: file.clone(),
+            key: file.clone(),
+            from_acme: true,
+        };
+        let certs = Certificates::load(vec![source.clone()]).unwrap();
+        assert!(certs.table.load().lookup("shop.example").is_none());
+        // Broken at start: still no certificate, and no failed start.
+        std::fs::write(&file, "-----BEGIN CERTIFICATE-----\nnot base64\n").unwrap();
+        let certs = Certificates::load(vec![source.clone()]).unwrap();
+        assert!(certs.table.load().lookup("shop.example").is_none());
+        // Written (key and chain in one file): served from the next refresh.
+        let pair = issue(dir.path(), "issued", &["shop.example"]);
+        let text = std::fs::read_to_string(&pair.key).unwrap()
+            + &std::fs::read_to_string(&pair.cert).unwrap();
+        std::fs::write(&file, text).unwrap();
+        touch_later(&file, 10);
+        assert!(certs.refresh().is_empty());
+        let served = leaf_of(&certs.table.load().lookup("shop.example").unwrap());
+        assert_eq!(
+            served,
+            CertificateDer::from_pem_file(&pair.cert).unwrap().to_vec()
+        );
+        // Removed: the certificate in use stays.
+        std::fs::remove_file(&file).unwrap();
+        assert!(certs.refresh().is_empty());
+        assert!(certs.table.load().lookup("shop.example").is_some());
+    }
+
+    #[test]
     fn a_start_with_a_bad_file_names_it() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = issue(dir.path(), "site", &["site.example"]);
@@ -328,6 +391,7 @@ mod tests {
             names: Vec::new(),
             cert: empty,
             key: dir.path().join("site.key"),
+            from_acme: false,
         };
         let e = Certificates::load(vec![s]).unwrap_err();
         assert!(e.message.contains("no certificate"), "{e}");

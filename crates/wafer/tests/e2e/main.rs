@@ -1,6 +1,7 @@
 //! End-to-end tests over real loopback HTTP: a real origin server, Wafer in
 //! front of it, real clients (HTTP/1.1, h2c, WebSocket, raw sockets).
 
+mod acme;
 mod admin;
 mod admin_guard;
 mod anomaly;

@@ -97,6 +97,7 @@ async fn a_pool_spreads_skips_a_dead_server_and_takes_it_back_when_healthy() {
                 policy: cfg.engine.policy.clone(),
                 ip_lists: IpLists::default(),
                 tls: None,
+                acme: false,
                 https_redirect: false,
                 hsts: None,
                 servers: vec![
@@ -204,6 +205,7 @@ async fn a_request_that_cannot_be_sent_twice_is_not_retried() {
                 policy: cfg.engine.policy.clone(),
                 ip_lists: IpLists::default(),
                 tls: None,
+                acme: false,
                 https_redirect: false,
                 hsts: None,
                 // The dead server first in the rotation, never ejected: each

@@ -32,6 +32,7 @@ fn site(
         policy,
         ip_lists: IpLists::default(),
         tls: None,
+        acme: false,
         https_redirect: false,
         hsts: None,
         servers: upstreams

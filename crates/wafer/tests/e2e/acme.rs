@@ -1,0 +1,366 @@
+//! Certificates from ACME, end to end against Debian's `pebble` (Let's
+//! Encrypt's test CA) with real HTTP-01 checks: pebble resolves the site's
+//! name through `pebble-challtestsrv` (every name is 127.0.0.1) and asks
+//! Wafer's plain listener for the token. The issued chain must verify
+//! against pebble's root for the site's name, a request over it must reach
+//! the site's upstream, and a certificate near its end must be replaced.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use wafer::config::acme::AcmeSettings;
+use wafer::config::sites::{HostPattern, SiteConfig, Sites, TlsConfig};
+use wafer::guard::IpLists;
+
+use crate::admin::Node;
+use crate::harness::Origin;
+
+const NAME: &str = "shop.wafer-acme.test";
+
+/// A port free now (the tests' processes bind it next).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process killed with the test.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// pebble and its DNS, for a Wafer whose plain listener is on `http_port`.
+struct Pebble {
+    directory: String,
+    management: SocketAddr,
+    /// The CA of pebble's own HTTPS (ours, made for the test).
+    https_ca: rcgen::Certificate,
+    https_ca_file: PathBuf,
+    log: PathBuf,
+    _procs: Vec<Proc>,
+}
+
+impl Pebble {
+    async fn start(dir: &Path, http_port: u16) -> Pebble {
+        // pebble's HTTPS certificate, from a CA Wafer is told to trust.
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = ca.self_signed(&ca_key).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+            .unwrap()
+            .signed_by(&key, &ca, &ca_key)
+            .unwrap();
+        let https_ca_file = dir.join("pebble-https-ca.pem");
+        std::fs::write(&https_ca_file, ca.pem()).unwrap();
+        std::fs::write(dir.join("pebble.pem"), cert.pem()).unwrap();
+        std::fs::write(dir.join("pebble.key"), key.serialize_pem()).unwrap();
+
+        let (acme_port, mgmt_port, dns_port, dns_mgmt) =
+            (free_port(), free_port(), free_port(), free_port());
+        let dns = Command::new("pebble-challtestsrv")
+            .args([
+                "-dns01",
+                &format!("127.0.0.1:{dns_port}"),
+                "-http01",
+                "",
+                "-https01",
+                "",
+                "-tlsalpn01",
+                "",
+                "-management",
+                &format!("127.0.0.1:{dns_mgmt}"),
+                "-defaultIPv4",
+                "127.0.0.1",
+                "-defaultIPv6",
+                "",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("pebble-challtestsrv (Debian's pebble package; .ci/run installs it)");
+        let config = serde_json::json!({ "pebble": {
+            "listenAddress": format!("127.0.0.1:{acme_port}"),
+            "managementListenAddress": format!("127.0.0.1:{mgmt_port}"),
+            "certificate": dir.join("pebble.pem"),
+            "privateKey": dir.join("pebble.key"),
+            "httpPort": http_port,
+            "tlsPort": free_port(),
+            "ocspResponderURL": "",
+            "externalAccountBindingRequired": false,
+        }});
+        let config_file = dir.join("pebble.json");
+        std::fs::write(&config_file, config.to_string()).unwrap();
+        let log = std::fs::File::create(dir.join("pebble.log")).unwrap();
+        let pebble = Command::new("pebble")
+            .arg("-config")
+            .arg(&config_file)
+            .args(["-dnsserver", &format!("127.0.0.1:{dns_port}")])
+            // Checks at once, and no nonces refused at random: a test that
+            // fails says why, not when.
+            .env("PEBBLE_VA_NOSLEEP", "1")
+            .env("PEBBLE_WFE_NONCEREJECT", "0")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("pebble (Debian's pebble package; .ci/run installs it)");
+        let procs = vec![Proc(dns), Proc(pebble)];
+        for port in [acme_port, mgmt_port] {
+            let mut up = false;
+            for _ in 0..100 {
+                if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .is_ok()
+                {
+                    up = true;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            assert!(up, "pebble is not listening on {port}");
+        }
+        Pebble {
+            directory: format!("https://127.0.0.1:{acme_port}/dir"),
+            management: format!("127.0.0.1:{mgmt_port}").parse().unwrap(),
+            https_ca: ca,
+            https_ca_file,
+            log: dir.join("pebble.log"),
+            _procs: procs,
+        }
+    }
+
+    /// The root pebble issues under (made anew by each pebble).
+    async fn issuing_root(&self) -> rustls::pki_types::CertificateDer<'static> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.https_ca.der().clone()).unwrap();
+        let tls = connect(self.management, "127.0.0.1", roots).await.unwrap();
+        let response = get(tls, "/roots/0", "127.0.0.1").await;
+        let body = &response[response.find("\r\n\r\n").expect("a response") + 4..];
+        let pem = body.trim_end_matches("0\r\n\r\n");
+        let start = pem.find("-----BEGIN").expect("a PEM root");
+        use rustls::pki_types::pem::PemObject;
+        rustls::pki_types::CertificateDer::from_pem_slice(&pem.as_bytes()[start..]).unwrap()
+    }
+}
+
+type Tls = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
+
+/// A TLS connection to `addr` for `name`, verified against `roots`.
+async fn connect(
+    addr: SocketAddr,
+    name: &str,
+    roots: rustls::RootCertStore,
+) -> std::io::Result<Tls> {
+    #[allow(deprecated)]
+    let provider = rustls::crypto::ring::default_provider();
+    let mut cfg = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(addr).await?;
+    let server = rustls::pki_types::ServerName::try_from(name.to_owned()).unwrap();
+    tokio_rustls::TlsConnector::from(Arc::new(cfg))
+        .connect(server, tcp)
+        .await
+}
+
+/// One HTTP/1.1 GET; the whole response as text.
+async fn get(mut s: Tls, path: &str, host: &str) -> String {
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: Mozilla/5.0 Firefox/133.0\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The leaf Wafer serves for [`NAME`], once it verifies against `root`.
+async fn served_leaf(
+    pebble: &Pebble,
+    tls_addr: SocketAddr,
+    root: &rustls::pki_types::CertificateDer<'static>,
+    not: Option<&[u8]>,
+) -> Vec<u8> {
+    let mut last = String::new();
+    for _ in 0..300 {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(root.clone()).unwrap();
+        match connect(tls_addr, NAME, roots).await {
+            Ok(s) => {
+                let leaf = s.get_ref().1.peer_certificates().unwrap()[0].to_vec();
+                if Some(leaf.as_slice()) != not {
+                    return leaf;
+                }
+                last = "still the certificate before".into();
+            }
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let log = std::fs::read_to_string(&pebble.log).unwrap_or_default();
+    panic!(
+        "no certificate from pebble served for {NAME} within 60 s: {last}\npebble's log:\n{log}"
+    );
+}
+
+#[tokio::test]
+async fn a_site_gets_its_certificate_from_pebble_over_http01_and_renews_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let http_port = free_port();
+    let pebble = Pebble::start(dir.path(), http_port).await;
+    let shop = Origin::start().await;
+    let shop_addr = shop.addr;
+    let settings = AcmeSettings {
+        directory: pebble.directory.clone(),
+        contact: vec!["mailto:ops@wafer-acme.test".into()],
+        ca: Some(pebble.https_ca_file.clone()),
+        renew_before: None,
+    };
+    let cfg_for = {
+        let settings = settings.clone();
+        move |cfg: &mut wafer::config::Config| {
+            cfg.listen = format!("127.0.0.1:{http_port}").parse().unwrap();
+            cfg.tls = Some(TlsConfig {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                default_cert: None,
+            });
+            cfg.acme = settings.clone();
+            cfg.sites = Sites {
+                sites: vec![SiteConfig {
+                    name: "shop".into(),
+                    hosts: vec![HostPattern::parse(NAME).unwrap()],
+                    upstream: format!("http://{shop_addr}").parse().unwrap(),
+                    policy: cfg.engine.policy.clone(),
+                    ip_lists: IpLists::default(),
+                    tls: None,
+                    acme: true,
+                    https_redirect: false,
+                    hsts: None,
+                    servers: Vec::new(),
+                    balance: wafer::proxy::pool::Balance::RoundRobin,
+                    ejection: Default::default(),
+                    health: None,
+                }],
+                default: Some("shop".into()),
+            };
+        }
+    };
+    let base = std::sync::Mutex::new(None);
+    let node = Node::start_cfg(|cfg| {
+        cfg_for(cfg);
+        *base.lock().unwrap() = Some(cfg.clone());
+    })
+    .await;
+    let base = base.into_inner().unwrap().unwrap();
+    let tls_addr = node.running.tls_addr.unwrap();
+    let root = pebble.issuing_root().await;
+
+    // Issued: the chain verifies against pebble's root for the name, and
+    // a request over it reaches the shop.
+    let first = served_leaf(&pebble, tls_addr, &root, None).await;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(root.clone()).unwrap();
+    let tls = connect(tls_addr, NAME, roots).await.unwrap();
+    let response = get(tls, "/catalog?page=2", NAME).await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(
+        shop.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|s| s.uri.contains("/catalog?page=2")),
+        "the request did not reach the shop"
+    );
+    let stored = node.data_dir.join("acme").join(format!("{NAME}.pem"));
+    let text = std::fs::read_to_string(&stored).unwrap();
+    assert!(text.contains("PRIVATE KEY") && text.contains("BEGIN CERTIFICATE"));
+    let accounts: Vec<_> = std::fs::read_dir(node.data_dir.join("acme"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("account-"))
+        .collect();
+    assert_eq!(accounts.len(), 1, "one account for the directory");
+    let account = std::fs::read(accounts[0].path()).unwrap();
+
+    // Near its end (2 days left of 30): renewed, by the same account,
+    // once the client looks (a reload makes it look now).
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec![NAME.to_owned()]).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(28);
+    params.not_after = now + time::Duration::days(2);
+    let ending = params.self_signed(&key).unwrap();
+    let aside = stored.with_extension("tmp");
+    std::fs::write(&aside, format!("{}{}", key.serialize_pem(), ending.pem())).unwrap();
+    std::fs::rename(&aside, &stored).unwrap();
+    assert!(node.running.reload(base).await.unwrap().is_empty());
+    let second = served_leaf(&pebble, tls_addr, &root, Some(&first)).await;
+    assert_ne!(second, ending.der().to_vec());
+    let text = std::fs::read_to_string(&stored).unwrap();
+    assert!(
+        !text.contains(&ending.pem()),
+        "the ending certificate is still stored"
+    );
+    assert_eq!(
+        std::fs::read(accounts[0].path()).unwrap(),
+        account,
+        "the account was made again"
+    );
+}
+
+#[tokio::test]
+async fn the_ca_is_answered_only_for_tokens_it_was_given() {
+    // Without an order in progress, the challenge path is an ordinary
+    // request: inspected and forwarded, not answered by Wafer.
+    let dir = tempfile::tempdir().unwrap();
+    let shop = Origin::start().await;
+    let shop_addr = shop.addr;
+    let ca_file = dir.path().join("none.pem");
+    let node = Node::start_cfg(move |cfg| {
+        cfg.tls = Some(TlsConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            default_cert: None,
+        });
+        cfg.acme = AcmeSettings {
+            // Nothing listens here: the order fails and is retried later.
+            directory: "https://127.0.0.1:9/dir".into(),
+            contact: Vec::new(),
+            ca: Some(ca_file),
+            renew_before: None,
+        };
+        cfg.upstream = Some(format!("http://{shop_addr}").parse().unwrap());
+    })
+    .await;
+    let url = node.proxy("/.well-known/acme-challenge/guessed-token");
+    let (parts, _) = crate::harness::send(
+        http::Request::get(url)
+            .header("user-agent", "Mozilla/5.0 Firefox/133.0")
+            .body(crate::harness::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(parts.status, 200);
+    assert!(
+        shop.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|s| s.uri.contains("guessed-token")),
+        "an unknown token goes to the upstream like any request"
+    );
+}
