@@ -39,6 +39,7 @@ mod request_id;
 mod respond;
 pub mod sites;
 pub mod tls;
+pub mod upstream_tls;
 mod websocket;
 
 pub use error::ProxyError;

@@ -636,7 +636,18 @@ pub(super) fn the_sites(
             Arc::new(Live::new(engine_here, s.ip_lists.clone()))
         };
         let mut site = Site::new(&s.name, s.hosts.clone(), s.upstream.clone(), live);
-        site.pool = Arc::new(s.pool());
+        let mut pool = s.pool();
+        let files = &s.upstream_tls;
+        if files.ca.is_some() || files.sni.is_some() {
+            let tls = crate::proxy::upstream_tls::UpstreamTls::load(
+                files.ca.as_deref(),
+                files.sni.as_deref(),
+            )
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("site {:?}: upstream TLS", s.name))?;
+            pool = pool.with_tls(Arc::new(tls));
+        }
+        site.pool = Arc::new(pool);
         site.redirect_https = https_port.filter(|_| s.https_redirect);
         site.hsts = s
             .hsts

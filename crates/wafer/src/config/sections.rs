@@ -86,9 +86,12 @@ pub(super) fn network(
 pub(super) fn parse_upstream(v: &str) -> Result<http::Uri, String> {
     let uri: http::Uri = v.parse().map_err(|e| format!("not a URL ({e}): {v:?}"))?;
     match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => return Err("https upstreams are not supported yet; use http://".into()),
-        _ => return Err(format!("expected http://HOST:PORT, not {v:?}")),
+        Some("http" | "https") => {}
+        _ => {
+            return Err(format!(
+                "expected http://HOST:PORT or https://HOST:PORT, not {v:?}"
+            ));
+        }
     }
     if uri.authority().is_none() {
         return Err(format!("no host in {v:?}"));

@@ -57,6 +57,11 @@ pub struct FileSite {
     pub eject_after: Option<u32>,
     pub eject_secs: Option<u64>,
     pub health_check: Option<FileHealthCheck>,
+    /// For `https://` servers: a PEM file of the roots to verify them with
+    /// (instead of the system's), and the name to ask for and verify
+    /// (instead of the URL's host).
+    pub upstream_ca: Option<String>,
+    pub upstream_sni: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -200,6 +205,8 @@ pub struct SiteConfig {
     pub balance: Balance,
     pub ejection: Ejection,
     pub health: Option<HealthCheck>,
+    /// How `https://` servers are verified.
+    pub upstream_tls: crate::proxy::upstream_tls::UpstreamTlsFiles,
 }
 
 /// The site's pool of servers (`upstream` alone when `servers` is empty).
@@ -307,6 +314,7 @@ pub(super) fn sites(
                     balance: Balance::RoundRobin,
                     ejection: Ejection::default(),
                     health: None,
+                    upstream_tls: Default::default(),
                 });
                 out.default = Some(IMPLICIT_DEFAULT.to_owned());
             }
@@ -457,6 +465,14 @@ fn site(
         acme_names(p, &key, tls.is_some(), &hosts);
     }
     let hsts = f.hsts.and_then(|v| p.ok(&key("hsts"), hsts_value(&v)));
+    let upstream_tls = upstream_tls(
+        p,
+        &key,
+        f.upstream_ca,
+        f.upstream_sni,
+        upstream.as_ref(),
+        &servers,
+    );
     Some(SiteConfig {
         name: name?,
         hosts,
@@ -471,7 +487,40 @@ fn site(
         balance,
         ejection,
         health,
+        upstream_tls,
     })
+}
+
+/// `upstream_ca` and `upstream_sni`: for a site with `https://` servers only.
+fn upstream_tls(
+    p: &mut Problems,
+    key: &dyn Fn(&str) -> String,
+    ca: Option<String>,
+    sni: Option<String>,
+    upstream: Option<&http::Uri>,
+    servers: &[(http::Uri, u32)],
+) -> crate::proxy::upstream_tls::UpstreamTlsFiles {
+    let https = upstream
+        .into_iter()
+        .chain(servers.iter().map(|(u, _)| u))
+        .any(|u| u.scheme_str() == Some("https"));
+    let at = if ca.is_some() {
+        "upstream_ca"
+    } else {
+        "upstream_sni"
+    };
+    if (ca.is_some() || sni.is_some()) && !https {
+        p.fail(key(at), "only for a site with https:// servers");
+    }
+    if let Some(n) = &sni
+        && rustls_pki_types::ServerName::try_from(n.as_str()).is_err()
+    {
+        p.fail(key("upstream_sni"), format!("{n:?} is not a host name"));
+    }
+    crate::proxy::upstream_tls::UpstreamTlsFiles {
+        ca: ca.map(Into::into),
+        sni,
+    }
 }
 
 /// A site whose certificate comes from ACME: names the CA can check over

@@ -1027,3 +1027,39 @@ fn acme_sites_need_exact_public_names_a_listener_and_a_valid_ca() {
         );
     }
 }
+
+#[test]
+fn https_upstreams_take_a_ca_and_a_name_and_plain_ones_refuse_them() {
+    let keys = |text: &str| -> Vec<String> {
+        load(text, &[], &Overrides::default())
+            .map(|_| Vec::new())
+            .unwrap_or_else(|e| e.0.into_iter().map(|e| e.key).collect())
+    };
+    let site = |upstream: &str, extra: &str| {
+        format!(
+            "[[sites]]\nname = \"shop\"\nhosts = [\"shop.example\"]\nupstream = {upstream:?}\n{extra}\n"
+        )
+    };
+    let ok = site(
+        "https://10.0.0.5:8443",
+        "upstream_ca = \"/etc/wafer/internal-ca.pem\"\nupstream_sni = \"app.internal\"",
+    );
+    let cfg = load(&ok, &[], &Overrides::default()).unwrap();
+    let files = &cfg.sites.sites[0].upstream_tls;
+    assert_eq!(files.sni.as_deref(), Some("app.internal"));
+    assert_eq!(
+        files.ca.as_deref(),
+        Some(std::path::Path::new("/etc/wafer/internal-ca.pem"))
+    );
+    assert_eq!(cfg.sites.sites[0].upstream.scheme_str(), Some("https"));
+    assert!(keys(&site("https://10.0.0.5", "")).is_empty());
+    assert_eq!(
+        keys(&site("http://10.0.0.5", "upstream_ca = \"ca.pem\"")),
+        ["sites[0].upstream_ca"]
+    );
+    assert_eq!(
+        keys(&site("https://10.0.0.5", "upstream_sni = \"not a name\"")),
+        ["sites[0].upstream_sni"]
+    );
+    assert_eq!(keys(&site("ftp://10.0.0.5", "")), ["sites[0].upstream"]);
+}

@@ -1,4 +1,5 @@
-//! The upstream side: a pooled keep-alive HTTP/1.1 client, header hygiene
+//! The upstream side: a pooled keep-alive HTTP/1.1 client (plain, or over
+//! TLS: `upstream_tls`), header hygiene
 //! (hop-by-hop headers stripped, `X-Forwarded-*`, `X-Real-IP`, `Forwarded`
 //! and `Via` set, `Content-Length` made canonical) and timeouts.
 
@@ -15,6 +16,7 @@ use std::time::Duration;
 use super::body::ReplayBody;
 use super::client_ip::ClientAddr;
 use super::request_id::RequestId;
+use super::upstream_tls::UpstreamTls;
 use super::{ProxyError, Timeouts};
 
 /// Headers that describe one connection, not the request (RFC 9110 §7.6.1):
@@ -43,8 +45,26 @@ const END_TO_END: &[&str] = &[
     "authorization",
 ];
 
+type TlsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, ReplayBody>;
+
+/// A server's client: plain for `http://`, TLS for `https://`.
+#[derive(Clone)]
+enum Conn {
+    Plain(Client<HttpConnector, ReplayBody>),
+    Tls(TlsClient),
+}
+
+impl Conn {
+    fn request(&self, req: Request<ReplayBody>) -> hyper_util::client::legacy::ResponseFuture {
+        match self {
+            Conn::Plain(c) => c.request(req),
+            Conn::Tls(c) => c.request(req),
+        }
+    }
+}
+
 pub(super) struct Upstream {
-    client: Client<HttpConnector, ReplayBody>,
+    client: Conn,
     scheme: Scheme,
     authority: Authority,
     /// Path prefix of the upstream URI, without a trailing `/`.
@@ -59,42 +79,76 @@ pub(super) struct Upstream {
 /// the worker runs.
 pub(super) struct Upstreams {
     client: Client<HttpConnector, ReplayBody>,
+    /// One TLS client per distinct TLS settings (`UpstreamTls::key`).
+    tls_clients: std::sync::Mutex<std::collections::HashMap<String, TlsClient>>,
     timeouts: Timeouts,
-    by_server: std::sync::Mutex<std::collections::HashMap<Uri, std::sync::Arc<Upstream>>>,
+    by_server: std::sync::Mutex<std::collections::HashMap<(Uri, String), std::sync::Arc<Upstream>>>,
 }
 
 impl Upstreams {
     pub(super) fn new(timeouts: &Timeouts) -> Upstreams {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(timeouts.upstream_connect));
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .timer(TokioTimer::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(1024)
-            .build(connector);
         Upstreams {
-            client,
+            client: client_builder().build(http_connector(timeouts)),
+            tls_clients: Default::default(),
             timeouts: timeouts.clone(),
             by_server: Default::default(),
         }
     }
 
-    /// The server at `uri` (checked when its site was made: `Upstream::target`).
-    pub(super) fn get(&self, uri: &Uri) -> Result<std::sync::Arc<Upstream>, ProxyError> {
+    /// The server at `uri` (checked when its site was made: `Upstream::target`);
+    /// an `https://` one with its pool's `tls`, else the system's roots.
+    pub(super) fn get(
+        &self,
+        uri: &Uri,
+        tls: Option<&std::sync::Arc<UpstreamTls>>,
+    ) -> Result<std::sync::Arc<Upstream>, ProxyError> {
+        let https = uri.scheme() == Some(&Scheme::HTTPS);
+        let tls_key = match (https, tls) {
+            (false, _) => String::new(),
+            (true, Some(t)) => t.key().to_owned(),
+            (true, None) => "system".to_owned(),
+        };
         let mut map = self.by_server.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(u) = map.get(uri) {
+        let key = (uri.clone(), tls_key);
+        if let Some(u) = map.get(&key) {
             return Ok(std::sync::Arc::clone(u));
         }
-        let u = std::sync::Arc::new(Upstream::with_client(
-            self.client.clone(),
-            uri,
-            &self.timeouts,
-        )?);
-        map.insert(uri.clone(), std::sync::Arc::clone(&u));
+        let conn = if https {
+            let tls = match tls {
+                Some(t) => std::sync::Arc::clone(t),
+                None => UpstreamTls::system().map_err(ProxyError::BadUpstream)?,
+            };
+            let mut clients = self.tls_clients.lock().unwrap_or_else(|e| e.into_inner());
+            let client = clients
+                .entry(tls.key().to_owned())
+                .or_insert_with(|| {
+                    client_builder().build(tls.connector(http_connector(&self.timeouts)))
+                })
+                .clone();
+            Conn::Tls(client)
+        } else {
+            Conn::Plain(self.client.clone())
+        };
+        let u = std::sync::Arc::new(Upstream::with_client(conn, uri, &self.timeouts)?);
+        map.insert(key, std::sync::Arc::clone(&u));
         Ok(u)
     }
+}
+
+fn http_connector(timeouts: &Timeouts) -> HttpConnector {
+    let mut connector = HttpConnector::new();
+    connector.set_connect_timeout(Some(timeouts.upstream_connect));
+    connector.set_nodelay(true);
+    connector
+}
+
+fn client_builder() -> hyper_util::client::legacy::Builder {
+    let mut b = Client::builder(TokioExecutor::new());
+    b.timer(TokioTimer::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(1024);
+    b
 }
 
 /// Facts about the client request that go into the forwarded headers.
@@ -110,9 +164,9 @@ impl Upstream {
     /// The upstream's scheme and authority, or why it cannot be one.
     pub(super) fn target(uri: &Uri) -> Result<(Scheme, Authority), ProxyError> {
         let scheme = uri.scheme().cloned().unwrap_or(Scheme::HTTP);
-        if scheme != Scheme::HTTP {
+        if scheme != Scheme::HTTP && scheme != Scheme::HTTPS {
             return Err(ProxyError::BadUpstream(format!(
-                "{uri}: only http:// upstreams are supported"
+                "{uri}: an upstream is http:// or https://"
             )));
         }
         let authority = uri
@@ -123,17 +177,14 @@ impl Upstream {
     }
 
     /// `uri` through `client` (whose pool keeps connections per server).
-    fn with_client(
-        client: Client<HttpConnector, ReplayBody>,
-        uri: &Uri,
-        timeouts: &Timeouts,
-    ) -> Result<Upstream, ProxyError> {
+    fn with_client(client: Conn, uri: &Uri, timeouts: &Timeouts) -> Result<Upstream, ProxyError> {
         let (scheme, authority) = Self::target(uri)?;
+        let display = format!("{scheme}://{authority}");
         Ok(Upstream {
             client,
             scheme,
             prefix: uri.path().trim_end_matches('/').to_owned(),
-            display: format!("http://{authority}"),
+            display,
             authority,
             response_timeout: timeouts.upstream_response,
         })

@@ -116,6 +116,8 @@ pub struct Pool {
     hasher: foldhash::fast::FixedState,
     /// Each server's own hash (of its URL), mixed with a key's.
     seeds: Vec<u64>,
+    /// How `https://` servers are reached (`None`: the system's roots, the URL's name).
+    tls: Option<Arc<crate::proxy::upstream_tls::UpstreamTls>>,
 }
 
 /// Marks a request as in flight on a server until dropped.
@@ -146,7 +148,18 @@ impl Pool {
             next: AtomicUsize::new(0),
             hasher,
             seeds,
+            tls: None,
         }
+    }
+
+    /// The pool's servers reached over HTTPS with `tls`.
+    pub fn with_tls(mut self, tls: Arc<crate::proxy::upstream_tls::UpstreamTls>) -> Pool {
+        self.tls = Some(tls);
+        self
+    }
+
+    pub fn tls(&self) -> Option<&Arc<crate::proxy::upstream_tls::UpstreamTls>> {
+        self.tls.as_ref()
     }
 
     /// One server, round robin: what a single `upstream` is.
@@ -314,9 +327,20 @@ pub struct HealthCheck {
 /// Runs `check` on every server of `pool` once, updating their state;
 /// `streaks` holds each server's run of like results across rounds.
 pub async fn check_round(pool: &Arc<Pool>, check: &HealthCheck, streaks: &mut [(bool, u32)]) {
+    // Plain or HTTPS, as the servers are, with the TLS settings requests use.
+    let tls = match pool.tls() {
+        Some(t) => Arc::clone(t),
+        None => match crate::proxy::upstream_tls::UpstreamTls::system() {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(error = %e, "no TLS settings for health checks");
+                return;
+            }
+        },
+    };
     let client: hyper_util::client::legacy::Client<_, http_body_util::Empty<bytes::Bytes>> =
         hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build(hyper_util::client::legacy::connect::HttpConnector::new());
+            .build(tls.connector(hyper_util::client::legacy::connect::HttpConnector::new()));
     for (i, s) in pool.servers().iter().enumerate() {
         let ok = probe(&client, &s.uri, check).await;
         let (last, run) = &mut streaks[i];
@@ -339,7 +363,7 @@ pub async fn check_round(pool: &Arc<Pool>, check: &HealthCheck, streaks: &mut [(
 
 async fn probe(
     client: &hyper_util::client::legacy::Client<
-        hyper_util::client::legacy::connect::HttpConnector,
+        hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
         http_body_util::Empty<bytes::Bytes>,
     >,
     server: &Uri,

@@ -255,6 +255,7 @@ async fn a_site_gets_its_certificate_from_pebble_over_http01_and_renews_it() {
                     balance: wafer::proxy::pool::Balance::RoundRobin,
                     ejection: Default::default(),
                     health: None,
+                    upstream_tls: Default::default(),
                 }],
                 default: Some("shop".into()),
             };

@@ -24,4 +24,5 @@ mod reload;
 mod sites;
 mod suggestions;
 mod tls;
+mod upstream_tls;
 mod websocket;

@@ -116,6 +116,7 @@ async fn a_pool_spreads_skips_a_dead_server_and_takes_it_back_when_healthy() {
                     fall: 1,
                     rise: 1,
                 }),
+                upstream_tls: Default::default(),
             }],
             default: Some("shop".into()),
         };
@@ -220,6 +221,7 @@ async fn a_request_that_cannot_be_sent_twice_is_not_retried() {
                     for_ms: 0,
                 },
                 health: None,
+                upstream_tls: Default::default(),
             }],
             default: Some("shop".into()),
         };

@@ -42,6 +42,7 @@ fn site(
         balance: wafer::proxy::pool::Balance::RoundRobin,
         ejection: Default::default(),
         health: None,
+        upstream_tls: Default::default(),
     }
 }
 

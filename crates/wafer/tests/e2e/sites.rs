@@ -248,6 +248,7 @@ async fn a_node_with_sites_counts_stores_and_edits_per_site() {
                     balance: wafer::proxy::pool::Balance::RoundRobin,
                     ejection: Default::default(),
                     health: None,
+                    upstream_tls: Default::default(),
                 },
                 wafer::config::sites::SiteConfig {
                     name: "default".into(),
@@ -263,6 +264,7 @@ async fn a_node_with_sites_counts_stores_and_edits_per_site() {
                     balance: wafer::proxy::pool::Balance::RoundRobin,
                     ejection: Default::default(),
                     health: None,
+                    upstream_tls: Default::default(),
                 },
             ],
             default: Some("default".into()),

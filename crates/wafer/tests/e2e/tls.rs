@@ -114,6 +114,7 @@ async fn https_serves_each_site_its_certificate_and_keeps_requests_on_it() {
                 balance: wafer::proxy::pool::Balance::RoundRobin,
                 ejection: Default::default(),
                 health: None,
+                upstream_tls: Default::default(),
             };
         // The shop is HTTPS only: plain HTTP is redirected, HTTPS answers carry HSTS.
         let mut shop_site = site(
@@ -142,6 +143,7 @@ async fn https_serves_each_site_its_certificate_and_keeps_requests_on_it() {
                     balance: wafer::proxy::pool::Balance::RoundRobin,
                     ejection: Default::default(),
                     health: None,
+                    upstream_tls: Default::default(),
                 },
             ],
             default: Some("default".into()),

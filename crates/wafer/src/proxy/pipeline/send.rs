@@ -103,7 +103,10 @@ pub(super) async fn forward(
             .then(|| body.try_clone().map(|b| (copy_head(&parts), b)))
             .flatten()
             .filter(|_| tried.len() < target.pool.servers().len());
-        let upstream = match target.upstreams.get(&target.pool.servers()[i].uri) {
+        let upstream = match target
+            .upstreams
+            .get(&target.pool.servers()[i].uri, target.pool.tls())
+        {
             Ok(u) => u,
             Err(e) => return answer(Err(e), None, ctx, out, session),
         };
@@ -160,7 +163,10 @@ pub(super) async fn stream_through(
     let server = target
         .pick(ctx, &parts.headers, &[])
         .expect("a pool has a server");
-    let upstream = match target.upstreams.get(&target.pool.servers()[server].uri) {
+    let upstream = match target
+        .upstreams
+        .get(&target.pool.servers()[server].uri, target.pool.tls())
+    {
         Ok(u) => u,
         Err(e) => return answer(Err(e), None, ctx, out, None),
     };
