@@ -1,6 +1,6 @@
 //! The deployment files in `deploy/`, run as they would be: the systemd unit
 //! through `systemd-analyze verify`, and the nginx configuration with real
-//! nginx in front of Wafer.
+//! nginx in front of Wafer, and the container image built and run by podman.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -114,4 +114,164 @@ async fn nginx_in_front_passes_the_clients_address_and_not_what_the_client_claim
         .status();
     let _ = nginx.wait();
     node.running.stop().await.unwrap();
+}
+
+/// The image's base: Debian bookworm from Debian's mirror (mmdebstrap), as
+/// no registry is reachable here; made once per machine.
+fn base_image() -> &'static str {
+    const BASE: &str = "localhost/wafer-e2e-bookworm:base";
+    let have = Command::new("podman")
+        .args(["image", "exists", BASE])
+        .status()
+        .expect("podman (Debian's package; .ci/run installs it)");
+    if !have.success() {
+        let dir = tempfile::tempdir().unwrap();
+        let tar = dir.path().join("rootfs.tar");
+        let made = Command::new("mmdebstrap")
+            .args(["--variant=apt", "--include=ca-certificates", "bookworm"])
+            .arg(&tar)
+            .output()
+            .expect("mmdebstrap (Debian's package; .ci/run installs it)");
+        assert!(
+            made.status.success(),
+            "mmdebstrap: {}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        let imported = Command::new("podman")
+            .arg("import")
+            .arg(&tar)
+            .arg(BASE)
+            .output()
+            .unwrap();
+        assert!(
+            imported.status.success(),
+            "podman import: {}",
+            String::from_utf8_lossy(&imported.stderr)
+        );
+    }
+    BASE
+}
+
+/// A port free now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One GET over a new connection; the response's first line, if any.
+async fn status_line(addr: &str, target: &str) -> Option<String> {
+    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let req = format!(
+        "GET {target} HTTP/1.1\r\nHost: shop.example\r\nUser-Agent: Mozilla/5.0 Firefox/133.0\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.ok()?;
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out))
+        .await
+        .ok()?
+        .ok()?;
+    String::from_utf8_lossy(&out)
+        .lines()
+        .next()
+        .map(str::to_owned)
+}
+
+/// deploy/Containerfile's runtime stage, built by podman on the binary
+/// under test (its build stage needs registry images this machine cannot
+/// pull), then run: it proxies, blocks, and stops on SIGTERM without being
+/// killed. Running needs runc and no default ulimits in this sandbox
+/// (crun may not set RLIMIT_NPROC here).
+#[tokio::test]
+async fn the_container_image_builds_serves_and_stops_on_sigterm() {
+    let origin = crate::harness::Origin::start().await;
+    let base = base_image();
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_wafer"), ctx.path().join("wafer")).unwrap();
+    let recipe = deploy("Containerfile");
+    let runtime = recipe
+        .split("\nFROM ")
+        .nth(2)
+        .expect("a second stage, the runtime");
+    let (_, steps) = runtime.split_once('\n').unwrap();
+    let copy = "COPY --from=build /src/target/release/wafer /usr/local/bin/wafer";
+    assert!(steps.contains(copy), "the runtime stage copies the binary");
+    let file = format!(
+        "FROM {base}\n{}",
+        steps.replace(copy, "COPY wafer /usr/local/bin/wafer")
+    );
+    std::fs::write(ctx.path().join("Containerfile"), file).unwrap();
+    let id = std::process::id();
+    let image = format!("localhost/wafer-e2e:{id}");
+    let built = Command::new("podman")
+        .args(["build", "--isolation", "chroot", "-q", "-t", &image])
+        .arg(ctx.path())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(built.success(), "podman build of the runtime stage failed");
+
+    let conf = ctx.path().join("containers.conf");
+    std::fs::write(&conf, "[containers]\ndefault_ulimits = []\n").unwrap();
+    let (port, admin) = (free_port(), free_port());
+    let name = format!("wafer-e2e-{id}");
+    let started = Command::new("podman")
+        .env("CONTAINERS_CONF", &conf)
+        .args([
+            "--runtime",
+            "runc",
+            "run",
+            "-d",
+            "--rm",
+            "--network",
+            "host",
+        ])
+        .args(["--name", &name, &image, "run"])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--upstream", &format!("http://{}", origin.addr)])
+        .args(["--admin-listen", &format!("127.0.0.1:{admin}")])
+        .args(["--data-dir", "/var/lib/wafer"])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(started.success(), "podman run failed");
+    let addr = format!("127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let first = loop {
+        if let Some(line) = status_line(&addr, "/products?id=7").await {
+            break line;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Wafer in the container did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    let blocked = status_line(&addr, SQLI).await.unwrap_or_default();
+    assert!(blocked.starts_with("HTTP/1.1 403"), "{blocked}");
+    let seen: Vec<String> = origin.requests().into_iter().map(|s| s.uri).collect();
+    assert_eq!(seen, ["/products?id=7"], "the attack reached the upstream");
+
+    // SIGTERM (the image's STOPSIGNAL) ends it well before podman's 20 s kill.
+    let asked = Instant::now();
+    let stopped = Command::new("podman")
+        .env("CONTAINERS_CONF", &conf)
+        .args(["--runtime", "runc", "stop", "-t", "20", &name])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    assert!(
+        asked.elapsed() < Duration::from_secs(10),
+        "stopping took {:?}: SIGTERM was not enough",
+        asked.elapsed()
+    );
+    let _ = Command::new("podman")
+        .args(["rmi", "-f", &image])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
 }
