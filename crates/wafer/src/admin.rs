@@ -34,6 +34,7 @@ pub(crate) mod openapi;
 pub(crate) mod policy;
 pub(crate) mod policy_routes;
 pub(crate) mod policy_sync;
+pub(crate) mod sites;
 pub(crate) mod suggestions;
 pub(crate) mod throttle;
 
@@ -97,6 +98,7 @@ pub(crate) fn router(state: Arc<AdminState>) -> Router {
             axum::routing::post(suggestions::accept),
         )
         .route("/api/apps", get(apps::list))
+        .route("/api/sites", get(sites::list))
         .route("/api/bans", get(bans::list).post(bans::add))
         .route("/api/bans/{ip}", axum::routing::delete(bans::lift))
         .route("/api/openapi.json", get(openapi_json))

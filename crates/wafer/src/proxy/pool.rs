@@ -171,6 +171,10 @@ impl Pool {
         )
     }
 
+    pub fn balance(&self) -> &Balance {
+        &self.balance
+    }
+
     pub fn servers(&self) -> &[Server] {
         &self.servers
     }

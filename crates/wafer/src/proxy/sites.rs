@@ -160,6 +160,11 @@ impl Sites {
         Sites::new(vec![site], Some(IMPLICIT_DEFAULT)).expect("one site, named as the default")
     }
 
+    /// The site that takes names no site lists, if any.
+    pub fn default_index(&self) -> Option<usize> {
+        self.default
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &Site> {
         self.sites.iter()
     }

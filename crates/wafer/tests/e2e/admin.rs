@@ -142,6 +142,7 @@ async fn every_admin_route_refuses_a_missing_or_wrong_token() {
         ("GET", "/api/policy"),
         ("PUT", "/api/policy"),
         ("GET", "/api/openapi.json"),
+        ("GET", "/api/sites"),
         ("GET", "/events"),
         ("GET", "/ws"),
         ("GET", "/metrics"),

@@ -164,6 +164,33 @@ async fn a_pool_spreads_skips_a_dead_server_and_takes_it_back_when_healthy() {
         "{m}"
     );
 
+    // The admin API says the same, per server, for the dashboard.
+    let (_, sites) = node.api("/api/sites").await;
+    let shop = &sites["sites"][0];
+    assert_eq!(shop["name"], "shop");
+    assert_eq!(shop["default"], true);
+    let states: Vec<(String, String)> = shop["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["url"].as_str().unwrap().to_owned(),
+                s["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        states.contains(&(format!("http://{a_addr}/"), "up".to_owned())),
+        "{sites}"
+    );
+    assert!(
+        states
+            .iter()
+            .any(|(u, st)| *u == format!("http://{b_addr}/") && st != "up"),
+        "{sites}"
+    );
+
     // B comes back on its port; its health check brings it in again (the
     // ejection alone would have kept it out for ten minutes).
     b = Server::start(b_addr, Arc::clone(&b.hits)).await;

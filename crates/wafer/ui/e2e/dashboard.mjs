@@ -306,6 +306,10 @@ async function main() {
     assert(fcp < 1000, `first contentful paint took ${Math.round(fcp)} ms (target < 1000 ms)`);
     await page.waitForFunction(() => /\d/.test(document.querySelector('[data-testid=counter-rps]')?.textContent ?? ''), null, { timeout: 8000 });
     await page.waitForSelector('[data-testid=stats-status]:not(:empty)');
+    // The sites panel: the one site's one server, up, having served the steps' requests.
+    await page.waitForSelector('[data-testid=site-server][data-state=up]', { timeout: 8000 });
+    const row = await page.textContent('[data-testid=site-server]');
+    assert(/http:\/\/127\.0\.0\.1:\d+\/up/.test(row), `the sites panel shows: ${row}`);
     const isDark = () => page.evaluate(() => document.documentElement.classList.contains('dark'));
     if (await isDark()) await page.click('[data-testid=theme-toggle]');
     await page.screenshot({ path: join(SHOTS, 'overview.png'), fullPage: true });

@@ -243,3 +243,27 @@ export interface BanList {
   /** Shared across the cluster through Redis. */
   shared: boolean;
 }
+
+/** `GET /api/sites`: one upstream server as it stands. */
+export interface SiteServer {
+  url: string;
+  weight: number;
+  /** up, down (its health check), or ejected (after failures, for a while). */
+  state: 'up' | 'down' | 'ejected';
+  in_flight: number;
+  requests: number;
+  failures: number;
+  ejections: number;
+}
+
+export interface SiteInfo {
+  name: string;
+  hosts: string[];
+  default: boolean;
+  mode: string;
+  threshold: number;
+  https_redirect: boolean;
+  hsts: boolean;
+  balance: string;
+  servers: SiteServer[];
+}

@@ -6,7 +6,7 @@ import { colors, destroyChart, makeChart } from '../charts';
 import { fmtNum, h, replace } from '../dom';
 import { inputCls, labelCls } from '../filters';
 import { onLiveStatus, onTelemetry, recentTelemetry } from '../live';
-import type { Stats, Telemetry, Top } from '../types';
+import type { SiteInfo, Stats, Telemetry, Top } from '../types';
 
 const MIN = 60_000;
 const RANGES: { key: string; label: string; ms: number }[] = [
@@ -206,7 +206,47 @@ export function overviewView(root: HTMLElement): () => void {
     replace(statusLine, `${fmtNum(total)} requests between ${new Date(s.from_ms).toLocaleString()} and ${new Date(s.to_ms).toLocaleString()} · ${s.series.length} points of ${Math.round(s.bucket_ms / MIN)} min`);
   }
 
+  const sitesCard = h('div', { class: 'card', 'data-testid': 'sites' }, h('h2', { class: 'card-title' }, 'Sites and servers'));
+  const STATE_CLS: Record<string, string> = {
+    up: 'bg-emerald-500',
+    down: 'bg-red-500',
+    ejected: 'bg-amber-500',
+  };
+  function drawSites(sites: SiteInfo[]) {
+    replace(sitesCard,
+      h('h2', { class: 'card-title' }, 'Sites and servers'),
+      h('div', { class: 'overflow-x-auto' },
+        h('table', { class: 'w-full text-sm' },
+          h('thead', {}, h('tr', { class: 'text-left text-slate-500' },
+            h('th', { class: 'py-1 pr-3 font-medium' }, 'Site'),
+            h('th', { class: 'py-1 pr-3 font-medium' }, 'Server'),
+            h('th', { class: 'py-1 pr-3 font-medium' }, 'State'),
+            h('th', { class: 'py-1 pr-3 text-right font-medium' }, 'In flight'),
+            h('th', { class: 'py-1 pr-3 text-right font-medium' }, 'Requests'),
+            h('th', { class: 'py-1 text-right font-medium' }, 'Failures'))),
+          h('tbody', {}, ...sites.flatMap((s) => s.servers.map((srv, i) =>
+            h('tr', { class: 'border-t border-slate-200 dark:border-slate-700', 'data-testid': 'site-server', 'data-site': s.name, 'data-state': srv.state },
+              h('td', { class: 'py-1 pr-3 align-top' }, i === 0
+                ? h('span', { title: s.hosts.join(', ') || 'every other name' }, s.name + (s.default ? ' (default)' : ''), h('span', { class: 'ml-2 text-xs text-slate-500' }, s.mode))
+                : ''),
+              h('td', { class: 'py-1 pr-3 mono' }, srv.url),
+              h('td', { class: 'py-1 pr-3' }, h('span', { class: 'inline-flex items-center gap-1.5' },
+                h('span', { class: 'inline-block h-2 w-2 rounded-full ' + (STATE_CLS[srv.state] ?? 'bg-slate-400'), 'aria-hidden': 'true' }), srv.state)),
+              h('td', { class: 'py-1 pr-3 text-right tabular-nums' }, fmtNum(srv.in_flight)),
+              h('td', { class: 'py-1 pr-3 text-right tabular-nums' }, fmtNum(srv.requests)),
+              h('td', { class: 'py-1 text-right tabular-nums' }, fmtNum(srv.failures)))))))));
+  }
+  async function loadSites() {
+    try {
+      drawSites(await api.sites());
+    } catch (e) {
+      replace(sitesCard, h('h2', { class: 'card-title' }, 'Sites and servers'),
+        h('p', { class: 'text-sm text-red-600 dark:text-red-400', role: 'alert' }, 'Could not load the sites: ' + (e as Error).message));
+    }
+  }
+
   async function load() {
+    void loadSites();
     const mine = ++seq;
     try {
       const s = await api.stats(params());
@@ -228,6 +268,7 @@ export function overviewView(root: HTMLElement): () => void {
         h('p', { class: 'mt-2 text-xs text-slate-500' }, 'Stored per minute; the newest minute fills in within about 10 s. The counters above are live.')),
       h('div', { class: 'card' }, h('h2', { class: 'card-title' }, 'Attacks by class'), classEmpty, h('div', { class: 'relative h-64', 'data-testid': 'chart-classes' }, classCanvas))),
     tops,
+    sitesCard,
     h('div', { class: 'card' }, h('h2', { class: 'card-title' }, 'Anomaly score histogram'), h('div', { class: 'relative h-48', 'data-testid': 'chart-scores' }, histCanvas)),
     statusLine);
   syncRange();
