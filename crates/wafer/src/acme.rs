@@ -24,41 +24,17 @@ use arc_swap::ArcSwap;
 
 use crate::config::Config;
 use crate::config::acme::AcmeSettings;
+use crate::proxy::challenges::Challenges;
 use crate::proxy::tls::Certificates;
 
 mod order;
 mod stored;
 
-/// Where the CA's checks are asked for.
-const CHALLENGE_PREFIX: &str = "/.well-known/acme-challenge/";
 /// The longest a certificate goes unchecked.
 const CHECK_EVERY: Duration = Duration::from_secs(12 * 3600);
 /// After a failed order: this, doubled each time, up to [`RETRY_MAX`].
 const RETRY_FIRST: Duration = Duration::from_secs(30);
 const RETRY_MAX: Duration = Duration::from_secs(6 * 3600);
-
-/// The answers to the CA's HTTP-01 checks in progress: token → key authorization.
-#[derive(Debug, Default)]
-pub struct Challenges(std::sync::RwLock<HashMap<String, String>>);
-
-impl Challenges {
-    /// The body for a request of `path`, when it asks for a check in progress.
-    pub fn answer(&self, path: &str) -> Option<String> {
-        let token = path.strip_prefix(CHALLENGE_PREFIX)?;
-        let map = self.0.read().unwrap_or_else(|e| e.into_inner());
-        map.get(token).cloned()
-    }
-
-    fn put(&self, token: &str, key_authorization: &str) {
-        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
-        map.insert(token.to_owned(), key_authorization.to_owned());
-    }
-
-    fn remove(&self, token: &str) {
-        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
-        map.remove(token);
-    }
-}
 
 /// A site's certificate, as the ACME client keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -203,25 +179,5 @@ impl Acme {
         }
         tracing::info!(site = %w.site, file = %w.file.display(), "certificate issued and in service");
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_a_check_in_progress_is_answered() {
-        let c = Challenges::default();
-        c.put("tok-123", "tok-123.thumb");
-        assert_eq!(
-            c.answer("/.well-known/acme-challenge/tok-123").as_deref(),
-            Some("tok-123.thumb")
-        );
-        assert_eq!(c.answer("/.well-known/acme-challenge/tok-12"), None);
-        assert_eq!(c.answer("/.well-known/acme-challenge/"), None);
-        assert_eq!(c.answer("/x/.well-known/acme-challenge/tok-123"), None);
-        c.remove("tok-123");
-        assert_eq!(c.answer("/.well-known/acme-challenge/tok-123"), None);
     }
 }

@@ -24,6 +24,7 @@ use crate::traffic::Traffic;
 pub use sites::{Site, Sites};
 
 mod body;
+pub mod challenges;
 mod client_ip;
 pub mod conn;
 mod deadline;
@@ -112,7 +113,7 @@ pub struct Proxy {
     /// The proxy's client connections (its cap and counters).
     connections: Arc<conn::Connections>,
     /// The ACME CA's checks in progress, answered before any other step.
-    challenges: Option<Arc<crate::acme::Challenges>>,
+    challenges: Option<Arc<challenges::Challenges>>,
 }
 
 /// The parts a [`Proxy`] is made of.
@@ -161,7 +162,7 @@ impl Proxy {
     }
 
     /// Answers the ACME CA's HTTP-01 checks from `challenges`.
-    pub fn answering(mut self, challenges: Arc<crate::acme::Challenges>) -> Proxy {
+    pub fn answering(mut self, challenges: Arc<challenges::Challenges>) -> Proxy {
         self.challenges = Some(challenges);
         self
     }

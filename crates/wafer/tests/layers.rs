@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     &["cli"],
     &["admin", "demo"],
-    &["suggest"],
+    &["suggest", "acme"],
     &["config"],
     &["proxy"],
     &["anomaly", "protection", "traffic", "sightings"],

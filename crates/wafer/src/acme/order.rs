@@ -17,8 +17,8 @@ use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use sha2::Digest;
 
-use super::Challenges;
 use crate::config::acme::AcmeSettings;
+use crate::proxy::challenges::Challenges;
 
 /// How long the CA gets to check the names, and then to issue.
 const CA_PATIENCE: Duration = Duration::from_secs(120);

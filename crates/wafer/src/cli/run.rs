@@ -266,7 +266,7 @@ pub async fn start(cfg: Config, engine: wafer_engine::Engine) -> Result<Running>
         connections: Arc::new(Connections::new(max_connections)),
         admin_connections: Arc::new(Connections::new(cfg.admin_max_connections)),
     };
-    let challenges = Arc::new(crate::acme::Challenges::default());
+    let challenges = Arc::new(crate::proxy::challenges::Challenges::default());
     let mut proxy = the_proxy(&cfg, sites, &parts, &events)?;
     if tls.is_some() {
         proxy = proxy.answering(Arc::clone(&challenges));
