@@ -86,9 +86,22 @@ fn cert_file(dir: &Path, names: &[String]) -> PathBuf {
     dir.join(format!("{first}.pem"))
 }
 
+/// What the client knows of a site's certificate (`GET /api/sites`, `/metrics`).
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct CertStatus {
+    /// When the stored certificate ends (Unix ms); `None`: none stored yet.
+    pub not_after_ms: Option<u64>,
+    /// Why the last order failed; `None` after a success.
+    pub last_error: Option<String>,
+    /// When a failed order is tried again (Unix ms).
+    pub retry_at_ms: Option<u64>,
+}
+
 /// The ACME client of a running node.
 pub struct Acme {
     plan: ArcSwap<Plan>,
+    /// By site name.
+    status: std::sync::Mutex<HashMap<String, CertStatus>>,
     challenges: Arc<Challenges>,
     certs: Arc<Certificates>,
     wake: tokio::sync::Notify,
@@ -98,10 +111,33 @@ impl Acme {
     pub fn new(plan: Plan, challenges: Arc<Challenges>, certs: Arc<Certificates>) -> Acme {
         Acme {
             plan: ArcSwap::from_pointee(plan),
+            status: Default::default(),
             challenges,
             certs,
             wake: tokio::sync::Notify::new(),
         }
+    }
+
+    /// Each ACME site's certificate, as last seen.
+    pub fn status(&self) -> HashMap<String, CertStatus> {
+        self.status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn note(&self, w: &Wanted, error: Option<String>, retry_at: Option<SystemTime>) {
+        let ms = |t: SystemTime| {
+            t.duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        };
+        let status = CertStatus {
+            not_after_ms: stored::not_after(&w.file).map(ms),
+            last_error: error,
+            retry_at_ms: retry_at.map(ms),
+        };
+        let mut map = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        map.insert(w.site.clone(), status);
     }
 
     /// A reload's plan: checked at once.
@@ -115,6 +151,10 @@ impl Acme {
         let mut failures: HashMap<PathBuf, (u32, SystemTime)> = HashMap::new();
         loop {
             let plan = self.plan.load_full();
+            self.status
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|site, _| plan.wanted.iter().any(|w| &w.site == site));
             let mut next = SystemTime::now() + CHECK_EVERY;
             for w in &plan.wanted {
                 let now = SystemTime::now();
@@ -128,6 +168,9 @@ impl Acme {
                     stored::renewal_time(&w.file, &w.names, plan.settings.renew_before)
                     && due > now
                 {
+                    if !failures.contains_key(&w.file) {
+                        self.note(w, None, None);
+                    }
                     next = next.min(due);
                     continue;
                 }
@@ -144,6 +187,7 @@ impl Acme {
                 match obtained {
                     Ok(()) => {
                         failures.remove(&w.file);
+                        self.note(w, None, None);
                     }
                     Err(e) => {
                         let n = failures.get(&w.file).map_or(0, |f| f.0);
@@ -151,6 +195,7 @@ impl Acme {
                         tracing::warn!(site = %w.site, error = %format!("{e:#}"), retry_in_secs = wait.as_secs(), "no certificate from the ACME CA");
                         let at = SystemTime::now() + wait;
                         failures.insert(w.file.clone(), (n + 1, at));
+                        self.note(w, Some(format!("{e:#}")), Some(at));
                         next = next.min(at);
                     }
                 }

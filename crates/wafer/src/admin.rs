@@ -67,6 +67,8 @@ pub(crate) struct AdminState {
     pub node: String,
     /// Where trained anomaly models live.
     pub models_dir: PathBuf,
+    /// The ACME client, with HTTPS (its certificates' state).
+    pub acme: Option<Arc<crate::acme::Acme>>,
 }
 
 pub(crate) fn router(state: Arc<AdminState>) -> Router {

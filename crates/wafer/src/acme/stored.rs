@@ -43,6 +43,17 @@ pub(super) fn renewal_time(
     Some(end.checked_sub(before).unwrap_or(SystemTime::UNIX_EPOCH))
 }
 
+/// When the stored certificate ends, if one is there and readable.
+pub(super) fn not_after(file: &Path) -> Option<SystemTime> {
+    let leaf = CertificateDer::pem_file_iter(file)
+        .ok()
+        .and_then(|mut certs| certs.next())
+        .and_then(Result::ok)?;
+    let (_, cert) = x509_parser::parse_x509_certificate(&leaf).ok()?;
+    let secs = u64::try_from(cert.validity().not_after.timestamp()).ok()?;
+    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+}
+
 /// Whether the certificate's DNS names are `names`, no more and no fewer.
 fn covers_exactly(cert: &x509_parser::certificate::X509Certificate<'_>, names: &[String]) -> bool {
     let Ok(Some(san)) = cert.subject_alternative_name() else {

@@ -152,6 +152,9 @@ fn requests(out: &mut String, s: &AdminState) {
         .map(|site| (site.name.to_string(), Arc::clone(&site.pool)))
         .collect();
     upstream_servers(out, &pools);
+    if let Some(acme) = &s.acme {
+        acme_certificates(out, &acme.status());
+    }
     counter(
         out,
         "wafer_misdirected_requests_total",
@@ -347,6 +350,39 @@ type ServerSeries<'a> = (
 );
 
 /// Each site's upstream servers: up by their checks, ejected, in flight, requests and failures.
+/// Each ACME site's certificate end, and whether its last order failed.
+fn acme_certificates(
+    out: &mut String,
+    status: &std::collections::HashMap<String, crate::acme::CertStatus>,
+) {
+    let mut sites: Vec<_> = status.iter().collect();
+    sites.sort_by(|a, b| a.0.cmp(b.0));
+    let _ = writeln!(
+        out,
+        "# HELP wafer_acme_certificate_expiry_seconds When the site's ACME certificate ends (Unix time; 0: none yet).\n# TYPE wafer_acme_certificate_expiry_seconds gauge"
+    );
+    for (site, st) in &sites {
+        let site = site.replace('\\', "\\\\").replace('"', "\\\"");
+        let _ = writeln!(
+            out,
+            "wafer_acme_certificate_expiry_seconds{{site=\"{site}\"}} {}",
+            st.not_after_ms.unwrap_or(0) / 1000
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP wafer_acme_order_failing 1 when the site's last certificate order failed (it is retried).\n# TYPE wafer_acme_order_failing gauge"
+    );
+    for (site, st) in &sites {
+        let site = site.replace('\\', "\\\\").replace('"', "\\\"");
+        let _ = writeln!(
+            out,
+            "wafer_acme_order_failing{{site=\"{site}\"}} {}",
+            u8::from(st.last_error.is_some())
+        );
+    }
+}
+
 fn upstream_servers(out: &mut String, pools: &[(String, Arc<crate::proxy::pool::Pool>)]) {
     let now = crate::clock::now_ms();
     let label = |v: &str| {

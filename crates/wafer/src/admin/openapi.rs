@@ -117,7 +117,7 @@ pub(crate) fn document() -> Value {
             "/api/apps": {"get": {"summary": "Application profiles: each with what it relaxes, whether it is in force (policy `apps`), requests matching its fingerprint since start (`seen`), and whether it is proposed (seen at least propose_after times, not in force)",
                 "responses": {"200": {"description": "{propose_after, apps: [{name, title, about, enabled, seen, proposed, sessions, fingerprint, relaxes}]}"}, "401": unauth}}},
             "/api/sites": {"get": {"summary": "The sites served now: names, mode, threshold, HTTPS redirect and HSTS, balance, and each upstream server's state (up, down by its health check, or ejected after failures), weight, requests in flight and counts",
-                "responses": {"200": {"description": "{sites: [{name, hosts, default, mode, threshold, https_redirect, hsts, balance, servers: [{url, weight, state, in_flight, requests, failures, ejections}]}]}"}, "401": unauth}}},
+                "responses": {"200": {"description": "{sites: [{name, hosts, default, mode, threshold, https_redirect, hsts, balance, servers: [{url, weight, state, in_flight, requests, failures, ejections}], acme: {not_after_ms, last_error, retry_at_ms} or null}]}"}, "401": unauth}}},
             "/api/bans": {
                 "get": {"summary": "Active bans and the automatic-ban policy", "responses": {"200": {"description": "{bans, policy, shared}"}, "401": unauth}},
                 "post": {"summary": "Ban a client: {ip, minutes?, reason?}", "responses": {"201": {"description": "The ban"}, "400": err, "401": unauth}}},

@@ -16,6 +16,7 @@ pub(crate) async fn list(State(s): State<Arc<AdminState>>) -> Json<Value> {
     let sites = s.sites.load();
     let now = crate::clock::now_ms();
     let default = sites.default_index();
+    let acme = s.acme.as_ref().map(|a| a.status()).unwrap_or_default();
     let list: Vec<Value> = sites
         .iter()
         .enumerate()
@@ -56,6 +57,8 @@ pub(crate) async fn list(State(s): State<Arc<AdminState>>) -> Json<Value> {
                 "hsts": site.hsts.is_some(),
                 "balance": balance_name(site.pool.balance()),
                 "servers": servers,
+                // Sites whose certificate comes from ACME: its end, and the last failure.
+                "acme": acme.get(&*site.name),
             })
         })
         .collect();

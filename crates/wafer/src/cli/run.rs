@@ -291,7 +291,7 @@ pub async fn start(cfg: Config, engine: wafer_engine::Engine) -> Result<Running>
         engine: engine.with_policy(engine.policy().clone()),
         keeper: Arc::clone(&parts.keeper),
         certs: tls.as_ref().map(|t| Arc::clone(&t.certs)),
-        acme,
+        acme: acme.clone(),
         https_port,
         health: tokio::sync::Mutex::new(health),
         config: std::sync::Mutex::new(cfg.clone()),
@@ -330,6 +330,7 @@ pub async fn start(cfg: Config, engine: wafer_engine::Engine) -> Result<Running>
                 &events,
                 telemetry,
                 &admin_token,
+                acme.clone(),
             );
             Admin::start(addr, state, &cfg.timeouts)
         })
@@ -779,6 +780,7 @@ fn admin_state(
     events: &Publisher,
     telemetry: tokio::sync::broadcast::Sender<Arc<crate::traffic::Second>>,
     token: &str,
+    acme: Option<Arc<crate::acme::Acme>>,
 ) -> Arc<AdminState> {
     Arc::new(AdminState {
         sites,
@@ -796,6 +798,7 @@ fn admin_state(
         started_ms: crate::clock::now_ms(),
         node: cfg.node.clone(),
         models_dir: parts.models.path().to_owned(),
+        acme,
     })
 }
 

@@ -287,6 +287,25 @@ async fn a_site_gets_its_certificate_from_pebble_over_http01_and_renews_it() {
             .any(|s| s.uri.contains("/catalog?page=2")),
         "the request did not reach the shop"
     );
+    // The admin API and /metrics say when it ends, and that no order is failing.
+    let (_, sites) = node.api("/api/sites").await;
+    let status = &sites["sites"][0]["acme"];
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let ends = status["not_after_ms"].as_u64().expect("an end date");
+    assert!(ends > now_ms + 30 * 86_400_000, "{sites}");
+    assert!(status["last_error"].is_null(), "{sites}");
+    let (_, m) = node.raw("/metrics").await;
+    let m = String::from_utf8_lossy(&m);
+    assert!(
+        m.contains(&format!(
+            "wafer_acme_certificate_expiry_seconds{{site=\"shop\"}} {}",
+            ends / 1000
+        )) && m.contains("wafer_acme_order_failing{site=\"shop\"} 0"),
+        "{m}"
+    );
     let stored = node.data_dir.join("acme").join(format!("{NAME}.pem"));
     let text = std::fs::read_to_string(&stored).unwrap();
     assert!(text.contains("PRIVATE KEY") && text.contains("BEGIN CERTIFICATE"));
@@ -326,8 +345,8 @@ async fn a_site_gets_its_certificate_from_pebble_over_http01_and_renews_it() {
 
 #[tokio::test]
 async fn the_ca_is_answered_only_for_tokens_it_was_given() {
-    // Without an order in progress, the challenge path is an ordinary
-    // request: inspected and forwarded, not answered by Wafer.
+    // Without an order in progress (this one cannot reach its CA), the
+    // challenge path is an ordinary request: inspected and forwarded.
     let dir = tempfile::tempdir().unwrap();
     let shop = Origin::start().await;
     let shop_addr = shop.addr;
@@ -344,7 +363,25 @@ async fn the_ca_is_answered_only_for_tokens_it_was_given() {
             ca: Some(ca_file),
             renew_before: None,
         };
-        cfg.upstream = Some(format!("http://{shop_addr}").parse().unwrap());
+        cfg.sites = Sites {
+            sites: vec![SiteConfig {
+                name: "shop".into(),
+                hosts: vec![HostPattern::parse(NAME).unwrap()],
+                upstream: format!("http://{shop_addr}").parse().unwrap(),
+                policy: cfg.engine.policy.clone(),
+                ip_lists: IpLists::default(),
+                tls: None,
+                acme: true,
+                https_redirect: false,
+                hsts: None,
+                servers: Vec::new(),
+                balance: wafer::proxy::pool::Balance::RoundRobin,
+                ejection: Default::default(),
+                health: None,
+                upstream_tls: Default::default(),
+            }],
+            default: Some("shop".into()),
+        };
     })
     .await;
     let url = node.proxy("/.well-known/acme-challenge/guessed-token");
@@ -363,5 +400,33 @@ async fn the_ca_is_answered_only_for_tokens_it_was_given() {
             .iter()
             .any(|s| s.uri.contains("guessed-token")),
         "an unknown token goes to the upstream like any request"
+    );
+
+    // The failing order is said, with its reason, and retried later.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, sites) = node.api("/api/sites").await;
+        let acme = &sites["sites"][0]["acme"];
+        if let Some(e) = acme["last_error"].as_str() {
+            assert!(e.contains("none.pem"), "{e}");
+            assert!(acme["retry_at_ms"].as_u64().is_some(), "{sites}");
+            assert!(acme["not_after_ms"].is_null(), "{sites}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no failure reported: {sites}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, m) = node.raw("/metrics").await;
+    let m = String::from_utf8_lossy(&m);
+    assert!(
+        m.contains("wafer_acme_order_failing{site=\"shop\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("wafer_acme_certificate_expiry_seconds{site=\"shop\"} 0"),
+        "{m}"
     );
 }

@@ -266,4 +266,6 @@ export interface SiteInfo {
   hsts: boolean;
   balance: string;
   servers: SiteServer[];
+  /** Sites whose certificate comes from ACME: its end, the last failure. */
+  acme?: { not_after_ms: number | null; last_error: string | null; retry_at_ms: number | null } | null;
 }

@@ -227,7 +227,7 @@ export function overviewView(root: HTMLElement): () => void {
           h('tbody', {}, ...sites.flatMap((s) => s.servers.map((srv, i) =>
             h('tr', { class: 'border-t border-slate-200 dark:border-slate-700', 'data-testid': 'site-server', 'data-site': s.name, 'data-state': srv.state },
               h('td', { class: 'py-1 pr-3 align-top' }, i === 0
-                ? h('span', { title: s.hosts.join(', ') || 'every other name' }, s.name + (s.default ? ' (default)' : ''), h('span', { class: 'ml-2 text-xs text-slate-500' }, s.mode))
+                ? h('span', { title: s.hosts.join(', ') || 'every other name' }, s.name + (s.default && s.name !== 'default' ? ' (default)' : ''), h('span', { class: 'ml-2 text-xs text-slate-500' }, s.mode), acmeNote(s))
                 : ''),
               h('td', { class: 'py-1 pr-3 mono' }, srv.url),
               h('td', { class: 'py-1 pr-3' }, h('span', { class: 'inline-flex items-center gap-1.5' },
@@ -235,6 +235,17 @@ export function overviewView(root: HTMLElement): () => void {
               h('td', { class: 'py-1 pr-3 text-right tabular-nums' }, fmtNum(srv.in_flight)),
               h('td', { class: 'py-1 pr-3 text-right tabular-nums' }, fmtNum(srv.requests)),
               h('td', { class: 'py-1 text-right tabular-nums' }, fmtNum(srv.failures)))))))));
+  }
+  /** An ACME site's certificate: until when, or why the last order failed. */
+  function acmeNote(s: SiteInfo): HTMLElement | string {
+    const a = s.acme;
+    if (!a) return '';
+    if (a.last_error) {
+      return h('span', { class: 'block text-xs text-red-600 dark:text-red-400', 'data-testid': 'acme-error', title: a.last_error },
+        'certificate order failing' + (a.retry_at_ms ? ', retry ' + new Date(a.retry_at_ms).toLocaleTimeString() : ''));
+    }
+    return h('span', { class: 'block text-xs text-slate-500', 'data-testid': 'acme-until' },
+      a.not_after_ms ? 'ACME certificate until ' + new Date(a.not_after_ms).toLocaleDateString() : 'ACME certificate not issued yet');
   }
   async function loadSites() {
     try {
