@@ -357,29 +357,25 @@ fn acme_certificates(
 ) {
     let mut sites: Vec<_> = status.iter().collect();
     sites.sort_by(|a, b| a.0.cmp(b.0));
-    let _ = writeln!(
-        out,
-        "# HELP wafer_acme_certificate_expiry_seconds When the site's ACME certificate ends (Unix time; 0: none yet).\n# TYPE wafer_acme_certificate_expiry_seconds gauge"
-    );
-    for (site, st) in &sites {
-        let site = site.replace('\\', "\\\\").replace('"', "\\\"");
-        let _ = writeln!(
-            out,
-            "wafer_acme_certificate_expiry_seconds{{site=\"{site}\"}} {}",
-            st.not_after_ms.unwrap_or(0) / 1000
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP wafer_acme_order_failing 1 when the site's last certificate order failed (it is retried).\n# TYPE wafer_acme_order_failing gauge"
-    );
-    for (site, st) in &sites {
-        let site = site.replace('\\', "\\\\").replace('"', "\\\"");
-        let _ = writeln!(
-            out,
-            "wafer_acme_order_failing{{site=\"{site}\"}} {}",
-            u8::from(st.last_error.is_some())
-        );
+    type Value = fn(&crate::acme::CertStatus) -> u64;
+    let series: [(&str, &str, Value); 2] = [
+        (
+            "wafer_acme_certificate_expiry_seconds",
+            "When the site's ACME certificate ends (Unix time; 0: none yet).",
+            |st| st.not_after_ms.unwrap_or(0) / 1000,
+        ),
+        (
+            "wafer_acme_order_failing",
+            "1 when the site's last certificate order failed (it is retried).",
+            |st| u64::from(st.last_error.is_some()),
+        ),
+    ];
+    for (name, help, value) in series {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for (site, st) in &sites {
+            let site = site.replace('\\', "\\\\").replace('"', "\\\"");
+            let _ = writeln!(out, "{name}{{site=\"{site}\"}} {}", value(st));
+        }
     }
 }
 

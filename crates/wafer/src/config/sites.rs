@@ -209,8 +209,34 @@ pub struct SiteConfig {
     pub upstream_tls: crate::proxy::upstream_tls::UpstreamTlsFiles,
 }
 
-/// The site's pool of servers (`upstream` alone when `servers` is empty).
 impl SiteConfig {
+    /// A site for `hosts` with one upstream and `policy`: no lists of its
+    /// own, no TLS, round robin, the default ejection, no health check.
+    pub fn new(
+        name: &str,
+        hosts: Vec<HostPattern>,
+        upstream: http::Uri,
+        policy: Policy,
+    ) -> SiteConfig {
+        SiteConfig {
+            name: name.to_owned(),
+            hosts,
+            upstream,
+            policy,
+            ip_lists: IpLists::default(),
+            tls: None,
+            acme: false,
+            https_redirect: false,
+            hsts: None,
+            servers: Vec::new(),
+            balance: Balance::RoundRobin,
+            ejection: Ejection::default(),
+            health: None,
+            upstream_tls: Default::default(),
+        }
+    }
+
+    /// The site's pool of servers (`upstream` alone when `servers` is empty).
     pub fn pool(&self) -> Pool {
         let servers = if self.servers.is_empty() {
             vec![Server::new(self.upstream.clone(), 1)]
@@ -301,20 +327,8 @@ pub(super) fn sites(
                 );
             } else {
                 out.sites.push(SiteConfig {
-                    name: IMPLICIT_DEFAULT.to_owned(),
-                    hosts: Vec::new(),
-                    upstream: uri.clone(),
-                    policy: base.clone(),
                     ip_lists: base_lists.clone(),
-                    tls: None,
-                    acme: false,
-                    https_redirect: false,
-                    hsts: None,
-                    servers: Vec::new(),
-                    balance: Balance::RoundRobin,
-                    ejection: Ejection::default(),
-                    health: None,
-                    upstream_tls: Default::default(),
+                    ..SiteConfig::new(IMPLICIT_DEFAULT, Vec::new(), uri.clone(), base.clone())
                 });
                 out.default = Some(IMPLICIT_DEFAULT.to_owned());
             }

@@ -14,21 +14,11 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wafer::config::acme::AcmeSettings;
 use wafer::config::sites::{HostPattern, SiteConfig, Sites, TlsConfig};
-use wafer::guard::IpLists;
 
 use crate::admin::Node;
-use crate::harness::Origin;
+use crate::harness::{Origin, free_port};
 
 const NAME: &str = "shop.wafer-acme.test";
-
-/// A port free now (the tests' processes bind it next).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A child process killed with the test.
 struct Proc(Child);
@@ -218,6 +208,22 @@ async fn served_leaf(
     );
 }
 
+/// One site, "shop", for [`NAME`], its certificate from ACME; the default.
+fn acme_shop(cfg: &wafer::config::Config, upstream: SocketAddr) -> Sites {
+    Sites {
+        sites: vec![SiteConfig {
+            acme: true,
+            ..SiteConfig::new(
+                "shop",
+                vec![HostPattern::parse(NAME).unwrap()],
+                format!("http://{upstream}").parse().unwrap(),
+                cfg.engine.policy.clone(),
+            )
+        }],
+        default: Some("shop".into()),
+    }
+}
+
 #[tokio::test]
 async fn a_site_gets_its_certificate_from_pebble_over_http01_and_renews_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -240,25 +246,7 @@ async fn a_site_gets_its_certificate_from_pebble_over_http01_and_renews_it() {
                 default_cert: None,
             });
             cfg.acme = settings.clone();
-            cfg.sites = Sites {
-                sites: vec![SiteConfig {
-                    name: "shop".into(),
-                    hosts: vec![HostPattern::parse(NAME).unwrap()],
-                    upstream: format!("http://{shop_addr}").parse().unwrap(),
-                    policy: cfg.engine.policy.clone(),
-                    ip_lists: IpLists::default(),
-                    tls: None,
-                    acme: true,
-                    https_redirect: false,
-                    hsts: None,
-                    servers: Vec::new(),
-                    balance: wafer::proxy::pool::Balance::RoundRobin,
-                    ejection: Default::default(),
-                    health: None,
-                    upstream_tls: Default::default(),
-                }],
-                default: Some("shop".into()),
-            };
+            cfg.sites = acme_shop(cfg, shop_addr);
         }
     };
     let base = std::sync::Mutex::new(None);
@@ -363,25 +351,7 @@ async fn the_ca_is_answered_only_for_tokens_it_was_given() {
             ca: Some(ca_file),
             renew_before: None,
         };
-        cfg.sites = Sites {
-            sites: vec![SiteConfig {
-                name: "shop".into(),
-                hosts: vec![HostPattern::parse(NAME).unwrap()],
-                upstream: format!("http://{shop_addr}").parse().unwrap(),
-                policy: cfg.engine.policy.clone(),
-                ip_lists: IpLists::default(),
-                tls: None,
-                acme: true,
-                https_redirect: false,
-                hsts: None,
-                servers: Vec::new(),
-                balance: wafer::proxy::pool::Balance::RoundRobin,
-                ejection: Default::default(),
-                health: None,
-                upstream_tls: Default::default(),
-            }],
-            default: Some("shop".into()),
-        };
+        cfg.sites = acme_shop(cfg, shop_addr);
     })
     .await;
     let url = node.proxy("/.well-known/acme-challenge/guessed-token");

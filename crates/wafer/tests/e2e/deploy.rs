@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::admin::{Node, SQLI};
+use crate::harness::free_port;
 
 fn deploy(file: &str) -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -150,15 +151,6 @@ fn base_image() -> &'static str {
         );
     }
     BASE
-}
-
-/// A port free now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// One GET over a new connection; the response's first line, if any.

@@ -328,6 +328,15 @@ pub(crate) fn get(url: &str) -> http::request::Builder {
         .header("accept", "*/*")
 }
 
+/// A loopback port free now (for a process the test starts next).
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub(crate) fn empty() -> Full<Bytes> {
     Full::new(Bytes::new())
 }

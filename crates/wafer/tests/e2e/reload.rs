@@ -10,7 +10,6 @@ use http_body_util::BodyExt;
 use hyper_util::rt::TokioIo;
 use wafer::config::Config;
 use wafer::config::sites::{HostPattern, SiteConfig, Sites};
-use wafer::guard::IpLists;
 use wafer_engine::Mode;
 
 use crate::admin::{Node, SQLI};
@@ -26,23 +25,16 @@ fn site(
     let mut policy = cfg.engine.policy.clone();
     policy.mode = mode;
     SiteConfig {
-        name: name.into(),
-        hosts: vec![HostPattern::parse(host).unwrap()],
-        upstream: format!("http://{}", upstreams[0]).parse().unwrap(),
-        policy,
-        ip_lists: IpLists::default(),
-        tls: None,
-        acme: false,
-        https_redirect: false,
-        hsts: None,
         servers: upstreams
             .iter()
             .map(|a| (format!("http://{a}").parse().unwrap(), 1))
             .collect(),
-        balance: wafer::proxy::pool::Balance::RoundRobin,
-        ejection: Default::default(),
-        health: None,
-        upstream_tls: Default::default(),
+        ..SiteConfig::new(
+            name,
+            vec![HostPattern::parse(host).unwrap()],
+            format!("http://{}", upstreams[0]).parse().unwrap(),
+            policy,
+        )
     }
 }
 

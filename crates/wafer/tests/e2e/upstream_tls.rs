@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 
 use http::Request;
 use wafer::config::sites::{HostPattern, SiteConfig, Sites};
-use wafer::guard::IpLists;
 use wafer::proxy::upstream_tls::UpstreamTlsFiles;
 
 use crate::admin::Node;
@@ -84,23 +83,16 @@ async fn https_upstreams_are_verified_for_their_name_and_refused_otherwise() {
     let d = dir.path().to_owned();
     let node = Node::start_cfg(move |cfg| {
         let site = |name: &str, ca: &str, sni: Option<&str>| SiteConfig {
-            name: name.into(),
-            hosts: vec![HostPattern::parse(&format!("{name}.example")).unwrap()],
-            upstream: format!("https://{front}/app").parse().unwrap(),
-            policy: cfg.engine.policy.clone(),
-            ip_lists: IpLists::default(),
-            tls: None,
-            acme: false,
-            https_redirect: false,
-            hsts: None,
-            servers: Vec::new(),
-            balance: wafer::proxy::pool::Balance::RoundRobin,
-            ejection: Default::default(),
-            health: None,
             upstream_tls: UpstreamTlsFiles {
                 ca: Some(d.join(ca)),
                 sni: sni.map(str::to_owned),
             },
+            ..SiteConfig::new(
+                name,
+                vec![HostPattern::parse(&format!("{name}.example")).unwrap()],
+                format!("https://{front}/app").parse().unwrap(),
+                cfg.engine.policy.clone(),
+            )
         };
         cfg.sites = Sites {
             sites: vec![
