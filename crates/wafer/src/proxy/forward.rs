@@ -47,6 +47,9 @@ const END_TO_END: &[&str] = &[
 
 type TlsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, ReplayBody>;
 
+/// One server's `Upstream` per TLS settings key.
+type TlsVariants = Vec<(String, std::sync::Arc<Upstream>)>;
+
 /// A server's client: plain for `http://`, TLS for `https://`.
 #[derive(Clone)]
 enum Conn {
@@ -82,7 +85,9 @@ pub(super) struct Upstreams {
     /// One TLS client per distinct TLS settings (`UpstreamTls::key`).
     tls_clients: std::sync::Mutex<std::collections::HashMap<String, TlsClient>>,
     timeouts: Timeouts,
-    by_server: std::sync::Mutex<std::collections::HashMap<(Uri, String), std::sync::Arc<Upstream>>>,
+    /// By server, then by TLS settings (`UpstreamTls::key`; empty for
+    /// `http://`): found by reference, so a request allocates nothing here.
+    by_server: std::sync::Mutex<std::collections::HashMap<Uri, TlsVariants>>,
 }
 
 impl Upstreams {
@@ -102,35 +107,39 @@ impl Upstreams {
         uri: &Uri,
         tls: Option<&std::sync::Arc<UpstreamTls>>,
     ) -> Result<std::sync::Arc<Upstream>, ProxyError> {
-        let https = uri.scheme() == Some(&Scheme::HTTPS);
-        let tls_key = match (https, tls) {
-            (false, _) => String::new(),
-            (true, Some(t)) => t.key().to_owned(),
-            (true, None) => "system".to_owned(),
-        };
-        let mut map = self.by_server.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (uri.clone(), tls_key);
-        if let Some(u) = map.get(&key) {
-            return Ok(std::sync::Arc::clone(u));
-        }
-        let conn = if https {
-            let tls = match tls {
+        let tls = if uri.scheme() == Some(&Scheme::HTTPS) {
+            Some(match tls {
                 Some(t) => std::sync::Arc::clone(t),
                 None => UpstreamTls::system().map_err(ProxyError::BadUpstream)?,
-            };
-            let mut clients = self.tls_clients.lock().unwrap_or_else(|e| e.into_inner());
-            let client = clients
-                .entry(tls.key().to_owned())
-                .or_insert_with(|| {
-                    client_builder().build(tls.connector(http_connector(&self.timeouts)))
-                })
-                .clone();
-            Conn::Tls(client)
+            })
         } else {
-            Conn::Plain(self.client.clone())
+            None
+        };
+        let tls_key = tls.as_ref().map_or("", |t| t.key());
+        let mut map = self.by_server.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(u) = map
+            .get(uri)
+            .and_then(|v| v.iter().find(|(k, _)| k == tls_key))
+        {
+            return Ok(std::sync::Arc::clone(&u.1));
+        }
+        let conn = match &tls {
+            Some(tls) => {
+                let mut clients = self.tls_clients.lock().unwrap_or_else(|e| e.into_inner());
+                let client = clients
+                    .entry(tls_key.to_owned())
+                    .or_insert_with(|| {
+                        client_builder().build(tls.connector(http_connector(&self.timeouts)))
+                    })
+                    .clone();
+                Conn::Tls(client)
+            }
+            None => Conn::Plain(self.client.clone()),
         };
         let u = std::sync::Arc::new(Upstream::with_client(conn, uri, &self.timeouts)?);
-        map.insert(key, std::sync::Arc::clone(&u));
+        map.entry(uri.clone())
+            .or_default()
+            .push((tls_key.to_owned(), std::sync::Arc::clone(&u)));
         Ok(u)
     }
 }
