@@ -9,7 +9,17 @@ use std::path::Path;
 
 /// Replaces `path` with `bytes` through the temporary file `tmp` (same directory).
 pub(crate) fn write_atomic(path: &Path, tmp: &Path, bytes: &[u8]) -> io::Result<()> {
-    if let Err(e) = write_synced(tmp, bytes).and_then(|()| std::fs::rename(tmp, path)) {
+    replace(path, tmp, bytes, false)
+}
+
+/// As [`write_atomic`], for secrets (private keys, tokens): the file is
+/// made readable by its owner only, before anything is written to it.
+pub(crate) fn write_atomic_private(path: &Path, tmp: &Path, bytes: &[u8]) -> io::Result<()> {
+    replace(path, tmp, bytes, true)
+}
+
+fn replace(path: &Path, tmp: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
+    if let Err(e) = write_synced(tmp, bytes, private).and_then(|()| std::fs::rename(tmp, path)) {
         // Best effort: a failed write leaves no stray temporary file behind.
         let _ = std::fs::remove_file(tmp);
         return Err(e);
@@ -17,12 +27,16 @@ pub(crate) fn write_atomic(path: &Path, tmp: &Path, bytes: &[u8]) -> io::Result<
     sync_dir(path)
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)?;
+fn write_synced(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    let mut f = opts.open(path)?;
     f.write_all(bytes)?;
     f.sync_all()
 }

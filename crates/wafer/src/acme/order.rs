@@ -51,9 +51,13 @@ pub(super) async fn account(settings: &AcmeSettings, dir: &Path) -> Result<Accou
         .await
         .context("creating the ACME account")?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut out = super::stored::private_file(&file)
-        .with_context(|| format!("writing {}", file.display()))?;
-    std::io::Write::write_all(&mut out, serde_json::to_string(&creds)?.as_bytes())?;
+    // Whole or not at all: a half-written account would fail every order after.
+    crate::durable::write_atomic_private(
+        &file,
+        &file.with_extension("json.new"),
+        serde_json::to_string(&creds)?.as_bytes(),
+    )
+    .with_context(|| format!("writing {}", file.display()))?;
     tracing::info!(directory = %settings.directory, id = %account.id(), "ACME account created");
     Ok(account)
 }

@@ -2,7 +2,6 @@
 //! chain, replaced whole (written aside, then renamed), readable by Wafer
 //! alone.
 
-use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -83,26 +82,14 @@ pub(super) fn write(file: &Path, key: &str, chain: &str) -> anyhow::Result<()> {
         .parent()
         .context("a certificate file without a directory")?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let aside = file.with_extension("pem.new");
-    let mut out = private_file(&aside).with_context(|| format!("writing {}", aside.display()))?;
-    out.write_all(key.as_bytes())?;
+    let mut pem = String::with_capacity(key.len() + chain.len() + 1);
+    pem.push_str(key);
     if !key.ends_with('\n') {
-        out.write_all(b"\n")?;
+        pem.push('\n');
     }
-    out.write_all(chain.as_bytes())?;
-    out.sync_all()?;
-    drop(out);
-    std::fs::rename(&aside, file).with_context(|| format!("replacing {}", file.display()))?;
-    Ok(())
-}
-
-/// A new file only its owner can read (a private key goes in it).
-pub(super) fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    o.open(path)
+    pem.push_str(chain);
+    crate::durable::write_atomic_private(file, &file.with_extension("pem.new"), pem.as_bytes())
+        .with_context(|| format!("writing {}", file.display()))
 }
 
 #[cfg(test)]

@@ -4,7 +4,6 @@
 //! prints). Sessions live in memory: a restart logs everyone out, never in.
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -172,12 +171,11 @@ pub(crate) fn load_or_create_token(
     }
     std::fs::create_dir_all(data_dir)?;
     let token = random_hex(24);
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(&path)?;
-    writeln!(f, "{token}")?;
+    crate::durable::write_atomic_private(
+        &path,
+        &path.with_extension("new"),
+        format!("{token}\n").as_bytes(),
+    )?;
     Ok((token, true))
 }
 
