@@ -126,13 +126,19 @@ impl Acme {
             .clone()
     }
 
-    fn note(&self, w: &Wanted, error: Option<String>, retry_at: Option<SystemTime>) {
+    fn note(
+        &self,
+        w: &Wanted,
+        stored: Option<&stored::Stored>,
+        error: Option<String>,
+        retry_at: Option<SystemTime>,
+    ) {
         let ms = |t: SystemTime| {
             t.duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         };
         let status = CertStatus {
-            not_after_ms: stored::not_after(&w.file).map(ms),
+            not_after_ms: stored.map(|s| ms(s.not_after)),
             last_error: error,
             retry_at_ms: retry_at.map(ms),
         };
@@ -164,20 +170,23 @@ impl Acme {
                     next = next.min(retry_at);
                     continue;
                 }
-                if let Some(due) =
-                    stored::renewal_time(&w.file, &w.names, plan.settings.renew_before)
+                let held = stored::read(&w.file);
+                let renew_before = plan.settings.renew_before;
+                if let Some(due) = stored::renewal_time(held.as_ref(), &w.names, renew_before)
                     && due > now
                 {
                     if !failures.contains_key(&w.file) {
-                        self.note(w, None, None);
+                        self.note(w, held.as_ref(), None, None);
                     }
                     next = next.min(due);
                     continue;
                 }
-                let obtained = self.obtain(&plan, w).await.and_then(|()| {
+                let obtained = self.obtain(&plan, w).await;
+                let held = stored::read(&w.file);
+                let obtained = obtained.and_then(|()| {
                     // A certificate due as soon as issued (a clock far off)
                     // would be ordered in a loop: a failure, retried later.
-                    match stored::renewal_time(&w.file, &w.names, plan.settings.renew_before) {
+                    match stored::renewal_time(held.as_ref(), &w.names, renew_before) {
                         Some(due) if due > SystemTime::now() => Ok(()),
                         _ => Err(anyhow::anyhow!(
                             "the issued certificate is already due for renewal (is the clock right?)"
@@ -187,7 +196,7 @@ impl Acme {
                 match obtained {
                     Ok(()) => {
                         failures.remove(&w.file);
-                        self.note(w, None, None);
+                        self.note(w, held.as_ref(), None, None);
                     }
                     Err(e) => {
                         let n = failures.get(&w.file).map_or(0, |f| f.0);
@@ -195,7 +204,7 @@ impl Acme {
                         tracing::warn!(site = %w.site, error = %format!("{e:#}"), retry_in_secs = wait.as_secs(), "no certificate from the ACME CA");
                         let at = SystemTime::now() + wait;
                         failures.insert(w.file.clone(), (n + 1, at));
-                        self.note(w, Some(format!("{e:#}")), Some(at));
+                        self.note(w, held.as_ref(), Some(format!("{e:#}")), Some(at));
                         next = next.min(at);
                     }
                 }

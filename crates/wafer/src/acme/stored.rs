@@ -8,71 +8,80 @@ use std::time::{Duration, SystemTime};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
-/// When the certificate in `file` should be renewed: `None` (now) when it
-/// is missing, unreadable or for other names than `names`; otherwise
-/// `renew_before` its end (a third of its lifetime when unset, or when
-/// `renew_before` is longer than the lifetime, which would renew forever).
-pub(super) fn renewal_time(
-    file: &Path,
-    names: &[String],
-    renew_before: Option<Duration>,
-) -> Option<SystemTime> {
+/// What a stored certificate says of itself.
+#[derive(Debug)]
+pub(super) struct Stored {
+    pub(super) not_before: SystemTime,
+    pub(super) not_after: SystemTime,
+    /// Its DNS names, lowercased, sorted, once each.
+    names: Vec<String>,
+}
+
+/// The certificate in `file` (its first, the leaf), if one is there and readable.
+pub(super) fn read(file: &Path) -> Option<Stored> {
     let leaf = CertificateDer::pem_file_iter(file)
         .ok()
         .and_then(|mut certs| certs.next())
         .and_then(Result::ok)?;
     let (_, cert) = x509_parser::parse_x509_certificate(&leaf).ok()?;
-    if !covers_exactly(&cert, names) {
-        return None;
-    }
     let at = |t: x509_parser::time::ASN1Time| {
         u64::try_from(t.timestamp())
             .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s))
             .unwrap_or(SystemTime::UNIX_EPOCH)
     };
-    let (start, end) = (
-        at(cert.validity().not_before),
-        at(cert.validity().not_after),
-    );
-    let lifetime = end.duration_since(start).unwrap_or(Duration::ZERO);
+    let names = match cert.subject_alternative_name() {
+        Ok(Some(san)) => san
+            .value
+            .general_names
+            .iter()
+            .filter_map(|n| match n {
+                x509_parser::extensions::GeneralName::DNSName(d) => Some(d.to_ascii_lowercase()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    Some(Stored {
+        not_before: at(cert.validity().not_before),
+        not_after: at(cert.validity().not_after),
+        names: normalized(names),
+    })
+}
+
+fn normalized(mut names: Vec<String>) -> Vec<String> {
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// When `stored` should be renewed for `names`: `None` (now) when there is
+/// none or it is for other names than `names` (no more, no fewer);
+/// otherwise `renew_before` its end (a third of its lifetime when unset, or
+/// when `renew_before` is longer than the lifetime, which would renew forever).
+pub(super) fn renewal_time(
+    stored: Option<&Stored>,
+    names: &[String],
+    renew_before: Option<Duration>,
+) -> Option<SystemTime> {
+    let stored = stored?;
+    let want = normalized(names.iter().map(|n| n.to_ascii_lowercase()).collect());
+    if stored.names.is_empty() || stored.names != want {
+        return None;
+    }
+    let lifetime = stored
+        .not_after
+        .duration_since(stored.not_before)
+        .unwrap_or(Duration::ZERO);
     let before = match renew_before {
         Some(b) if b < lifetime => b,
         _ => lifetime / 3,
     };
-    Some(end.checked_sub(before).unwrap_or(SystemTime::UNIX_EPOCH))
-}
-
-/// When the stored certificate ends, if one is there and readable.
-pub(super) fn not_after(file: &Path) -> Option<SystemTime> {
-    let leaf = CertificateDer::pem_file_iter(file)
-        .ok()
-        .and_then(|mut certs| certs.next())
-        .and_then(Result::ok)?;
-    let (_, cert) = x509_parser::parse_x509_certificate(&leaf).ok()?;
-    let secs = u64::try_from(cert.validity().not_after.timestamp()).ok()?;
-    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
-}
-
-/// Whether the certificate's DNS names are `names`, no more and no fewer.
-fn covers_exactly(cert: &x509_parser::certificate::X509Certificate<'_>, names: &[String]) -> bool {
-    let Ok(Some(san)) = cert.subject_alternative_name() else {
-        return false;
-    };
-    let mut have: Vec<String> = san
-        .value
-        .general_names
-        .iter()
-        .filter_map(|n| match n {
-            x509_parser::extensions::GeneralName::DNSName(d) => Some(d.to_ascii_lowercase()),
-            _ => None,
-        })
-        .collect();
-    let mut want: Vec<String> = names.iter().map(|n| n.to_ascii_lowercase()).collect();
-    have.sort();
-    have.dedup();
-    want.sort();
-    want.dedup();
-    have == want
+    Some(
+        stored
+            .not_after
+            .checked_sub(before)
+            .unwrap_or(SystemTime::UNIX_EPOCH),
+    )
 }
 
 /// Writes `key` and `chain` (PEM) to `file` in one rename, owner-only.
@@ -115,29 +124,51 @@ mod tests {
         let file = dir.path().join("shop.example.pem");
         let names = vec!["shop.example".to_owned(), "www.shop.example".to_owned()];
         let now = SystemTime::now();
-        assert_eq!(renewal_time(&file, &names, None), None, "missing");
+        assert_eq!(
+            renewal_time(read(&file).as_ref(), &names, None),
+            None,
+            "missing"
+        );
 
         std::fs::write(&file, "-----BEGIN CERTIFICATE-----\nbroken\n").unwrap();
-        assert_eq!(renewal_time(&file, &names, None), None, "unreadable");
+        assert_eq!(
+            renewal_time(read(&file).as_ref(), &names, None),
+            None,
+            "unreadable"
+        );
 
         let (k, c) = self_signed(&["www.shop.example", "shop.example"], 1, 89);
         write(&file, &k, &c).unwrap();
         // 90 days in all: a third before the end is in about 59 days.
-        let due = renewal_time(&file, &names, None).unwrap();
+        let due = renewal_time(read(&file).as_ref(), &names, None).unwrap();
         let days = due.duration_since(now).unwrap().as_secs() / 86_400;
         assert!((58..=59).contains(&days), "{days}");
         // Ten days before the end: in about 79 days.
-        let due = renewal_time(&file, &names, Some(Duration::from_secs(10 * 86_400))).unwrap();
+        let due = renewal_time(
+            read(&file).as_ref(),
+            &names,
+            Some(Duration::from_secs(10 * 86_400)),
+        )
+        .unwrap();
         let days = due.duration_since(now).unwrap().as_secs() / 86_400;
         assert!((78..=79).contains(&days), "{days}");
         // Longer than the lifetime would renew in a loop: a third instead.
-        let due = renewal_time(&file, &names, Some(Duration::from_secs(400 * 86_400))).unwrap();
+        let due = renewal_time(
+            read(&file).as_ref(),
+            &names,
+            Some(Duration::from_secs(400 * 86_400)),
+        )
+        .unwrap();
         assert!(due > now);
 
-        assert_eq!(renewal_time(&file, &names[..1], None), None, "a name fewer");
+        assert_eq!(
+            renewal_time(read(&file).as_ref(), &names[..1], None),
+            None,
+            "a name fewer"
+        );
         let (k, c) = self_signed(&["shop.example", "www.shop.example"], 28, 2);
         write(&file, &k, &c).unwrap();
-        let due = renewal_time(&file, &names, None).unwrap();
+        let due = renewal_time(read(&file).as_ref(), &names, None).unwrap();
         assert!(due <= SystemTime::now(), "30 days long, ends in 2");
     }
 
