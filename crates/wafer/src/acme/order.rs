@@ -13,12 +13,11 @@ use instant_acme::{
     Account, AccountCredentials, AuthorizationStatus, BodyWrapper, ChallengeType, Identifier,
     NewAccount, NewOrder, OrderStatus, RetryPolicy,
 };
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
 use sha2::Digest;
 
 use crate::config::acme::AcmeSettings;
 use crate::proxy::challenges::Challenges;
+use crate::proxy::upstream_tls::UpstreamTls;
 
 /// How long the CA gets to check the names, and then to issue.
 const CA_PATIENCE: Duration = Duration::from_secs(120);
@@ -69,7 +68,8 @@ fn account_file(dir: &Path, directory: &str) -> PathBuf {
     dir.join(format!("account-{tag}.json"))
 }
 
-/// HTTPS to the CA on rustls with ring: the system's roots, or `ca` alone.
+/// HTTPS to the CA on rustls with ring: the system's roots, or `ca` alone
+/// (the settings upstream servers are verified with).
 fn http_client(
     settings: &AcmeSettings,
 ) -> Result<
@@ -78,29 +78,18 @@ fn http_client(
         BodyWrapper<bytes::Bytes>,
     >,
 > {
-    let provider = Arc::new(crate::proxy::tls::provider());
-    let builder = hyper_rustls::HttpsConnectorBuilder::new();
-    let builder = match &settings.ca {
-        Some(ca) => {
-            let mut roots = rustls::RootCertStore::empty();
-            for cert in CertificateDer::pem_file_iter(ca)
-                .with_context(|| format!("acme.ca {}: not readable as PEM", ca.display()))?
-            {
-                roots
-                    .add(cert.with_context(|| format!("acme.ca {}", ca.display()))?)
-                    .with_context(|| format!("acme.ca {}", ca.display()))?;
-            }
-            let tls = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-            builder.with_tls_config(tls)
-        }
-        None => builder
-            .with_provider_and_native_roots(provider)
-            .context("reading the system's root certificates")?,
+    let tls = match &settings.ca {
+        Some(ca) => UpstreamTls::load(Some(ca), None)
+            .map(Arc::new)
+            .map_err(|e| anyhow!("acme.ca {e}"))?,
+        None => UpstreamTls::system().map_err(anyhow::Error::msg)?,
     };
-    let connector = builder.https_only().enable_http1().enable_http2().build();
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls.client_config())
+        .https_only()
+        .enable_http1()
+        .enable_http2()
+        .build();
     Ok(Client::builder(TokioExecutor::new()).build(connector))
 }
 

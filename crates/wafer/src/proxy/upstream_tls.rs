@@ -2,7 +2,8 @@
 //! server's certificate always verified (against the system's roots, or a
 //! site's own CA file for servers with an internal PKI), the name checked
 //! and sent as SNI the server's host from its URL, or the site's
-//! `upstream_sni` when servers are reached by address.
+//! `upstream_sni` when servers are reached by address. The ACME client's
+//! HTTPS to its CA is made on the same settings (`acme.ca` or the system's).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -78,6 +79,11 @@ impl UpstreamTls {
             .clone()
     }
 
+    /// The client configuration, for a connector of another shape.
+    pub(crate) fn client_config(&self) -> rustls::ClientConfig {
+        (*self.config).clone()
+    }
+
     pub(crate) fn key(&self) -> &str {
         &self.key
     }
@@ -87,7 +93,7 @@ impl UpstreamTls {
         let mut http = http;
         http.enforce_http(false);
         let builder = HttpsConnectorBuilder::new()
-            .with_tls_config((*self.config).clone())
+            .with_tls_config(self.client_config())
             .https_or_http();
         let builder = match &self.sni {
             Some(name) => {
