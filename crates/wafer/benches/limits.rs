@@ -22,20 +22,21 @@ fn bench(c: &mut Criterion) {
         .build()
         .unwrap();
     let headers = http::HeaderMap::new();
+    let limits = limits();
     let mut g = c.benchmark_group("rate_limit");
-    let local = Limiter::new(limits(), None);
+    let local = Limiter::new(None);
     let mut i = 0u32;
     g.bench_function("local", |b| {
         b.iter(|| {
             i = i.wrapping_add(1);
             let ip = IpAddr::from((i % 1000).to_be_bytes());
-            rt.block_on(local.check("/api/x", ip, &headers))
+            rt.block_on(local.check("bench", &limits, "/api/x", ip, &headers))
         })
     });
 
     let url = std::env::var("WAFER_BENCH_REDIS").unwrap_or("redis://127.0.0.1:6379/0".into());
     let link = RedisLink::open(&url).unwrap();
-    let shared = Limiter::new(limits(), Some(link.clone()));
+    let shared = Limiter::new(Some(link.clone()));
     rt.block_on(async {
         link.connect();
         for _ in 0..50 {
@@ -50,7 +51,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             i = i.wrapping_add(1);
             let ip = IpAddr::from((i % 1000).to_be_bytes());
-            rt.block_on(shared.check("/api/x", ip, &headers))
+            rt.block_on(shared.check("bench", &limits, "/api/x", ip, &headers))
         })
     });
     g.finish();

@@ -194,7 +194,7 @@ async fn openapi_json() -> Response {
 
 /// What this node is: for the dashboard's header and for support questions.
 async fn info(State(s): State<Arc<AdminState>>) -> Response {
-    let p = s.keeper.live.snapshot();
+    let p = s.keeper.primary();
     Json(serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
         "node": s.node,

@@ -26,6 +26,7 @@ pub mod policy;
 mod resolve;
 mod sections;
 pub mod sites;
+pub mod throttle;
 
 pub use file::FileConfig;
 pub use names::{LogFormat, LogLevel};
@@ -144,12 +145,12 @@ pub struct Config {
     pub learn_requests: usize,
     /// The learning period's memory, per-client share and distinct clients.
     pub learn_limits: crate::anomaly::learn::LearnLimits,
-    pub rate_limits: Vec<crate::guard::limit::Limit>,
+    /// The file's rate limits and ban settings (each site's, unless it sets its own).
+    pub throttle: crate::guard::Throttle,
     /// Rate limits shared through this Redis; `None`: each node counts alone.
     pub redis_url: Option<String>,
     /// Country rules and the database they read (`None`: no GeoIP).
     pub geoip: Option<(PathBuf, crate::guard::geo::CountryRules)>,
-    pub bans: crate::guard::bans::BanPolicy,
     /// IP list files (allow, block), reread when they change.
     pub ip_files: IpListFiles,
 }
@@ -220,10 +221,9 @@ impl Default for Config {
             models_dir: None,
             learn_requests: 10_000,
             learn_limits: Default::default(),
-            rate_limits: Vec::new(),
+            throttle: Default::default(),
             redis_url: None,
             geoip: None,
-            bans: Default::default(),
             ip_files: IpListFiles::default(),
         }
     }

@@ -13,6 +13,15 @@ pub mod redis;
 use ipnet::IpNet;
 use std::net::IpAddr;
 
+/// A site's answer to floods and repeat offenders: its rate limits, and how
+/// many blocked requests earn a client a ban. Part of the site's policy, so
+/// it is edited, saved and shared with the rest of it.
+#[derive(Clone, Debug, Default)]
+pub struct Throttle {
+    pub rate_limits: Vec<limit::Limit>,
+    pub bans: bans::BanPolicy,
+}
+
 /// CIDR lists. The allow-list wins: an allowed client is forwarded without inspection.
 #[derive(Clone, Debug, Default)]
 pub struct IpLists {

@@ -1,18 +1,19 @@
-//! The protection in force: the engine (policy and rules) and the policy's IP
-//! lists, behind one pointer, so a policy change is one atomic swap. A
-//! request keeps the snapshot it started with; it never sees the old engine
-//! with the new lists.
+//! The protection in force for a site: the engine (policy and rules), the
+//! policy's IP lists, its rate limits and ban settings, behind one pointer,
+//! so a policy change is one atomic swap. A request keeps the snapshot it
+//! started with; it never sees the old engine with the new lists.
 
 use arc_swap::ArcSwap;
 use std::sync::Arc;
 use wafer_engine::Engine;
 
-use crate::guard::IpLists;
+use crate::guard::{IpLists, Throttle};
 
 /// One snapshot: what a policy change replaces, in one step.
 pub struct Protection {
     pub engine: Engine,
     pub ip_lists: IpLists,
+    pub throttle: Throttle,
 }
 
 /// The snapshot in force, swapped whole on a policy change.
@@ -21,9 +22,18 @@ pub struct Live {
 }
 
 impl Live {
+    /// Without rate limits or bans.
     pub fn new(engine: Engine, ip_lists: IpLists) -> Live {
+        Live::of(Protection {
+            engine,
+            ip_lists,
+            throttle: Throttle::default(),
+        })
+    }
+
+    pub fn of(protection: Protection) -> Live {
         Live {
-            current: ArcSwap::from_pointee(Protection { engine, ip_lists }),
+            current: ArcSwap::from_pointee(protection),
         }
     }
 

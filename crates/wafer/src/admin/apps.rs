@@ -15,7 +15,7 @@ use super::AdminState;
 use crate::sightings::PROPOSE_AFTER;
 
 pub(crate) async fn list(State(s): State<Arc<AdminState>>) -> Response {
-    let p = s.keeper.live.snapshot();
+    let p = s.keeper.primary();
     let enabled = &p.engine.policy().apps;
     let seen = s.sightings.counts();
     Json(document(enabled, &seen)).into_response()

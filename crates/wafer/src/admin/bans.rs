@@ -67,7 +67,9 @@ pub(crate) async fn lift(
             format!("{ip:?} is not an IP address"),
         )
     })?;
-    if s.door.bans().lift(ip).await {
+    let names = s.keeper.names();
+    let sites: Vec<&str> = names.iter().map(String::as_str).collect();
+    if s.door.bans().lift(ip, &sites).await {
         tracing::info!(%ip, "ban lifted through the admin API");
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {

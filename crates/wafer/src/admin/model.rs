@@ -36,7 +36,7 @@ async fn blocking<T: Send + 'static>(
 
 pub(crate) async fn get(State(s): State<Arc<AdminState>>) -> ApiResult<Response> {
     let active = s.anomaly.active();
-    let policy = s.keeper.live.snapshot().engine.policy().anomaly;
+    let policy = s.keeper.primary().engine.policy().anomaly;
     let dir = ModelsDir::new(&s.models_dir);
     let models: Vec<ModelInfo> = blocking(move || dir.list())
         .await?

@@ -1,5 +1,7 @@
-//! The policy as the admin API shows and takes it: mode, paranoia, threshold,
-//! route overrides, rule exclusions and IP lists in one JSON document. A
+//! A site's policy as the admin API shows and takes it: mode, paranoia,
+//! threshold, route overrides, rule exclusions, IP lists, rate limits and ban
+//! settings in one JSON document. Each site has its own, saved to its own
+//! file (`policies/<site>.json` in the data directory). A
 //! change is validated whole (every bad field named, by the same functions
 //! that check the config file: `config::policy`), then applied by swapping in
 //! an engine that shares the compiled rules, and saved to the data directory
@@ -15,8 +17,10 @@ use serde::{Deserialize, Serialize};
 use wafer_engine::{Engine, Mode, Policy, RuleRange};
 
 use crate::config::policy::{self, RouteSpec};
+use crate::config::throttle::{self, BansSpec, RateLimitSpec};
 use crate::config::{ConfigError, Problems};
-use crate::guard::IpLists;
+use crate::guard::{IpLists, Throttle};
+use crate::protection::Protection;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,6 +49,13 @@ pub(crate) struct PolicyDoc {
     /// them, never drops them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apps: Option<Vec<String>>,
+    /// The site's rate limits. Absent: keep those in force (as for `apps`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limits: Option<Vec<RateLimitSpec>>,
+    /// Blocked requests that earn a ban, and its length; an absent key keeps
+    /// the value in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bans: Option<BansSpec>,
 }
 
 fn yes() -> bool {
@@ -85,7 +96,22 @@ fn ranges(r: &[RuleRange]) -> Vec<String> {
 }
 
 impl PolicyDoc {
-    pub(crate) fn of(engine: &Engine, ip: &IpLists) -> PolicyDoc {
+    /// The document of a site's protection in force.
+    pub(crate) fn of_site(p: &Protection) -> PolicyDoc {
+        PolicyDoc::of(&p.engine, &p.ip_lists, &p.throttle)
+    }
+
+    /// `base` with this document over it, its compiled rules shared.
+    pub(crate) fn apply_to(&self, base: &Protection) -> Result<Protection, Vec<ConfigError>> {
+        let (policy, ip_lists, throttle) = self.build(base.engine.policy(), &base.throttle)?;
+        Ok(Protection {
+            engine: base.engine.with_policy(policy),
+            ip_lists,
+            throttle,
+        })
+    }
+
+    pub(crate) fn of(engine: &Engine, ip: &IpLists, throttle: &Throttle) -> PolicyDoc {
         let p = engine.policy();
         PolicyDoc {
             mode: p.mode.to_string(),
@@ -112,12 +138,19 @@ impl PolicyDoc {
             },
             inspect_websocket: p.inspect_websocket,
             apps: Some(p.apps.clone()),
+            rate_limits: Some(throttle.rate_limits.iter().map(RateLimitSpec::of).collect()),
+            bans: Some(BansSpec::of(&throttle.bans)),
         }
     }
 
-    /// The engine policy and IP lists this document describes, keeping what the
-    /// document does not cover (allowed methods) from `base`; or every problem.
-    pub(crate) fn build(&self, base: &Policy) -> Result<(Policy, IpLists), Vec<ConfigError>> {
+    /// The engine policy, IP lists, rate limits and bans this document
+    /// describes, keeping what the document does not cover (allowed methods)
+    /// or leaves out from `base` and `base_throttle`; or every problem.
+    pub(crate) fn build(
+        &self,
+        base: &Policy,
+        base_throttle: &Throttle,
+    ) -> Result<(Policy, IpLists, Throttle), Vec<ConfigError>> {
         let p = &mut Problems::default();
         let mut out = base.clone();
         if let Some(m) = policy::mode(p, "mode", &self.mode) {
@@ -149,12 +182,48 @@ impl PolicyDoc {
             .collect();
         let ip = policy::ip_lists(p, &self.ip.allow, &self.ip.block);
         policy::lengths(p, &out, &ip, "disabled_rules");
-        std::mem::take(p).into_result((out, ip))
+        let throttle = Throttle {
+            rate_limits: match &self.rate_limits {
+                Some(specs) => throttle::rate_limits(p, "rate_limits", specs),
+                None => base_throttle.rate_limits.clone(),
+            },
+            bans: match &self.bans {
+                Some(b) => throttle::bans(p, "bans", base_throttle.bans, b),
+                None => base_throttle.bans,
+            },
+        };
+        std::mem::take(p).into_result((out, ip, throttle))
     }
 }
 
-pub(crate) fn saved_path(data_dir: &Path) -> PathBuf {
+/// Where `site`'s policy is saved when it is changed through the admin API.
+/// (Site names are letters, digits, `-`, `_` and `.`: never a path.)
+pub(crate) fn saved_path(data_dir: &Path, site: &str) -> PathBuf {
+    data_dir.join("policies").join(format!("{site}.json"))
+}
+
+/// Where the one editable policy was saved before each site had its own: it
+/// still applies to the primary site (`Sites::primary`) until that site's
+/// own file exists.
+pub(crate) fn legacy_path(data_dir: &Path) -> PathBuf {
     data_dir.join("policy.json")
+}
+
+/// `site`'s saved policy, if any, and the file it came from.
+pub(crate) fn load_saved(
+    data_dir: &Path,
+    site: &str,
+    primary: bool,
+) -> std::io::Result<Option<(PolicyDoc, PathBuf)>> {
+    let own = saved_path(data_dir, site);
+    if let Some(doc) = load(&own)? {
+        return Ok(Some((doc, own)));
+    }
+    if !primary {
+        return Ok(None);
+    }
+    let legacy = legacy_path(data_dir);
+    Ok(load(&legacy)?.map(|doc| (doc, legacy)))
 }
 
 /// Writes the document so that a crash or power cut mid-write leaves the old
@@ -193,21 +262,26 @@ pub(crate) enum ChangeError {
     Invalid(Vec<ConfigError>),
     /// Valid, but it could not be saved (so it was not applied either).
     Save(String),
+    /// No site has the name given.
+    NoSite,
 }
 
-/// The one way a policy changes, from the API or from the cluster: under the
-/// lock, `edit` applied to the document in force, validated whole, saved to
-/// the keeper's file, swapped in at once. With `if_match`, refused when the document is
-/// no longer that one. Returns the document now in force.
+/// The one way a site's policy changes, from the API or from the cluster:
+/// under the keeper's lock, `edit` applied to the site's document in force,
+/// validated whole, saved to the site's file, swapped in at once. With
+/// `if_match`, refused when the document is no longer that one. Returns the
+/// document now in force.
 pub(crate) async fn apply(
     keeper: &super::keeper::PolicyKeeper,
+    site: Option<&str>,
     if_match: Option<&str>,
     edit: impl FnOnce(&mut PolicyDoc),
-) -> Result<PolicyDoc, ChangeError> {
+) -> Result<(String, PolicyDoc), ChangeError> {
     // One change at a time, so that two writers cannot interleave their swaps.
     let _guard = keeper.lock.lock().await;
-    let protection = keeper.live.snapshot();
-    let mut doc = PolicyDoc::of(&protection.engine, &protection.ip_lists);
+    let (name, live) = keeper.site(site).ok_or(ChangeError::NoSite)?;
+    let protection = live.snapshot();
+    let mut doc = PolicyDoc::of_site(&protection);
     if let Some(tag) = if_match
         && tag != "*"
         && tag != etag(&doc)
@@ -215,24 +289,18 @@ pub(crate) async fn apply(
         return Err(ChangeError::Stale);
     }
     edit(&mut doc);
-    let (policy, ip) = doc
-        .build(protection.engine.policy())
-        .map_err(ChangeError::Invalid)?;
-    let engine = protection.engine.with_policy(policy);
-    let saved = PolicyDoc::of(&engine, &ip);
-    if let Some(path) = &keeper.path {
-        let path = path.clone();
+    let next = doc.apply_to(&protection).map_err(ChangeError::Invalid)?;
+    let saved = PolicyDoc::of_site(&next);
+    if let Some(dir) = &keeper.data_dir {
+        let path = saved_path(dir, &name);
         let doc = saved.clone();
         tokio::task::spawn_blocking(move || save(&path, &doc))
             .await
             .map_err(|e| ChangeError::Save(e.to_string()))?
             .map_err(|e| ChangeError::Save(format!("saving the policy: {e}")))?;
     }
-    keeper.live.replace(crate::protection::Protection {
-        engine,
-        ip_lists: ip,
-    });
-    Ok(saved)
+    live.replace(next);
+    Ok((name, saved))
 }
 
 #[cfg(test)]
@@ -242,8 +310,12 @@ mod tests {
     #[test]
     fn save_writes_the_whole_document_and_no_temporary_file_stays() {
         let dir = tempfile::tempdir().unwrap();
-        let path = saved_path(dir.path());
-        let doc = PolicyDoc::of(&Engine::builtin(), &IpLists::default());
+        let path = saved_path(dir.path(), "shop");
+        let doc = PolicyDoc::of(
+            &Engine::builtin(),
+            &IpLists::default(),
+            &Throttle::default(),
+        );
         save(&path, &doc).unwrap();
         save(&path, &doc).unwrap();
         assert_eq!(load(&path).unwrap(), Some(doc));
@@ -253,10 +325,14 @@ mod tests {
     #[test]
     fn round_trips_and_names_every_bad_field() {
         let engine = Engine::builtin();
-        let doc = PolicyDoc::of(&engine, &IpLists::default());
-        let (p, _) = doc.build(engine.policy()).unwrap();
+        let doc = PolicyDoc::of(&engine, &IpLists::default(), &Throttle::default());
+        let (p, _, _) = doc.build(engine.policy(), &Throttle::default()).unwrap();
         assert_eq!(
-            PolicyDoc::of(&engine.with_policy(p), &IpLists::default()),
+            PolicyDoc::of(
+                &engine.with_policy(p),
+                &IpLists::default(),
+                &Throttle::default()
+            ),
             doc
         );
 
@@ -269,11 +345,15 @@ mod tests {
             inspect_websocket: Some(true),
             ..RouteSpec::default()
         });
-        let (p, _) = ws.build(engine.policy()).unwrap();
+        let (p, _, _) = ws.build(engine.policy(), &Throttle::default()).unwrap();
         assert!(p.for_path("/live/x").inspect_websocket);
         assert!(!p.for_path("/x").inspect_websocket);
         assert_eq!(
-            PolicyDoc::of(&engine.with_policy(p), &IpLists::default()),
+            PolicyDoc::of(
+                &engine.with_policy(p),
+                &IpLists::default(),
+                &Throttle::default()
+            ),
             ws
         );
         // Saved documents from before the option keep inspecting.
@@ -304,7 +384,9 @@ mod tests {
             args: vec!["header:".into()],
         });
         bad.ip.block.push("300.1.1.1".into());
-        let errs = bad.build(engine.policy()).unwrap_err();
+        let errs = bad
+            .build(engine.policy(), &Throttle::default())
+            .unwrap_err();
         for key in [
             "mode",
             "paranoia",
@@ -328,7 +410,7 @@ mod tests {
     fn exclusion_arguments_round_trip_and_apply() {
         use wafer_engine::request::{Location, Part};
         let engine = Engine::builtin();
-        let mut doc = PolicyDoc::of(&engine, &IpLists::default());
+        let mut doc = PolicyDoc::of(&engine, &IpLists::default(), &Throttle::default());
         doc.exclusions.push(ExclusionDoc {
             path: "/notes/*/save".into(),
             rules: vec!["941100".into()],
@@ -338,12 +420,15 @@ mod tests {
                 "cookie:draft".into(),
             ],
         });
-        let (p, _) = doc.build(engine.policy()).unwrap();
+        let (p, _, _) = doc.build(engine.policy(), &Throttle::default()).unwrap();
         let engine = engine.with_policy(p);
-        assert_eq!(PolicyDoc::of(&engine, &IpLists::default()), doc);
+        assert_eq!(
+            PolicyDoc::of(&engine, &IpLists::default(), &Throttle::default()),
+            doc
+        );
 
         let dir = tempfile::tempdir().unwrap();
-        let path = saved_path(dir.path());
+        let path = saved_path(dir.path(), "shop");
         save(&path, &doc).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("cells.*.source"), "{text}");
@@ -377,7 +462,7 @@ mod tests {
         .unwrap();
         let compiled = engine.policy().app_exclusions.len();
         assert!(compiled > 0);
-        let doc = PolicyDoc::of(&engine, &IpLists::default());
+        let doc = PolicyDoc::of(&engine, &IpLists::default(), &Throttle::default());
         assert_eq!(doc.apps.as_deref(), Some(&["wordpress".to_owned()][..]));
 
         // An edit of something else keeps them, compiled.
@@ -388,7 +473,7 @@ mod tests {
             rules: vec!["200001".into()],
             args: vec![],
         });
-        let (p, _) = edit.build(engine.policy()).unwrap();
+        let (p, _, _) = edit.build(engine.policy(), &Throttle::default()).unwrap();
         let next = engine.with_policy(p);
         assert_eq!(next.policy().apps, ["wordpress"]);
         assert_eq!(next.policy().app_exclusions.len(), compiled);
@@ -401,7 +486,7 @@ mod tests {
         // A document without `apps` (saved before profiles, or from an older client) keeps them.
         let old: PolicyDoc =
             serde_json::from_str(r#"{"mode":"detect","paranoia":1,"threshold":5}"#).unwrap();
-        let (p, _) = old.build(next.policy()).unwrap();
+        let (p, _, _) = old.build(next.policy(), &Throttle::default()).unwrap();
         assert_eq!(
             engine.with_policy(p).policy().app_exclusions.len(),
             compiled
@@ -410,15 +495,17 @@ mod tests {
         // Named, they are replaced; an unknown name is refused with the known ones.
         let mut change = doc.clone();
         change.apps = Some(vec!["jupyterlab".into(), "grafana".into()]);
-        let (p, _) = change.build(engine.policy()).unwrap();
+        let (p, _, _) = change.build(engine.policy(), &Throttle::default()).unwrap();
         assert_eq!(p.apps, ["jupyterlab", "grafana"]);
         let mut off = doc.clone();
         off.apps = Some(vec![]);
-        let (p, _) = off.build(engine.policy()).unwrap();
+        let (p, _, _) = off.build(engine.policy(), &Throttle::default()).unwrap();
         assert!(engine.with_policy(p).policy().app_exclusions.is_empty());
         let mut bad = doc;
         bad.apps = Some(vec!["wp".into()]);
-        let errs = bad.build(engine.policy()).unwrap_err();
+        let errs = bad
+            .build(engine.policy(), &Throttle::default())
+            .unwrap_err();
         assert!(
             errs[0].key == "apps" && errs[0].message.contains("wordpress, drupal"),
             "{errs:?}"
@@ -430,7 +517,7 @@ mod tests {
     #[test]
     fn the_api_refuses_the_thresholds_the_file_refuses() {
         let engine = Engine::builtin();
-        let doc = PolicyDoc::of(&engine, &IpLists::default());
+        let doc = PolicyDoc::of(&engine, &IpLists::default(), &Throttle::default());
         for (t, ok) in [
             (i64::from(u32::MAX), false),
             (i64::from(u32::MAX) + 1, false),
@@ -446,8 +533,8 @@ mod tests {
                 threshold: Some(t),
                 ..RouteSpec::default()
             });
-            match d.build(engine.policy()) {
-                Ok((p, _)) => assert!(ok && i64::from(p.threshold) == t, "{t} accepted"),
+            match d.build(engine.policy(), &Throttle::default()) {
+                Ok((p, _, _)) => assert!(ok && i64::from(p.threshold) == t, "{t} accepted"),
                 Err(errs) => {
                     assert!(!ok, "{t} refused: {errs:?}");
                     let want = policy::threshold(t).unwrap_err();
@@ -459,7 +546,7 @@ mod tests {
         }
         let mut d = doc.clone();
         d.ip.allow = vec!["10.0.0.1".into(); policy::MAX_IP_ENTRIES + 1];
-        let errs = d.build(engine.policy()).unwrap_err();
+        let errs = d.build(engine.policy(), &Throttle::default()).unwrap_err();
         assert!(errs.len() == 1 && errs[0].key == "ip.allow", "{errs:?}");
     }
 
@@ -486,17 +573,21 @@ mod tests {
                 .unwrap_err()
                 .0;
         let engine = Engine::builtin();
-        let mut doc = PolicyDoc::of(&engine, &IpLists::default());
+        let mut doc = PolicyDoc::of(&engine, &IpLists::default(), &Throttle::default());
         let toml: toml::Value = toml::from_str(routes).unwrap();
         doc.routes = toml["routes"].clone().try_into().unwrap();
-        let from_api = doc.build(engine.policy()).unwrap_err();
+        let from_api = doc
+            .build(engine.policy(), &Throttle::default())
+            .unwrap_err();
         assert_eq!(from_file, from_api);
         assert_eq!(from_api.len(), 9, "{from_api:?}");
         assert_eq!(from_api[7].key, "routes[1].path");
         // The JSON decoder takes any whole number, so the bounds answer.
         let json = serde_json::json!({"mode": "block", "paranoia": 256, "threshold": -1});
         let doc: PolicyDoc = serde_json::from_value(json).unwrap();
-        let errs = doc.build(engine.policy()).unwrap_err();
+        let errs = doc
+            .build(engine.policy(), &Throttle::default())
+            .unwrap_err();
         assert_eq!(
             errs,
             [

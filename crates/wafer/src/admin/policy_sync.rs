@@ -1,77 +1,117 @@
-//! One policy for a cluster: a change made through any node's admin API is
-//! written to Redis (`wafer:policy`, with `wafer:policy:rev` counting changes),
-//! and every node checks the count every two seconds and applies a newer
-//! document (validated and saved like a PUT). A node that joins adopts the
-//! cluster's policy. The last change wins; the per-document ETag still guards
-//! edits made through one node. IP lists, exclusions and routes travel this
-//! way; while Redis is away each node keeps the policy it has.
+//! One policy per site for a cluster: a change made through any node's admin
+//! API is written to Redis (`wafer:policy:<site>`, with
+//! `wafer:policy:<site>:rev` counting that site's changes), and every node
+//! checks the counts every two seconds and applies a newer document
+//! (validated and saved like a PUT). A node that joins adopts the cluster's
+//! policies. The last change wins; the per-document ETag still guards edits
+//! made through one node. IP lists, exclusions, routes, rate limits and ban
+//! settings travel this way; while Redis is away each node keeps the policies
+//! it has. Sites are matched by name: every node should list the same sites.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use super::keeper::PolicyKeeper;
 use super::policy::PolicyDoc;
+use crate::guard::redis::RedisLink;
 
-const DOC: &str = "wafer:policy";
-const REV: &str = "wafer:policy:rev";
 const PUBLISH: &str = "redis.call('SET', KEYS[1], ARGV[1]) return redis.call('INCR', KEYS[2])";
 
-/// Shares a change with the cluster (nothing without Redis).
-pub(crate) async fn publish(keeper: &PolicyKeeper, doc: &PolicyDoc) {
+fn doc_key(site: &str) -> String {
+    format!("wafer:policy:{site}")
+}
+
+fn rev_key(site: &str) -> String {
+    format!("wafer:policy:{site}:rev")
+}
+
+fn note_rev(keeper: &PolicyKeeper, site: &str, rev: u64) {
+    let mut revs = keeper.revs.lock().unwrap_or_else(|p| p.into_inner());
+    let have = revs.entry(site.to_owned()).or_insert(0);
+    *have = (*have).max(rev);
+}
+
+/// Shares a change to `site`'s policy with the cluster (nothing without Redis).
+pub(crate) async fn publish(keeper: &PolicyKeeper, site: &str, doc: &PolicyDoc) {
     let Some(r) = &keeper.redis else { return };
     let Ok(json) = serde_json::to_string(doc) else {
         return;
     };
     let script = redis::Script::new(PUBLISH);
+    let keys = (doc_key(site), rev_key(site));
     let rev = r
         .run("policy publish", |mut conn| async move {
-            let mut call = script.key(DOC);
-            call.key(REV).arg(json);
+            let mut call = script.key(keys.0);
+            call.key(keys.1).arg(json);
             call.invoke_async::<u64>(&mut conn).await
         })
         .await;
     match rev {
-        Some(rev) => {
-            keeper.rev.fetch_max(rev, Ordering::Relaxed);
-        }
-        None => tracing::warn!("policy changed on this node only: redis is unreachable"),
+        Some(rev) => note_rev(keeper, site, rev),
+        None => tracing::warn!(
+            site,
+            "policy changed on this node only: redis is unreachable"
+        ),
     }
 }
 
-/// Applies a newer cluster policy, if there is one (a step for [`crate::periodic`]).
+/// Applies each site's newer cluster policy, if any (a step for [`crate::periodic`]).
 pub(crate) async fn check(keeper: Arc<PolicyKeeper>) {
     let Some(r) = keeper.redis.clone() else {
         return;
     };
-    let latest = r
+    let names = keeper.names();
+    let keys: Vec<String> = names.iter().map(|n| rev_key(n)).collect();
+    let Some(revs) = r
         .run("policy sync", |mut conn| async move {
-            redis::pipe()
-                .cmd("GET")
-                .arg(REV)
-                .cmd("GET")
-                .arg(DOC)
-                .query_async::<(Option<u64>, Option<String>)>(&mut conn)
+            redis::cmd("MGET")
+                .arg(&keys)
+                .query_async::<Vec<Option<u64>>>(&mut conn)
                 .await
         })
-        .await;
-    let Some((Some(rev), Some(json))) = latest else {
+        .await
+    else {
         return;
     };
-    if rev <= keeper.rev.load(Ordering::Relaxed) {
-        return;
+    for (site, rev) in names.iter().zip(revs) {
+        let Some(rev) = rev else { continue };
+        let have = keeper
+            .revs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(site)
+            .copied()
+            .unwrap_or(0);
+        if rev > have {
+            adopt(&keeper, &r, site, rev).await;
+        }
     }
-    keeper.rev.store(rev, Ordering::Relaxed);
+}
+
+/// Reads `site`'s cluster document and applies it here.
+async fn adopt(keeper: &PolicyKeeper, r: &Arc<RedisLink>, site: &str, rev: u64) {
+    let key = doc_key(site);
+    let Some(Some(json)) = r
+        .run("policy sync", |mut conn| async move {
+            redis::cmd("GET")
+                .arg(key)
+                .query_async::<Option<String>>(&mut conn)
+                .await
+        })
+        .await
+    else {
+        return;
+    };
+    note_rev(keeper, site, rev);
     let doc: PolicyDoc = match serde_json::from_str(&json) {
         Ok(d) => d,
         Err(e) => {
-            return tracing::error!(error = %e, rev, "the cluster's policy does not parse; keeping this node's");
+            return tracing::error!(error = %e, site, rev, "the cluster's policy does not parse; keeping this node's");
         }
     };
-    let applied = super::policy::apply(&keeper, None, |d| *d = doc).await;
-    match applied {
-        Ok(_) => tracing::info!(rev, "policy changed by another node applies here"),
+    match super::policy::apply(keeper, Some(site), None, |d| *d = doc).await {
+        Ok(_) => tracing::info!(site, rev, "policy changed by another node applies here"),
         Err(e) => {
-            tracing::error!(error = ?e, rev, "the cluster's policy is not valid here; keeping this node's")
+            tracing::error!(error = ?e, site, rev, "the cluster's policy is not valid here; keeping this node's")
         }
     }
 }

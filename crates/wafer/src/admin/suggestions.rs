@@ -71,7 +71,7 @@ impl Knobs {
 }
 
 async fn report(s: &AdminState, p: &Params) -> ApiResult<Report> {
-    let protection = s.keeper.live.snapshot();
+    let protection = s.keeper.primary();
     let door = Arc::clone(&s.door);
     let lists = protection.ip_lists.clone();
     // Banned now, or on the policy's block list: their requests are no evidence.
@@ -146,7 +146,7 @@ pub(crate) async fn accept(
             )
         })?;
     let exclusion = found.exclusion.clone();
-    let policy = super::policy_routes::commit(&s, None, move |d| {
+    let (_, policy) = super::policy_routes::commit(&s, None, None, move |d| {
         if !d.exclusions.contains(&exclusion) {
             d.exclusions.push(exclusion);
         }

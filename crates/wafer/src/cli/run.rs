@@ -10,7 +10,6 @@ use crate::anomaly::reload::Reloader;
 use crate::anomaly::{AnomalyState, ModelsDir};
 use crate::config::{Config, LogFormat, Overrides};
 use crate::events::{EventSink, Publisher};
-use crate::guard::IpLists;
 use crate::guard::bans::Bans;
 use crate::guard::country::CountryGuard;
 use crate::guard::door::Door;
@@ -18,7 +17,7 @@ use crate::guard::limit::shared::Limiter;
 use crate::guard::list_files::ListFiles;
 use crate::guard::redis::RedisLink;
 use crate::periodic::Periodic;
-use crate::protection::Live;
+use crate::protection::{Live, Protection};
 use crate::proxy::conn::Connections;
 use crate::proxy::{self, Proxy, ProxyConfig, ProxyParts, Site, Sites};
 use crate::sightings::Sightings;
@@ -228,7 +227,6 @@ impl Running {
 /// The node's parts, each built complete from the configuration.
 struct Parts {
     store: Arc<dyn Store>,
-    keeper: Arc<PolicyKeeper>,
     door: Arc<Door>,
     anomaly: Arc<AnomalyState>,
     models: ModelsDir,
@@ -242,7 +240,6 @@ struct Parts {
 /// configuration names the sites, or one `upstream`.
 pub async fn start(cfg: Config, engine: wafer_engine::Engine) -> Result<Running> {
     let store = open_store(&cfg).await?;
-    let policy_path = crate::admin::policy::saved_path(&cfg.data_dir);
     let (events, writer, sink) = event_bus(&cfg, &store)?;
     let max_connections = connection_cap(&cfg)?;
     let listener =
@@ -252,13 +249,11 @@ pub async fn start(cfg: Config, engine: wafer_engine::Engine) -> Result<Running>
     let tls_addr = tls.as_ref().map(|t| t.addr);
     let redis = redis_link(&cfg)?;
     let https_port = tls_addr.map(|a| a.port());
-    let (sites, live) = the_sites(&cfg, &engine, &policy_path, https_port, None)?;
+    let sites = the_sites(&cfg, &engine, &cfg.data_dir, https_port)?;
     log_configuration(&sites, &*store);
-    let keeper = PolicyKeeper::new(live, Some(policy_path.clone()), redis.clone());
     let parts = Parts {
         store,
-        keeper: Arc::new(keeper),
-        door: Arc::new(door(&cfg, redis)?),
+        door: Arc::new(door(&cfg, redis.clone())?),
         anomaly: Arc::new(anomaly(&cfg)),
         models: ModelsDir::new(cfg.models_dir()),
         traffic: Arc::default(),
@@ -272,7 +267,12 @@ pub async fn start(cfg: Config, engine: wafer_engine::Engine) -> Result<Running>
         proxy = proxy.answering(Arc::clone(&challenges));
     }
     let proxy = Arc::new(proxy);
-    let mut periodic = background(&cfg, &parts);
+    let keeper = Arc::new(PolicyKeeper::new(
+        proxy.live_sites(),
+        Some(cfg.data_dir.clone()),
+        redis,
+    ));
+    let mut periodic = background(&cfg, &parts, &keeper);
     // With HTTPS, the ACME client runs (idle without acme sites: a reload may add one).
     let acme = tls.as_ref().map(|t| {
         let acme = Arc::new(crate::acme::Acme::new(
@@ -289,13 +289,12 @@ pub async fn start(cfg: Config, engine: wafer_engine::Engine) -> Result<Running>
     let reloadable = Arc::new(super::reload::Reloadable {
         proxy: Arc::clone(&proxy),
         engine: engine.with_policy(engine.policy().clone()),
-        keeper: Arc::clone(&parts.keeper),
+        keeper: Arc::clone(&keeper),
         certs: tls.as_ref().map(|t| Arc::clone(&t.certs)),
         acme: acme.clone(),
         https_port,
         health: tokio::sync::Mutex::new(health),
         config: std::sync::Mutex::new(cfg.clone()),
-        policy_path,
         lock: tokio::sync::Mutex::new(()),
     });
     if let Some(t) = &tls {
@@ -325,7 +324,7 @@ pub async fn start(cfg: Config, engine: wafer_engine::Engine) -> Result<Running>
         .map(|addr| {
             let state = admin_state(
                 &cfg,
-                proxy.live_sites(),
+                &keeper,
                 &parts,
                 &events,
                 telemetry,
@@ -439,26 +438,6 @@ async fn open_store(cfg: &Config) -> Result<Arc<dyn Store>> {
     crate::store::open(&store_spec)
         .await
         .with_context(|| format!("opening the event store {store_spec}"))
-}
-
-/// The policy saved through the admin API, when there is one; else the configuration's.
-/// The policy saved through the admin API over `engine`'s, when there is one.
-fn saved_policy(
-    engine: wafer_engine::Engine,
-    ip_lists: IpLists,
-    path: &std::path::Path,
-) -> Result<(wafer_engine::Engine, IpLists)> {
-    let saved =
-        crate::admin::policy::load(path).with_context(|| format!("reading {}", path.display()))?;
-    let Some(doc) = saved else {
-        return Ok((engine, ip_lists));
-    };
-    let (policy, ip) = doc.build(engine.policy()).map_err(|errs| {
-        let errs: Vec<String> = errs.iter().map(ToString::to_string).collect();
-        anyhow::anyhow!("{}: {}", path.display(), errs.join("; "))
-    })?;
-    tracing::info!(path = %path.display(), "policy saved through the admin API applies");
-    Ok((engine.with_policy(policy), ip))
 }
 
 /// The event bus, with the store's writer and the file sink behind it.
@@ -586,56 +565,39 @@ pub(super) fn cert_sources(cfg: &Config) -> Vec<crate::proxy::tls::CertSource> {
     sources
 }
 
-/// The sites, and the protection the admin API edits (and saves): the
-/// default site's, else the first site's; with one upstream, the one site's.
-/// The policy saved through the admin API applies to that site; the others
-/// keep the policy the file gives them. Every site shares the compiled rules.
-/// On a reload, `reuse` is the keeper's `Live`: the edited site keeps it,
-/// its contents replaced, so the admin API goes on editing what is served.
+/// The sites, each with its protection: the configuration's policy, lists,
+/// rate limits and bans for it, or the policy saved for it through the admin
+/// API over them. Every site shares the compiled rules.
 pub(super) fn the_sites(
     cfg: &Config,
     engine: &wafer_engine::Engine,
-    saved: &std::path::Path,
+    data_dir: &std::path::Path,
     https_port: Option<u16>,
-    reuse: Option<&Arc<Live>>,
-) -> Result<(Sites, Arc<Live>)> {
-    let edited_live = |engine: wafer_engine::Engine, lists: IpLists| -> Result<Arc<Live>> {
-        let (engine, lists) = saved_policy(engine, lists, saved)?;
-        Ok(match reuse {
-            Some(live) => {
-                live.replace(crate::protection::Protection {
-                    engine,
-                    ip_lists: lists,
-                });
-                Arc::clone(live)
-            }
-            None => Arc::new(Live::new(engine, lists)),
-        })
-    };
+) -> Result<Sites> {
     if cfg.sites.sites.is_empty() {
         let upstream = cfg.upstream.clone().context("no upstream")?;
-        let live = edited_live(
-            engine.with_policy(cfg.engine.policy.clone()),
-            cfg.ip_lists.clone(),
-        )?;
-        return Ok((Sites::single(upstream, Arc::clone(&live)), live));
+        let base = Protection {
+            engine: engine.with_policy(cfg.engine.policy.clone()),
+            ip_lists: cfg.ip_lists.clone(),
+            throttle: cfg.throttle.clone(),
+        };
+        let live = with_saved_policy(base, data_dir, proxy::sites::IMPLICIT_DEFAULT, true)?;
+        return Ok(Sites::single(upstream, live));
     }
-    let edited = cfg
+    // `Sites::primary`: the site the admin API edits when none is named.
+    let primary = cfg
         .sites
         .default
         .clone()
         .unwrap_or_else(|| cfg.sites.sites[0].name.clone());
-    let mut edited_one = None;
     let mut sites = Vec::new();
     for s in &cfg.sites.sites {
-        let engine_here = engine.with_policy(s.policy.clone());
-        let live = if s.name == edited {
-            let live = edited_live(engine_here, s.ip_lists.clone())?;
-            edited_one = Some(Arc::clone(&live));
-            live
-        } else {
-            Arc::new(Live::new(engine_here, s.ip_lists.clone()))
+        let base = Protection {
+            engine: engine.with_policy(s.policy.clone()),
+            ip_lists: s.ip_lists.clone(),
+            throttle: s.throttle.clone(),
         };
+        let live = with_saved_policy(base, data_dir, &s.name, s.name == primary)?;
         let mut site = Site::new(&s.name, s.hosts.clone(), s.upstream.clone(), live);
         let mut pool = s.pool();
         let files = &s.upstream_tls;
@@ -656,11 +618,27 @@ pub(super) fn the_sites(
             .and_then(|v| http::HeaderValue::from_str(v).ok());
         sites.push(site);
     }
-    let sites = Sites::new(sites, cfg.sites.default.as_deref())?;
-    Ok((
-        sites,
-        edited_one.context("the edited site is one of the sites")?,
-    ))
+    Ok(Sites::new(sites, cfg.sites.default.as_deref())?)
+}
+
+/// `base`, or the policy saved for `site` through the admin API over it.
+fn with_saved_policy(
+    base: Protection,
+    data_dir: &std::path::Path,
+    site: &str,
+    primary: bool,
+) -> Result<Arc<Live>> {
+    let saved = crate::admin::policy::load_saved(data_dir, site, primary)
+        .with_context(|| format!("reading the saved policy of site {site:?}"))?;
+    let Some((doc, path)) = saved else {
+        return Ok(Arc::new(Live::of(base)));
+    };
+    let protection = doc.apply_to(&base).map_err(|errs| {
+        let errs: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("{}: {}", path.display(), errs.join("; "))
+    })?;
+    tracing::info!(site, path = %path.display(), "policy saved through the admin API applies");
+    Ok(Arc::new(Live::of(protection)))
 }
 
 /// The cluster's Redis, when configured (limits, bans and the policy).
@@ -692,9 +670,9 @@ fn door(cfg: &Config, redis: Option<Arc<RedisLink>>) -> Result<Door> {
     };
     Ok(Door::new(
         list_files,
-        Bans::new(cfg.bans, redis.clone()),
+        Bans::new(cfg.throttle.bans, redis.clone()),
         country,
-        Limiter::new(cfg.rate_limits.clone(), redis),
+        Limiter::new(redis),
     ))
 }
 
@@ -722,7 +700,7 @@ fn anomaly(cfg: &Config) -> AnomalyState {
 
 /// The timers: model, GeoIP and list-file reloads, the cluster's ban and
 /// policy syncs, and the store's retention.
-fn background(cfg: &Config, parts: &Parts) -> Periodic {
+fn background(cfg: &Config, parts: &Parts, keeper: &Arc<PolicyKeeper>) -> Periodic {
     let mut periodic = Periodic::default();
     let secs = std::time::Duration::from_secs;
     let reloader = Arc::new(Reloader::new(
@@ -746,13 +724,13 @@ fn background(cfg: &Config, parts: &Parts) -> Periodic {
             }
         });
     }
-    if parts.keeper.redis.is_some() {
+    if keeper.redis.is_some() {
         let door = Arc::clone(&parts.door);
         periodic.every(secs(1), move || {
             let door = Arc::clone(&door);
             async move { door.bans().sync().await }
         });
-        let keeper = Arc::clone(&parts.keeper);
+        let keeper = Arc::clone(keeper);
         periodic.every(secs(2), move || {
             crate::admin::policy_sync::check(Arc::clone(&keeper))
         });
@@ -775,7 +753,7 @@ async fn prune(store: Arc<dyn Store>, retention: crate::store::Retention) {
 
 fn admin_state(
     cfg: &Config,
-    sites: Arc<arc_swap::ArcSwap<Sites>>,
+    keeper: &Arc<PolicyKeeper>,
     parts: &Parts,
     events: &Publisher,
     telemetry: tokio::sync::broadcast::Sender<Arc<crate::traffic::Second>>,
@@ -783,9 +761,9 @@ fn admin_state(
     acme: Option<Arc<crate::acme::Acme>>,
 ) -> Arc<AdminState> {
     Arc::new(AdminState {
-        sites,
+        sites: Arc::clone(&keeper.sites),
         store: Arc::clone(&parts.store),
-        keeper: Arc::clone(&parts.keeper),
+        keeper: Arc::clone(keeper),
         door: Arc::clone(&parts.door),
         anomaly: Arc::clone(&parts.anomaly),
         events: events.clone(),

@@ -40,11 +40,11 @@ pub struct FileConfig {
     /// Share rate limits across nodes through this Redis (`redis://host:6379/0`).
     pub redis_url: Option<String>,
     #[serde(default)]
-    pub rate_limits: Vec<FileRateLimit>,
+    pub rate_limits: Vec<super::throttle::RateLimitSpec>,
     #[serde(default)]
     pub geoip: FileGeoIp,
     #[serde(default)]
-    pub bans: FileBans,
+    pub bans: super::throttle::BansSpec,
     /// The sites this Wafer fronts (see `config::sites`).
     #[serde(default)]
     pub sites: Vec<super::sites::FileSite>,
@@ -58,15 +58,6 @@ pub struct FileConfig {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FileBans {
-    /// Blocked requests that earn a temporary ban (0 or absent: no automatic bans).
-    pub after: Option<u32>,
-    pub within_secs: Option<u64>,
-    pub minutes: Option<u64>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct FileGeoIp {
     /// A MaxMind-format country database (`.mmdb`) you supply.
     pub database: Option<String>,
@@ -74,20 +65,6 @@ pub struct FileGeoIp {
     pub allow: Vec<String>,
     #[serde(default)]
     pub deny: Vec<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileRateLimit {
-    pub name: Option<String>,
-    /// Prefix or glob, as in routes; every path when absent.
-    pub path: Option<String>,
-    /// `ip` (default), `header:NAME` or `cookie:NAME`.
-    pub key: Option<String>,
-    /// `100/s`, `600/m`, `5000/h`.
-    pub rate: Option<String>,
-    /// Requests allowed at once (default: the rate's N).
-    pub burst: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -110,19 +110,12 @@ pub fn resolve(
         admin: sections::admin(p, &src, d, file.admin),
         anomaly: sections::anomaly(p, &src, d, &file.anomaly),
         redis_url: sections::redis_url(p, &src, file.redis_url),
-        rate_limits: sections::rate_limits(p, file.rate_limits),
+        rate_limits: super::throttle::rate_limits(p, "rate_limits", &file.rate_limits),
         geoip: sections::geoip(p, file.geoip),
-        bans: sections::bans(p, d, &file.bans),
+        bans: super::throttle::bans(p, "bans", d.throttle.bans, &file.bans),
     };
     let mut cfg = assemble(parts);
-    cfg.sites = super::sites::sites(
-        p,
-        site_files,
-        default_site,
-        cfg.upstream.as_ref(),
-        &cfg.engine.policy,
-        &cfg.ip_lists,
-    );
+    cfg.sites = super::sites::sites(p, site_files, default_site, &cfg);
     cfg.tls = super::sites::tls(p, tls_file, &cfg.sites);
     cfg.acme = super::acme::acme(p, acme_file, &cfg.sites);
     // The whole policy's size, once its parts are together.
@@ -193,10 +186,12 @@ fn assemble(x: Parts) -> Config {
         models_dir: x.anomaly.models_dir,
         learn_requests: x.anomaly.learn_requests,
         learn_limits: x.anomaly.learn_limits,
-        rate_limits: x.rate_limits,
+        throttle: crate::guard::Throttle {
+            rate_limits: x.rate_limits,
+            bans: x.bans,
+        },
         redis_url: x.redis_url,
         geoip: x.geoip,
-        bans: x.bans,
         ip_files: x.ip.files,
     }
 }

@@ -10,16 +10,14 @@ use ipnet::IpNet;
 use wafer_engine::{BodyOverflow, Limits, Mode, Policy};
 
 use super::file::{
-    FileAdmin, FileAnomaly, FileBans, FileEvents, FileGeoIp, FileInspection, FileIp, FileLimits,
-    FileLog, FileRateLimit, FileStore, FileTimeouts,
+    FileAdmin, FileAnomaly, FileEvents, FileGeoIp, FileInspection, FileIp, FileLimits, FileLog,
+    FileStore, FileTimeouts,
 };
 use super::resolve::{Sources, env_pair, pick};
 use super::{Config, LogFormat, LogLevel, Problems, names, policy};
 use crate::anomaly::learn::LearnLimits;
 use crate::events::{EventBounds, SinkTarget};
-use crate::guard::bans::BanPolicy;
 use crate::guard::geo::CountryRules;
-use crate::guard::limit::{Limit, LimitKey};
 use crate::guard::list_files::IpListFiles;
 use crate::guard::{IpLists, parse_net};
 use crate::proxy::Timeouts;
@@ -684,32 +682,6 @@ pub(super) fn redis_url(p: &mut Problems, src: &Sources, file: Option<String>) -
     }
 }
 
-/// `[[rate_limits]]`.
-pub(super) fn rate_limits(p: &mut Problems, limits: Vec<FileRateLimit>) -> Vec<Limit> {
-    let mut out = Vec::new();
-    for (i, l) in limits.into_iter().enumerate() {
-        let key = |k: &str| format!("rate_limits[{i}].{k}");
-        let name = l.name.unwrap_or_else(|| format!("limit{i}"));
-        let path = l
-            .path
-            .and_then(|v| p.ok(&key("path"), wafer_engine::PathPattern::parse(&v)));
-        let by = p.ok(
-            &key("key"),
-            l.key.as_deref().unwrap_or("ip").parse::<LimitKey>(),
-        );
-        let Some(rate) = l.rate else {
-            p.fail(key("rate"), "missing (like 100/s, 600/m)");
-            continue;
-        };
-        if let Some(by) = by
-            && let Some(limit) = p.ok(&key("rate"), Limit::new(&name, path, by, &rate, l.burst))
-        {
-            out.push(limit);
-        }
-    }
-    out
-}
-
 /// `[geoip]`: country rules and the database they read.
 pub(super) fn geoip(p: &mut Problems, f: FileGeoIp) -> Option<(PathBuf, CountryRules)> {
     let rules = p.ok("geoip", CountryRules::parse(&f.allow, &f.deny));
@@ -721,23 +693,4 @@ pub(super) fn geoip(p: &mut Problems, f: FileGeoIp) -> Option<(PathBuf, CountryR
         }
         _ => None,
     }
-}
-
-/// `[bans]`: blocked requests that earn a temporary ban.
-pub(super) fn bans(p: &mut Problems, d: &Config, f: &FileBans) -> BanPolicy {
-    let mut b = d.bans;
-    if let Some(n) = f.after {
-        b.after = n;
-    }
-    match f.within_secs {
-        Some(s) if (1..=86_400).contains(&s) => b.within_ms = s * 1000,
-        Some(_) => p.fail("bans.within_secs", "1 to 86400"),
-        None => {}
-    }
-    match f.minutes {
-        Some(m) if (1..=43_200).contains(&m) => b.duration_ms = m * 60_000,
-        Some(_) => p.fail("bans.minutes", "1 to 43200 (30 days)"),
-        None => {}
-    }
-    b
 }

@@ -62,6 +62,11 @@ pub struct FileSite {
     /// (instead of the URL's host).
     pub upstream_ca: Option<String>,
     pub upstream_sni: Option<String>,
+    /// This site's rate limits instead of the file's (`[]`: none).
+    pub rate_limits: Option<Vec<super::throttle::RateLimitSpec>>,
+    /// Over the file's `[bans]`, key by key.
+    #[serde(default)]
+    pub bans: super::throttle::BansSpec,
 }
 
 #[derive(Debug, Deserialize)]
@@ -194,6 +199,7 @@ pub struct SiteConfig {
     pub upstream: http::Uri,
     pub policy: Policy,
     pub ip_lists: IpLists,
+    pub throttle: crate::guard::Throttle,
     /// The certificate for this site's names (HTTPS).
     pub tls: Option<CertFiles>,
     /// The certificate comes from the `[acme]` CA (and `tls` is `None`).
@@ -224,6 +230,7 @@ impl SiteConfig {
             upstream,
             policy,
             ip_lists: IpLists::default(),
+            throttle: Default::default(),
             tls: None,
             acme: false,
             https_redirect: false,
@@ -265,10 +272,9 @@ pub(super) fn sites(
     p: &mut Problems,
     files: Vec<FileSite>,
     default_site: Option<String>,
-    upstream: Option<&http::Uri>,
-    base: &Policy,
-    base_lists: &IpLists,
+    file: &super::Config,
 ) -> Sites {
+    let upstream = file.upstream.as_ref();
     if files.is_empty() {
         if default_site.is_some() {
             p.fail("default_site", "names a site, but no [[sites]] are listed");
@@ -294,7 +300,7 @@ pub(super) fn sites(
                 );
             }
         }
-        if let Some(site) = site(p, &at, f, hosts, base, base_lists) {
+        if let Some(site) = site(p, &at, f, hosts, file) {
             if out.sites.iter().any(|s| s.name == site.name) {
                 p.fail(
                     format!("{at}.name"),
@@ -327,8 +333,14 @@ pub(super) fn sites(
                 );
             } else {
                 out.sites.push(SiteConfig {
-                    ip_lists: base_lists.clone(),
-                    ..SiteConfig::new(IMPLICIT_DEFAULT, Vec::new(), uri.clone(), base.clone())
+                    ip_lists: file.ip_lists.clone(),
+                    throttle: file.throttle.clone(),
+                    ..SiteConfig::new(
+                        IMPLICIT_DEFAULT,
+                        Vec::new(),
+                        uri.clone(),
+                        file.engine.policy.clone(),
+                    )
                 });
                 out.default = Some(IMPLICIT_DEFAULT.to_owned());
             }
@@ -346,14 +358,15 @@ pub(super) fn sites(
     out
 }
 
+/// One site: the file's policy, lists, rate limits and bans (`file`) with the site's keys over them.
 fn site(
     p: &mut Problems,
     at: &str,
     f: FileSite,
     hosts: Vec<HostPattern>,
-    base: &Policy,
-    base_lists: &IpLists,
+    file: &super::Config,
 ) -> Option<SiteConfig> {
+    let (base, base_lists) = (&file.engine.policy, &file.ip_lists);
     let key = |k: &str| format!("{at}.{k}");
     let name = match f.name {
         Some(n) if valid_name(&n) => Some(n),
@@ -468,6 +481,13 @@ fn site(
         .block
         .extend(policy::nets(p, &key("ip.block"), &f.ip.block));
     policy::lengths(p, &policy, &ip_lists, &key("disabled_rules"));
+    let throttle = crate::guard::Throttle {
+        rate_limits: match &f.rate_limits {
+            Some(specs) => super::throttle::rate_limits(p, &key("rate_limits"), specs),
+            None => file.throttle.rate_limits.clone(),
+        },
+        bans: super::throttle::bans(p, &key("bans"), file.throttle.bans, &f.bans),
+    };
     let tls = cert_pair(p, &key("tls_"), f.tls_cert, f.tls_key);
     if tls.is_some() && hosts.is_empty() {
         p.fail(
@@ -493,6 +513,7 @@ fn site(
         upstream: upstream?,
         policy,
         ip_lists,
+        throttle,
         tls,
         acme: f.acme,
         https_redirect: f.https_redirect,

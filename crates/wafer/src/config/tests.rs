@@ -236,14 +236,20 @@ fn rate_limits_redis_and_anomaly_settings_resolve_or_name_the_bad_key() {
     "#;
     let cfg = load(good, &[], &Overrides::default()).unwrap();
     assert_eq!(cfg.redis_url.as_deref(), Some("redis://10.0.0.5:6379/1"));
-    assert_eq!(cfg.rate_limits.len(), 2);
+    assert_eq!(cfg.throttle.rate_limits.len(), 2);
     assert_eq!(
-        (cfg.rate_limits[0].interval_us, cfg.rate_limits[0].burst),
+        (
+            cfg.throttle.rate_limits[0].interval_us,
+            cfg.throttle.rate_limits[0].burst
+        ),
         (10_000, 20)
     );
-    assert!(cfg.rate_limits[0].applies_to("/api/x") && !cfg.rate_limits[0].applies_to("/web"));
-    assert_eq!(cfg.rate_limits[1].name, "limit1");
-    assert_eq!(cfg.rate_limits[1].burst, 600);
+    assert!(
+        cfg.throttle.rate_limits[0].applies_to("/api/x")
+            && !cfg.throttle.rate_limits[0].applies_to("/web")
+    );
+    assert_eq!(cfg.throttle.rate_limits[1].name, "limit1");
+    assert_eq!(cfg.throttle.rate_limits[1].burst, 600);
     assert_eq!(cfg.engine.policy.anomaly.mode, Mode::Block);
     assert_eq!(cfg.engine.policy.anomaly.threshold, Some(0.7));
     assert_eq!(cfg.learn_requests, 500);
@@ -629,6 +635,10 @@ paranoia = 2
 disabled_rules = ["942100"]
 [ip]
 block = ["192.0.2.0/24"]
+[bans]
+after = 5
+[[rate_limits]]
+rate = "50/s"
 
 [[sites]]
 name = "shop"
@@ -644,9 +654,14 @@ threshold = 9
 disabled_rules = []
 allowed_methods = ["GET", "HEAD"]
 ip.block = ["198.51.100.7"]
+bans.minutes = 30
 [[sites.routes]]
 path = "/admin/*"
 mode = "block"
+[[sites.rate_limits]]
+name = "comments"
+path = "/comments"
+rate = "5/m"
 "#;
 
 #[test]
@@ -677,6 +692,17 @@ fn sites_take_the_file_policy_with_their_own_keys_over_it() {
     assert_eq!(blog.policy.allowed_methods, ["GET", "HEAD"]);
     assert_eq!(blog.policy.routes.len(), 1);
     assert_eq!(blog.ip_lists.block.len(), 2);
+    // Rate limits: the site's replace the file's; bans: key by key over the file's.
+    assert_eq!(shop.throttle.rate_limits.len(), 1);
+    assert_eq!(shop.throttle.rate_limits[0].rate, "50/s");
+    assert_eq!(shop.throttle.bans, cfg.throttle.bans);
+    assert_eq!(blog.throttle.rate_limits.len(), 1);
+    assert_eq!(blog.throttle.rate_limits[0].name, "comments");
+    assert!(!blog.throttle.rate_limits[0].applies_to("/shop"));
+    assert_eq!(
+        (blog.throttle.bans.after, blog.throttle.bans.duration_ms),
+        (5, 30 * 60_000)
+    );
     // Without sites, nothing changes: the one upstream takes every name.
     assert!(
         load(
@@ -785,6 +811,8 @@ fn the_example_files_sites_block_is_valid_once_uncommented() {
     assert_eq!(cfg.sites.sites.len(), 2);
     assert_eq!(cfg.sites.default.as_deref(), Some("shop"));
     assert_eq!(cfg.sites.sites[1].policy.routes.len(), 1);
+    assert_eq!(cfg.sites.sites[1].throttle.rate_limits[0].name, "comments");
+    assert_eq!(cfg.sites.sites[1].throttle.bans.after, 5);
 }
 
 #[test]

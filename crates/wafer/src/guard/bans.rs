@@ -21,7 +21,7 @@ use serde::Serialize;
 use super::once_per::OncePer;
 use super::redis::RedisLink;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BanPolicy {
     /// Blocked requests that earn a ban (0: no automatic bans).
     pub after: u32,
@@ -61,9 +61,12 @@ return 0
 ";
 
 pub struct Bans {
+    /// The file's `[bans]`: the length of a ban the admin API adds without one.
+    /// Strikes count against each site's own policy (`strike`).
     pub policy: BanPolicy,
     active: RwLock<HashMap<IpAddr, Ban>>,
-    strikes: Mutex<HashMap<IpAddr, (u64, u32)>>,
+    /// Per site and client: when the window started, and the strikes in it.
+    strikes: Mutex<HashMap<(String, IpAddr), (u64, u32)>>,
     reported: OncePer<IpAddr>,
     redis: Option<Arc<RedisLink>>,
     script: redis::Script,
@@ -74,6 +77,10 @@ pub struct Bans {
 
 fn ban_key(ip: IpAddr) -> String {
     format!("wafer:ban:{ip}")
+}
+
+fn strike_key(site: &str, ip: IpAddr) -> String {
+    format!("wafer:strike:{site}:{ip}")
 }
 
 impl Bans {
@@ -129,20 +136,23 @@ impl Bans {
         m.insert(ban.ip, ban);
     }
 
-    /// A blocked request from `ip`; returns the ban when this one earned it.
-    pub async fn strike(&self, ip: IpAddr) -> Option<Ban> {
-        if self.policy.after == 0 {
+    /// A blocked request from `ip` on `site`, counted against that site's
+    /// `policy`; returns the ban when this one earned it. Strikes are counted
+    /// per site (each site says how many it tolerates); the ban they earn
+    /// refuses the client at every site, as one attacker.
+    pub async fn strike(&self, ip: IpAddr, site: &str, policy: &BanPolicy) -> Option<Ban> {
+        if policy.after == 0 {
             return None;
         }
         let ip = super::canonical(ip);
         let reason = format!(
             "{} blocked requests within {} s",
-            self.policy.after,
-            self.policy.within_ms / 1000
+            policy.after,
+            policy.within_ms / 1000
         );
         if let Some(r) = &self.redis {
-            let keys = (format!("wafer:strike:{ip}"), ban_key(ip));
-            let p = self.policy;
+            let keys = (strike_key(site, ip), ban_key(ip));
+            let p = *policy;
             let reason2 = reason.clone();
             let answer = r
                 .run("ban strike", |mut conn| {
@@ -156,7 +166,7 @@ impl Bans {
                 })
                 .await;
             match answer {
-                Some(1) => return Some(self.banned_now(ip, reason, false)),
+                Some(1) => return Some(self.banned_now(ip, policy, reason, false)),
                 Some(_) => return None,
                 None => {}
             }
@@ -165,26 +175,27 @@ impl Bans {
         let earned = {
             let mut m = self.strikes.lock().unwrap_or_else(|p| p.into_inner());
             if m.len() > 100_000 {
-                m.retain(|_, (start, _)| now.saturating_sub(*start) < self.policy.within_ms);
+                // The longest window a site may set: 86,400 s (`config::throttle`).
+                m.retain(|_, (start, _)| now.saturating_sub(*start) < 86_400_000);
             }
-            let e = m.entry(ip).or_insert((now, 0));
-            if now.saturating_sub(e.0) >= self.policy.within_ms {
+            let e = m.entry((site.to_owned(), ip)).or_insert((now, 0));
+            if now.saturating_sub(e.0) >= policy.within_ms {
                 *e = (now, 0);
             }
             e.1 += 1;
-            let earned = e.1 >= self.policy.after;
+            let earned = e.1 >= policy.after;
             if earned {
-                m.remove(&ip);
+                m.remove(&(site.to_owned(), ip));
             }
             earned
         };
-        earned.then(|| self.banned_now(ip, reason, self.redis.is_some()))
+        earned.then(|| self.banned_now(ip, policy, reason, self.redis.is_some()))
     }
 
-    fn banned_now(&self, ip: IpAddr, reason: String, pending: bool) -> Ban {
+    fn banned_now(&self, ip: IpAddr, policy: &BanPolicy, reason: String, pending: bool) -> Ban {
         let ban = Ban {
             ip,
-            until_ms: crate::clock::now_ms() + self.policy.duration_ms,
+            until_ms: crate::clock::now_ms() + policy.duration_ms,
             reason,
             pending,
         };
@@ -221,12 +232,15 @@ impl Bans {
         ban
     }
 
-    /// Lifts a ban; false when there was none here. With Redis unreachable the
-    /// lift is local only (the next sync would bring a shared ban back).
-    pub async fn lift(&self, ip: IpAddr) -> bool {
+    /// Lifts a ban, and the strikes counted against it on each of `sites`
+    /// (so that one more block does not ban again at once); false when there
+    /// was no ban here. With Redis unreachable the lift is local only (the
+    /// next sync would bring a shared ban back).
+    pub async fn lift(&self, ip: IpAddr, sites: &[&str]) -> bool {
         let ip = super::canonical(ip);
         if let Some(r) = &self.redis {
-            let keys = [ban_key(ip), format!("wafer:strike:{ip}")];
+            let mut keys = vec![ban_key(ip)];
+            keys.extend(sites.iter().map(|s| strike_key(s, ip)));
             r.run("unban", |mut conn| async move {
                 redis::cmd("DEL")
                     .arg(&keys)
@@ -238,7 +252,7 @@ impl Bans {
         self.strikes
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(&ip);
+            .retain(|(_, struck), _| *struck != ip);
         self.active
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -381,18 +395,21 @@ mod tests {
 
     #[tokio::test]
     async fn strikes_within_the_window_earn_a_ban_that_expires_and_lifts() {
-        let bans = Bans::new(
-            BanPolicy {
-                after: 3,
-                within_ms: 60_000,
-                duration_ms: 600_000,
-            },
-            None,
-        );
+        let policy = BanPolicy {
+            after: 3,
+            within_ms: 60_000,
+            duration_ms: 600_000,
+        };
+        let bans = Bans::new(BanPolicy::default(), None);
         let ip: IpAddr = "::ffff:203.0.113.9".parse().unwrap();
-        assert!(bans.strike(ip).await.is_none());
-        assert!(bans.strike(ip).await.is_none());
-        let ban = bans.strike(ip).await.expect("the third strike bans");
+        assert!(bans.strike(ip, "shop", &policy).await.is_none());
+        assert!(bans.strike(ip, "shop", &policy).await.is_none());
+        // Another site's strikes are counted against its own policy, apart.
+        assert!(bans.strike(ip, "blog", &policy).await.is_none());
+        let ban = bans
+            .strike(ip, "shop", &policy)
+            .await
+            .expect("the third strike bans");
         assert_eq!(
             ban.ip,
             "203.0.113.9".parse::<IpAddr>().unwrap(),
@@ -401,9 +418,13 @@ mod tests {
         assert!(bans.banned("203.0.113.9".parse().unwrap()).is_some());
         assert!(bans.banned("203.0.113.10".parse().unwrap()).is_none());
         assert_eq!(bans.list().len(), 1);
-        assert!(bans.lift(ip).await);
+        assert!(bans.banned(ip).unwrap().until_ms >= crate::clock::now_ms() + 599_000);
+        assert!(bans.lift(ip, &["shop", "blog"]).await);
         assert!(bans.banned(ip).is_none());
-        assert!(!bans.lift(ip).await);
+        assert!(!bans.lift(ip, &["shop", "blog"]).await);
+        // The lift cleared the other site's strikes too: two more there do not ban.
+        assert!(bans.strike(ip, "blog", &policy).await.is_none());
+        assert!(bans.strike(ip, "blog", &policy).await.is_none());
 
         let short = bans
             .add("198.51.100.1".parse().unwrap(), 0, "test".into())
@@ -412,9 +433,12 @@ mod tests {
             bans.banned(short.ip).is_none(),
             "a ban that already ended does not hold"
         );
-        let off = Bans::new(BanPolicy::default(), None);
+        let off = BanPolicy::default();
         for _ in 0..100 {
-            assert!(off.strike(ip).await.is_none(), "after = 0 bans no one");
+            assert!(
+                bans.strike(ip, "docs", &off).await.is_none(),
+                "after = 0 bans no one"
+            );
         }
     }
 }

@@ -6,11 +6,12 @@ use http::{HeaderMap, StatusCode};
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use super::GuardDecision;
 use super::bans::Bans;
 use super::country::CountryGuard;
 use super::limit::shared::Limiter;
 use super::list_files::ListFiles;
-use super::{GuardDecision, IpLists};
+use crate::protection::Protection;
 
 /// The door's parts, each built complete by its owner before the door opens.
 pub struct Door {
@@ -73,18 +74,21 @@ impl Door {
             None,
             Bans::new(Default::default(), None),
             None,
-            Limiter::new(Vec::new(), None),
+            Limiter::new(None),
         )
     }
 
-    /// The checks in order; `lists` are the policy's, from the request's snapshot.
+    /// The checks in order, with `site`'s lists and limits from the
+    /// request's snapshot of its policy.
     pub async fn check(
         &self,
-        lists: &IpLists,
+        site: &str,
+        policy: &Protection,
         client: IpAddr,
         path: &str,
         headers: &HeaderMap,
     ) -> Entry {
+        let lists = &policy.ip_lists;
         let listed = match &self.list_files {
             Some(f) => lists.check_both(&f.lists.load(), client),
             None => lists.check(client),
@@ -107,10 +111,15 @@ impl Door {
         if let Some(why) = self.country.as_ref().and_then(|g| g.refuses(client)) {
             return Entry::Refused(Refusal::forbidden(Some(why)));
         }
-        if self.limiter.is_empty() {
+        let limits = &policy.throttle.rate_limits;
+        if limits.is_empty() {
             return Entry::Inspect;
         }
-        match self.limiter.check(path, client, headers).await {
+        match self
+            .limiter
+            .check(site, limits, path, client, headers)
+            .await
+        {
             None => Entry::Inspect,
             Some(l) => Entry::Refused(Refusal {
                 status: StatusCode::TOO_MANY_REQUESTS,

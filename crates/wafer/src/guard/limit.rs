@@ -50,10 +50,22 @@ impl std::str::FromStr for LimitKey {
     }
 }
 
+impl std::fmt::Display for LimitKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LimitKey::Ip => f.write_str("ip"),
+            LimitKey::Header(n) => write!(f, "header:{n}"),
+            LimitKey::Cookie(n) => write!(f, "cookie:{n}"),
+        }
+    }
+}
+
 /// One configured limit.
 #[derive(Clone, Debug)]
 pub struct Limit {
     pub name: String,
+    /// The rate as written (`100/s`), to show and save it as it was given.
+    pub rate: String,
     /// Where it applies (every path when `None`).
     pub path: Option<PathPattern>,
     pub key: LimitKey,
@@ -100,6 +112,7 @@ impl Limit {
         }
         Ok(Limit {
             name: name.to_owned(),
+            rate: format!("{n}/{}", per.trim()),
             path,
             key,
             interval_us: (period_us / n).max(1),

@@ -262,7 +262,7 @@ async fn steps(
     };
     let decision = decide::decide(step, ctx);
     let facts = || ctx.facts((&parts.method, &parts.uri, &parts.headers));
-    decide::after_verdict(proxy, &decision, facts, &parts.headers).await;
+    decide::after_verdict(proxy, ctx, &decision, facts, &parts.headers).await;
     ctx.record.settle(&decision);
     match body {
         Some(body) if decision.verdict.action != Action::Block => {

@@ -160,6 +160,12 @@ impl Sites {
         Sites::new(vec![site], Some(IMPLICIT_DEFAULT)).expect("one site, named as the default")
     }
 
+    /// The site the admin API edits when none is named: the default site,
+    /// else the first (there is always one: `new` refuses none).
+    pub fn primary(&self) -> &Site {
+        &self.sites[self.default.unwrap_or(0)]
+    }
+
     /// The site that takes names no site lists, if any.
     pub fn default_index(&self) -> Option<usize> {
         self.default

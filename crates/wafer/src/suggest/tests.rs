@@ -200,8 +200,10 @@ async fn proposes_only_what_the_evidence_supports(store: Arc<dyn Store>) {
         anomaly: Default::default(),
         inspect_websocket: true,
         apps: None,
+        rate_limits: None,
+        bans: None,
     };
-    let (covered, _) = doc.build(&policy).unwrap();
+    let (covered, _, _) = doc.build(&policy, &Default::default()).unwrap();
     let r = suggest(&*store, covered, Arc::new(banned), &p)
         .await
         .unwrap();

@@ -596,7 +596,7 @@ async fn a_policy_change_applies_at_once_and_is_saved() {
     let (parts, _) = send(get(&node.proxy(SQLI)).body(empty()).unwrap()).await;
     assert_eq!(parts.status, StatusCode::OK);
     node.attack(&SQLI.replace("/search", "/other")).await;
-    assert!(node.data_dir.join("policy.json").exists());
+    assert!(node.data_dir.join("policies/default.json").exists());
 
     // A bad document changes nothing and says what is wrong.
     let mut bad = policy.clone();

@@ -113,7 +113,7 @@ async fn profiles_let_editors_through_are_proposed_by_traffic_and_survive_policy
     let (status, _) = put_policy(&node, &policy).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(save_post(&node, true, true).await, StatusCode::OK);
-    let saved = std::fs::read_to_string(node.data_dir.join("policy.json")).unwrap();
+    let saved = std::fs::read_to_string(node.data_dir.join("policies/default.json")).unwrap();
     assert!(saved.contains("jupyterlab"), "{saved}");
     node.running.stop().await.unwrap();
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::admin::Node;
+use wafer::config::sites::{HostPattern, SiteConfig, Sites};
 
 fn chromium() -> PathBuf {
     let path = PathBuf::from(std::env::var("CHROMIUM").unwrap_or("/usr/bin/chromium".into()));
@@ -42,7 +43,23 @@ async fn the_dashboard_works_in_a_real_browser() {
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard");
     std::fs::create_dir_all(&shots).unwrap();
 
-    let node = Node::start(None).await;
+    // Two sites: the default one (every name the script sends) and `shop`,
+    // whose policy the script edits apart.
+    let node = Node::start_cfg(|c| {
+        let upstream = c.upstream.clone().unwrap();
+        let site = |name: &str, hosts: &[&str]| {
+            let hosts = hosts
+                .iter()
+                .map(|h| HostPattern::parse(h).unwrap())
+                .collect();
+            SiteConfig::new(name, hosts, upstream.clone(), c.engine.policy.clone())
+        };
+        c.sites = Sites {
+            sites: vec![site("default", &[]), site("shop", &["shop.example"])],
+            default: Some("default".into()),
+        };
+    })
+    .await;
     let admin = node.admin("");
     let proxy = node.proxy("");
     let mut child = std::process::Command::new("node")

@@ -13,13 +13,13 @@ use crate::admin::Node;
 use crate::harness::{empty, get, send};
 
 /// A redis-server on its own port, killed on drop.
-struct RedisServer {
+pub(crate) struct RedisServer {
     port: u16,
     child: Option<Child>,
 }
 
 impl RedisServer {
-    fn start() -> RedisServer {
+    pub(crate) fn start() -> RedisServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -61,7 +61,7 @@ impl RedisServer {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
 }
@@ -157,7 +157,7 @@ async fn two_nodes_share_limits_through_redis_and_survive_its_restart() {
     let pg = wafer::testing::postgres_database("cluster").await;
     let start = |url: String, pg: String| async move {
         Node::start_cfg(move |c| {
-            c.rate_limits = limits();
+            c.throttle.rate_limits = limits();
             c.redis_url = Some(url);
             c.store = Some(pg.parse().expect("a store URL"));
         })
@@ -257,7 +257,7 @@ async fn a_ban_earned_on_one_node_holds_on_the_other_and_survives_redis_going_aw
     let mut redis = RedisServer::start();
     let start = |url: String| async move {
         Node::start_cfg(move |c| {
-            c.bans = wafer::guard::bans::BanPolicy {
+            c.throttle.bans = wafer::guard::bans::BanPolicy {
                 after: 3,
                 within_ms: 60_000,
                 duration_ms: 600_000,
@@ -392,7 +392,7 @@ async fn a_policy_change_on_one_node_applies_on_the_other_and_a_new_node_adopts_
     let (_, policy) = b.api("/api/policy").await;
     assert_eq!(policy["ip"]["block"], serde_json::json!(["127.0.0.1/32"]));
     assert!(
-        b.data_dir.join("policy.json").exists(),
+        b.data_dir.join("policies/default.json").exists(),
         "B saved it for its next start"
     );
 

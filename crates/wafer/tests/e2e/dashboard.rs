@@ -193,8 +193,10 @@ async fn one_click_exclusion_and_ip_lists_apply_at_once() {
     let (parts, _) = send(get(&node.proxy("/search?q=blue")).body(empty()).unwrap()).await;
     assert_eq!(parts.status, StatusCode::OK);
     // And all of it was saved for the next start.
-    let saved: Value =
-        serde_json::from_slice(&std::fs::read(node.data_dir.join("policy.json")).unwrap()).unwrap();
+    let saved: Value = serde_json::from_slice(
+        &std::fs::read(node.data_dir.join("policies/default.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(saved["ip"]["allow"], json!(["127.0.0.0/8"]));
     node.running.stop().await.unwrap();
 }

@@ -21,6 +21,7 @@ mod pools;
 mod proxy;
 mod recorder;
 mod reload;
+mod site_policy;
 mod sites;
 mod suggestions;
 mod tls;

@@ -142,7 +142,7 @@ async fn a_suggested_exclusion_is_accepted_and_lets_exactly_that_through() {
     assert_eq!(v["policy"]["exclusions"][0], s["exclusion"], "{v:#}");
     let (_, policy) = node.api("/api/policy").await;
     assert_eq!(policy["exclusions"], json!([s["exclusion"]]));
-    let saved = std::fs::read_to_string(node.data_dir.join("policy.json")).unwrap();
+    let saved = std::fs::read_to_string(node.data_dir.join("policies/default.json")).unwrap();
     assert!(saved.contains("\"content\""), "{saved}");
 
     // The editors' request passes, on any note; the same payload in another

@@ -421,7 +421,54 @@ async function main() {
     return `${policy} · banned and lifted ${IP}`;
   });
 
-  await step(9, 'no CSP violations or page errors', async () => {
+  await step(9, 'policy per site: pick a site, set its rate limit and bans, save', async () => {
+    const policyOf = async (site) => {
+      const r = await fetch(`${ADMIN}/api/policy${site ? '?site=' + site : ''}`, { headers: bearer });
+      assert(r.ok, `GET /api/policy?site=${site} answered ${r.status}`);
+      return r.json();
+    };
+    await page.goto(`${ADMIN}/dashboard/#/policy`);
+    await page.waitForSelector('[data-testid=policy-site]');
+    const options = await page.$$eval('[data-testid=policy-site] option', (els) => els.map((e) => e.value));
+    assert(options.join() === 'default,shop', `site choices: ${options}`);
+    await page.selectOption('[data-testid=policy-site]', 'shop');
+    await page.waitForFunction(() => location.hash === '#/policy?site=shop');
+    await page.waitForSelector('[data-testid=rate-limits] [data-testid=limit-add]');
+    await page.waitForSelector('[data-testid=policy-status]:has-text("Loaded")');
+    await page.click('[data-testid=limit-add]');
+    await page.fill('[data-testid=limit-row] [data-testid=limit-name]', 'login');
+    await page.fill('[data-testid=limit-row] [data-testid=limit-path]', '/login');
+    await page.fill('[data-testid=limit-row] [data-testid=limit-rate]', '5/d');
+    await page.fill('[data-testid=bans-after]', '3');
+    await page.fill('[data-testid=bans-minutes]', '15');
+    // A bad rate: the server names the field, and nothing is saved.
+    expect400 = true;
+    try {
+      await page.click('[data-testid=policy-save]');
+      await page.waitForSelector('[data-testid=policy-error-details]:has-text("rate_limits[0].rate")');
+    } finally {
+      expect400 = false;
+    }
+    assert((await policyOf('shop')).rate_limits.length === 0, 'a refused policy was saved');
+    await page.fill('[data-testid=limit-row] [data-testid=limit-rate]', '5/m');
+    await page.click('[data-testid=policy-save]');
+    await page.waitForSelector('[data-testid=policy-status]:has-text("Saved")');
+    const shop = await policyOf('shop');
+    assert(shop.rate_limits.length === 1 && shop.rate_limits[0].name === 'login' && shop.rate_limits[0].path === '/login' && shop.rate_limits[0].rate === '5/m',
+      `shop's limits: ${JSON.stringify(shop.rate_limits)}`);
+    assert(shop.bans.after === 3 && shop.bans.minutes === 15, `shop's bans: ${JSON.stringify(shop.bans)}`);
+    const other = await policyOf('');
+    assert(other.rate_limits.length === 0 && other.bans.after === 0, `the default site changed too: ${JSON.stringify(other)}`);
+    // Reloaded, the view shows what was saved.
+    await page.reload();
+    await page.waitForSelector('[data-testid=limit-row]');
+    assert((await page.inputValue('[data-testid=limit-name]')) === 'login', 'the saved limit is not shown after a reload');
+    await page.evaluate(() => document.querySelectorAll('[data-testid=toast]').forEach((t) => t.remove()));
+    await page.screenshot({ path: join(SHOTS, 'policy-site.png'), fullPage: true });
+    return 'shop: login 5/m, bans after 3 for 15 min; default unchanged';
+  });
+
+  await step(10, 'no CSP violations or page errors', async () => {
     for (const p of pages) for (const v of await cspOf(p)) problems.push(`CSP violation: ${v}`);
     assert(problems.length === 0, problems.join(' | '));
   });

@@ -55,17 +55,20 @@ async function call<T>(method: string, url: string, body?: unknown, headers: Rec
   return { body: data as T, etag: r.headers.get('ETag') };
 }
 
+/** `?site=NAME`, or nothing for the primary site (the default, else the first). */
+const siteQuery = (site?: string) => (site ? '?site=' + encodeURIComponent(site) : '');
+
 export const api = {
   events: (params: URLSearchParams) => call<EventPage>('GET', '/api/events?' + params).then((r) => r.body),
   event: (id: string) => call<WafEvent>('GET', '/api/events/' + encodeURIComponent(id)).then((r) => r.body),
   stats: (params: URLSearchParams) => call<Stats>('GET', '/api/stats?' + params).then((r) => r.body),
-  policy: () => call<Policy>('GET', '/api/policy'),
-  putPolicy: (p: Policy, etag: string | null) =>
-    call<Policy>('PUT', '/api/policy', p, etag ? { 'If-Match': etag } : {}),
-  exclude: (path: string, rule: string) =>
-    call<Policy>('POST', '/api/policy/exclusions', { path, rule }).then((r) => r.body),
-  ipList: (list: 'block' | 'allow', cidr: string) =>
-    call<Policy>('POST', '/api/policy/ip', { list, cidr }).then((r) => r.body),
+  policy: (site?: string) => call<Policy>('GET', '/api/policy' + siteQuery(site)),
+  putPolicy: (p: Policy, etag: string | null, site?: string) =>
+    call<Policy>('PUT', '/api/policy' + siteQuery(site), p, etag ? { 'If-Match': etag } : {}),
+  exclude: (path: string, rule: string, site?: string) =>
+    call<Policy>('POST', '/api/policy/exclusions' + siteQuery(site), { path, rule }).then((r) => r.body),
+  ipList: (list: 'block' | 'allow', cidr: string, site?: string) =>
+    call<Policy>('POST', '/api/policy/ip' + siteQuery(site), { list, cidr }).then((r) => r.body),
   suggestions: (params: URLSearchParams) => call<SuggestionReport>('GET', '/api/suggestions?' + params).then((r) => r.body),
   acceptSuggestion: (id: string, params: Record<string, string>) =>
     call<{ accepted: Suggestion; policy: Policy }>('POST', '/api/suggestions/accept', { id, ...params }).then((r) => r.body),

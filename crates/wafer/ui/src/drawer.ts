@@ -70,7 +70,7 @@ function findingCard(ev: WafEvent, f: Finding): HTMLElement {
     onclick: () => {
       const p = pathInput.value.trim();
       if (!p) return toast('Enter a path or glob to exclude the rule on', 'error');
-      void policyAction(`Exclude rule ${f.rule_id} on ${p}`, () => api.exclude(p, String(f.rule_id)), btn);
+      void policyAction(`Exclude rule ${f.rule_id} on ${p}`, () => api.exclude(p, String(f.rule_id), ev.site), btn);
     },
   }, `Exclude rule ${f.rule_id} on path`);
   return h('li', { class: 'card !p-3 space-y-2', 'data-testid': 'drawer-finding', 'data-rule': String(f.rule_id) },
@@ -243,13 +243,13 @@ function render(body: HTMLElement, title: HTMLElement, ev: WafEvent): void {
   replace(title, h('span', { class: 'mr-2' }, actionBadge(ev.action)), `${ev.status} · ${ev.client_ip}`);
   const blockBtn: HTMLButtonElement = h('button', {
     type: 'button', class: 'btn btn-danger btn-sm', 'data-testid': 'block-ip',
-    onclick: () => void policyAction(`Block ${ev.client_ip}`, () => api.ipList('block', ev.client_ip), blockBtn),
+    onclick: () => void policyAction(`Block ${ev.client_ip}`, () => api.ipList('block', ev.client_ip, ev.site), blockBtn),
   }, 'Block this IP');
   const allowBtn: HTMLButtonElement = h('button', {
     type: 'button', class: 'btn btn-sm', 'data-testid': 'allow-ip',
     onclick: () => {
       if (!confirm(`Allow ${ev.client_ip}? Requests from an allowed IP skip inspection entirely.`)) return;
-      void policyAction(`Allow ${ev.client_ip}`, () => api.ipList('allow', ev.client_ip), allowBtn);
+      void policyAction(`Allow ${ev.client_ip}`, () => api.ipList('allow', ev.client_ip, ev.site), allowBtn);
     },
   }, 'Allow this IP');
   const headers = ev.headers ?? [];

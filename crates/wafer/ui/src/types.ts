@@ -158,6 +158,22 @@ export interface SuggestionReport {
   window_ms: number;
 }
 
+/** One rate limit: `rate` like 100/s, 600/m, 5000/h; `key` ip, header:NAME or cookie:NAME. */
+export interface RateLimit {
+  name?: string;
+  path?: string;
+  key?: string;
+  rate?: string;
+  burst?: number;
+}
+
+/** Blocked requests within `within_secs` that earn a ban of `minutes` (after 0: no bans). */
+export interface BanSettings {
+  after?: number;
+  within_secs?: number;
+  minutes?: number;
+}
+
 export interface Policy {
   mode: 'block' | 'detect' | 'off';
   paranoia: number;
@@ -167,6 +183,9 @@ export interface Policy {
   exclusions: Exclusion[];
   ip: { allow: string[]; block: string[] };
   anomaly?: AnomalyPolicy;
+  /** Absent from servers before per-site rate limits. */
+  rate_limits?: RateLimit[];
+  bans?: BanSettings;
   [extra: string]: unknown;
 }
 

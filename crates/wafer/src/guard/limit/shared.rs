@@ -1,4 +1,5 @@
-//! The limiter the proxy asks: every configured limit, checked in Redis when a
+//! The limiter the proxy asks: a site's limits (from its policy snapshot),
+//! each counted apart per site, checked in Redis when a
 //! cluster shares its limits (one Lua script per check, so the read-decide-write
 //! is atomic across nodes), locally otherwise, and locally too while Redis is
 //! unreachable: an error or a slow answer switches this node to its own
@@ -50,7 +51,6 @@ pub struct Limited {
 }
 
 pub struct Limiter {
-    limits: Vec<Limit>,
     local: LocalLimiter,
     redis: Option<Arc<RedisLink>>,
     script: redis::Script,
@@ -63,10 +63,9 @@ fn now_us() -> u64 {
 }
 
 impl Limiter {
-    /// `redis`: share the limits through it.
-    pub fn new(limits: Vec<Limit>, redis: Option<Arc<RedisLink>>) -> Limiter {
+    /// `redis`: share the counts through it.
+    pub fn new(redis: Option<Arc<RedisLink>>) -> Limiter {
         Limiter {
-            limits,
             local: LocalLimiter::default(),
             redis,
             script: redis::Script::new(SCRIPT),
@@ -75,26 +74,27 @@ impl Limiter {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.limits.is_empty()
-    }
-
     /// Whether Redis is in use right now (`None`: not configured).
     pub fn redis_up(&self) -> Option<bool> {
         self.redis.as_ref().map(|r| r.up())
     }
 
-    /// The first limit this request is over, if any.
+    /// The first of `site`'s `limits` this request is over, if any. A
+    /// site's counts are its own: the same limit name on two sites is two limits.
     pub async fn check(
         &self,
+        site: &str,
+        limits: &[Limit],
         path: &str,
         ip: IpAddr,
         headers: &http::HeaderMap,
     ) -> Option<Limited> {
-        for limit in self.limits.iter().filter(|l| l.applies_to(path)) {
+        for limit in limits.iter().filter(|l| l.applies_to(path)) {
             let Some(key) = key_of(limit, ip, headers) else {
                 continue;
             };
+            // Site names have no '/': the prefix cannot run into the key.
+            let key = format!("{site}/{key}");
             if let Decision::Limited { retry_after_us } = self.decide(limit, &key).await {
                 self.stats.limited.fetch_add(1, Ordering::Relaxed);
                 return Some(Limited {

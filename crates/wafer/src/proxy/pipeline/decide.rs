@@ -50,6 +50,7 @@ pub(in crate::proxy) fn conclude(step: Inspection<'_>, ctx: &RequestCtx) -> Deci
 /// event; the event is published when the request is recorded at all.
 pub(in crate::proxy) async fn after_verdict(
     proxy: &Proxy,
+    ctx: &RequestCtx,
     decision: &Decision,
     facts: impl FnOnce() -> RequestFacts,
     headers: &http::HeaderMap,
@@ -59,14 +60,18 @@ pub(in crate::proxy) async fn after_verdict(
     }
     let facts = facts();
     let verdict = &decision.verdict;
-    let bans = proxy.door.bans();
+    // The site's own ban settings, from the request's snapshot of its policy.
+    let policy = &ctx.protection.throttle.bans;
     let ban = match verdict.action {
-        Action::Block => bans.strike(facts.client_ip).await,
+        Action::Block => {
+            let bans = proxy.door.bans();
+            bans.strike(facts.client_ip, &ctx.site_name, policy).await
+        }
         _ => None,
     };
     let mut ev = Event::from_verdict(&facts, headers, decision.inspect_us, verdict);
     if let Some(b) = ban {
-        let minutes = bans.policy.duration_ms / 60_000;
+        let minutes = policy.duration_ms / 60_000;
         ev.reason = Some(format!("client banned for {minutes} min: {}", b.reason));
     }
     proxy.events.publish(ev);

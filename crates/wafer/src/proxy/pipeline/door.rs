@@ -34,11 +34,16 @@ pub(in crate::proxy) async fn admit(
         return Admitted::Refused(respond::error(status, id, req.headers()));
     }
     ctx.record.action = Some(Action::Allow);
-    let lists = &ctx.protection.ip_lists;
     let path = req.uri().path();
     let no = match proxy
         .door
-        .check(lists, ctx.client.ip, path, req.headers())
+        .check(
+            &ctx.site_name,
+            &ctx.protection,
+            ctx.client.ip,
+            path,
+            req.headers(),
+        )
         .await
     {
         Entry::Trusted => return Admitted::Trusted,

@@ -195,7 +195,7 @@ pub(super) async fn stream_through(
         }
     };
     let decision = decide::conclude(step, ctx);
-    decide::after_verdict(proxy, &decision, move || facts, &headers).await;
+    decide::after_verdict(proxy, ctx, &decision, move || facts, &headers).await;
     ctx.record.settle(&decision);
     let id = id.as_str();
     match end {

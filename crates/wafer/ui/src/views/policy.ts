@@ -4,7 +4,7 @@ import { api, ApiError } from '../api';
 import { h, replace } from '../dom';
 import { inputCls, labelCls } from '../filters';
 import { toast } from '../toast';
-import type { AnomalyPolicy, Exclusion, Policy, RouteOverride } from '../types';
+import type { AnomalyPolicy, BanSettings, Exclusion, Policy, RateLimit, RouteOverride } from '../types';
 
 const ANOMALY_MODES = ['detect', 'block', 'off'] as const;
 
@@ -57,7 +57,19 @@ function emptyNote(rows: HTMLElement, text: string): HTMLElement {
   return p;
 }
 
+/** The site named in the hash (`#/policy?site=blog`), or undefined: the primary one. */
+function siteInHash(): string | undefined {
+  const q = location.hash.split('?')[1] ?? '';
+  return new URLSearchParams(q).get('site') || undefined;
+}
+
+/** A whole number input read as a number, or undefined when empty. */
+function readWhole(el: HTMLInputElement): number | undefined {
+  return el.value.trim() === '' ? undefined : Number(el.value);
+}
+
 export function policyView(root: HTMLElement): () => void {
+  const site = siteInHash();
   let etag: string | null = null;
   let doc: Policy | null = null;
   const errors = h('div', { role: 'alert', 'aria-live': 'assertive', 'data-testid': 'policy-errors' });
@@ -138,6 +150,37 @@ export function policyView(root: HTMLElement): () => void {
     };
     p.exclusions.forEach(addExcl);
 
+    // Servers before per-site rate limits send neither field; they would
+    // refuse them, so the controls appear only when they are there.
+    const throttleOn = Array.isArray(p.rate_limits) && p.bans !== undefined && p.bans !== null;
+    const limitRows = h('tbody');
+    const addLimit = (l: RateLimit) => {
+      const name = h('input', { class: inputCls + ' mono', value: l.name ?? '', placeholder: 'login', 'aria-label': 'Limit name', 'data-testid': 'limit-name' });
+      const path = h('input', { class: inputCls + ' mono', value: l.path ?? '', placeholder: 'every path', 'aria-label': 'Limit path', 'data-testid': 'limit-path' });
+      const key = h('input', { class: inputCls + ' mono', value: l.key ?? 'ip', placeholder: 'ip', 'aria-label': 'Counted by', 'data-testid': 'limit-key' });
+      const rate = h('input', { class: inputCls + ' mono', value: l.rate ?? '', placeholder: '100/s', 'aria-label': 'Rate', 'data-testid': 'limit-rate' });
+      const burst = num(l.burst, 1, null, 'limit-burst', 'the rate’s N');
+      burst.setAttribute('aria-label', 'Burst');
+      const tr = h('tr', { 'data-testid': 'limit-row' },
+        h('td', null, name), h('td', null, path), h('td', null, key), h('td', null, rate), h('td', null, burst),
+        h('td', null, h('button', { type: 'button', class: 'btn btn-sm', 'aria-label': 'Remove rate limit', onclick: () => tr.remove() }, 'Remove')));
+      (tr as any).read = (): RateLimit => {
+        const o: RateLimit = { rate: rate.value.trim(), key: key.value.trim() || 'ip' };
+        if (name.value.trim()) o.name = name.value.trim();
+        if (path.value.trim()) o.path = path.value.trim();
+        const b = readWhole(burst);
+        if (b !== undefined) o.burst = b;
+        return o;
+      };
+      limitRows.appendChild(tr);
+    };
+    (p.rate_limits ?? []).forEach(addLimit);
+    const bans: BanSettings = p.bans ?? {};
+    const banAfter = num(bans.after, 0, null, 'bans-after');
+    const banWithin = num(bans.within_secs, 1, 86400, 'bans-within');
+    const banMinutes = num(bans.minutes, 1, 43200, 'bans-minutes');
+    const bansDoc = (): BanSettings => ({ after: readWhole(banAfter), within_secs: readWhole(banWithin), minutes: readWhole(banMinutes) });
+
     const allow = h('textarea', { class: inputCls + ' mono', rows: 4, 'data-testid': 'policy-ip-allow' }, p.ip.allow.join('\n'));
     const block = h('textarea', { class: inputCls + ' mono', rows: 4, 'data-testid': 'policy-ip-block' }, p.ip.block.join('\n'));
 
@@ -151,6 +194,7 @@ export function policyView(root: HTMLElement): () => void {
       exclusions: [...exclRows.children].map((tr) => (tr as any).read()),
       ip: { ...p.ip, allow: lines(allow.value), block: lines(block.value) },
       ...(anomalyOn ? { anomaly: anomalyDoc() } : {}),
+      ...(throttleOn ? { rate_limits: [...limitRows.children].map((tr) => (tr as any).read()), bans: bansDoc() } : {}),
     });
     const anomalyDoc = (): AnomalyPolicy => {
       const a: AnomalyPolicy = { mode: aMode.value as AnomalyPolicy['mode'] };
@@ -190,8 +234,21 @@ export function policyView(root: HTMLElement): () => void {
         h('div', { class: 'grid gap-3 sm:grid-cols-2' },
           field('Allow (skips inspection)', allow, 'One IP or CIDR per line'),
           field('Block (always denied)', block, 'One IP or CIDR per line'))),
-      h('section', { class: 'card' }, h('h2', { class: 'card-title' }, 'Rate limits'),
-        h('p', { class: 'text-sm text-slate-500', 'data-testid': 'rate-limits' }, 'Rate limits are not available in this version yet; they arrive with cluster mode.')),
+      throttleOn
+        ? h('section', { class: 'card space-y-3', 'data-testid': 'rate-limits' }, h('h2', { class: 'card-title' }, 'Rate limits'),
+          h('p', { class: 'text-xs text-slate-500' }, 'Requests over a limit get 429 with Retry-After. Counted per client IP, or per header:NAME or cookie:NAME value; shared across the cluster through Redis.'),
+          h('div', { class: 'table-wrap' }, h('table', { class: 'tbl' }, h('thead', null, h('tr', null, th('Name'), th('Path'), th('Counted by'), th('Rate'), th('Burst'), th(''))), limitRows)),
+          emptyNote(limitRows, 'No rate limits on this site.'),
+          h('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'limit-add', onclick: () => addLimit({ key: 'ip' }) }, '+ Add rate limit'))
+        : null,
+      throttleOn
+        ? h('section', { class: 'card space-y-3', 'data-testid': 'ban-settings' }, h('h2', { class: 'card-title' }, 'Bans'),
+          h('div', { class: 'grid gap-3 sm:grid-cols-3' },
+            field('Blocked requests that ban', banAfter, '0: no automatic bans'),
+            field('Within (seconds)', banWithin, '1 to 86400'),
+            field('Ban length (minutes)', banMinutes, '1 to 43200; a ban refuses the client at every site')),
+          h('p', { class: 'text-xs text-slate-500' }, h('a', { class: 'link', href: '#/bans' }, 'See and lift bans'), '.'))
+        : null,
       h('div', { class: 'flex flex-wrap items-center gap-2' },
         h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'policy-save' }, 'Save'),
         h('button', { type: 'button', class: 'btn', 'data-testid': 'policy-reload', onclick: () => void load() }, 'Reload'),
@@ -201,7 +258,7 @@ export function policyView(root: HTMLElement): () => void {
   async function load() {
     replace(status, 'Loading…');
     try {
-      const r = await api.policy();
+      const r = await api.policy(site);
       etag = r.etag;
       build(r.body);
       replace(status, `Loaded ${new Date().toLocaleTimeString()}` + (etag ? '' : ' (server sent no ETag: saves cannot detect concurrent edits)'));
@@ -216,11 +273,11 @@ export function policyView(root: HTMLElement): () => void {
     if (!doc) return;
     replace(status, 'Saving…');
     try {
-      const r = await api.putPolicy(collect(), etag);
+      const r = await api.putPolicy(collect(), etag, site);
       etag = r.etag;
       build(r.body);
       replace(status, `Saved ${new Date().toLocaleTimeString()}`);
-      toast('Policy saved');
+      toast(site ? `Policy of ${site} saved` : 'Policy saved');
     } catch (e) {
       const err = e as ApiError;
       replace(status, '');
@@ -234,8 +291,21 @@ export function policyView(root: HTMLElement): () => void {
     }
   });
 
+  // Several sites: a choice of whose policy this is (each site has its own).
+  const picker = h('div', { class: 'flex items-center gap-2' });
+  void api.sites().then((sites) => {
+    if (sites.length < 2) return;
+    const primary = sites.find((x) => x.default) ?? sites[0];
+    const sel = h('select', { class: inputCls + ' !w-auto', id: 'policy-site', 'data-testid': 'policy-site' },
+      sites.map((x) => h('option', { value: x.name }, x.name + (x === primary ? ' (default)' : ''))));
+    sel.value = site ?? primary.name;
+    sel.addEventListener('change', () => { location.hash = '#/policy?site=' + encodeURIComponent(sel.value); });
+    replace(picker, h('label', { for: 'policy-site', class: 'text-sm text-slate-500' }, 'Site'), sel);
+  }).catch(() => {});
+
   replace(root,
-    h('div', { class: 'flex flex-wrap items-center justify-between gap-3' }, h('h1', { class: 'text-xl font-semibold' }, 'Policy'),
+    h('div', { class: 'flex flex-wrap items-center justify-between gap-3' },
+      h('div', { class: 'flex flex-wrap items-center gap-3' }, h('h1', { class: 'text-xl font-semibold' }, 'Policy'), picker),
       h('div', { class: 'flex gap-2' },
         h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'policy-save-top', onclick: () => form.requestSubmit() }, 'Save'),
         h('button', { type: 'button', class: 'btn', onclick: () => void load() }, 'Reload'))),
