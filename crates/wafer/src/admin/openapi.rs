@@ -67,6 +67,9 @@ pub(crate) fn document() -> Value {
     export_params.push(json!({"name": "format", "in": "query", "schema": {"type": "string", "enum": ["jsonl", "csv"]}}));
     let err = json!({"description": "Bad parameter (the message names it)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     let unauth = json!({"description": "Missing or wrong admin token"});
+    let site = json!({"name": "site", "in": "query", "required": false, "schema": {"type": "string"},
+        "description": "The site (GET /api/sites lists them); absent: the default site, else the first"});
+    let no_site = json!({"description": "No site has that name"});
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Wafer admin API", "version": env!("CARGO_PKG_VERSION"),
@@ -92,18 +95,21 @@ pub(crate) fn document() -> Value {
             "/api/export": {"get": {"summary": "Events as JSON lines or CSV, same filters", "parameters": export_params,
                 "responses": {"200": {"description": "A download"}, "400": err, "401": unauth}}},
             "/api/policy": {
-                "get": {"summary": "The policy in force, with an ETag", "responses": {"200": {"description": "Policy document"}, "401": unauth}},
-                "put": {"summary": "Replace the policy (validated whole, applied at once, saved); If-Match with the ETag refuses a stale edit. `apps` names the application profiles in force (absent: unchanged)",
-                        "parameters": [{"name": "If-Match", "in": "header", "required": false, "schema": {"type": "string"}}],
+                "get": {"summary": "A site's policy in force, with an ETag; the site is named in X-Wafer-Site", "parameters": [site.clone()],
+                        "responses": {"200": {"description": "Policy document"}, "401": unauth, "404": no_site.clone()}},
+                "put": {"summary": "Replace a site's policy (validated whole, applied at once, saved, shared with the cluster); If-Match with the ETag refuses a stale edit. `apps` names the application profiles in force, `rate_limits` the site's limits ([{name, path, key, rate, burst}]), `bans` {after, within_secs, minutes}; each absent: unchanged",
+                        "parameters": [site.clone(), {"name": "If-Match", "in": "header", "required": false, "schema": {"type": "string"}}],
                         "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object"}}}},
-                        "responses": {"200": {"description": "The policy now in force"}, "400": err, "401": unauth,
+                        "responses": {"200": {"description": "The policy now in force"}, "400": err, "401": unauth, "404": no_site.clone(),
                                       "412": {"description": "The policy changed since that ETag"}}}},
-            "/api/policy/exclusions": {"post": {"summary": "Turn rule(s) off on a path: {path, rule} (rule: 942100 or 942100-942199); merged into that path's exclusion",
+            "/api/policy/exclusions": {"post": {"summary": "Turn rule(s) off on a path of a site: {path, rule} (rule: 942100 or 942100-942199); merged into that path's exclusion",
+                "parameters": [site.clone()],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["path", "rule"], "properties": {"path": {"type": "string"}, "rule": {"type": "string"}}}}}},
-                "responses": {"200": {"description": "The policy now in force"}, "400": err, "401": unauth}}},
-            "/api/policy/ip": {"post": {"summary": "Put an address or CIDR on the allow or block list: {list: allow|block, cidr}",
+                "responses": {"200": {"description": "The policy now in force"}, "400": err, "401": unauth, "404": no_site.clone()}}},
+            "/api/policy/ip": {"post": {"summary": "Put an address or CIDR on a site's allow or block list: {list: allow|block, cidr}",
+                "parameters": [site.clone()],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["list", "cidr"], "properties": {"list": {"type": "string", "enum": ["allow", "block"]}, "cidr": {"type": "string"}}}}}},
-                "responses": {"200": {"description": "The policy now in force"}, "400": err, "401": unauth}}},
+                "responses": {"200": {"description": "The policy now in force"}, "400": err, "401": unauth, "404": no_site}}},
             "/api/suggestions": {"get": {"summary": "Suggested exclusions from the recorded events: rules that fired in one place (path template, argument) for at least min_clients distinct clients (not banned) whose requests had nothing found elsewhere; one suggestion per place; each with evidence (clients, requests, first/last seen, matched examples, counter_evidence: requests where it came with another finding) and a preview (blocked events that would have passed). Already covered places are left out. At most max_events of the newest events in the window are read; truncated says when that cut the window",
                 "parameters": [
                     {"name": "min_clients", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 5}, "description": "Distinct clients needed."},

@@ -205,7 +205,7 @@ export function policyView(root: HTMLElement): () => void {
 
     const th = (s: string) => h('th', { scope: 'col' }, s);
     replace(form,
-      h('section', { class: 'card space-y-3' }, h('h2', { class: 'card-title' }, 'Global'),
+      h('section', { class: 'card space-y-3' }, h('h2', { class: 'card-title' }, 'Whole site'),
         h('div', { class: 'grid gap-3 sm:grid-cols-3' },
           field('Mode', mode, 'block: deny over threshold; detect: log only; off: no inspection'),
           field('Paranoia level', paranoia, 'Higher levels enable stricter rules'),
@@ -219,10 +219,10 @@ export function policyView(root: HTMLElement): () => void {
           h('p', { class: 'text-xs text-slate-500' }, h('a', { class: 'link', href: '#/model' }, 'See the active model and its recent scores'), '.'))
         : null,
       h('section', { class: 'card space-y-3' }, h('h2', { class: 'card-title' }, 'Per-route overrides'),
-        h('p', { class: 'text-xs text-slate-500' }, 'Paths are prefixes (/api/) or globs (/api/*/upload, *.php). Empty fields inherit the global setting.'),
+        h('p', { class: 'text-xs text-slate-500' }, 'Paths are prefixes (/api/) or globs (/api/*/upload, *.php). Empty fields inherit the whole site’s setting.'),
         h('div', { class: 'table-wrap' }, h('table', { class: 'tbl' }, h('thead', null, h('tr', null, th('Path'), th('Mode'), th('Threshold'), th('Paranoia'), th('Disabled rules'),
           anomalyOn ? [th('Anomaly mode'), th('Anomaly threshold')] : null, th(''))), routeRows)),
-        emptyNote(routeRows, 'No route overrides: every path uses the global settings.'),
+        emptyNote(routeRows, 'No route overrides: every path uses the whole site’s settings.'),
         h('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'route-add', onclick: () => addRoute({ path: '' }) }, '+ Add route')),
       h('section', { class: 'card space-y-3' }, h('h2', { class: 'card-title' }, 'Rule exclusions'),
         h('p', { class: 'text-xs text-slate-500' }, 'Rules that never fire on a path (prefix or glob); with arguments (content, cells.*.source, cookie:NAME, header:NAME), only there. ',
