@@ -33,6 +33,7 @@ mod forward;
 mod hygiene;
 pub(crate) mod idle;
 pub mod nofile;
+pub mod ocsp;
 mod pipeline;
 pub mod pool;
 mod pump;

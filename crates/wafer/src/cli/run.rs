@@ -539,6 +539,7 @@ pub(super) fn cert_sources(cfg: &Config) -> Vec<crate::proxy::tls::CertSource> {
                 names: s.hosts.clone(),
                 cert: c.cert.clone(),
                 key: c.key.clone(),
+                ocsp: c.ocsp.clone(),
             })
         })
         .collect();
@@ -552,6 +553,7 @@ pub(super) fn cert_sources(cfg: &Config) -> Vec<crate::proxy::tls::CertSource> {
             names: s.hosts.clone(),
             cert: w.file.clone(),
             key: w.file.clone(),
+            ocsp: None,
         });
     }
     if let Some(c) = cfg.tls.as_ref().and_then(|t| t.default_cert.as_ref()) {
@@ -560,6 +562,7 @@ pub(super) fn cert_sources(cfg: &Config) -> Vec<crate::proxy::tls::CertSource> {
             names: Vec::new(),
             cert: c.cert.clone(),
             key: c.key.clone(),
+            ocsp: c.ocsp.clone(),
         });
     }
     sources

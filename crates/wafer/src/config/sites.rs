@@ -40,6 +40,8 @@ pub struct FileSite {
     /// PEM files: the certificate chain for this site's names, and its key.
     pub tls_cert: Option<String>,
     pub tls_key: Option<String>,
+    /// A DER OCSP response to staple to `tls_cert` (kept fresh by you).
+    pub tls_ocsp: Option<String>,
     /// The certificate from the `[acme]` CA instead of `tls_cert`.
     #[serde(default)]
     pub acme: bool,
@@ -93,6 +95,7 @@ pub struct FileTls {
     pub listen: Option<String>,
     pub cert: Option<String>,
     pub key: Option<String>,
+    pub ocsp: Option<String>,
 }
 
 /// A certificate chain and its key (PEM files).
@@ -100,6 +103,8 @@ pub struct FileTls {
 pub struct CertFiles {
     pub cert: std::path::PathBuf,
     pub key: std::path::PathBuf,
+    /// A DER OCSP response stapled to the certificate while it is good.
+    pub ocsp: Option<std::path::PathBuf>,
 }
 
 /// The HTTPS listener.
@@ -116,11 +121,19 @@ fn cert_pair(
     at: &str,
     cert: Option<String>,
     key: Option<String>,
+    ocsp: Option<String>,
 ) -> Option<CertFiles> {
+    if ocsp.is_some() && cert.is_none() {
+        p.fail(
+            format!("{at}ocsp"),
+            "an OCSP response is stapled to a certificate: give its cert and key",
+        );
+    }
     match (cert, key) {
         (Some(cert), Some(key)) => Some(CertFiles {
             cert: cert.into(),
             key: key.into(),
+            ocsp: ocsp.map(Into::into),
         }),
         (None, None) => None,
         (Some(_), None) => {
@@ -137,7 +150,7 @@ fn cert_pair(
 /// `[tls]`, checked against the sites' certificates: a listener needs a
 /// certificate, and a certificate needs a listener.
 pub(super) fn tls(p: &mut Problems, f: FileTls, sites: &Sites) -> Option<TlsConfig> {
-    let default_cert = cert_pair(p, "tls.", f.cert, f.key);
+    let default_cert = cert_pair(p, "tls.", f.cert, f.key, f.ocsp);
     let site_certs = sites.sites.iter().any(|s| s.tls.is_some() || s.acme);
     let Some(listen) = f.listen else {
         if sites.sites.iter().any(|s| s.acme) {
@@ -488,7 +501,7 @@ fn site(
         },
         bans: super::throttle::bans(p, &key("bans"), file.throttle.bans, &f.bans),
     };
-    let tls = cert_pair(p, &key("tls_"), f.tls_cert, f.tls_key);
+    let tls = cert_pair(p, &key("tls_"), f.tls_cert, f.tls_key, f.tls_ocsp);
     if tls.is_some() && hosts.is_empty() {
         p.fail(
             key("tls_cert"),

@@ -874,6 +874,23 @@ tls_key = "rest.key"
     }
     // A site's certificate alone is enough for a listener.
     let site_cert = "[tls]\nlisten = \"127.0.0.1:8443\"\n[[sites]]\nname = \"shop\"\nhosts = [\"shop.example\"]\nupstream = \"http://127.0.0.1:1\"\ntls_cert = \"s.pem\"\ntls_key = \"s.key\"";
+    let cfg = load(
+        &format!("{site_cert}\ntls_ocsp = \"s.ocsp\""),
+        &[],
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        cfg.sites.sites[0].tls.as_ref().unwrap().ocsp.as_deref(),
+        Some(std::path::Path::new("s.ocsp"))
+    );
+    // A response with no certificate to staple it to.
+    assert_eq!(
+        errs(
+            "upstream = \"http://127.0.0.1:1\"\n[tls]\nlisten = \"0.0.0.0:443\"\nocsp = \"a.ocsp\""
+        ),
+        ["tls.ocsp", "tls.cert"]
+    );
     let cfg = load(site_cert, &[], &Overrides::default()).unwrap();
     assert!(cfg.tls.unwrap().default_cert.is_none());
     assert_eq!(

@@ -9,6 +9,12 @@
 //! use and is reported, so a half-written renewal never takes a site down.
 //! An ACME site's file (key and chain in one, see `crate::acme`) may not be
 //! there yet: until it is, the site's names get the default certificate.
+//!
+//! OCSP stapling: a pair may name a DER OCSP response file (as `openssl ocsp
+//! -respout` writes it; kept fresh by the operator's renewal job). It is read
+//! with the pair, stapled when [`super::ocsp::check`] finds it good and
+//! current for the certificate, and dropped (the certificate served without
+//! one) when it is not, or once its `nextUpdate` passes.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -32,6 +38,8 @@ pub struct CertSource {
     /// Written by the ACME client: missing or unreadable means "not issued
     /// yet", not a broken start.
     pub from_acme: bool,
+    /// A DER OCSP response to staple.
+    pub ocsp: Option<PathBuf>,
 }
 
 /// Why a certificate could not be loaded.
@@ -52,8 +60,13 @@ fn cert_error(path: &Path, message: impl Into<String>) -> CertError {
 /// A certificate as loaded, with the modification times it was loaded at.
 struct Loaded {
     key: Option<Arc<CertifiedKey>>,
-    stamp: (Option<SystemTime>, Option<SystemTime>),
+    stamp: Stamp,
+    /// When the stapled response expires: loaded again then, to drop it.
+    ocsp_until: Option<SystemTime>,
 }
+
+/// The modification times of the certificate, key and OCSP files.
+type Stamp = (Option<SystemTime>, Option<SystemTime>, Option<SystemTime>);
 
 /// The names' certificates in force.
 #[derive(Default)]
@@ -125,8 +138,10 @@ impl Certificates {
         let (sources, loaded) = &mut *state;
         let mut failed = Vec::new();
         let mut changed = false;
+        let now = SystemTime::now();
         for (source, current) in sources.iter().zip(loaded.iter_mut()) {
-            if stamp(source) == current.stamp {
+            let stapled_expired = current.ocsp_until.is_some_and(|t| t <= now);
+            if stamp(source) == current.stamp && !stapled_expired {
                 continue;
             }
             if source.from_acme && stamp(source).0.is_none() {
@@ -191,9 +206,9 @@ fn table(sources: &[CertSource], loaded: &[Loaded]) -> Table {
     t
 }
 
-fn stamp(s: &CertSource) -> (Option<SystemTime>, Option<SystemTime>) {
+fn stamp(s: &CertSource) -> Stamp {
     let m = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    (m(&s.cert), m(&s.key))
+    (m(&s.cert), m(&s.key), s.ocsp.as_deref().and_then(m))
 }
 
 /// A source as loaded at start or by a reload: an ACME file that is missing
@@ -207,6 +222,7 @@ fn load_source(s: &CertSource) -> Result<Loaded, CertError> {
             Ok(Loaded {
                 key: None,
                 stamp: stamp(s),
+                ocsp_until: None,
             })
         }
         r => r,
@@ -224,12 +240,40 @@ fn load_pair(s: &CertSource) -> Result<Loaded, CertError> {
     }
     let key = PrivateKeyDer::from_pem_file(&s.key)
         .map_err(|e| cert_error(&s.key, format!("no private key: {e}")))?;
-    let key = CertifiedKey::from_der(chain, key, &provider())
+    let mut key = CertifiedKey::from_der(chain, key, &provider())
         .map_err(|e| cert_error(&s.key, format!("does not fit the certificate: {e}")))?;
+    let ocsp_until = s.ocsp.as_deref().and_then(|path| staple(&mut key, path));
     Ok(Loaded {
         key: Some(Arc::new(key)),
         stamp,
+        ocsp_until,
     })
+}
+
+/// Staples the response in `path` to `key` when it may be (see the module
+/// doc); returns when it expires. A response that may not be is logged and
+/// left out: the certificate is still served.
+fn staple(key: &mut CertifiedKey, path: &Path) -> Option<SystemTime> {
+    let checked = std::fs::read(path)
+        .map_err(|e| format!("not readable: {e}"))
+        .and_then(|der| {
+            let leaf = key.end_entity_cert().map_err(|e| e.to_string())?;
+            let until = super::ocsp::check(&der, leaf, SystemTime::now())?;
+            Ok((der, until))
+        });
+    match checked {
+        Ok((der, until)) => {
+            key.ocsp = Some(der);
+            // A response without an end is checked again within a day.
+            Some(
+                until.unwrap_or_else(|| SystemTime::now() + std::time::Duration::from_secs(86_400)),
+            )
+        }
+        Err(why) => {
+            tracing::warn!(path = %path.display(), %why, "the OCSP response is not stapled");
+            None
+        }
+    }
 }
 
 /// The crypto provider: *ring*. rustls 0.23.48 deprecates it for lacking
@@ -267,6 +311,7 @@ mod tests {
             cert: c,
             key: k,
             from_acme: false,
+            ocsp: None,
         }
     }
 
@@ -353,6 +398,7 @@ mod tests {
             cert: file.clone(),
             key: file.clone(),
             from_acme: true,
+            ocsp: None,
         };
         let certs = Certificates::load(vec![source.clone()]).unwrap();
         assert!(certs.table.load().lookup("shop.example").is_none());
@@ -392,6 +438,7 @@ mod tests {
             cert: empty,
             key: dir.path().join("site.key"),
             from_acme: false,
+            ocsp: None,
         };
         let e = Certificates::load(vec![s]).unwrap_err();
         assert!(e.message.contains("no certificate"), "{e}");

@@ -37,6 +37,7 @@ impl TestCa {
         let files = CertFiles {
             cert: dir.join(format!("{file}.pem")),
             key: dir.join(format!("{file}.key")),
+            ocsp: None,
         };
         std::fs::write(&files.cert, cert.pem()).unwrap();
         std::fs::write(&files.key, key.serialize_pem()).unwrap();
@@ -337,5 +338,206 @@ async fn https_serves_each_site_its_certificate_and_keeps_requests_on_it() {
     )
     .await;
     assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    node.running.stop().await.unwrap();
+}
+
+/// Runs `openssl` with `args` in `dir`; its output, or the test fails saying why.
+fn openssl(dir: &std::path::Path, args: &[&str], stdin: Option<&[u8]>) -> String {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("openssl (Debian's openssl package) runs");
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or_default()).unwrap();
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() || args[0] == "s_client",
+        "openssl {args:?}: {text}"
+    );
+    text
+}
+
+/// An OCSP response made by the CA with `openssl ocsp` for `cert`, with its
+/// status as the CA's index says (`V` good, `R` revoked).
+fn ocsp_response(dir: &std::path::Path, cert: &str, status: char, out: &str) {
+    let serial = openssl(dir, &["x509", "-in", cert, "-noout", "-serial"], None);
+    let serial = serial.trim().trim_start_matches("serial=");
+    let revoked = if status == 'R' { "260101000000Z" } else { "" };
+    std::fs::write(
+        dir.join("index.txt"),
+        format!("{status}\t491231235959Z\t{revoked}\t{serial}\tunknown\t/CN=shop.example\n"),
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "ocsp",
+            "-issuer",
+            "ca.pem",
+            "-cert",
+            cert,
+            "-no_nonce",
+            "-reqout",
+            "req.der",
+        ],
+        None,
+    );
+    openssl(
+        dir,
+        &[
+            "ocsp",
+            "-index",
+            "index.txt",
+            "-rsigner",
+            "ca.pem",
+            "-rkey",
+            "ca.key",
+            "-CA",
+            "ca.pem",
+            "-reqin",
+            "req.der",
+            "-respout",
+            out,
+            "-ndays",
+            "1",
+        ],
+        None,
+    );
+}
+
+/// What `openssl s_client -status` says of the stapled OCSP response.
+fn stapled(dir: &std::path::Path, addr: std::net::SocketAddr) -> String {
+    let out = openssl(
+        dir,
+        &[
+            "s_client",
+            "-connect",
+            &addr.to_string(),
+            "-servername",
+            "shop.example",
+            "-status",
+            "-CAfile",
+            "ca.pem",
+        ],
+        Some(b""),
+    );
+    if out.contains("OCSP response: no response sent") {
+        "none".into()
+    } else if out.contains("Cert Status: good") {
+        "good".into()
+    } else {
+        out
+    }
+}
+
+/// OCSP stapling: a good, current response from the CA is stapled (seen by
+/// `openssl s_client -status`); when the file is replaced by a "revoked"
+/// one, the certificate is served without a staple from then on, and a good
+/// one brings the staple back, without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_good_ocsp_response_is_stapled_and_a_revoked_one_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ca = TestCa::new();
+    std::fs::write(d.join("ca.pem"), ca.cert.pem()).unwrap();
+    std::fs::write(d.join("ca.key"), ca.key.serialize_pem()).unwrap();
+    let mut cert = ca.issue(d, "shop", &["shop.example"]);
+    ocsp_response(d, "shop.pem", 'V', "good.der");
+    ocsp_response(d, "shop.pem", 'R', "revoked.der");
+    // The checks behind it, on the same responses: only a current "good" for this very certificate.
+    let leaf = |name: &str| {
+        use rustls_pki_types::pem::PemObject;
+        rustls_pki_types::CertificateDer::from_pem_file(d.join(name)).unwrap()
+    };
+    let good = std::fs::read(d.join("good.der")).unwrap();
+    let now = std::time::SystemTime::now();
+    let check = |resp: &[u8], cert: &str, at| wafer::proxy::ocsp::check(resp, &leaf(cert), at);
+    assert!(check(&good, "shop.pem", now).unwrap().unwrap() > now);
+    let later = now + std::time::Duration::from_secs(2 * 86_400);
+    assert!(
+        check(&good, "shop.pem", later)
+            .unwrap_err()
+            .contains("expired")
+    );
+    let earlier = now - std::time::Duration::from_secs(3600);
+    assert!(
+        check(&good, "shop.pem", earlier)
+            .unwrap_err()
+            .contains("not valid yet")
+    );
+    ca.issue(d, "other", &["other.example"]);
+    assert!(
+        check(&good, "other.pem", now)
+            .unwrap_err()
+            .contains("serial")
+    );
+    let revoked = std::fs::read(d.join("revoked.der")).unwrap();
+    assert!(
+        check(&revoked, "shop.pem", now)
+            .unwrap_err()
+            .contains("revoked")
+    );
+    assert!(check(&good[..good.len() / 2], "shop.pem", now).is_err());
+
+    let staple = d.join("shop.ocsp");
+    std::fs::copy(d.join("good.der"), &staple).unwrap();
+    cert.ocsp = Some(staple.clone());
+    let node = Node::start_cfg(move |cfg| {
+        let mut site = SiteConfig::new(
+            "shop",
+            vec![HostPattern::parse("shop.example").unwrap()],
+            cfg.upstream.clone().unwrap(),
+            cfg.engine.policy.clone(),
+        );
+        site.tls = Some(cert);
+        cfg.sites = Sites {
+            sites: vec![site],
+            default: Some("shop".into()),
+        };
+        cfg.tls = Some(TlsConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            default_cert: None,
+        });
+    })
+    .await;
+    let addr = node.running.tls_addr.unwrap();
+    assert_eq!(stapled(d, addr), "good");
+
+    // The files change in place, as a renewal job writes them; the check
+    // every 5 s picks the change up.
+    let until = |want: &'static str| async move {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let now = stapled(d, addr);
+            if now == want {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still {now}, not {want}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    };
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::copy(d.join("revoked.der"), &staple).unwrap();
+    until("none").await;
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::write(&staple, b"not an OCSP response").unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    assert_eq!(stapled(d, addr), "none", "garbage is not stapled");
+    std::fs::copy(d.join("good.der"), &staple).unwrap();
+    until("good").await;
     node.running.stop().await.unwrap();
 }
