@@ -192,11 +192,20 @@ impl LocalLimiter {
     }
 }
 
-/// The value a limit counts by, for this request; `None` when the request has
-/// no such header or cookie (then the limit does not apply to it).
-pub fn key_of(limit: &Limit, ip: std::net::IpAddr, headers: &http::HeaderMap) -> Option<String> {
+/// The value `site`'s `limit` counts by, for this request, as one key (a
+/// site's counts are its own; site names have no '/'); `None` when the
+/// request has no such header or cookie (then the limit does not apply to it).
+pub fn key_of(
+    site: &str,
+    limit: &Limit,
+    ip: std::net::IpAddr,
+    headers: &http::HeaderMap,
+) -> Option<String> {
     let value = match &limit.key {
-        LimitKey::Ip => return Some(format!("{}:ip:{}", limit.name, crate::guard::canonical(ip))),
+        LimitKey::Ip => {
+            let ip = crate::guard::canonical(ip);
+            return Some(format!("{site}/{}:ip:{ip}", limit.name));
+        }
         LimitKey::Header(h) => headers.get(h.as_str())?.to_str().ok()?.trim().to_owned(),
         LimitKey::Cookie(c) => headers
             .get_all(http::header::COOKIE)
@@ -216,7 +225,7 @@ pub fn key_of(limit: &Limit, ip: std::net::IpAddr, headers: &http::HeaderMap) ->
     } else {
         value
     };
-    Some(format!("{}:k:{value}", limit.name))
+    Some(format!("{site}/{}:k:{value}", limit.name))
 }
 
 #[cfg(test)]
@@ -282,14 +291,15 @@ mod tests {
         let ip: std::net::IpAddr = "::ffff:203.0.113.5".parse().unwrap();
         let by = |k: &str, h: &http::HeaderMap| {
             key_of(
+                "s",
                 &Limit::new("n", None, k.parse().unwrap(), "1/s", None).unwrap(),
                 ip,
                 h,
             )
         };
-        assert_eq!(by("ip", &h).as_deref(), Some("n:ip:203.0.113.5"));
-        assert_eq!(by("header:x-api-key", &h).as_deref(), Some("n:k:k1"));
-        assert_eq!(by("cookie:sid", &h).as_deref(), Some("n:k:s9"));
+        assert_eq!(by("ip", &h).as_deref(), Some("s/n:ip:203.0.113.5"));
+        assert_eq!(by("header:x-api-key", &h).as_deref(), Some("s/n:k:k1"));
+        assert_eq!(by("cookie:sid", &h).as_deref(), Some("s/n:k:s9"));
         assert_eq!(by("header:authorization", &h), None);
         h.insert("x-api-key", "z".repeat(500).parse().unwrap());
         assert!(by("header:x-api-key", &h).unwrap().len() < 40);

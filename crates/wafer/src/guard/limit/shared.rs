@@ -90,11 +90,9 @@ impl Limiter {
         headers: &http::HeaderMap,
     ) -> Option<Limited> {
         for limit in limits.iter().filter(|l| l.applies_to(path)) {
-            let Some(key) = key_of(limit, ip, headers) else {
+            let Some(key) = key_of(site, limit, ip, headers) else {
                 continue;
             };
-            // Site names have no '/': the prefix cannot run into the key.
-            let key = format!("{site}/{key}");
             if let Decision::Limited { retry_after_us } = self.decide(limit, &key).await {
                 self.stats.limited.fetch_add(1, Ordering::Relaxed);
                 return Some(Limited {
