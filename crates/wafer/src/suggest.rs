@@ -46,6 +46,8 @@ const PAGE: usize = 1000;
 /// What to look at.
 #[derive(Clone, Debug)]
 pub(crate) struct Params {
+    /// The site whose events are read (`None`: every site's).
+    pub site: Option<String>,
     pub min_clients: usize,
     pub window_ms: u64,
     pub max_events: usize,
@@ -55,6 +57,7 @@ pub(crate) struct Params {
 impl Params {
     pub(crate) fn new(now_ms: u64) -> Params {
         Params {
+            site: None,
             min_clients: DEFAULT_MIN_CLIENTS,
             window_ms: DEFAULT_WINDOW_MS,
             max_events: DEFAULT_MAX_EVENTS,
@@ -152,6 +155,7 @@ pub(crate) async fn suggest(
     let from_ms = p.now_ms.saturating_sub(p.window_ms);
     let filter = Filter {
         from_ms: Some(from_ms),
+        site: p.site.clone(),
         ..Filter::default()
     };
     let mut page = PageRequest {

@@ -2,7 +2,9 @@
 //! their evidence and preview (see [`crate::suggest`]); `POST
 //! /api/suggestions/accept` names one by id, recomputes the list with the same
 //! parameters (so that what is accepted is still supported by the evidence),
-//! and adds its exclusion through the policy's one way of changing.
+//! and adds its exclusion through the policy's one way of changing. Both are
+//! per site (`site`, default: the primary one): a site's suggestions come from
+//! its own events, are measured against its own policy, and go into it.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -31,6 +33,7 @@ fn bad(name: &str, msg: &str) -> ApiError {
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Knobs {
+    site: Option<String>,
     min_clients: Option<String>,
     window: Option<String>,
     max_events: Option<String>,
@@ -39,6 +42,7 @@ struct Knobs {
 impl Knobs {
     fn params(&self, now_ms: u64) -> ApiResult<Params> {
         let mut p = Params::new(now_ms);
+        p.site = self.site.clone();
         if let Some(v) = &self.min_clients {
             p.min_clients = v
                 .parse::<usize>()
@@ -70,8 +74,22 @@ impl Knobs {
     }
 }
 
-async fn report(s: &AdminState, p: &Params) -> ApiResult<Report> {
-    let protection = s.keeper.primary();
+/// The suggestions for the site `p` names (the primary one when none), from
+/// its events and against its policy; with the site's name.
+async fn report(s: &AdminState, mut p: Params) -> ApiResult<(String, Report)> {
+    let (name, live) = s.keeper.site(p.site.as_deref()).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!(
+                "no site is named {:?} (GET /api/sites lists them)",
+                p.site.as_deref().unwrap_or_default()
+            ),
+        )
+    })?;
+    // With one site every event is its own, those recorded before events
+    // carried a site (`''`) too.
+    p.site = (s.keeper.names().len() > 1).then(|| name.clone());
+    let protection = live.snapshot();
     let door = Arc::clone(&s.door);
     let lists = protection.ip_lists.clone();
     // Banned now, or on the policy's block list: their requests are no evidence.
@@ -79,7 +97,8 @@ async fn report(s: &AdminState, p: &Params) -> ApiResult<Report> {
         door.bans().banned(ip).is_some() || lists.check(ip) == GuardDecision::Block
     });
     let policy = protection.engine.policy().clone();
-    Ok(suggest::suggest(&*s.store, policy, banned, p).await?)
+    let report = suggest::suggest(&*s.store, policy, banned, &p).await?;
+    Ok((name, report))
 }
 
 pub(crate) async fn list(
@@ -89,20 +108,28 @@ pub(crate) async fn list(
     let mut k = Knobs::default();
     for (name, v) in pairs(q.as_deref())? {
         match name.as_str() {
+            "site" => k.site = Some(v),
             "min_clients" => k.min_clients = Some(v),
             "window" => k.window = Some(v),
             "max_events" => k.max_events = Some(v),
-            other => return Err(bad(other, "unknown (min_clients, window, max_events)")),
+            other => {
+                return Err(bad(
+                    other,
+                    "unknown (site, min_clients, window, max_events)",
+                ));
+            }
         }
     }
     let p = k.params(crate::clock::now_ms())?;
-    Ok(Json(report(&s, &p).await?).into_response())
+    Ok(Json(report(&s, p).await?.1).into_response())
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Accept {
     id: String,
+    #[serde(default)]
+    site: Option<String>,
     #[serde(default)]
     min_clients: Option<serde_json::Value>,
     #[serde(default)]
@@ -126,13 +153,13 @@ pub(crate) async fn accept(
     let a: Accept = serde_json::from_slice(&body)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("suggestion: {e}")))?;
     let k = Knobs {
+        site: a.site,
         min_clients: text(a.min_clients),
         window: text(a.window),
         max_events: text(a.max_events),
     };
-    let p = k.params(crate::clock::now_ms())?;
-    let found = report(&s, &p)
-        .await?
+    let (site, report) = report(&s, k.params(crate::clock::now_ms())?).await?;
+    let found = report
         .suggestions
         .into_iter()
         .find(|x| x.id == a.id)
@@ -146,12 +173,12 @@ pub(crate) async fn accept(
             )
         })?;
     let exclusion = found.exclusion.clone();
-    let (_, policy) = super::policy_routes::commit(&s, None, None, move |d| {
+    let (_, policy) = super::policy_routes::commit(&s, Some(&site), None, move |d| {
         if !d.exclusions.contains(&exclusion) {
             d.exclusions.push(exclusion);
         }
     })
     .await?;
-    tracing::info!(id = %found.id, rules = ?found.exclusion.rules, path = %found.path, "suggested exclusion accepted");
+    tracing::info!(id = %found.id, %site, rules = ?found.exclusion.rules, path = %found.path, "suggested exclusion accepted");
     Ok(Json(json!({"accepted": found, "policy": policy})).into_response())
 }

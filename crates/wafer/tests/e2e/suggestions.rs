@@ -187,3 +187,73 @@ async fn a_suggested_exclusion_is_accepted_and_lets_exactly_that_through() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     node.running.stop().await.unwrap();
 }
+
+/// With several sites, a site's suggestions come from its own events and go
+/// into its own policy: the editors' events on `notes` suggest nothing for
+/// `other`, and accepting one changes `notes` alone.
+#[tokio::test]
+async fn suggestions_are_per_site() {
+    use wafer::config::sites::{HostPattern, SiteConfig, Sites};
+    let node = Node::start_cfg(|c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        let upstream = c.upstream.clone().unwrap();
+        let site = |name: &str| {
+            let host = HostPattern::parse(&format!("{name}.example")).unwrap();
+            SiteConfig::new(name, vec![host], upstream.clone(), c.engine.policy.clone())
+        };
+        c.sites = Sites {
+            sites: vec![site("other"), site("notes")],
+            default: None,
+        };
+    })
+    .await;
+    seed(&node).await;
+    let (status, v) = node.api("/api/suggestions?site=other").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(
+        (
+            v["scanned"].as_u64(),
+            v["suggestions"].as_array().map(Vec::len)
+        ),
+        (Some(0), Some(0)),
+        "{v}"
+    );
+    // Without `site`: the primary site (here the first, `other`).
+    let (_, v) = node.api("/api/suggestions").await;
+    assert_eq!(v["scanned"], 0, "{v}");
+    let (status, _) = node.api("/api/suggestions?site=nope").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (_, v) = node.api("/api/suggestions?site=notes").await;
+    assert_eq!(v["scanned"], 8, "{v}");
+    let id = v["suggestions"][0]["id"].as_str().unwrap().to_owned();
+    // Accepted for the wrong site: not one of its suggestions.
+    let (status, _) = post(
+        &node,
+        "/api/suggestions/accept",
+        json!({ "id": id, "site": "other" }),
+        &[("authorization", TOKEN)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, v) = post(
+        &node,
+        "/api/suggestions/accept",
+        json!({ "id": id, "site": "notes" }),
+        &[("authorization", TOKEN)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (_, notes) = node.api("/api/policy?site=notes").await;
+    assert_eq!(notes["exclusions"].as_array().unwrap().len(), 1, "{notes}");
+    let (_, other) = node.api("/api/policy?site=other").await;
+    assert_eq!(other["exclusions"], json!([]));
+    assert!(node.data_dir.join("policies/notes.json").exists());
+    assert!(!node.data_dir.join("policies/other.json").exists());
+    let body = format!("title=Trip&content={EMBED}");
+    assert_eq!(
+        save(&node, "203.0.113.10", "/notes/99/save", &body).await,
+        StatusCode::OK
+    );
+    node.running.stop().await.unwrap();
+}

@@ -465,7 +465,13 @@ async function main() {
     assert((await page.inputValue('[data-testid=limit-name]')) === 'login', 'the saved limit is not shown after a reload');
     await page.evaluate(() => document.querySelectorAll('[data-testid=toast]').forEach((t) => t.remove()));
     await page.screenshot({ path: join(SHOTS, 'policy-site.png'), fullPage: true });
-    return 'shop: login 5/m, bans after 3 for 15 min; default unchanged';
+    // Suggestions are per site too: the same choice, and the list read for the site chosen.
+    await page.goto(`${ADMIN}/dashboard/#/suggestions`);
+    await page.waitForSelector('[data-testid=suggestions-site]');
+    await page.selectOption('[data-testid=suggestions-site]', 'shop');
+    await page.waitForFunction(() => location.hash === '#/suggestions?site=shop');
+    await page.waitForSelector('[data-testid=suggestions-status]:has-text("Read 0 events")');
+    return 'shop: login 5/m, bans after 3 for 15 min; default unchanged; shop has no events to suggest from';
   });
 
   await step(10, 'no CSP violations or page errors', async () => {

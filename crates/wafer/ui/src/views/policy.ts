@@ -3,6 +3,7 @@
 import { api, ApiError } from '../api';
 import { h, replace } from '../dom';
 import { inputCls, labelCls } from '../filters';
+import { sitePicker, siteInHash } from '../sitepicker';
 import { toast } from '../toast';
 import type { AnomalyPolicy, BanSettings, Exclusion, Policy, RateLimit, RouteOverride } from '../types';
 
@@ -55,12 +56,6 @@ function emptyNote(rows: HTMLElement, text: string): HTMLElement {
   new MutationObserver(sync).observe(rows, { childList: true });
   sync();
   return p;
-}
-
-/** The site named in the hash (`#/policy?site=blog`), or undefined: the primary one. */
-function siteInHash(): string | undefined {
-  const q = location.hash.split('?')[1] ?? '';
-  return new URLSearchParams(q).get('site') || undefined;
 }
 
 /** A whole number input read as a number, or undefined when empty. */
@@ -292,16 +287,7 @@ export function policyView(root: HTMLElement): () => void {
   });
 
   // Several sites: a choice of whose policy this is (each site has its own).
-  const picker = h('div', { class: 'flex items-center gap-2' });
-  void api.sites().then((sites) => {
-    if (sites.length < 2) return;
-    const primary = sites.find((x) => x.default) ?? sites[0];
-    const sel = h('select', { class: inputCls + ' !w-auto', id: 'policy-site', 'data-testid': 'policy-site' },
-      sites.map((x) => h('option', { value: x.name }, x.name + (x === primary ? ' (default)' : ''))));
-    sel.value = site ?? primary.name;
-    sel.addEventListener('change', () => { location.hash = '#/policy?site=' + encodeURIComponent(sel.value); });
-    replace(picker, h('label', { for: 'policy-site', class: 'text-sm text-slate-500' }, 'Site'), sel);
-  }).catch(() => {});
+  const picker = sitePicker('policy', site);
 
   replace(root,
     h('div', { class: 'flex flex-wrap items-center justify-between gap-3' },

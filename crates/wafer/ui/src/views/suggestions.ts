@@ -5,6 +5,7 @@
 import { api, ApiError } from '../api';
 import { fmtNum, fmtTime, h, replace } from '../dom';
 import { inputCls, labelCls } from '../filters';
+import { sitePicker, siteInHash } from '../sitepicker';
 import { toast } from '../toast';
 import type { Suggestion, SuggestionReport } from '../types';
 
@@ -28,6 +29,8 @@ function plural(n: number, one: string, many = one + 's'): string {
 let uid = 0;
 
 export function suggestionsView(root: HTMLElement): () => void {
+  // Each site's suggestions come from its own events and go into its own policy.
+  const site = siteInHash();
   const ids = { min: 'sg-min-' + ++uid, window: 'sg-win-' + uid };
   const minIn = h('input', { id: ids.min, class: inputCls, type: 'number', min: 1, max: 10000, step: 1, value: 5, inputmode: 'numeric', 'data-testid': 'suggestions-min-clients' });
   const windowSel = h('select', { id: ids.window, class: inputCls, 'data-testid': 'suggestions-window' }, WINDOWS.map(([v, l]) => h('option', { value: v }, l)));
@@ -112,7 +115,7 @@ export function suggestionsView(root: HTMLElement): () => void {
 
   async function load() {
     const min = minIn.value.trim();
-    params = { window: windowSel.value, ...(min ? { min_clients: min } : {}) };
+    params = { window: windowSel.value, ...(min ? { min_clients: min } : {}), ...(site ? { site } : {}) };
     replace(status, 'Loading…');
     try {
       show(await api.suggestions(new URLSearchParams(params)));
@@ -130,7 +133,7 @@ export function suggestionsView(root: HTMLElement): () => void {
     h('button', { type: 'submit', class: 'btn', 'data-testid': 'suggestions-refresh' }, 'Refresh'));
 
   replace(root,
-    h('h1', { class: 'text-xl font-semibold' }, 'Suggested exclusions'),
+    h('div', { class: 'flex flex-wrap items-center gap-3' }, h('h1', { class: 'text-xl font-semibold' }, 'Suggested exclusions'), sitePicker('suggestions', site)),
     h('p', { class: 'text-sm text-slate-500' }, 'Rules that blocked real use of the application: the same rules in the same place (path and argument) for many clients whose requests had nothing else suspicious. Accepting adds a narrow exclusion — those rules, that path, that argument — to the policy.'),
     form, status, errors, list);
   void load();
