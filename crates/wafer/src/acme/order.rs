@@ -118,7 +118,9 @@ pub(super) async fn issue(
             let mut challenge = auth
                 .challenge(ChallengeType::Http01)
                 .ok_or_else(|| anyhow!("the CA offers no HTTP-01 check"))?;
-            challenges.put(&challenge.token, challenge.key_authorization().as_str());
+            challenges
+                .put(&challenge.token, challenge.key_authorization().as_str())
+                .await;
             tokens.push(challenge.token.clone());
             challenge
                 .set_ready()
@@ -148,7 +150,7 @@ pub(super) async fn issue(
     }
     .await;
     for t in &tokens {
-        challenges.remove(t);
+        challenges.remove(t).await;
     }
     issued
 }

@@ -261,9 +261,11 @@ pub async fn start(cfg: Config, engine: wafer_engine::Engine) -> Result<Running>
         connections: Arc::new(Connections::new(max_connections)),
         admin_connections: Arc::new(Connections::new(cfg.admin_max_connections)),
     };
-    let challenges = Arc::new(crate::proxy::challenges::Challenges::default());
+    // ACME's checks are answered with HTTPS (this node's orders) and in a
+    // cluster (the other nodes' orders, through Redis).
+    let challenges = Arc::new(crate::proxy::challenges::Challenges::shared(redis.clone()));
     let mut proxy = the_proxy(&cfg, sites, &parts, &events)?;
-    if tls.is_some() {
+    if tls.is_some() || redis.is_some() {
         proxy = proxy.answering(Arc::clone(&challenges));
     }
     let proxy = Arc::new(proxy);

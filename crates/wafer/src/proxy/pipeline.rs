@@ -114,7 +114,7 @@ pub(super) async fn handle(
 ) -> Result<Response<RespBody>, Infallible> {
     let started = Instant::now();
     let bytes_in = content_length(req.headers());
-    if let Some(resp) = acme_check(&proxy, &req) {
+    if let Some(resp) = acme_check(&proxy, &req).await {
         return Ok(resp);
     }
     let sites = proxy.sites();
@@ -139,12 +139,12 @@ pub(super) async fn handle(
 
 /// Before step 0: the ACME CA checking a name this node asked a
 /// certificate for (a GET for a token it handed out, nothing else).
-fn acme_check(proxy: &Proxy, req: &http::Request<Incoming>) -> Option<Response<RespBody>> {
+async fn acme_check(proxy: &Proxy, req: &http::Request<Incoming>) -> Option<Response<RespBody>> {
     let challenges = proxy.challenges.as_ref()?;
     if req.method() != http::Method::GET {
         return None;
     }
-    let answer = challenges.answer(req.uri().path())?;
+    let answer = challenges.answer(req.uri().path()).await?;
     let mut resp = Response::new(respond::full(bytes::Bytes::from(answer)));
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

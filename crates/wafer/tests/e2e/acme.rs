@@ -400,3 +400,74 @@ async fn the_ca_is_answered_only_for_tokens_it_was_given() {
         "{m}"
     );
 }
+
+/// Two nodes behind one address, sharing Redis: the CA's check reaches the
+/// node that did not order (pebble asks node A's plain listener; node B
+/// ordered), and A answers it from Redis, so B's order succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_cluster_any_node_answers_the_check_of_another_nodes_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = crate::cluster::RedisServer::start();
+    let a_port = free_port();
+    let pebble = Pebble::start(dir.path(), a_port).await;
+    let shop = Origin::start().await;
+    let shop_addr = shop.addr;
+    let url = redis.url();
+    // Node A: where the CA's checks arrive; no certificate of its own to order.
+    let a_url = url.clone();
+    let a = Node::start_cfg(move |cfg| {
+        cfg.listen = format!("127.0.0.1:{a_port}").parse().unwrap();
+        cfg.redis_url = Some(a_url);
+    })
+    .await;
+    // Node B: orders the shop's certificate; the CA never reaches its listener.
+    let settings = AcmeSettings {
+        directory: pebble.directory.clone(),
+        contact: Vec::new(),
+        ca: Some(pebble.https_ca_file.clone()),
+        renew_before: None,
+    };
+    let b = Node::start_cfg(move |cfg| {
+        cfg.redis_url = Some(url);
+        cfg.tls = Some(TlsConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            default_cert: None,
+        });
+        cfg.acme = settings;
+        cfg.sites = acme_shop(cfg, shop_addr);
+    })
+    .await;
+    let root = pebble.issuing_root().await;
+    served_leaf(&pebble, b.running.tls_addr.unwrap(), &root, None).await;
+    let (_, sites) = b.api("/api/sites").await;
+    assert!(sites["sites"][0]["acme"]["last_error"].is_null(), "{sites}");
+    // Answered, the tokens are gone from Redis: A no longer answers them.
+    let log = std::fs::read_to_string(&pebble.log).unwrap_or_default();
+    let token = log
+        .split("/.well-known/acme-challenge/")
+        .nth(1)
+        .and_then(|rest| {
+            rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                .next()
+        })
+        .map(str::to_owned);
+    if let Some(token) = token {
+        let (_, body) = crate::harness::send(
+            http::Request::get(a.proxy(&format!("/.well-known/acme-challenge/{token}")))
+                .header("user-agent", "Mozilla/5.0 Firefox/133.0")
+                .body(crate::harness::empty())
+                .unwrap(),
+        )
+        .await;
+        // A key authorization is the token, a dot, and the account's thumbprint.
+        let body = String::from_utf8_lossy(&body);
+        assert!(
+            !body.starts_with(&format!("{token}.")),
+            "the token is still answered after the order: {body}"
+        );
+    } else {
+        panic!("pebble's log names no check: {log}");
+    }
+    a.running.stop().await.unwrap();
+    b.running.stop().await.unwrap();
+}
