@@ -224,7 +224,12 @@ impl Acme {
     async fn obtain(&self, plan: &Plan, w: &Wanted) -> anyhow::Result<()> {
         tracing::info!(site = %w.site, names = ?w.names, directory = %plan.settings.directory, "ordering a certificate");
         let account = order::account(&plan.settings, &plan.dir).await?;
-        let (key, chain) = order::issue(&account, &w.names, &self.challenges).await?;
+        let responders = order::Responders {
+            http: &self.challenges,
+            tls: &self.certs,
+            kind: plan.settings.challenge,
+        };
+        let (key, chain) = order::issue(&account, &w.names, &responders).await?;
         stored::write(&w.file, &key, &chain)?;
         let certs = Arc::clone(&self.certs);
         let failed = tokio::task::spawn_blocking(move || certs.refresh()).await?;

@@ -348,6 +348,10 @@ pub async fn serve_all(
                             return;
                         }
                     };
+                    if stream.get_ref().1.alpn_protocol() == Some(tls::ACME_TLS_ALPN) {
+                        // ACME's check is the handshake itself; nothing follows (RFC 8737 §3).
+                        return;
+                    }
                     let sni = stream.get_ref().1.server_name().map(Arc::from);
                     let info = ConnInfo {
                         local,

@@ -15,8 +15,9 @@ use instant_acme::{
 };
 use sha2::Digest;
 
-use crate::config::acme::AcmeSettings;
+use crate::config::acme::{AcmeChallenge, AcmeSettings};
 use crate::proxy::challenges::Challenges;
+use crate::proxy::tls::Certificates;
 use crate::proxy::upstream_tls::UpstreamTls;
 
 /// How long the CA gets to check the names, and then to issue.
@@ -93,19 +94,33 @@ fn http_client(
     Ok(Client::builder(TokioExecutor::new()).build(connector))
 }
 
-/// Orders a certificate for `names`, answering the CA's HTTP-01 checks
-/// through `challenges`; returns the new key and the chain (PEM).
+/// What answers the CA's checks: HTTP-01 tokens on the plain listener, or
+/// TLS-ALPN-01 certificates on the HTTPS one.
+pub(super) struct Responders<'a> {
+    pub http: &'a Challenges,
+    pub tls: &'a Certificates,
+    pub kind: AcmeChallenge,
+}
+
+/// A check this order put in place, to take away when it ends.
+enum Placed {
+    Token(String),
+    AlpnName(String),
+}
+
+/// Orders a certificate for `names`, answering the CA's checks through
+/// `responders`; returns the new key and the chain (PEM).
 pub(super) async fn issue(
     account: &Account,
     names: &[String],
-    challenges: &Challenges,
+    responders: &Responders<'_>,
 ) -> Result<(String, String)> {
     let ids: Vec<Identifier> = names.iter().map(|n| Identifier::Dns(n.clone())).collect();
     let mut order = account
         .new_order(&NewOrder::new(&ids))
         .await
         .context("placing the order")?;
-    let mut tokens = Vec::new();
+    let mut placed = Vec::new();
     let issued = async {
         let mut auths = order.authorizations();
         while let Some(auth) = auths.next().await {
@@ -115,13 +130,34 @@ pub(super) async fn issue(
                 AuthorizationStatus::Pending => {}
                 other => bail!("the CA's authorization is {other:?}"),
             }
-            let mut challenge = auth
-                .challenge(ChallengeType::Http01)
-                .ok_or_else(|| anyhow!("the CA offers no HTTP-01 check"))?;
-            challenges
-                .put(&challenge.token, challenge.key_authorization().as_str())
-                .await;
-            tokens.push(challenge.token.clone());
+            let mut challenge = match responders.kind {
+                AcmeChallenge::Http01 => {
+                    let challenge = auth
+                        .challenge(ChallengeType::Http01)
+                        .ok_or_else(|| anyhow!("the CA offers no HTTP-01 check"))?;
+                    let token = challenge.token.clone();
+                    responders
+                        .http
+                        .put(&token, challenge.key_authorization().as_str())
+                        .await;
+                    placed.push(Placed::Token(token));
+                    challenge
+                }
+                AcmeChallenge::TlsAlpn01 => {
+                    let challenge = auth
+                        .challenge(ChallengeType::TlsAlpn01)
+                        .ok_or_else(|| anyhow!("the CA offers no TLS-ALPN-01 check"))?;
+                    let Identifier::Dns(name) = challenge.identifier().identifier else {
+                        bail!("TLS-ALPN-01 checks DNS names only");
+                    };
+                    let name = name.clone();
+                    let key =
+                        alpn_check_key(&name, challenge.key_authorization().digest().as_ref())?;
+                    responders.tls.start_check(&name, Arc::new(key));
+                    placed.push(Placed::AlpnName(name));
+                    challenge
+                }
+            };
             challenge
                 .set_ready()
                 .await
@@ -149,8 +185,64 @@ pub(super) async fn issue(
         Ok((key, chain))
     }
     .await;
-    for t in &tokens {
-        challenges.remove(t).await;
+    for p in &placed {
+        match p {
+            Placed::Token(t) => responders.http.remove(t).await,
+            Placed::AlpnName(n) => responders.tls.end_check(n),
+        }
     }
     issued
+}
+
+/// The certificate that answers the TLS-ALPN-01 check for `name`: self-signed,
+/// for that name, carrying the SHA-256 of the key authorization in the
+/// critical acmeIdentifier extension (RFC 8737 §3).
+fn alpn_check_key(name: &str, digest: &[u8]) -> Result<rustls::sign::CertifiedKey> {
+    let key = rcgen_acme::KeyPair::generate().context("a key for the TLS-ALPN-01 check")?;
+    let mut params = rcgen_acme::CertificateParams::new(vec![name.to_owned()])
+        .context("the TLS-ALPN-01 certificate's name")?;
+    params.custom_extensions = vec![rcgen_acme::CustomExtension::new_acme_identifier(digest)];
+    let cert = params
+        .self_signed(&key)
+        .context("signing the TLS-ALPN-01 certificate")?;
+    let der = rustls_pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
+    // Not `CertifiedKey::from_der`: its check of the pair parses the
+    // certificate with webpki, which refuses the critical acmeIdentifier.
+    let signing = crate::proxy::tls::provider()
+        .key_provider
+        .load_private_key(der)
+        .context("the TLS-ALPN-01 certificate's key")?;
+    Ok(rustls::sign::CertifiedKey::new(
+        vec![cert.der().clone()],
+        signing,
+    ))
+}
+
+#[cfg(test)]
+mod alpn_tests {
+    use super::*;
+
+    /// The check's certificate: for the name, with the digest in the
+    /// critical acmeIdentifier extension (1.3.6.1.5.5.7.1.31).
+    #[test]
+    fn the_tls_alpn_certificate_carries_the_digest_for_the_name() {
+        let digest = [7u8; 32];
+        let key = alpn_check_key("shop.example", &digest).unwrap();
+        let leaf = key.end_entity_cert().unwrap();
+        let (_, cert) = x509_parser::parse_x509_certificate(leaf).unwrap();
+        let ext = cert
+            .extensions()
+            .iter()
+            .find(|e| e.oid.to_id_string() == "1.3.6.1.5.5.7.1.31")
+            .expect("the acmeIdentifier extension");
+        assert!(ext.critical);
+        // An OCTET STRING of the 32 bytes.
+        assert_eq!(&ext.value[..2], &[0x04, 0x20]);
+        assert_eq!(&ext.value[2..], &digest);
+        let names = cert.subject_alternative_name().unwrap().unwrap();
+        assert_eq!(
+            format!("{:?}", names.value.general_names),
+            "[DNSName(\"shop.example\")]"
+        );
+    }
 }

@@ -27,6 +27,19 @@ pub struct FileAcme {
     pub ca: Option<String>,
     /// Renew this many days before expiry (default: a third of the lifetime).
     pub renew_before_days: Option<u64>,
+    /// `http-01` (default: port 80 reaches `listen`) or `tls-alpn-01` (port
+    /// 443 reaches the HTTPS listener; no plain HTTP needed).
+    pub challenge: Option<String>,
+}
+
+/// How the CA checks that Wafer answers for a name.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AcmeChallenge {
+    /// A token over plain HTTP (RFC 8555 §8.3).
+    #[default]
+    Http01,
+    /// A certificate made for the check, over TLS with ALPN `acme-tls/1` (RFC 8737).
+    TlsAlpn01,
 }
 
 /// `[acme]`, validated.
@@ -37,6 +50,7 @@ pub struct AcmeSettings {
     pub ca: Option<PathBuf>,
     /// `None`: when a third of the certificate's lifetime is left.
     pub renew_before: Option<Duration>,
+    pub challenge: AcmeChallenge,
 }
 
 impl Default for AcmeSettings {
@@ -46,6 +60,7 @@ impl Default for AcmeSettings {
             contact: Vec::new(),
             ca: None,
             renew_before: None,
+            challenge: AcmeChallenge::Http01,
         }
     }
 }
@@ -84,6 +99,14 @@ pub(super) fn acme(p: &mut Problems, f: FileAcme, sites: &Sites) -> AcmeSettings
         Some(d) if d > 3650 => p.fail("acme.renew_before_days", "at most 3650"),
         Some(d) => out.renew_before = Some(Duration::from_secs(d * 86_400)),
         None => {}
+    }
+    match f.challenge.as_deref() {
+        None | Some("http-01") => {}
+        Some("tls-alpn-01") => out.challenge = AcmeChallenge::TlsAlpn01,
+        Some(other) => p.fail(
+            "acme.challenge",
+            format!("{other:?}: http-01 or tls-alpn-01"),
+        ),
     }
     out
 }

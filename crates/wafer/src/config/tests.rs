@@ -1037,6 +1037,14 @@ fn acme_sites_need_exact_public_names_a_listener_and_a_valid_ca() {
     )
     .unwrap();
     assert_eq!(cfg.acme.directory, super::acme::LETS_ENCRYPT);
+    assert_eq!(cfg.acme.challenge, super::acme::AcmeChallenge::Http01);
+    let alpn = format!("{tls}[acme]\nchallenge = \"tls-alpn-01\"\n{}", site(r#"["shop.example"]"#, ""));
+    let cfg = load(&alpn, &[], &Overrides::default()).unwrap();
+    assert_eq!(cfg.acme.challenge, super::acme::AcmeChallenge::TlsAlpn01);
+    assert_eq!(
+        keys(&alpn.replace("tls-alpn-01", "dns-01")),
+        ["acme.challenge"]
+    );
 
     assert_eq!(keys(&site(r#"["shop.example"]"#, "")), ["tls.listen"]);
     for hosts in [

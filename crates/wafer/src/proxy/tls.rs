@@ -10,6 +10,10 @@
 //! An ACME site's file (key and chain in one, see `crate::acme`) may not be
 //! there yet: until it is, the site's names get the default certificate.
 //!
+//! ACME's TLS-ALPN-01 check (RFC 8737): while an order runs, a handshake
+//! that offers ALPN `acme-tls/1` for one of its names gets the certificate
+//! made for the check, and the connection ends after the handshake.
+//!
 //! OCSP stapling: a pair may name a DER OCSP response file (as `openssl ocsp
 //! -respout` writes it; kept fresh by the operator's renewal job). It is read
 //! with the pair, stapled when [`super::ocsp::check`] finds it good and
@@ -88,11 +92,16 @@ impl Table {
     }
 }
 
+/// The ALPN protocol of ACME's TLS-ALPN-01 check.
+pub const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
+
 /// Every certificate, swapped whole when one changes.
 pub struct Certificates {
     /// The pairs, and each as loaded (in the same order).
     state: std::sync::Mutex<(Vec<CertSource>, Vec<Loaded>)>,
     table: ArcSwap<Table>,
+    /// The TLS-ALPN-01 checks in progress: name → the certificate made for it.
+    alpn_checks: std::sync::RwLock<HashMap<String, Arc<CertifiedKey>>>,
 }
 
 impl std::fmt::Debug for Certificates {
@@ -115,6 +124,7 @@ impl Certificates {
         Ok(Certificates {
             state: std::sync::Mutex::new((sources, loaded)),
             table: ArcSwap::from_pointee(table),
+            alpn_checks: Default::default(),
         })
     }
 
@@ -167,19 +177,43 @@ impl Certificates {
         failed
     }
 
-    /// The server configuration: TLS 1.3 and 1.2, ALPN h2 and http/1.1.
+    /// Answers ACME's TLS-ALPN-01 check for `name` with `key` until [`Self::end_check`].
+    pub fn start_check(&self, name: &str, key: Arc<CertifiedKey>) {
+        let mut m = self.alpn_checks.write().unwrap_or_else(|e| e.into_inner());
+        m.insert(name.to_ascii_lowercase(), key);
+    }
+
+    pub fn end_check(&self, name: &str) {
+        let mut m = self.alpn_checks.write().unwrap_or_else(|e| e.into_inner());
+        m.remove(&name.to_ascii_lowercase());
+    }
+
+    /// The server configuration: TLS 1.3 and 1.2, ALPN h2 and http/1.1
+    /// (and `acme-tls/1`, which only the CA's check offers).
     pub fn server_config(self: &Arc<Self>) -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
         let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(provider()))
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
             .with_no_client_auth()
             .with_cert_resolver(Arc::clone(self) as Arc<dyn ResolvesServerCert>);
-        cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec(), ACME_TLS_ALPN.to_vec()];
         Ok(Arc::new(cfg))
     }
 }
 
 impl ResolvesServerCert for Certificates {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let acme_check = hello
+            .alpn()
+            .is_some_and(|mut offered| offered.any(|p| p == ACME_TLS_ALPN));
+        if acme_check {
+            // The CA's check: the certificate made for it, or none (no handshake).
+            let name = hello
+                .server_name()?
+                .trim_end_matches('.')
+                .to_ascii_lowercase();
+            let m = self.alpn_checks.read().unwrap_or_else(|e| e.into_inner());
+            return m.get(&name).cloned();
+        }
         let table = self.table.load();
         hello
             .server_name()

@@ -30,7 +30,7 @@ impl Drop for Proc {
     }
 }
 
-/// pebble and its DNS, for a Wafer whose plain listener is on `http_port`.
+/// pebble and its DNS, for a Wafer whose listeners are on the ports its checks go to.
 struct Pebble {
     directory: String,
     management: SocketAddr,
@@ -42,7 +42,8 @@ struct Pebble {
 }
 
 impl Pebble {
-    async fn start(dir: &Path, http_port: u16) -> Pebble {
+    /// With its checks sent to `http_port` (HTTP-01) and `tls_port` (TLS-ALPN-01).
+    async fn start_with(dir: &Path, http_port: u16, tls_port: u16) -> Pebble {
         // pebble's HTTPS certificate, from a CA Wafer is told to trust.
         let ca_key = rcgen::KeyPair::generate().unwrap();
         let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -87,7 +88,7 @@ impl Pebble {
             "certificate": dir.join("pebble.pem"),
             "privateKey": dir.join("pebble.key"),
             "httpPort": http_port,
-            "tlsPort": free_port(),
+            "tlsPort": tls_port,
             "ocspResponderURL": "",
             "externalAccountBindingRequired": false,
         }});
@@ -129,6 +130,10 @@ impl Pebble {
             log: dir.join("pebble.log"),
             _procs: procs,
         }
+    }
+
+    async fn start(dir: &Path, http_port: u16) -> Pebble {
+        Pebble::start_with(dir, http_port, free_port()).await
     }
 
     /// The root pebble issues under (made anew by each pebble).
@@ -236,6 +241,7 @@ async fn a_site_gets_its_certificate_from_pebble_over_http01_and_renews_it() {
         contact: vec!["mailto:ops@wafer-acme.test".into()],
         ca: Some(pebble.https_ca_file.clone()),
         renew_before: None,
+        ..Default::default()
     };
     let cfg_for = {
         let settings = settings.clone();
@@ -350,6 +356,7 @@ async fn the_ca_is_answered_only_for_tokens_it_was_given() {
             contact: Vec::new(),
             ca: Some(ca_file),
             renew_before: None,
+            ..Default::default()
         };
         cfg.sites = acme_shop(cfg, shop_addr);
     })
@@ -426,6 +433,7 @@ async fn in_a_cluster_any_node_answers_the_check_of_another_nodes_order() {
         contact: Vec::new(),
         ca: Some(pebble.https_ca_file.clone()),
         renew_before: None,
+        ..Default::default()
     };
     let b = Node::start_cfg(move |cfg| {
         cfg.redis_url = Some(url);
@@ -470,4 +478,100 @@ async fn in_a_cluster_any_node_answers_the_check_of_another_nodes_order() {
     }
     a.running.stop().await.unwrap();
     b.running.stop().await.unwrap();
+}
+
+/// TLS-ALPN-01: the CA checks the name on the HTTPS listener (ALPN
+/// `acme-tls/1`), never on plain HTTP; the certificate is issued, and the
+/// check's certificate is not served once the order is done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_gets_its_certificate_over_tls_alpn01() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls_port = free_port();
+    // HTTP-01 checks would go to a port nothing listens on.
+    let pebble = Pebble::start_with(dir.path(), free_port(), tls_port).await;
+    let shop = Origin::start().await;
+    let shop_addr = shop.addr;
+    let settings = AcmeSettings {
+        directory: pebble.directory.clone(),
+        contact: Vec::new(),
+        ca: Some(pebble.https_ca_file.clone()),
+        renew_before: None,
+        challenge: wafer::config::acme::AcmeChallenge::TlsAlpn01,
+    };
+    let node = Node::start_cfg(move |cfg| {
+        cfg.tls = Some(TlsConfig {
+            listen: format!("127.0.0.1:{tls_port}").parse().unwrap(),
+            default_cert: None,
+        });
+        cfg.acme = settings;
+        cfg.sites = acme_shop(cfg, shop_addr);
+    })
+    .await;
+    let tls_addr = node.running.tls_addr.unwrap();
+    let root = pebble.issuing_root().await;
+    served_leaf(&pebble, tls_addr, &root, None).await;
+    let (_, sites) = node.api("/api/sites").await;
+    assert!(sites["sites"][0]["acme"]["last_error"].is_null(), "{sites}");
+
+    // Asked with `acme-tls/1` now, the handshake fails: no check is in progress.
+    #[allow(deprecated)]
+    let provider = rustls::crypto::ring::default_provider();
+    let mut cfg = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyCert))
+        .with_no_client_auth();
+    cfg.alpn_protocols = vec![b"acme-tls/1".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(tls_addr).await.unwrap();
+    let server = rustls::pki_types::ServerName::try_from(NAME.to_owned()).unwrap();
+    let handshake = tokio_rustls::TlsConnector::from(Arc::new(cfg))
+        .connect(server, tcp)
+        .await;
+    assert!(
+        handshake.is_err(),
+        "a check answered with no order in progress"
+    );
+}
+
+/// Accepts any server certificate: the test looks at whether there is a handshake at all.
+#[derive(Debug)]
+struct AnyCert;
+
+impl rustls::client::danger::ServerCertVerifier for AnyCert {
+    fn verify_server_cert(
+        &self,
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &[rustls::pki_types::CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _: &[u8],
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        Ok(rustls::client::danger::HandshakeSignatureValid::assertion())
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        _: &[u8],
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        Ok(rustls::client::danger::HandshakeSignatureValid::assertion())
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        #[allow(deprecated)]
+        rustls::crypto::ring::default_provider()
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }
