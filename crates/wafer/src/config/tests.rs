@@ -1038,7 +1038,10 @@ fn acme_sites_need_exact_public_names_a_listener_and_a_valid_ca() {
     .unwrap();
     assert_eq!(cfg.acme.directory, super::acme::LETS_ENCRYPT);
     assert_eq!(cfg.acme.challenge, super::acme::AcmeChallenge::Http01);
-    let alpn = format!("{tls}[acme]\nchallenge = \"tls-alpn-01\"\n{}", site(r#"["shop.example"]"#, ""));
+    let alpn = format!(
+        "{tls}[acme]\nchallenge = \"tls-alpn-01\"\n{}",
+        site(r#"["shop.example"]"#, "")
+    );
     let cfg = load(&alpn, &[], &Overrides::default()).unwrap();
     assert_eq!(cfg.acme.challenge, super::acme::AcmeChallenge::TlsAlpn01);
     assert_eq!(

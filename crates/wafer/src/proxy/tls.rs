@@ -202,9 +202,12 @@ impl Certificates {
 
 impl ResolvesServerCert for Certificates {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        let acme_check = hello
-            .alpn()
-            .is_some_and(|mut offered| offered.any(|p| p == ACME_TLS_ALPN));
+        // The CA offers `acme-tls/1` alone (RFC 8737 §3); a client that
+        // offers it among others is an ordinary one.
+        let acme_check = hello.alpn().is_some_and(|offered| {
+            let offered: Vec<&[u8]> = offered.take(2).collect();
+            offered == [ACME_TLS_ALPN]
+        });
         if acme_check {
             // The CA's check: the certificate made for it, or none (no handshake).
             let name = hello
