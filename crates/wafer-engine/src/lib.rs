@@ -17,6 +17,7 @@
 pub mod anomaly;
 pub mod apps;
 pub mod body;
+pub mod crs;
 pub mod decode;
 pub mod detect;
 pub mod document;
@@ -128,6 +129,10 @@ pub struct RuleInfo {
     pub source: String,
     /// Keyword-shaped evidence: blocks only in company.
     pub weak: bool,
+    /// The OWASP CRS rules that detect the same construct (`crs`).
+    pub crs: Vec<u32>,
+    /// Its CRS tags (`attack-sqli`, `paranoia-level/1`, ...).
+    pub tags: Vec<String>,
 }
 
 /// What happens to the request.
@@ -298,6 +303,8 @@ impl Engine {
                     description: r.description.to_owned(),
                     source: format!("detector:{detector}"),
                     weak: false,
+                    crs: crs::detector_crs(r.id).to_vec(),
+                    tags: crs::tags(r.class, r.paranoia),
                 })
             })
             .chain(self.rules.rules().iter().map(|r| RuleInfo {
@@ -308,6 +315,8 @@ impl Engine {
                 description: r.description.clone(),
                 source: r.source.clone(),
                 weak: r.weak,
+                crs: r.crs.clone(),
+                tags: crs::tags(r.class, r.paranoia),
             }))
             .collect();
         out.sort_by_key(|r| r.id);

@@ -271,8 +271,11 @@ pub fn cookie_matches(pattern: &str, name: &str) -> bool {
     }
 }
 
-fn covers(rules: &[RuleRange], id: u32) -> bool {
-    rules.iter().any(|r| r.contains(id))
+/// Whether `rules` name the rule `id`, or one of the CRS rules it is mapped to.
+fn covers(rules: &[RuleRange], id: u32, crs: &[u32]) -> bool {
+    rules
+        .iter()
+        .any(|r| r.contains(id) || crs.iter().any(|c| r.contains(*c)))
 }
 
 /// Which values an exclusion covers: an argument name (`content`, a JSON path
@@ -419,23 +422,40 @@ impl Effective<'_> {
     /// Whether a rule at this paranoia level and id counts for this request
     /// (exclusions limited to some arguments aside: see [`Self::rule_active_at`]).
     pub fn rule_active(&self, id: u32, paranoia: u8) -> bool {
+        self.mapped_rule_active(id, &[], paranoia)
+    }
+
+    /// As [`Self::rule_active`], for a rule mapped to the CRS rules `crs`: a
+    /// disabled range or an exclusion that names one of them reaches it too.
+    pub fn mapped_rule_active(&self, id: u32, crs: &[u32], paranoia: u8) -> bool {
         paranoia <= self.paranoia
-            && !self.global_disabled.iter().any(|r| r.contains(id))
-            && !self.route_disabled.iter().any(|r| r.contains(id))
+            && !covers(self.global_disabled, id, crs)
+            && !covers(self.route_disabled, id, crs)
             && !self
                 .excluded
                 .iter()
-                .any(|(rules, args)| args.is_empty() && covers(rules, id))
+                .any(|(rules, args)| args.is_empty() && covers(rules, id, crs))
     }
 
     /// Whether a rule's finding at `loc` counts: [`Self::rule_active`], and
     /// no exclusion for that rule names the argument.
     pub fn rule_active_at(&self, id: u32, paranoia: u8, loc: &Location) -> bool {
-        self.rule_active(id, paranoia)
+        self.mapped_rule_active_at(id, &[], paranoia, loc)
+    }
+
+    /// As [`Self::rule_active_at`], for a rule mapped to the CRS rules `crs`.
+    pub fn mapped_rule_active_at(
+        &self,
+        id: u32,
+        crs: &[u32],
+        paranoia: u8,
+        loc: &Location,
+    ) -> bool {
+        self.mapped_rule_active(id, crs, paranoia)
             && !self
                 .excluded
                 .iter()
-                .any(|(rules, args)| covers(rules, id) && args.iter().any(|a| a.matches(loc)))
+                .any(|(rules, args)| covers(rules, id, crs) && args.iter().any(|a| a.matches(loc)))
     }
 }
 

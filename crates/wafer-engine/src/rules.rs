@@ -64,6 +64,10 @@ pub struct RuleSpec {
     /// only in company.
     #[serde(default)]
     pub weak: bool,
+    /// The OWASP CRS rules that detect the same construct (`[]`: none does;
+    /// every built-in rule says which, see `crs.rs`).
+    #[serde(default)]
+    pub crs: Option<Vec<u32>>,
 }
 
 fn one() -> u8 {
@@ -189,6 +193,8 @@ pub struct Rule {
     pub source: String,
     /// Keyword-shaped: never blocks alone (see [`RuleSpec::weak`]).
     pub weak: bool,
+    /// Its OWASP CRS counterparts (see [`RuleSpec::crs`]).
+    pub crs: Vec<u32>,
     /// The pattern with its flags, as the group's set holds it.
     pattern: String,
     /// Compiled on the rule's first match: the sets decide whether a rule
@@ -408,6 +414,7 @@ impl RuleSet {
                 description: spec.description,
                 source: file,
                 weak: spec.weak,
+                crs: spec.crs.unwrap_or_default(),
                 pattern,
                 regex: OnceLock::new(),
             });
@@ -838,6 +845,7 @@ mod tests {
                 description: "d".into(),
                 tags: vec![],
                 weak: false,
+                crs: None,
             },
         )
     }

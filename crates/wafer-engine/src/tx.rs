@@ -171,7 +171,8 @@ impl<'e> Transaction<'e> {
     /// disabled by the policy lifts its limit there.
     fn refuse(&mut self, rule: u32, status: u16, location: Location, value: String) {
         let r = detect::rule(rule);
-        if !self.settings().rule_active(r.id, r.paranoia) {
+        let crs = crate::crs::detector_crs(r.id);
+        if !self.settings().mapped_rule_active(r.id, crs, r.paranoia) {
             return;
         }
         self.refusal.get_or_insert(status);
@@ -349,7 +350,9 @@ impl<'e> Transaction<'e> {
                 }
             }
         }
-        matches.retain(|m| settings.rule_active_at(m.rule.id, m.rule.paranoia, location));
+        matches.retain(|m| {
+            settings.mapped_rule_active_at(m.rule.id, &m.rule.crs, m.rule.paranoia, location)
+        });
         for m in matches {
             let matched = &m.text[m.start..m.end];
             let in_document = document && !document::counts_in_full(m.rule.class, raw, matched);
@@ -379,9 +382,10 @@ impl<'e> Transaction<'e> {
     fn record_hits(&mut self, hits: Vec<protocol::Hit>) {
         for h in hits {
             let rule = detect::rule(h.rule);
+            let crs = crate::crs::detector_crs(rule.id);
             if !self
                 .settings()
-                .rule_active_at(rule.id, rule.paranoia, &h.location)
+                .mapped_rule_active_at(rule.id, crs, rule.paranoia, &h.location)
             {
                 continue;
             }

@@ -27,6 +27,7 @@ fn rule(
             description: format!("test rule {id}"),
             tags: vec![],
             weak: false,
+            crs: None,
         },
     )
 }

@@ -6,7 +6,8 @@ use wafer_engine::Engine;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum RulesCommand {
-    /// List every rule and detector check: id, class, severity, paranoia level, source, description.
+    /// List every rule and detector check: id, class, severity, paranoia level, source, the
+    /// OWASP CRS rules that detect the same construct, description (`--json`: with CRS tags).
     List {
         /// Only rules of this class (sqli, xss, rce, lfi, rfi, ssrf, php, java, ssti, nosqli, xxe, scanner, protocol...).
         #[arg(long)]
@@ -39,19 +40,25 @@ fn print(rules: &[wafer_engine::RuleInfo], json: bool) -> std::io::Result<()> {
     }
     writeln!(
         out,
-        "{:>6}  {:<9} {:<9} {:>2}  {:<4}  {:<20} description",
-        "id", "class", "severity", "pl", "weak", "source"
+        "{:>6}  {:<9} {:<9} {:>2}  {:<4}  {:<20} {:<27} description",
+        "id", "class", "severity", "pl", "weak", "source", "crs"
     )?;
     for r in rules {
+        let crs: Vec<String> = r.crs.iter().map(u32::to_string).collect();
         writeln!(
             out,
-            "{:>6}  {:<9} {:<9} {:>2}  {:<4}  {:<20} {}",
+            "{:>6}  {:<9} {:<9} {:>2}  {:<4}  {:<20} {:<27} {}",
             r.id,
             r.class.as_str(),
             r.severity.as_str(),
             r.paranoia,
             if r.weak { "yes" } else { "" },
             r.source,
+            if crs.is_empty() {
+                "-".to_owned()
+            } else {
+                crs.join(",")
+            },
             r.description
         )?;
     }
