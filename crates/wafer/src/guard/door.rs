@@ -6,12 +6,11 @@ use http::{HeaderMap, StatusCode};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use super::GuardDecision;
 use super::bans::Bans;
 use super::country::CountryGuard;
 use super::limit::shared::Limiter;
 use super::list_files::ListFiles;
-use crate::protection::Protection;
+use super::{GuardDecision, IpLists, Throttle};
 
 /// The door's parts, each built complete by its owner before the door opens.
 pub struct Door {
@@ -83,12 +82,11 @@ impl Door {
     pub async fn check(
         &self,
         site: &str,
-        policy: &Protection,
+        (lists, throttle): (&IpLists, &Throttle),
         client: IpAddr,
         path: &str,
         headers: &HeaderMap,
     ) -> Entry {
-        let lists = &policy.ip_lists;
         let listed = match &self.list_files {
             Some(f) => lists.check_both(&f.lists.load(), client),
             None => lists.check(client),
@@ -111,7 +109,7 @@ impl Door {
         if let Some(why) = self.country.as_ref().and_then(|g| g.refuses(client)) {
             return Entry::Refused(Refusal::forbidden(Some(why)));
         }
-        let limits = &policy.throttle.rate_limits;
+        let limits = &throttle.rate_limits;
         if limits.is_empty() {
             return Entry::Inspect;
         }

@@ -39,7 +39,7 @@ pub(in crate::proxy) async fn admit(
         .door
         .check(
             &ctx.site_name,
-            &ctx.protection,
+            (&ctx.protection.ip_lists, &ctx.protection.throttle),
             ctx.client.ip,
             path,
             req.headers(),
