@@ -152,6 +152,9 @@ pub struct Finding {
     pub message: String,
     /// Anomaly points this finding adds.
     pub score: u32,
+    /// The OWASP CRS rules that detect the same construct (see `crs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crs: Vec<u32>,
 }
 
 /// Cuts `s` to at most `max` bytes on a char boundary, centred on `at` where possible.

@@ -366,6 +366,7 @@ impl<'e> Transaction<'e> {
                 matched: excerpt(matched, 0, EXCERPT_MAX / 2),
                 message: weak_message(&m.rule.description, in_document),
                 score: points(m.rule.severity, m.rule.weak || in_document),
+                crs: m.rule.crs.clone(),
             };
             self.push_judged(finding, in_document);
         }
@@ -419,6 +420,7 @@ impl<'e> Transaction<'e> {
                     value,
                     message: weak_message(&message, h.weak),
                     score: points(rule.severity, h.weak),
+                    crs: crate::crs::detector_crs(rule.id).to_vec(),
                 },
                 h.weak,
             );
@@ -519,6 +521,7 @@ impl<'e> Transaction<'e> {
                 ),
                 // The model is its own contribution with its own threshold, not signature points.
                 score: 0,
+                crs: Vec::new(),
             });
         }
         self.anomaly = Some(AnomalyVerdict {

@@ -22,6 +22,7 @@ fn event(i: u64, blocked: bool) -> Arc<Event> {
         matched: "UNION SELECT".into(),
         message: "UNION SELECT after comment removal".into(),
         score: 5,
+        crs: Vec::new(),
     };
     Arc::new(Event {
         id: format!("{i:016x}"),

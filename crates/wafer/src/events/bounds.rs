@@ -100,6 +100,8 @@ pub(crate) fn bounded_finding(f: &Finding) -> Finding {
         matched: bounded(&f.matched, MATCHED_MAX),
         message: bounded(&f.message, MESSAGE_MAX),
         score: f.score,
+        // At most a few ids a rule (the mapping's own bound).
+        crs: f.crs.iter().copied().take(8).collect(),
     }
 }
 

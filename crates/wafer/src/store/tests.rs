@@ -52,6 +52,7 @@ pub(crate) fn event(
                 matched: "or".into(),
                 message: "test finding".into(),
                 score: 5,
+                crs: Vec::new(),
             })
             .collect(),
         anomaly: None,

@@ -20,6 +20,7 @@ fn finding(rule_id: u32, part: Part, name: &str, matched: &str) -> Finding {
         matched: matched.into(),
         message: "test rule".into(),
         score: 5,
+        crs: Vec::new(),
     }
 }
 

@@ -684,3 +684,39 @@ async fn record_all_keeps_allowed_requests_too() {
     assert_eq!(v["events"][0]["action"], "block");
     node.running.stop().await.unwrap();
 }
+
+/// Findings name their CRS counterparts, and an exclusion written with
+/// those CRS ids (as a ModSecurity user writes theirs) lets the request
+/// through on that path only.
+#[tokio::test]
+async fn an_exclusion_by_crs_ids_reaches_the_rules_mapped_to_them() {
+    let node = Node::start(None).await;
+    let id = node.attack(SQLI).await;
+    node.stored(1).await;
+    let (_, ev) = node.api(&format!("/api/events/{id}")).await;
+    let mut crs: Vec<String> = Vec::new();
+    for f in ev["findings"].as_array().unwrap() {
+        for c in f["crs"].as_array().into_iter().flatten() {
+            crs.push(c.to_string());
+        }
+    }
+    assert!(crs.iter().any(|c| c.starts_with("942")), "{ev}");
+    let (_, mut policy) = node.api("/api/policy").await;
+    policy["exclusions"] = serde_json::json!([{"path": "/search", "rules": crs}]);
+    let put = Request::put(node.admin("/api/policy"))
+        .header("authorization", "Bearer test-admin-token-0123456789")
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(policy.to_string())))
+        .unwrap();
+    let (parts, body) = send(put).await;
+    assert_eq!(
+        parts.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let (parts, _) = send(get(&node.proxy(SQLI)).body(empty()).unwrap()).await;
+    assert_eq!(parts.status, StatusCode::OK, "excluded by its CRS ids");
+    node.attack(&SQLI.replace("/search", "/other")).await;
+    node.running.stop().await.unwrap();
+}

@@ -205,6 +205,9 @@ async function main() {
     assert(findings.length >= 1, 'no findings in the drawer');
     const marked = await page.textContent('[data-testid=drawer-finding] mark');
     assert(marked && marked.length > 0, 'the <mark> is empty');
+    // The SQL injection's findings name their CRS counterparts (942xxx).
+    const crs = await page.$$eval('[data-testid=drawer] [data-testid=drawer-crs]', (els) => els.map((e) => e.textContent));
+    assert(crs.some((t) => /^CRS (\d+, )*942\d{3}/.test(t)), `no CRS ids shown: ${JSON.stringify(crs)}`);
     await page.screenshot({ path: join(SHOTS, 'drawer.png') });
     await page.keyboard.press('Escape');
     await drawer.waitForElementState('hidden').catch(() => {});

@@ -79,7 +79,8 @@ function findingCard(ev: WafEvent, f: Finding): HTMLElement {
       severityBadge(f.severity),
       h('span', { class: 'badge sev-other' }, f.class),
       h('span', { class: 'text-slate-500' }, `score ${f.score}`),
-      h('span', { class: 'mono text-xs text-slate-500 break-all' }, locationText(f))),
+      h('span', { class: 'mono text-xs text-slate-500 break-all' }, locationText(f)),
+      f.crs?.length ? h('span', { class: 'mono text-xs text-slate-500', 'data-testid': 'drawer-crs', title: 'The OWASP CRS rules that detect the same thing' }, 'CRS ' + f.crs.join(', ')) : null),
     h('p', { class: 'text-sm break-words' }, f.message),
     highlighted(f.value, f.matched),
     h('div', { class: 'flex flex-wrap items-center gap-2' }, btn, h('label', { for: pathId, class: 'sr-only' }, 'Path'), pathInput));

@@ -13,6 +13,8 @@ export interface Finding {
   matched: string;
   message: string;
   score: number;
+  /** The OWASP CRS rules that detect the same construct (absent: none, or an older event). */
+  crs?: number[];
 }
 
 export interface WafEvent {
