@@ -346,7 +346,7 @@ pub fn ranges_of(table: &[(u32, Class)], classes: &[Class]) -> Vec<RuleRange> {
         if classes.contains(&class) {
             match out.last_mut() {
                 Some(r) if open => r.hi = id,
-                _ => out.push(RuleRange { lo: id, hi: id }),
+                _ => out.push(RuleRange::ids(id, id)),
             }
             open = true;
         } else {

@@ -32,6 +32,54 @@ fn class_tags(class: Class) -> &'static [&'static str] {
     }
 }
 
+/// A CRS tag an exclusion or a disabled list may name instead of ids: an
+/// index into [`TAGS`], so that a rule range holding one stays `Copy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CrsTag(u8);
+
+/// Every tag an exclusion may name: the `attack-*` and paranoia-level tags
+/// a Wafer rule can carry.
+const TAGS: &[&str] = &[
+    "attack-sqli",
+    "attack-xss",
+    "attack-rce",
+    "attack-lfi",
+    "attack-rfi",
+    "attack-ssrf",
+    "attack-injection-php",
+    "attack-injection-java",
+    "attack-ssti",
+    "attack-reputation-scanner",
+    "attack-protocol",
+    "attack-fixation",
+    "attack-injection-generic",
+    "attack-generic",
+    "paranoia-level/1",
+    "paranoia-level/2",
+    "paranoia-level/3",
+    "paranoia-level/4",
+];
+
+impl CrsTag {
+    /// The tag named `s` (case-insensitive), if a Wafer rule can carry it.
+    pub fn parse(s: &str) -> Option<CrsTag> {
+        let s = s.trim();
+        TAGS.iter()
+            .position(|t| t.eq_ignore_ascii_case(s))
+            .and_then(|i| u8::try_from(i).ok())
+            .map(CrsTag)
+    }
+
+    pub fn name(self) -> &'static str {
+        TAGS[usize::from(self.0)]
+    }
+
+    /// Whether a rule of `class` at `paranoia` carries this tag.
+    pub fn matches(self, class: Class, paranoia: u8) -> bool {
+        has_tag(class, paranoia, self.name())
+    }
+}
+
 /// The CRS tags a rule of `class` at `paranoia` has.
 pub fn tags(class: Class, paranoia: u8) -> Vec<String> {
     let mut out: Vec<String> = class_tags(class).iter().map(|t| (*t).to_owned()).collect();
@@ -54,9 +102,7 @@ pub fn has_tag(class: Class, paranoia: u8, tag: &str) -> bool {
 /// Whether `tag` is a tag some Wafer rule can have (an exclusion by another
 /// would exclude nothing: refused, as a mistyped id is).
 pub fn known_tag(tag: &str) -> bool {
-    crate::finding::Class::ALL
-        .iter()
-        .any(|c| (1..=4).any(|pl| has_tag(*c, pl, tag)))
+    CrsTag::parse(tag).is_some()
 }
 
 /// The CRS counterparts of the detectors' checks (written as code, so the
@@ -193,6 +239,31 @@ mod tests {
         assert!(!known_tag("attack-sqlii") && !known_tag("paranoia-level/5"));
     }
 
+    /// The tag table is exactly the tags the classes and levels give: each
+    /// parses back to itself, and every class's tags are in it.
+    #[test]
+    fn the_tag_table_holds_every_tag_a_rule_can_carry() {
+        for t in TAGS {
+            let tag = CrsTag::parse(t).unwrap();
+            assert_eq!(tag.name(), *t);
+            assert!(
+                Class::ALL
+                    .iter()
+                    .any(|c| (1..=4).any(|pl| tag.matches(*c, pl))),
+                "{t} is no rule's"
+            );
+        }
+        // CAPEC paths are shown, not named by exclusions.
+        for c in Class::ALL {
+            for t in tags(c, 1).into_iter().filter(|t| !t.starts_with("capec/")) {
+                assert!(
+                    CrsTag::parse(&t).is_some(),
+                    "{t} of {c} is not in the table"
+                );
+            }
+        }
+    }
+
     #[test]
     fn the_detector_table_is_sorted_and_names_known_checks() {
         assert!(DETECTOR_CRS.windows(2).all(|w| w[0].0 < w[1].0));
@@ -290,5 +361,50 @@ mod mapping_tests {
             !others.is_empty() && others.iter().all(|id| now.contains(id)),
             "{all:?} -> {now:?}"
         );
+    }
+
+    /// A tag in the policy reaches the rules that carry it, and only those:
+    /// `attack-sqli` silences the SQL rules and checks, not the XSS ones; a
+    /// bad tag is refused when the policy is read, naming what is expected.
+    #[test]
+    fn a_crs_tag_in_the_policy_reaches_the_rules_that_carry_it() {
+        let both = Request::new(
+            "GET",
+            "/search?q=1%20union%20select%20password%20from%20users&c=%3Cscript%3Ealert(1)%3C/script%3E",
+        );
+        let fired = |disabled: &[&str]| -> Vec<crate::finding::Class> {
+            let policy = Policy {
+                disabled_rules: disabled.iter().map(|s| s.parse().unwrap()).collect(),
+                ..Policy::default()
+            };
+            let e = Engine::build(EngineConfig {
+                policy,
+                ..Default::default()
+            })
+            .unwrap();
+            e.inspect(&both).findings.iter().map(|f| f.class).collect()
+        };
+        use crate::finding::Class;
+        let all = fired(&[]);
+        assert!(
+            all.contains(&Class::Sqli) && all.contains(&Class::Xss),
+            "{all:?}"
+        );
+        let no_sqli = fired(&["attack-sqli"]);
+        assert!(
+            !no_sqli.contains(&Class::Sqli) && no_sqli.contains(&Class::Xss),
+            "{no_sqli:?}"
+        );
+        let none = fired(&["ATTACK-SQLI", "attack-xss"]);
+        assert!(
+            !none.contains(&Class::Sqli) && !none.contains(&Class::Xss),
+            "{none:?}"
+        );
+        // Level 1 rules off: what fires is of a higher level only (none at the default level 1).
+        assert!(fired(&["paranoia-level/1"]).is_empty());
+        let r: RuleRange = "attack-sqli".parse().unwrap();
+        assert_eq!(String::from(r), "attack-sqli");
+        let e = "attack-sqlx".parse::<RuleRange>().unwrap_err();
+        assert!(e.contains("CRS tag such as attack-sqli"), "{e}");
     }
 }

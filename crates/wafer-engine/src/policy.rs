@@ -43,24 +43,56 @@ impl fmt::Display for Mode {
     }
 }
 
-/// An inclusive range of rule ids (`942100` or `942100-942199`).
+/// An inclusive range of rule ids (`942100` or `942100-942199`), or a CRS
+/// tag (`attack-sqli`, `paranoia-level/2`): the rules a disabled list or an
+/// exclusion names. A range also reaches the Wafer rules mapped to CRS ids
+/// in it, a tag the rules that carry it (see `crs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct RuleRange {
     pub lo: u32,
     pub hi: u32,
+    /// Set: the range is this tag (and `lo`, `hi` are unused).
+    pub tag: Option<crate::crs::CrsTag>,
 }
 
 impl RuleRange {
+    /// The ids from `lo` to `hi`.
+    pub fn ids(lo: u32, hi: u32) -> RuleRange {
+        RuleRange { lo, hi, tag: None }
+    }
+
+    /// Whether the range holds the id itself (a tag holds no id).
     pub fn contains(&self, id: u32) -> bool {
-        (self.lo..=self.hi).contains(&id)
+        self.tag.is_none() && (self.lo..=self.hi).contains(&id)
+    }
+
+    /// Whether it names the rule `id` of `class` at `paranoia`, mapped to
+    /// the CRS rules `crs`: by its id, one of those CRS ids, or a tag it carries.
+    pub fn covers(&self, id: u32, class: crate::finding::Class, paranoia: u8, crs: &[u32]) -> bool {
+        match self.tag {
+            Some(tag) => tag.matches(class, paranoia),
+            None => self.contains(id) || crs.iter().any(|c| self.contains(*c)),
+        }
     }
 }
 
 impl FromStr for RuleRange {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("expected a rule id or a range like 1000-1999, not {s:?}");
+        let bad = || {
+            format!(
+                "expected a rule id, a range like 1000-1999, or a CRS tag such as attack-sqli, not {s:?}"
+            )
+        };
+        if s.trim().starts_with(|c: char| c.is_ascii_alphabetic()) {
+            let tag = crate::crs::CrsTag::parse(s).ok_or_else(bad)?;
+            return Ok(RuleRange {
+                lo: 0,
+                hi: 0,
+                tag: Some(tag),
+            });
+        }
         let (lo, hi) = match s.split_once('-') {
             Some((a, b)) => (
                 a.trim().parse().map_err(|_| bad())?,
@@ -74,7 +106,7 @@ impl FromStr for RuleRange {
         if lo > hi {
             return Err(bad());
         }
-        Ok(RuleRange { lo, hi })
+        Ok(RuleRange::ids(lo, hi))
     }
 }
 
@@ -87,7 +119,9 @@ impl TryFrom<String> for RuleRange {
 
 impl From<RuleRange> for String {
     fn from(r: RuleRange) -> String {
-        if r.lo == r.hi {
+        if let Some(tag) = r.tag {
+            tag.name().to_owned()
+        } else if r.lo == r.hi {
             r.lo.to_string()
         } else {
             format!("{}-{}", r.lo, r.hi)
@@ -271,11 +305,40 @@ pub fn cookie_matches(pattern: &str, name: &str) -> bool {
     }
 }
 
-/// Whether `rules` name the rule `id`, or one of the CRS rules it is mapped to.
-fn covers(rules: &[RuleRange], id: u32, crs: &[u32]) -> bool {
-    rules
-        .iter()
-        .any(|r| r.contains(id) || crs.iter().any(|c| r.contains(*c)))
+/// A rule as the policy judges it: its id, class and paranoia level, and
+/// the CRS rules it is mapped to.
+#[derive(Clone, Copy, Debug)]
+pub struct RuleKey<'a> {
+    pub id: u32,
+    /// `None`: a rule no tag names (tests, and callers that know only the id).
+    pub class: Option<crate::finding::Class>,
+    pub paranoia: u8,
+    pub crs: &'a [u32],
+}
+
+impl RuleKey<'_> {
+    pub fn bare(id: u32, paranoia: u8) -> RuleKey<'static> {
+        RuleKey {
+            id,
+            class: None,
+            paranoia,
+            crs: &[],
+        }
+    }
+}
+
+/// Whether `rules` name `rule` (see [`RuleRange::covers`]).
+fn covers(rules: &[RuleRange], rule: &RuleKey<'_>) -> bool {
+    rules.iter().any(|r| match (r.tag, rule.class) {
+        (Some(_), None) => false,
+        (_, Some(class)) => r.covers(rule.id, class, rule.paranoia, rule.crs),
+        (None, None) => r.covers(
+            rule.id,
+            crate::finding::Class::Generic,
+            rule.paranoia,
+            rule.crs,
+        ),
+    })
 }
 
 /// Which values an exclusion covers: an argument name (`content`, a JSON path
@@ -422,40 +485,35 @@ impl Effective<'_> {
     /// Whether a rule at this paranoia level and id counts for this request
     /// (exclusions limited to some arguments aside: see [`Self::rule_active_at`]).
     pub fn rule_active(&self, id: u32, paranoia: u8) -> bool {
-        self.mapped_rule_active(id, &[], paranoia)
+        self.mapped_rule_active(RuleKey::bare(id, paranoia))
     }
 
-    /// As [`Self::rule_active`], for a rule mapped to the CRS rules `crs`: a
-    /// disabled range or an exclusion that names one of them reaches it too.
-    pub fn mapped_rule_active(&self, id: u32, crs: &[u32], paranoia: u8) -> bool {
-        paranoia <= self.paranoia
-            && !covers(self.global_disabled, id, crs)
-            && !covers(self.route_disabled, id, crs)
+    /// As [`Self::rule_active`], for a rule with its class and CRS mapping: a
+    /// disabled range or an exclusion that names one of its CRS ids, or one
+    /// of its CRS tags, reaches it too.
+    pub fn mapped_rule_active(&self, rule: RuleKey<'_>) -> bool {
+        rule.paranoia <= self.paranoia
+            && !covers(self.global_disabled, &rule)
+            && !covers(self.route_disabled, &rule)
             && !self
                 .excluded
                 .iter()
-                .any(|(rules, args)| args.is_empty() && covers(rules, id, crs))
+                .any(|(rules, args)| args.is_empty() && covers(rules, &rule))
     }
 
     /// Whether a rule's finding at `loc` counts: [`Self::rule_active`], and
     /// no exclusion for that rule names the argument.
     pub fn rule_active_at(&self, id: u32, paranoia: u8, loc: &Location) -> bool {
-        self.mapped_rule_active_at(id, &[], paranoia, loc)
+        self.mapped_rule_active_at(RuleKey::bare(id, paranoia), loc)
     }
 
-    /// As [`Self::rule_active_at`], for a rule mapped to the CRS rules `crs`.
-    pub fn mapped_rule_active_at(
-        &self,
-        id: u32,
-        crs: &[u32],
-        paranoia: u8,
-        loc: &Location,
-    ) -> bool {
-        self.mapped_rule_active(id, crs, paranoia)
+    /// As [`Self::rule_active_at`], for a rule with its class and CRS mapping.
+    pub fn mapped_rule_active_at(&self, rule: RuleKey<'_>, loc: &Location) -> bool {
+        self.mapped_rule_active(rule)
             && !self
                 .excluded
                 .iter()
-                .any(|(rules, args)| covers(rules, id, crs) && args.iter().any(|a| a.matches(loc)))
+                .any(|(rules, args)| covers(rules, &rule) && args.iter().any(|a| a.matches(loc)))
     }
 }
 
@@ -576,10 +634,7 @@ mod tests {
 
     #[test]
     fn rule_ranges_parse_and_reject_nonsense() {
-        assert_eq!(
-            "5".parse::<RuleRange>().unwrap(),
-            RuleRange { lo: 5, hi: 5 }
-        );
+        assert_eq!("5".parse::<RuleRange>().unwrap(), RuleRange::ids(5, 5));
         assert!("100-200".parse::<RuleRange>().unwrap().contains(150));
         assert!("200-100".parse::<RuleRange>().is_err());
         assert!("abc".parse::<RuleRange>().is_err());

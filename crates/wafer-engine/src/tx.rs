@@ -171,8 +171,13 @@ impl<'e> Transaction<'e> {
     /// disabled by the policy lifts its limit there.
     fn refuse(&mut self, rule: u32, status: u16, location: Location, value: String) {
         let r = detect::rule(rule);
-        let crs = crate::crs::detector_crs(r.id);
-        if !self.settings().mapped_rule_active(r.id, crs, r.paranoia) {
+        let key = crate::policy::RuleKey {
+            id: r.id,
+            class: Some(r.class),
+            paranoia: r.paranoia,
+            crs: crate::crs::detector_crs(r.id),
+        };
+        if !self.settings().mapped_rule_active(key) {
             return;
         }
         self.refusal.get_or_insert(status);
@@ -351,7 +356,13 @@ impl<'e> Transaction<'e> {
             }
         }
         matches.retain(|m| {
-            settings.mapped_rule_active_at(m.rule.id, &m.rule.crs, m.rule.paranoia, location)
+            let key = crate::policy::RuleKey {
+                id: m.rule.id,
+                class: Some(m.rule.class),
+                paranoia: m.rule.paranoia,
+                crs: &m.rule.crs,
+            };
+            settings.mapped_rule_active_at(key, location)
         });
         for m in matches {
             let matched = &m.text[m.start..m.end];
@@ -383,11 +394,13 @@ impl<'e> Transaction<'e> {
     fn record_hits(&mut self, hits: Vec<protocol::Hit>) {
         for h in hits {
             let rule = detect::rule(h.rule);
-            let crs = crate::crs::detector_crs(rule.id);
-            if !self
-                .settings()
-                .mapped_rule_active_at(rule.id, crs, rule.paranoia, &h.location)
-            {
+            let key = crate::policy::RuleKey {
+                id: rule.id,
+                class: Some(rule.class),
+                paranoia: rule.paranoia,
+                crs: crate::crs::detector_crs(rule.id),
+            };
+            if !self.settings().mapped_rule_active_at(key, &h.location) {
                 continue;
             }
             // The span's text, and the value cut around it as for signature

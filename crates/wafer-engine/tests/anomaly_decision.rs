@@ -124,10 +124,7 @@ fn routes_thresholds_exclusions_and_off_apply() {
     let mut q = Policy::default();
     q.exclusions.push(Exclusion::new(
         PathPattern::parse("/search").unwrap(),
-        vec![RuleRange {
-            lo: ANOMALY_RULE,
-            hi: ANOMALY_RULE,
-        }],
+        vec![RuleRange::ids(ANOMALY_RULE, ANOMALY_RULE)],
     ));
     let v = decide(&engine(q), &m, &odd());
     assert!(v.anomaly.is_none());

@@ -459,10 +459,7 @@ fn remembered_clean_values_never_hide_a_finding() {
     let mut p = Policy::default();
     p.exclusions.push(wafer_engine::Exclusion::new(
         PathPattern::parse("/excluded").unwrap(),
-        vec![wafer_engine::RuleRange {
-            lo: 990004,
-            hi: 990004,
-        }],
+        vec![wafer_engine::RuleRange::ids(990004, 990004)],
     ));
     let e = engine(p, Limits::default());
     assert!(!ids(&e, &probe("/excluded", "zzheaderzz")).contains(&990004));
@@ -472,10 +469,8 @@ fn remembered_clean_values_never_hide_a_finding() {
 
     // A rule disabled in one policy is back in the next, which shares the memo.
     let mut off = Policy::default();
-    off.disabled_rules.push(wafer_engine::RuleRange {
-        lo: 990004,
-        hi: 990004,
-    });
+    off.disabled_rules
+        .push(wafer_engine::RuleRange::ids(990004, 990004));
     let e = engine(off, Limits::default());
     assert!(!ids(&e, &probe("/", "zzheaderzz")).contains(&990004));
     let back = e.with_policy(Policy::default());

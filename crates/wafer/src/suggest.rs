@@ -424,10 +424,7 @@ fn propose(
     }
     let ranges = rules
         .iter()
-        .map(|r| RuleRange {
-            lo: r.rule_id,
-            hi: r.rule_id,
-        })
+        .map(|r| RuleRange::ids(r.rule_id, r.rule_id))
         .collect();
     let mut exclusion = Exclusion::new(pattern, ranges);
     exclusion.args = arg.iter().filter_map(|a| a.parse().ok()).collect();

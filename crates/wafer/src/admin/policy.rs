@@ -512,6 +512,39 @@ mod tests {
         );
     }
 
+    /// Issue 21: CRS tags stand beside ids in disabled lists and exclusions,
+    /// round-trip through the document, and a tag no rule carries is refused.
+    #[test]
+    fn crs_tags_round_trip_and_an_unknown_one_is_refused() {
+        let engine = Engine::builtin();
+        let mut doc = PolicyDoc::of(&engine, &IpLists::default(), &Throttle::default());
+        doc.disabled_rules = vec!["attack-xss".into(), "942100-942199".into()];
+        doc.exclusions.push(ExclusionDoc {
+            path: "/search".into(),
+            rules: vec!["Attack-SQLi".into()],
+            args: vec!["q".into()],
+        });
+        let (p, _, _) = doc.build(engine.policy(), &Throttle::default()).unwrap();
+        let back = PolicyDoc::of(
+            &engine.with_policy(p),
+            &IpLists::default(),
+            &Throttle::default(),
+        );
+        assert_eq!(back.disabled_rules, ["attack-xss", "942100-942199"]);
+        assert_eq!(back.exclusions[0].rules, ["attack-sqli"]);
+        let mut bad = doc.clone();
+        bad.disabled_rules = vec!["attack-sqlx".into()];
+        let errs = bad
+            .build(engine.policy(), &Throttle::default())
+            .unwrap_err();
+        assert!(
+            errs.len() == 1
+                && errs[0].key == "disabled_rules"
+                && errs[0].message.contains("CRS tag"),
+            "{errs:?}"
+        );
+    }
+
     /// Issue 15: the same out-of-range value the config file refuses
     /// (`config::tests::the_file_refuses_the_thresholds_the_api_refuses`).
     #[test]
