@@ -101,6 +101,7 @@ pub(crate) fn router(state: Arc<AdminState>) -> Router {
         )
         .route("/api/apps", get(apps::list))
         .route("/api/sites", get(sites::list))
+        .route("/api/rules", get(rules))
         .route("/api/bans", get(bans::list).post(bans::add))
         .route("/api/bans/{ip}", axum::routing::delete(bans::lift))
         .route("/api/openapi.json", get(openapi_json))
@@ -190,6 +191,19 @@ async fn not_found() -> Response {
 
 async fn openapi_json() -> Response {
     Json(openapi::document()).into_response()
+}
+
+/// Every rule and detector check of the primary site's engine: id, class,
+/// severity, level, description, CRS counterparts and tags (what `wafer
+/// rules list --json` prints), so that the dashboard names rules.
+async fn rules(State(s): State<Arc<AdminState>>) -> Response {
+    let p = s.keeper.primary();
+    let mut r = Json(serde_json::json!({ "rules": p.engine.rule_infos() })).into_response();
+    r.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("private, max-age=60"),
+    );
+    r
 }
 
 /// What this node is: for the dashboard's header and for support questions.

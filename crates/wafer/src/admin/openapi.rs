@@ -94,6 +94,8 @@ pub(crate) fn document() -> Value {
                 "responses": {"200": {"description": "series, top_ips, top_paths, top_rules, top_classes, score_histogram"}, "400": err, "401": unauth}}},
             "/api/export": {"get": {"summary": "Events as JSON lines or CSV, same filters", "parameters": export_params,
                 "responses": {"200": {"description": "A download"}, "400": err, "401": unauth}}},
+            "/api/rules": {"get": {"summary": "Every rule and detector check: id, class, severity, paranoia, description, source, weak, crs (the OWASP CRS rules that detect the same construct), tags (CRS tags)",
+                "responses": {"200": {"description": "{rules: [...]}"}, "401": unauth}}},
             "/api/policy": {
                 "get": {"summary": "A site's policy in force, with an ETag; the site is named in X-Wafer-Site", "parameters": [site.clone()],
                         "responses": {"200": {"description": "Policy document"}, "401": unauth, "404": no_site.clone()}},

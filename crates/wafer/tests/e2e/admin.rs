@@ -143,6 +143,7 @@ async fn every_admin_route_refuses_a_missing_or_wrong_token() {
         ("PUT", "/api/policy"),
         ("GET", "/api/openapi.json"),
         ("GET", "/api/sites"),
+        ("GET", "/api/rules"),
         ("GET", "/events"),
         ("GET", "/ws"),
         ("GET", "/metrics"),

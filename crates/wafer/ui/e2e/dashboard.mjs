@@ -309,6 +309,10 @@ async function main() {
     assert(fcp < 1000, `first contentful paint took ${Math.round(fcp)} ms (target < 1000 ms)`);
     await page.waitForFunction(() => /\d/.test(document.querySelector('[data-testid=counter-rps]')?.textContent ?? ''), null, { timeout: 8000 });
     await page.waitForSelector('[data-testid=stats-status]:not(:empty)');
+    // Top rules are named, not bare numbers (the rule catalogue, GET /api/rules).
+    await page.waitForSelector('[data-testid=top-rules-name]', { timeout: 8000 });
+    const ruleName = (await page.textContent('[data-testid=top-rules-name]')).trim();
+    assert(ruleName.length > 3, `top rule shown without a name: ${ruleName}`);
     // The sites panel: the one site's one server, up, having served the steps' requests.
     await page.waitForSelector('[data-testid=site-server][data-state=up]', { timeout: 8000 });
     const row = await page.textContent('[data-testid=site-server]');

@@ -1,6 +1,6 @@
 // Fetch wrapper for the admin API. The session cookie is same-origin, so
 // there is nothing to attach; a 401 means the session expired: log in again.
-import type { Ban, BanList, EventPage, Info, ModelInfo, Policy, Stats, Suggestion, SuggestionReport, WafEvent, SiteInfo } from './types';
+import type { Ban, BanList, EventPage, Info, ModelInfo, Policy, Stats, Suggestion, SuggestionReport, WafEvent, SiteInfo, RuleInfo } from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -81,5 +81,6 @@ export const api = {
   liftBan: (ip: string) => call<null>('DELETE', '/api/bans/' + encodeURIComponent(ip)).then(() => undefined),
   info: () => call<Info>('GET', '/api/info').then((r) => r.body),
   sites: () => call<{ sites: SiteInfo[] }>('GET', '/api/sites').then((r) => r.body.sites),
+  rules: () => call<{ rules: RuleInfo[] }>('GET', '/api/rules').then((r) => r.body.rules),
   logout: () => fetch('/logout', { method: 'POST', credentials: 'same-origin', redirect: 'manual' }),
 };

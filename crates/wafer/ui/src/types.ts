@@ -290,3 +290,16 @@ export interface SiteInfo {
   /** Sites whose certificate comes from ACME: its end, the last failure. */
   acme?: { not_after_ms: number | null; last_error: string | null; retry_at_ms: number | null } | null;
 }
+
+/** `GET /api/rules`: one rule or detector check. */
+export interface RuleInfo {
+  id: number;
+  class: string;
+  severity: string;
+  paranoia: number;
+  description: string;
+  source: string;
+  weak: boolean;
+  crs: number[];
+  tags: string[];
+}

@@ -1,12 +1,13 @@
 // Overview: live counters from WebSocket telemetry, and charts and top lists
 // from /api/stats over a chosen time range.
 import type { Chart } from 'chart.js';
+import { ruleCatalogue, ruleTitle } from '../rulenames';
 import { api, ApiError } from '../api';
 import { colors, destroyChart, makeChart } from '../charts';
 import { fmtNum, h, replace } from '../dom';
 import { inputCls, labelCls } from '../filters';
 import { onLiveStatus, onTelemetry, recentTelemetry } from '../live';
-import type { SiteInfo, Stats, Telemetry, Top } from '../types';
+import type { RuleInfo, SiteInfo, Stats, Telemetry, Top } from '../types';
 
 const MIN = 60_000;
 const RANGES: { key: string; label: string; ms: number }[] = [
@@ -39,9 +40,9 @@ function counter(testid: string, title: string): { el: HTMLElement; value: HTMLE
   return { el: h('div', { class: 'card' }, h('p', { class: 'text-xs font-medium uppercase tracking-wide text-slate-500' }, title), value, sub), value, sub };
 }
 
-function topTable(title: string, testid: string, rows: Top[], link: (k: string) => string | null, keyLabel: string): HTMLElement {
+function topTable(title: string, testid: string, rows: Top[], link: (k: string) => string | null, keyLabel: string, name?: (k: string) => string | undefined): HTMLElement {
   const max = Math.max(1, ...rows.map((r) => r.count));
-  return h('div', { class: 'card', 'data-testid': testid },
+  return h('div', { class: 'card min-w-0', 'data-testid': testid },
     h('h2', { class: 'card-title' }, title),
     rows.length === 0
       ? h('p', { class: 'text-sm text-slate-500' }, 'Nothing in this range.')
@@ -49,14 +50,23 @@ function topTable(title: string, testid: string, rows: Top[], link: (k: string) 
         const href = link(r.key);
         const bar = h('div', { class: 'absolute inset-y-0 left-0 rounded bg-sky-500/15 dark:bg-sky-400/15', 'aria-hidden': 'true' });
         bar.style.width = `${(100 * r.count) / max}%`;
+        const label = name?.(r.key);
+        const title = label ? `${r.key}: ${label}` : r.key;
         return h('li', { class: 'flex items-center gap-2' },
           h('div', { class: 'relative min-w-0 flex-1 truncate px-1 py-0.5' }, bar,
-            href ? h('a', { class: 'link relative mono', href, title: r.key, 'data-testid': testid + '-link' }, r.key) : h('span', { class: 'relative mono', title: r.key }, r.key)),
+            href ? h('a', { class: 'link relative mono', href, title, 'data-testid': testid + '-link' }, r.key) : h('span', { class: 'relative mono', title }, r.key),
+            label ? h('span', { class: 'relative ml-2 text-slate-500', 'data-testid': testid + '-name' }, label) : null),
           h('span', { class: 'w-14 shrink-0 text-right tabular-nums' }, fmtNum(r.count)));
       })));
 }
 
 export function overviewView(root: HTMLElement): () => void {
+  // Rule ids are shown with their names once the catalogue is in (then the view reloads).
+  let ruleNames = new Map<string, RuleInfo>();
+  void ruleCatalogue().then((m) => {
+    ruleNames = m;
+    if (m.size) void load();
+  });
   let rangeKey = localStorage.getItem('wafer-range') ?? '1h';
   if (rangeKey !== 'custom' && !RANGES.some((r) => r.key === rangeKey)) rangeKey = '1h';
   let live = true;
@@ -201,7 +211,7 @@ export function overviewView(root: HTMLElement): () => void {
     replace(tops,
       topTable('Top attacking IPs', 'top-ips', s.top_ips, (k) => '#/search?ip=' + encodeURIComponent(k), 'IP'),
       topTable('Top targeted paths', 'top-paths', s.top_paths, (k) => '#/search?path=' + encodeURIComponent(k), 'Path'),
-      topTable('Top rules', 'top-rules', s.top_rules, (k) => '#/search?rule=' + encodeURIComponent(k), 'Rule'));
+      topTable('Top rules', 'top-rules', s.top_rules, (k) => '#/search?rule=' + encodeURIComponent(k), 'Rule', (k) => ruleTitle(ruleNames, k)));
     const total = s.series.reduce((a, b) => a + b.requests, 0);
     replace(statusLine, `${fmtNum(total)} requests between ${new Date(s.from_ms).toLocaleString()} and ${new Date(s.to_ms).toLocaleString()} · ${s.series.length} points of ${Math.round(s.bucket_ms / MIN)} min`);
   }
