@@ -17,6 +17,7 @@ pub mod model;
 pub mod notify;
 pub mod reload;
 pub mod rules;
+mod rules_test;
 pub mod run;
 pub mod train;
 

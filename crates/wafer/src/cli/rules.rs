@@ -1,4 +1,4 @@
-//! `wafer rules list`.
+//! `wafer rules list` and `wafer rules test` (`rules_test`).
 
 use anyhow::Result;
 use std::io::Write;
@@ -16,10 +16,17 @@ pub enum RulesCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Run go-ftw regression tests (YAML, as the OWASP CRS project writes them)
+    /// against the engine, offline; prints pass/fail per test. An expected id
+    /// counts as fired when a Wafer rule mapped to it fires. Exit 1 on a failure.
+    Test(super::rules_test::TestArgs),
 }
 
 pub fn run(engine: &Engine, cmd: &RulesCommand) -> Result<i32> {
-    let RulesCommand::List { class, json } = cmd;
+    let (class, json) = match cmd {
+        RulesCommand::List { class, json } => (class, json),
+        RulesCommand::Test(args) => return super::rules_test::run(engine, args),
+    };
     let rules: Vec<_> = engine
         .rule_infos()
         .into_iter()
