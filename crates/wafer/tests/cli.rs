@@ -750,3 +750,53 @@ fn demo_sends_traffic_of_its_own_from_several_addresses() {
         .collect();
     assert!(classes.len() >= 3, "{classes:?}");
 }
+
+/// `wafer rules test` over a directory of go-ftw YAML: a line per test, the
+/// summary, and exit 1 when a test fails (0 when all pass).
+#[test]
+fn rules_test_runs_go_ftw_yaml_and_says_what_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let test = |id: u32, uri: &str, expect: &str| {
+        format!(
+            "  - test_id: {id}\n    stages:\n      - input:\n          uri: \"{uri}\"\n          headers:\n            Host: localhost\n        output:\n          log:\n            {expect}\n"
+        )
+    };
+    let union = "/get?q=1%20union%20select%20password%20from%20users";
+    let good = format!(
+        "rule_id: 942190\ntests:\n{}{}",
+        test(1, union, "expect_ids: [942190]"),
+        test(2, "/get?q=shoes", "no_expect_ids: [942190]")
+    );
+    std::fs::write(dir.path().join("942190.yaml"), &good).unwrap();
+    let ok = wafer(&["rules", "test", dir.path().to_str().unwrap()]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
+    let out = stdout(&ok);
+    assert!(
+        out.contains("PASS 942190-1") && out.contains("PASS 942190-2"),
+        "{out}"
+    );
+    assert!(out.contains("2 passed, 0 failed"), "{out}");
+
+    std::fs::write(
+        dir.path().join("942191.yaml"),
+        format!(
+            "rule_id: 942191\ntests:\n{}",
+            test(1, "/get?q=shoes", "expect_ids: [942190]")
+        ),
+    )
+    .unwrap();
+    let bad = wafer(&[
+        "rules",
+        "test",
+        "--failures-only",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+    let out = stdout(&bad);
+    assert!(
+        out.contains("FAIL 942191-1: expected [942190] to fire"),
+        "{out}"
+    );
+    assert!(!out.contains("PASS"), "--failures-only: {out}");
+    assert!(out.contains("2 passed, 1 failed"), "{out}");
+}
