@@ -31,6 +31,7 @@ pub mod own_url;
 pub mod policy;
 pub mod request;
 pub mod rules;
+pub mod seclang;
 pub mod tx;
 pub mod view;
 
