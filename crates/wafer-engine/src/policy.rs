@@ -67,12 +67,12 @@ impl RuleRange {
         self.tag.is_none() && (self.lo..=self.hi).contains(&id)
     }
 
-    /// Whether it names the rule `id` of `class` at `paranoia`, mapped to
-    /// the CRS rules `crs`: by its id, one of those CRS ids, or a tag it carries.
-    pub fn covers(&self, id: u32, class: crate::finding::Class, paranoia: u8, crs: &[u32]) -> bool {
+    /// Whether it names `rule`: by its id, one of the CRS ids it is mapped
+    /// to, or a tag it carries (a rule of no known class carries none).
+    pub fn covers(&self, rule: &RuleKey<'_>) -> bool {
         match self.tag {
-            Some(tag) => tag.matches(class, paranoia),
-            None => self.contains(id) || crs.iter().any(|c| self.contains(*c)),
+            Some(tag) => rule.class.is_some_and(|c| tag.matches(c, rule.paranoia)),
+            None => self.contains(rule.id) || rule.crs.iter().any(|c| self.contains(*c)),
         }
     }
 }
@@ -329,16 +329,7 @@ impl RuleKey<'_> {
 
 /// Whether `rules` name `rule` (see [`RuleRange::covers`]).
 fn covers(rules: &[RuleRange], rule: &RuleKey<'_>) -> bool {
-    rules.iter().any(|r| match (r.tag, rule.class) {
-        (Some(_), None) => false,
-        (_, Some(class)) => r.covers(rule.id, class, rule.paranoia, rule.crs),
-        (None, None) => r.covers(
-            rule.id,
-            crate::finding::Class::Generic,
-            rule.paranoia,
-            rule.crs,
-        ),
-    })
+    rules.iter().any(|r| r.covers(rule))
 }
 
 /// Which values an exclusion covers: an argument name (`content`, a JSON path

@@ -4,16 +4,21 @@
 
 use wafer_engine::Engine;
 
+/// Where CRS v4's rule files are: `WAFER_CRS_DIR`, or the workspace's `../shared/crs-v4/rules`.
+fn crs_dir() -> std::path::PathBuf {
+    std::env::var_os("WAFER_CRS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/crs-v4/rules")
+        })
+}
+
 /// Where the CRS v4 rule files are at hand (`WAFER_CRS_DIR`, or the
 /// workspace's `../shared/crs-v4/rules`), every mapped id is one of theirs.
 #[test]
 #[allow(clippy::disallowed_methods)] // reading the CRS files is the test
 fn every_mapped_id_is_a_crs_v4_rule() {
-    let dir = std::env::var_os("WAFER_CRS_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/crs-v4/rules")
-        });
+    let dir = crs_dir();
     let Ok(entries) = std::fs::read_dir(&dir) else {
         eprintln!(
             "no CRS rules at {}: the ids are not checked against them",
@@ -54,11 +59,7 @@ fn every_mapped_id_is_a_crs_v4_rule() {
 #[test]
 #[allow(clippy::disallowed_methods)] // reading the CRS files is the test
 fn every_crs_v4_file_parses() {
-    let dir = std::env::var_os("WAFER_CRS_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/crs-v4/rules")
-        });
+    let dir = crs_dir();
     let Ok(entries) = std::fs::read_dir(&dir) else {
         eprintln!("no CRS rules at {}: not parsed", dir.display());
         return;
@@ -106,11 +107,7 @@ fn every_crs_v4_file_parses() {
 #[allow(clippy::disallowed_methods)] // reading the CRS files is the test
 fn what_crs_v4_uses_is_counted() {
     use std::collections::BTreeMap;
-    let dir = std::env::var_os("WAFER_CRS_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/crs-v4/rules")
-        });
+    let dir = crs_dir();
     let Ok(entries) = std::fs::read_dir(&dir) else {
         eprintln!("no CRS rules at {}: not counted", dir.display());
         return;

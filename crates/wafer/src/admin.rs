@@ -42,8 +42,6 @@ pub(crate) use auth::Auth;
 
 /// What the admin handlers share: the parts of the node they read or change.
 pub(crate) struct AdminState {
-    /// The proxy's sites in force, with their servers (`/metrics`).
-    pub sites: Arc<arc_swap::ArcSwap<crate::proxy::Sites>>,
     pub store: Arc<dyn Store>,
     /// The policy in force, and how a change to it is saved and shared.
     pub keeper: Arc<keeper::PolicyKeeper>,

@@ -146,6 +146,7 @@ fn requests(out: &mut String, s: &AdminState) {
         }
     }
     let pools: Vec<(String, Arc<crate::proxy::pool::Pool>)> = s
+        .keeper
         .sites
         .load()
         .iter()

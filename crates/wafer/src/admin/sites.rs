@@ -13,7 +13,7 @@ use super::AdminState;
 use crate::proxy::pool::Balance;
 
 pub(crate) async fn list(State(s): State<Arc<AdminState>>) -> Json<Value> {
-    let sites = s.sites.load();
+    let sites = s.keeper.sites.load();
     let now = crate::clock::now_ms();
     let default = sites.default_index();
     let acme = s.acme.as_ref().map(|a| a.status()).unwrap_or_default();

@@ -766,7 +766,6 @@ fn admin_state(
     acme: Option<Arc<crate::acme::Acme>>,
 ) -> Arc<AdminState> {
     Arc::new(AdminState {
-        sites: Arc::clone(&keeper.sites),
         store: Arc::clone(&parts.store),
         keeper: Arc::clone(keeper),
         door: Arc::clone(&parts.door),

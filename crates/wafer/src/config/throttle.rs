@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Problems;
-use crate::guard::bans::BanPolicy;
+use crate::guard::bans::{BanPolicy, MAX_WITHIN_SECS};
 use crate::guard::limit::{Limit, LimitKey};
 
 /// Most rate limits one site has: each applying one is a check (in Redis, a
@@ -119,8 +119,11 @@ pub fn bans(p: &mut Problems, at: &str, base: BanPolicy, f: &BansSpec) -> BanPol
         b.after = n;
     }
     match f.within_secs {
-        Some(s) if (1..=86_400).contains(&s) => b.within_ms = s * 1000,
-        Some(_) => p.fail(format!("{at}.within_secs"), "1 to 86400"),
+        Some(s) if (1..=MAX_WITHIN_SECS).contains(&s) => b.within_ms = s * 1000,
+        Some(_) => p.fail(
+            format!("{at}.within_secs"),
+            format!("1 to {MAX_WITHIN_SECS}"),
+        ),
         None => {}
     }
     match f.minutes {

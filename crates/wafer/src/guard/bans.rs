@@ -21,6 +21,9 @@ use serde::Serialize;
 use super::once_per::OncePer;
 use super::redis::RedisLink;
 
+/// The longest window strikes are counted in (`bans.within_secs`).
+pub const MAX_WITHIN_SECS: u64 = 86_400;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BanPolicy {
     /// Blocked requests that earn a ban (0: no automatic bans).
@@ -175,8 +178,8 @@ impl Bans {
         let earned = {
             let mut m = self.strikes.lock().unwrap_or_else(|p| p.into_inner());
             if m.len() > 100_000 {
-                // The longest window a site may set: 86,400 s (`config::throttle`).
-                m.retain(|_, (start, _)| now.saturating_sub(*start) < 86_400_000);
+                // No site's window is longer.
+                m.retain(|_, (start, _)| now.saturating_sub(*start) < MAX_WITHIN_SECS * 1000);
             }
             let e = m.entry((site.to_owned(), ip)).or_insert((now, 0));
             if now.saturating_sub(e.0) >= policy.within_ms {

@@ -46,6 +46,16 @@ async fn put(node: &Node, url: &str, body: &Value) -> (StatusCode, Value) {
     (parts.status, v)
 }
 
+/// A site named `name`, for `name.example`, in front of `addr`.
+fn site(name: &str, addr: std::net::SocketAddr, policy: &wafer_engine::Policy) -> SiteConfig {
+    SiteConfig::new(
+        name,
+        vec![HostPattern::parse(&format!("{name}.example")).unwrap()],
+        format!("http://{addr}").parse().unwrap(),
+        policy.clone(),
+    )
+}
+
 /// Two sites, `shop` (first: the primary one) and `blog`; `shop` has a rate
 /// limit from the configuration, `blog` none.
 async fn two_sites(shop: &Origin, blog: &Origin, redis: Option<&str>) -> Node {
@@ -53,19 +63,11 @@ async fn two_sites(shop: &Origin, blog: &Origin, redis: Option<&str>) -> Node {
     let redis = redis.map(str::to_owned);
     Node::start_cfg(move |cfg| {
         cfg.redis_url = redis;
-        let site = |name: &str, addr: std::net::SocketAddr| {
-            SiteConfig::new(
-                name,
-                vec![HostPattern::parse(&format!("{name}.example")).unwrap()],
-                format!("http://{addr}").parse().unwrap(),
-                cfg.engine.policy.clone(),
-            )
-        };
-        let mut shop = site("shop", shop_addr);
+        let mut shop = site("shop", shop_addr, &cfg.engine.policy);
         shop.throttle.rate_limits =
             vec![Limit::new("pages", None, LimitKey::Ip, "100/s", Some(100)).unwrap()];
         cfg.sites = Sites {
-            sites: vec![shop, site("blog", blog_addr)],
+            sites: vec![shop, site("blog", blog_addr, &cfg.engine.policy)],
             default: None,
         };
     })
@@ -181,16 +183,11 @@ async fn each_site_has_its_own_policy_rate_limits_and_bans_through_the_api() {
             data_dir: node.data_dir.clone(),
             ..Default::default()
         };
-        let site = |name: &str, addr: std::net::SocketAddr| {
-            SiteConfig::new(
-                name,
-                vec![HostPattern::parse(&format!("{name}.example")).unwrap()],
-                format!("http://{addr}").parse().unwrap(),
-                cfg.engine.policy.clone(),
-            )
-        };
         cfg.sites = Sites {
-            sites: vec![site("shop", shop_addr), site("blog", blog_addr)],
+            sites: vec![
+                site("shop", shop_addr, &cfg.engine.policy),
+                site("blog", blog_addr, &cfg.engine.policy),
+            ],
             default: None,
         };
         cfg
